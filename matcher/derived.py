@@ -1,0 +1,174 @@
+"""Derived quantities, computed once per screening date and set of facts.
+
+Formulas (shared/reference/clinical-facts.md):
+
+* ``age``: completed years at the as-of date from ``birth_date`` (a 29 February
+  birthday falls on 1 March in common years); without a birth date, the whole
+  part of ``age_years``.
+* ``prednisone_equivalent_mg_day``: ``glucocorticoid_mg_day`` x the drug's factor;
+  0 mg is 0 whatever the drug.  ``prednisone_equivalent_mg_kg_day`` divides by weight.
+* ``egfr_ml_min_1_73m2``: the reported value, else computed from serum creatinine
+  (mg/dL): bedside Schwartz ``0.413 x height_cm / Scr`` before the 18th birthday,
+  CKD-EPI 2021 (race-free) from it on.
+* ``crcl_ml_min``: the reported value, else Cockcroft-Gault with actual weight
+  ``(140 - age) x weight / (72 x Scr)``, x 0.85 for women.
+
+Each derived value also says, per row, which blank inputs left it unknown, so a
+verdict can name the columns to measure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.cohort import Cohort
+from matcher.facts import Facts
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def calendar_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of month of finite day numbers (others give garbage, mask them)."""
+    safe = np.where(np.isfinite(days), days, 0).astype("int64").astype("datetime64[D]")
+    months = safe.astype("datetime64[M]")
+    year = safe.astype("datetime64[Y]").astype(int) + 1970
+    month = months.astype(int) % 12 + 1
+    day = (safe - months).astype(int) + 1
+    return year, month, day
+
+
+def completed_years(birth_days: np.ndarray, as_of: dt.date) -> np.ndarray:
+    year, month, day = calendar_parts(birth_days)
+    before_birthday = (as_of.month < month) | ((as_of.month == month) & (as_of.day < day))
+    age = (as_of.year - year - before_birthday).astype(float)
+    age[~np.isfinite(birth_days)] = np.nan
+    return age
+
+
+@dataclass
+class Derived:
+    """A derived field's values and, per input column, the rows where that blank input made it unknown."""
+
+    values: np.ndarray
+    blanks: dict[str, np.ndarray]
+
+
+DERIVED_FIELDS = (
+    "age",
+    "prednisone_equivalent_mg_day",
+    "prednisone_equivalent_mg_kg_day",
+    "egfr_ml_min_1_73m2",
+    "crcl_ml_min",
+)
+
+
+def _age(cohort: Cohort, as_of: dt.date) -> Derived:
+    from_birth = completed_years(cohort.column("birth_date"), as_of)
+    age = np.where(np.isnan(from_birth), np.floor(cohort.column("age_years")), from_birth)
+    return Derived(age, {"birth_date": np.isnan(age)})
+
+
+def _prednisone(cohort: Cohort, facts: Facts) -> Derived:
+    dose = cohort.column("glucocorticoid_mg_day")
+    drugs = cohort.column("glucocorticoid")
+    factor = np.full(len(dose), np.nan)
+    for name in set(drugs[drugs != None].tolist()):  # noqa: E711
+        factor[drugs == name] = facts.steroid_factors.get(str(name).lower(), np.nan)
+    equivalent = np.where(dose == 0, 0.0, dose * factor)
+    blanks = {
+        "glucocorticoid_mg_day": np.isnan(dose),
+        "glucocorticoid": np.isnan(equivalent) & ~np.isnan(dose),
+    }
+    return Derived(equivalent, blanks)
+
+
+def _per_kg(prednisone: Derived, cohort: Cohort) -> Derived:
+    weight = cohort.column("weight_kg")
+    per_kg = prednisone.values / np.where(weight > 0, weight, np.nan)
+    blanks = dict(prednisone.blanks)
+    blanks["weight_kg"] = np.isnan(weight) & (prednisone.values != 0)
+    per_kg = np.where(prednisone.values == 0, 0.0, per_kg)
+    return Derived(per_kg, blanks)
+
+
+def ckd_epi_2021(creatinine_mg_dl: np.ndarray, age: np.ndarray, female: np.ndarray) -> np.ndarray:
+    """CKD-EPI 2021 race-free eGFR (Inker et al., NEJM 2021;385:1737)."""
+    kappa = np.where(female, 0.7, 0.9)
+    alpha = np.where(female, -0.241, -0.302)
+    ratio = creatinine_mg_dl / kappa
+    egfr = 142.0 * np.minimum(ratio, 1.0) ** alpha * np.maximum(ratio, 1.0) ** -1.200 * 0.9938**age
+    return np.asarray(np.where(female, egfr * 1.012, egfr))
+
+
+def bedside_schwartz(creatinine_mg_dl: np.ndarray, height_cm: np.ndarray) -> np.ndarray:
+    return np.asarray(0.413 * height_cm / creatinine_mg_dl)
+
+
+def cockcroft_gault(creatinine_mg_dl: np.ndarray, age: np.ndarray, weight_kg: np.ndarray, female: np.ndarray) -> np.ndarray:
+    crcl = (140.0 - age) * weight_kg / (72.0 * creatinine_mg_dl)
+    return np.asarray(np.where(female, crcl * 0.85, crcl))
+
+
+def _sex(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
+    sex = cohort.column("sex")
+    return sex == "F", sex == None  # noqa: E711
+
+
+def _egfr(cohort: Cohort, age: Derived) -> Derived:
+    reported = cohort.column("egfr_ml_min_1_73m2")
+    scr = np.where(cohort.column("creatinine_mg_dl") > 0, cohort.column("creatinine_mg_dl"), np.nan)
+    height = cohort.column("height_cm")
+    female, sex_blank = _sex(cohort)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adult = ckd_epi_2021(scr, age.values, female)
+        adult[sex_blank] = np.nan
+        child = bedside_schwartz(scr, height)
+    computed = np.where(age.values >= 18, adult, np.where(age.values < 18, child, np.nan))
+    egfr = np.where(np.isnan(reported), computed, reported)
+    unknown = np.isnan(egfr)
+    blanks = {
+        "creatinine_mg_dl": unknown & np.isnan(scr),
+        "birth_date": unknown & np.isnan(age.values),
+        "sex": unknown & sex_blank & ~(age.values < 18),
+        "height_cm": unknown & np.isnan(height) & ~(age.values >= 18),
+    }
+    return Derived(egfr, blanks)
+
+
+def _crcl(cohort: Cohort, age: Derived) -> Derived:
+    reported = cohort.column("crcl_ml_min")
+    scr = np.where(cohort.column("creatinine_mg_dl") > 0, cohort.column("creatinine_mg_dl"), np.nan)
+    weight = cohort.column("weight_kg")
+    female, sex_blank = _sex(cohort)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        computed = cockcroft_gault(scr, age.values, weight, female)
+    computed[sex_blank] = np.nan
+    crcl = np.where(np.isnan(reported), computed, reported)
+    unknown = np.isnan(crcl)
+    blanks = {
+        "creatinine_mg_dl": unknown & np.isnan(scr),
+        "birth_date": unknown & np.isnan(age.values),
+        "weight_kg": unknown & np.isnan(weight),
+        "sex": unknown & sex_blank,
+    }
+    return Derived(crcl, blanks)
+
+
+def derive(cohort: Cohort, as_of: dt.date, facts: Facts) -> dict[str, Derived]:
+    """All derived fields for one screening date and set of facts."""
+    age = _age(cohort, as_of)
+    prednisone = _prednisone(cohort, facts)
+    return {
+        "age": age,
+        "prednisone_equivalent_mg_day": prednisone,
+        "prednisone_equivalent_mg_kg_day": _per_kg(prednisone, cohort),
+        "egfr_ml_min_1_73m2": _egfr(cohort, age),
+        "crcl_ml_min": _crcl(cohort, age),
+    }

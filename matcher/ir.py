@@ -1,0 +1,344 @@
+"""The typed criteria IR: eligibility rules as data.
+
+Every node is a frozen pydantic model discriminated by ``type``.  A rule is a
+statement about one patient on the screening date; it evaluates to true, false
+or unknown (Kleene logic).  Backends (the vectorized evaluator, the plain-words
+renderer) walk the same tree, so the tree itself carries no behaviour beyond
+listing the fields it reads.
+
+Conventions shared by all backends:
+
+* Time is measured back from the screening date (``--as-of``).  ``occurred_within``
+  of 30 days means the event date is *after* the day 30 days before the as-of
+  date; ``elapsed_at_least`` is its exact complement.  Months are calendar
+  months clamped to the month's end, a week is 7 days.
+* A date column may hold ``never`` (known not to have happened).  Event windows
+  treat ``never`` as "not within"; washouts treat it as "washed out"; rules about
+  the duration of a current course must say what ``never`` means (``when_never``).
+* Exclusion criteria state the excluding condition: a patient is excluded when
+  the rule is true.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Duration(Node):
+    """A calendar duration; the parts add up (e.g. 1 year and 6 months)."""
+
+    days: int = 0
+    weeks: int = 0
+    months: int = 0
+    years: int = 0
+
+    @model_validator(mode="after")
+    def _positive(self) -> Duration:
+        parts = (self.days, self.weeks, self.months, self.years)
+        if any(p < 0 for p in parts) or not any(parts):
+            raise ValueError("a duration needs at least one positive part and no negative part")
+        return self
+
+
+Number = float
+Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+
+
+class Compare(Node):
+    """A threshold: ``field op value``."""
+
+    type: Literal["compare"]
+    field: str
+    op: Comparison
+    value: Number
+
+
+class Range(Node):
+    """``min <= field <= max``; either end may be open or exclusive."""
+
+    type: Literal["range"]
+    field: str
+    min: Number | None = None
+    max: Number | None = None
+    min_inclusive: bool = True
+    max_inclusive: bool = True
+
+    @model_validator(mode="after")
+    def _valid(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs min, max or both")
+        if self.min is not None and self.max is not None:
+            empty = self.min > self.max or (
+                self.min == self.max and not (self.min_inclusive and self.max_inclusive)
+            )
+            if empty:
+                raise ValueError(f"invalid range: min {self.min} is not below max {self.max}")
+        return self
+
+
+class CompareFields(Node):
+    """Two numeric fields of the same patient: ``left op right``."""
+
+    type: Literal["compare_fields"]
+    left: str
+    op: Comparison
+    right: str
+
+
+class InSet(Node):
+    """The field's code is one of ``values`` (case-insensitive)."""
+
+    type: Literal["in_set"]
+    field: str
+    values: tuple[str, ...] = Field(min_length=1)
+
+
+class Flag(Node):
+    """A boolean field equals ``value``."""
+
+    type: Literal["flag"]
+    field: str
+    value: bool = True
+
+
+class OccurredWithin(Node):
+    """The event in date ``field`` happened within ``window`` before the as-of date.
+
+    ``never`` counts as not within.  A date after the as-of date counts as within.
+    """
+
+    type: Literal["occurred_within"]
+    field: str
+    window: Duration
+
+
+class ElapsedAtLeast(Node):
+    """At least ``duration`` has passed since the date in ``field``.
+
+    ``when_never`` is the value when the column says ``never`` (for a course start
+    date: not on that course now), and must be stated because it differs by rule.
+    """
+
+    type: Literal["elapsed_at_least"]
+    field: str
+    duration: Duration
+    when_never: bool
+
+
+class Washout(Node):
+    """A stopped drug's last dose lies at least ``half_lives`` half-lives back.
+
+    The half-life comes from the trial's defaults, by ``drug`` or by the drug name
+    held in ``drug_field`` (e.g. ``other_biologic``).  ``never`` means washed out.
+    """
+
+    type: Literal["washout"]
+    field: str
+    half_lives: float = Field(gt=0)
+    drug: str | None = None
+    drug_field: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Washout:
+        if (self.drug is None) == (self.drug_field is None):
+            raise ValueError("a washout names exactly one of drug or drug_field")
+        return self
+
+
+class Known(Node):
+    """The field has a value (is not blank); ``never``/``none`` count as known."""
+
+    type: Literal["known"]
+    field: str
+
+
+class All(Node):
+    type: Literal["all"]
+    of: tuple[Rule, ...] = Field(min_length=1)
+
+
+class Any_(Node):
+    type: Literal["any"]
+    of: tuple[Rule, ...] = Field(min_length=1)
+
+
+class AtLeast(Node):
+    """At least ``k`` of the rules hold."""
+
+    type: Literal["at_least"]
+    k: int = Field(ge=1)
+    of: tuple[Rule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _k_reachable(self) -> AtLeast:
+        if self.k > len(self.of):
+            raise ValueError(f"at_least k={self.k} exceeds the {len(self.of)} rules given")
+        return self
+
+
+class Not(Node):
+    type: Literal["not"]
+    rule: Rule
+
+
+class If(Node):
+    """A conditional: where ``condition`` holds, ``then`` must hold; elsewhere ``otherwise``.
+
+    Kleene semantics: (condition and then) or (not condition and otherwise).
+    Without ``otherwise`` the rule is vacuously true where the condition is false,
+    which is how disease-specific branches leave other diseases untouched.
+    """
+
+    type: Literal["if"]
+    condition: Rule
+    then: Rule
+    otherwise: Rule | None = None
+
+
+Rule = Annotated[
+    Union[
+        Compare,
+        Range,
+        CompareFields,
+        InSet,
+        Flag,
+        OccurredWithin,
+        ElapsedAtLeast,
+        Washout,
+        Known,
+        All,
+        Any_,
+        AtLeast,
+        Not,
+        If,
+    ],
+    Field(discriminator="type"),
+]
+
+for _model in (All, Any_, AtLeast, Not, If):
+    _model.model_rebuild()
+
+
+class ManualCheck(Node):
+    """A requirement only a person can judge; listed, never changes the verdict."""
+
+    type: Literal["manual"]
+    question: str
+
+
+class Criterion(Node):
+    """One eligibility criterion: an id, the text it encodes and its rule."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    kind: Literal["inclusion", "exclusion"]
+    quote: str = Field(min_length=1)
+    interpretation: str | None = None
+    applies_when: Rule | None = None
+    rule: Annotated[Union[Rule, ManualCheck], Field(discriminator="type")]
+
+    @property
+    def is_manual(self) -> bool:
+        return isinstance(self.rule, ManualCheck)
+
+
+class SourceItem(Node):
+    """One item of the published eligibility text and what encodes it."""
+
+    text: str
+    criteria: tuple[str, ...] = ()
+    manual: bool = False
+    not_encodable: str | None = None
+    heading: bool = False
+
+
+class SourceText(Node):
+    """Where the encoded eligibility text sits in the published seed file.
+
+    The eligibility section is the text strictly between ``after`` and ``before``
+    in ``models/sources/<file>``; the trial's ``source_items`` must reassemble it.
+    """
+
+    file: str
+    after: str
+    before: str
+
+
+class TrialDefaults(Node):
+    """Overrides of the clinical facts (half-lives, steroid factors) for one trial."""
+
+    half_lives_days: dict[str, float] = Field(default_factory=dict)
+    steroid_factors: dict[str, float] = Field(default_factory=dict)
+
+
+class Trial(Node):
+    id: str = Field(pattern=r"^NCT\d{8}$")
+    title: str
+    sponsor: str
+    status: str
+    slots: int = Field(ge=0)
+    source: SourceText | None = None
+    defaults: TrialDefaults = TrialDefaults()
+    criteria: tuple[Criterion, ...] = Field(min_length=1)
+    source_items: tuple[SourceItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Trial:
+        seen: set[str] = set()
+        for criterion in self.criteria:
+            if not criterion.id.startswith(self.id + "."):
+                raise ValueError(f"criterion id {criterion.id} must start with {self.id}.")
+            if criterion.id in seen:
+                raise ValueError(f"duplicate criterion id {criterion.id}")
+            seen.add(criterion.id)
+        for item in self.source_items:
+            for ref in item.criteria:
+                if ref not in seen:
+                    raise ValueError(f"source item refers to unknown criterion {ref}")
+        return self
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for criterion in self.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+        raise KeyError(criterion_id)
+
+
+LEAF_TYPES = (Compare, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known)
+
+
+def children(rule: Rule) -> tuple[Rule, ...]:
+    """The direct sub-rules of a node (empty for leaves)."""
+    if isinstance(rule, (All, Any_, AtLeast)):
+        return rule.of
+    if isinstance(rule, Not):
+        return (rule.rule,)
+    if isinstance(rule, If):
+        return (rule.condition, rule.then) + ((rule.otherwise,) if rule.otherwise else ())
+    return ()
+
+
+def fields_read(rule: Rule) -> tuple[str, ...]:
+    """The patient fields a rule reads, in first-use order, without repeats."""
+    out: dict[str, None] = {}
+
+    def walk(node: Rule) -> None:
+        if isinstance(node, CompareFields):
+            out[node.left] = None
+            out[node.right] = None
+        elif isinstance(node, Washout):
+            out[node.field] = None
+            if node.drug_field:
+                out[node.drug_field] = None
+        elif isinstance(node, LEAF_TYPES):
+            out[node.field] = None
+        for child in children(node):
+            walk(child)
+
+    walk(rule)
+    return tuple(out)

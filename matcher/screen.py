@@ -1,0 +1,118 @@
+"""Three-valued screening of a cohort against trials, with reasons and attrition funnels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher import ir
+from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort
+from matcher.evaluate import Context, criterion_holds, criterion_undecided_columns
+from matcher.facts import Facts, default_facts
+from matcher.trials import effective_facts
+
+INELIGIBLE, UNDECIDED, ELIGIBLE, INVALID = 0, 1, 2, 3
+STATUS_NAMES = ("ineligible", "unknown", "eligible", "invalid")
+
+
+def row_lists(matrix: np.ndarray, labels: list[str]) -> list[list[str]]:
+    """For an (n rows x m labels) boolean matrix, each row's true labels in label order."""
+    rows, cols = np.nonzero(matrix)
+    names = np.asarray(labels, dtype=object)[cols]
+    bounds = np.searchsorted(rows, np.arange(1, matrix.shape[0]))
+    return [part.tolist() for part in np.split(names, bounds)]
+
+
+@dataclass
+class TrialScreen:
+    """Per patient: status, each criterion's truth value, and the columns to measure."""
+
+    trial: ir.Trial
+    criteria: list[ir.Criterion]
+    manual: list[ir.Criterion]
+    holds: np.ndarray  # (n patients, m criteria) Kleene codes
+    status: np.ndarray  # (n,) INELIGIBLE/UNDECIDED/ELIGIBLE/INVALID
+    missing_columns: list[str]
+    missing: np.ndarray  # (n, len(missing_columns)) bool
+
+    @property
+    def criterion_ids(self) -> list[str]:
+        return [criterion.id for criterion in self.criteria]
+
+    def failed_lists(self) -> list[list[str]]:
+        return row_lists(self.holds == FALSE, self.criterion_ids)
+
+    def undecided_lists(self) -> list[list[str]]:
+        return row_lists(self.holds == UNKNOWN, self.criterion_ids)
+
+    def missing_lists(self) -> list[list[str]]:
+        return row_lists(self.missing, self.missing_columns)
+
+    def counts(self) -> dict[str, int]:
+        return {name: int((self.status == code).sum()) for code, name in enumerate(STATUS_NAMES)}
+
+
+@dataclass
+class Screening:
+    cohort: Cohort
+    as_of: dt.date
+    results: list[TrialScreen]
+
+
+def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
+    valid = ctx.cohort.valid_mask()
+    criteria = [c for c in trial.criteria if not c.is_manual]
+    manual = [c for c in trial.criteria if c.is_manual]
+    n = len(ctx)
+    holds = np.empty((n, len(criteria)), dtype=np.int8)
+    missing: dict[str, np.ndarray] = {}
+    for index, criterion in enumerate(criteria):
+        holds[:, index] = criterion_holds(criterion, ctx)
+    verdict = holds.min(axis=1) if criteria else np.full(n, TRUE, np.int8)
+    status = np.where(verdict == FALSE, INELIGIBLE, np.where(verdict == UNKNOWN, UNDECIDED, ELIGIBLE)).astype(np.int8)
+    status[~valid] = INVALID
+    undecided_rows = status == UNDECIDED
+    for index, criterion in enumerate(criteria):
+        rows = undecided_rows & (holds[:, index] == UNKNOWN)
+        if rows.any():
+            for column, mask in criterion_undecided_columns(criterion, ctx, rows).items():
+                missing[column] = missing[column] | mask if column in missing else mask
+    names = sorted(name for name, mask in missing.items() if mask.any())
+    matrix = np.stack([missing[name] for name in names], axis=1) if names else np.zeros((n, 0), dtype=bool)
+    return TrialScreen(trial, criteria, manual, holds, status, names, matrix)
+
+
+def screen(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, facts: Facts | None = None) -> Screening:
+    """Screen every patient against every trial; derived values are computed once per set of facts."""
+    contexts: dict[tuple[object, ...], Context] = {}
+    results = []
+    for trial in trials:
+        trial_facts = effective_facts(trial, facts or default_facts())
+        key = trial_facts.cache_key()
+        if key not in contexts:
+            contexts[key] = Context(cohort, as_of, trial_facts)
+        results.append(screen_trial(trial, contexts[key]))
+    return Screening(cohort, as_of, results)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    criterion: ir.Criterion
+    remaining: int
+    undecided_here: int
+    failed_here: int
+
+
+def funnel(result: TrialScreen) -> list[FunnelStep]:
+    """OHDSI-style attrition: patients not yet known to fail after each criterion, in trial order."""
+    remaining = result.status != INVALID
+    steps = []
+    for index, criterion in enumerate(result.criteria):
+        column = result.holds[:, index]
+        failed_here = remaining & (column == FALSE)
+        undecided_here = remaining & (column == UNKNOWN)
+        remaining = remaining & ~failed_here
+        steps.append(FunnelStep(criterion, int(remaining.sum()), int(undecided_here.sum()), int(failed_here.sum())))
+    return steps

@@ -1,0 +1,167 @@
+"""Load trial models (``models/*.yaml``) and check them against the cohort contract.
+
+Errors name the file and the YAML path of the offending node, e.g.
+``NCT06821659.yaml: criteria[8].rule.of[1].field: unknown column 'alt_uln'``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from matcher import ir
+from matcher.errors import TrialModelError
+from matcher.evaluate import known_fields
+from matcher.facts import Facts, default_facts
+
+# Which column kinds each leaf may read.
+_ACCEPTS: dict[type, tuple[str, ...]] = {
+    ir.Compare: ("float", "int"),
+    ir.Range: ("float", "int"),
+    ir.CompareFields: ("float", "int"),
+    ir.InSet: ("enum", "text"),
+    ir.Flag: ("bool",),
+    ir.OccurredWithin: ("date",),
+    ir.ElapsedAtLeast: ("date",),
+    ir.Washout: ("date",),
+}
+
+
+def models_dir() -> Path:
+    """The bundled trial models: inside the installed package, else the source checkout."""
+    packaged = Path(str(resources.files("matcher"))) / "_bundled" / "models"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def scenarios_dir() -> Path:
+    packaged = Path(str(resources.files("matcher"))) / "_bundled" / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _tagged_location(loc: tuple[Any, ...], document: Any) -> str:
+    """Render a pydantic error location, skipping the union tags it inserts."""
+    out, node = "", document
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if part < len(node) else None
+        elif isinstance(node, dict) and part in node:
+            out += ("." if out else "") + str(part)
+            node = node[part]
+        # otherwise: a union tag such as 'compare' or 'function-after[...]'
+    return out
+
+
+def parse_trial(document: Any, source: str) -> ir.Trial:
+    try:
+        trial = ir.Trial.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _tagged_location(tuple(first["loc"]), document) or "(top level)"
+        raise TrialModelError(f"{source}: {where}: {first['msg']}") from exc
+    _check_fields(trial, source)
+    return trial
+
+
+def _walk(rule: ir.Rule, path: str) -> Iterator[tuple[ir.Rule, str]]:
+    yield rule, path
+    if isinstance(rule, (ir.All, ir.Any_, ir.AtLeast)):
+        for index, child in enumerate(rule.of):
+            yield from _walk(child, f"{path}.of[{index}]")
+    elif isinstance(rule, ir.Not):
+        yield from _walk(rule.rule, f"{path}.rule")
+    elif isinstance(rule, ir.If):
+        yield from _walk(rule.condition, f"{path}.condition")
+        yield from _walk(rule.then, f"{path}.then")
+        if rule.otherwise is not None:
+            yield from _walk(rule.otherwise, f"{path}.otherwise")
+
+
+def _check_fields(trial: ir.Trial, source: str) -> None:
+    """Every field a rule reads exists and has a kind that rule accepts; half-lives exist."""
+    kinds = known_fields()
+    facts = effective_facts(trial)
+    for index, criterion in enumerate(trial.criteria):
+        roots: list[tuple[ir.Rule, str]] = []
+        if not criterion.is_manual:
+            roots.append((criterion.rule, f"criteria[{index}].rule"))  # type: ignore[arg-type]
+        if criterion.applies_when is not None:
+            roots.append((criterion.applies_when, f"criteria[{index}].applies_when"))
+        for root, root_path in roots:
+            for node, path in _walk(root, root_path):
+                fields = [(name, f"{path}.{attr}") for attr in ("field", "left", "right") if isinstance(name := getattr(node, attr, None), str)]
+                accepted = _ACCEPTS.get(type(node))
+                for name, where in fields:
+                    if name not in kinds:
+                        raise TrialModelError(f"{source}: {where}: unknown column {name!r} ({criterion.id})")
+                    if accepted and kinds[name] not in accepted:
+                        raise TrialModelError(
+                            f"{source}: {where}: column {name!r} is {kinds[name]}, "
+                            f"but a {node.type} rule needs {' or '.join(accepted)} ({criterion.id})"
+                        )
+                if isinstance(node, ir.Washout):
+                    if node.drug is not None and node.drug.lower() not in facts.half_lives_days:
+                        raise TrialModelError(
+                            f"{source}: {path}.drug: no half-life known for {node.drug!r} ({criterion.id}); "
+                            "add it under defaults.half_lives_days"
+                        )
+                    if node.drug_field is not None and node.drug_field not in kinds:
+                        raise TrialModelError(f"{source}: {path}.drug_field: unknown column {node.drug_field!r}")
+
+
+def load_trial_file(path: Path) -> ir.Trial:
+    try:
+        document = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise TrialModelError(f"{path.name}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise TrialModelError(f"{path}: cannot be read: {exc.strerror}") from exc
+    trial = parse_trial(document, path.name)
+    if path.stem != trial.id:
+        raise TrialModelError(f"{path.name}: id {trial.id} does not match the file name")
+    return trial
+
+
+@cache
+def _load_dir(directory: str) -> dict[str, ir.Trial]:
+    files = sorted(Path(directory).glob("NCT*.yaml"))
+    return {trial.id: trial for trial in map(load_trial_file, files)}
+
+
+def load_trials(directory: Path | None = None) -> dict[str, ir.Trial]:
+    """All trial models in ``directory`` (default: the bundled models), by id."""
+    return dict(_load_dir(str(directory or models_dir())))
+
+
+def select_trials(ids: list[str] | None, directory: Path | None = None) -> list[ir.Trial]:
+    trials = load_trials(directory)
+    if not ids:
+        return list(trials.values())
+    unknown = [trial_id for trial_id in ids if trial_id not in trials]
+    if unknown:
+        raise TrialModelError(f"unknown trial id {unknown[0]!r}; known: {', '.join(trials)}")
+    return [trials[trial_id] for trial_id in ids]
+
+
+def effective_facts(trial: ir.Trial, base: Facts | None = None) -> Facts:
+    base = base or default_facts()
+    return base.with_overrides(trial.defaults.half_lives_days, trial.defaults.steroid_factors)
+
+
+def trial_schema() -> str:
+    """JSON Schema of a trial file, for editors that validate YAML."""
+    schema = ir.Trial.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "matcher trial model"
+    return json.dumps(schema, indent=2, sort_keys=True)

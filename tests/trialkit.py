@@ -1,0 +1,29 @@
+"""Screen hand-built vignettes against the bundled trial models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from matcher.cohort import cohort_from_records
+from matcher.screen import STATUS_NAMES, screen
+from matcher.trials import load_trial_file, models_dir
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> tuple[str, list[str], list[str]]:
+    """(status, failed criterion ids, columns to measure) of one patient for one trial.
+
+    ``patient`` values are spelled as in a cohort CSV; None or "" is blank.
+    """
+    record = {"patient_id": "p1", **patient}
+    cohort = cohort_from_records([record])
+    result = screen(cohort, [load_trial_file(models_dir() / f"{trial_id}.yaml")], as_of).results[0]
+    if cohort.invalid:
+        return "invalid", [cohort.invalid[0]], []
+    return STATUS_NAMES[result.status[0]], result.failed_lists()[0], result.missing_lists()[0]
+
+
+def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**base, **changes}
