@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from matcher.contract import Column, by_stem, columns
 from matcher.errors import CohortError
+from matcher.facts import default_facts
 from matcher.units import conversion_factor
 
 FALSE, UNKNOWN, TRUE = 0, 1, 2
@@ -57,6 +58,13 @@ class Cohort:
         if name not in self.values:
             self.values[name] = _blank(columns()[name], len(self.ids))
         return self.values[name]
+
+    def take(self, rows: list[int]) -> Cohort:
+        """A cohort of the given rows (their invalid reasons kept)."""
+        index = np.asarray(rows, dtype=int)
+        invalid = {new: self.invalid[old] for new, old in enumerate(rows) if old in self.invalid}
+        values = {name: column[index] for name, column in self.values.items()}
+        return Cohort(self.source, self.ids[index], values, invalid, list(self.warnings))
 
     def valid_mask(self) -> np.ndarray:
         mask = np.ones(len(self.ids), dtype=bool)
@@ -202,8 +210,11 @@ def _check_ids(ids: np.ndarray, source: str) -> None:
         raise CohortError(f"{source}: row {int(blank[0]) + 2}: column 'patient_id' is blank")
     unique, counts = np.unique(ids.astype(str), return_counts=True)
     if (counts > 1).any():
-        duplicated = unique[counts > 1]
-        raise CohortError(f"{source}: duplicate patient_id {duplicated[0]!r} (column 'patient_id')")
+        duplicated = str(unique[counts > 1][0])
+        rows = [int(r) + 2 for r in np.flatnonzero(ids.astype(str) == duplicated)]
+        raise CohortError(
+            f"{source}: duplicate patient_id {duplicated!r} in rows {', '.join(map(str, rows))} (column 'patient_id')"
+        )
 
 
 def _strings(raw: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -215,11 +226,16 @@ def _strings(raw: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _text(raw: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(_strings(raw).to_numpy(zero_copy_only=False), dtype=object)
+    return _numpy(_strings(raw), object)
+
+
+def _numpy(array: pa.ChunkedArray, dtype: type = float) -> np.ndarray:
+    """A writable numpy copy (Arrow's zero-copy views are read-only)."""
+    return np.array(array.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
 def _present(array: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
+    return _numpy(pc.is_valid(array), bool)
 
 
 def _parse_column(raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems) -> np.ndarray:
@@ -236,39 +252,37 @@ def _parse_column(raw: pa.ChunkedArray, column: Column, factor: float, problems:
 
 def _parse_number(raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems) -> np.ndarray:
     if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-        values = np.asarray(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+        values = _numpy(pc.cast(raw, pa.float64()))
     else:
         text = _strings(raw)
         try:
-            values = np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+            values = _numpy(pc.cast(text, pa.float64()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             good = pc.match_substring_regex(text, _NUMBER)
-            bad = _present(text) & ~np.asarray(pc.fill_null(good, True).to_numpy(zero_copy_only=False))
+            bad = _present(text) & ~_numpy(pc.fill_null(good, True), bool)
             problems.add(bad, f"column {column.name}: not a number")
             cleaned = pc.if_else(pc.fill_null(good, False), text, pa.scalar(None, pa.string()))
-            values = np.asarray(pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+            values = _numpy(pc.cast(cleaned, pa.float64()))
     if column.kind == "int":
         fractional = np.isfinite(values) & (values != np.round(values))
         problems.add(fractional, f"column {column.name}: not a whole number")
         values[fractional] = np.nan
     if factor != 1.0:
         values = values * factor
-    return values
+    # Six decimals: the precision every backend compares at (CP-SAT scales by 10**6).
+    return np.round(values, 6)
 
 
 def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
     if pa.types.is_date(raw.type) or pa.types.is_timestamp(raw.type):
         days = pc.cast(pc.cast(raw, pa.date32()), pa.int32())
-        return np.asarray(pc.cast(days, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+        return _numpy(pc.cast(days, pa.float64()))
     text = _strings(raw)
     lowered = pc.utf8_lower(text)
-    never = np.asarray(pc.fill_null(pc.equal(lowered, "never"), False).to_numpy(zero_copy_only=False))
+    never = _numpy(pc.fill_null(pc.equal(lowered, "never"), False), bool)
     iso = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
     parsed = pc.strptime(pc.if_else(iso, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s", error_is_null=True)
-    days = np.asarray(
-        pc.cast(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), pa.float64()).to_numpy(zero_copy_only=False),
-        dtype=float,
-    )
+    days = _numpy(pc.cast(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), pa.float64()))
     bad = _present(text) & ~never & np.isnan(days)
     problems.add(bad, f"column {column.name}: not an ISO date (YYYY-MM-DD) or 'never'")
     days[never] = NEVER
@@ -278,11 +292,11 @@ def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
 def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
     if pa.types.is_boolean(raw.type):
         known = _present(raw)
-        truth = np.asarray(pc.fill_null(raw, False).to_numpy(zero_copy_only=False), dtype=bool)
+        truth = _numpy(pc.fill_null(raw, False), bool)
         return np.where(known, np.where(truth, TRUE, FALSE), UNKNOWN).astype(np.int8)
     text = pc.utf8_lower(_strings(raw))
-    is_true = np.asarray(pc.fill_null(pc.is_in(text, pa.array(TRUE_WORDS)), False).to_numpy(zero_copy_only=False))
-    is_false = np.asarray(pc.fill_null(pc.is_in(text, pa.array(FALSE_WORDS)), False).to_numpy(zero_copy_only=False))
+    is_true = _numpy(pc.fill_null(pc.is_in(text, pa.array(TRUE_WORDS)), False), bool)
+    is_false = _numpy(pc.fill_null(pc.is_in(text, pa.array(FALSE_WORDS)), False), bool)
     problems.add(_present(text) & ~is_true & ~is_false, f"column {column.name}: not a boolean (true/false, yes/no, 1/0)")
     out = np.full(len(is_true), UNKNOWN, dtype=np.int8)
     out[is_true] = TRUE
@@ -313,6 +327,9 @@ def _check_consistency(cohort: Cohort, problems: _RowProblems) -> None:
         drug = cohort.column("glucocorticoid")
         problems.add((dose > 0) & (drug == None), "column glucocorticoid: a dose is given without the drug's name")  # noqa: E711
         problems.add(dose < 0, "column glucocorticoid_mg_day: negative dose")
+        known = set(default_facts().steroid_equivalent_mg)
+        named = np.array([isinstance(v, str) and v.lower() not in known for v in drug], dtype=bool)
+        problems.add(named, f"column glucocorticoid: not a known glucocorticoid ({', '.join(sorted(known))})")
 
 
 def cohort_from_records(records: list[dict[str, object]], source: str = "records") -> Cohort:

@@ -28,7 +28,7 @@ def eligibility_section(trial: ir.Trial, sources: Path | None = None) -> str:
     if start < 0:
         raise ValueError(f"{trial.id}: marker {trial.source.after!r} not found in {trial.source.file}")
     start += len(normalized(trial.source.after))
-    end = text.find(normalized(trial.source.before), start)
+    end = text.find(normalized(trial.source.before), start) if trial.source.before else len(text)
     if end < 0:
         raise ValueError(f"{trial.id}: marker {trial.source.before!r} not found after the start marker")
     return text[start:end].strip()

@@ -5,7 +5,8 @@ Formulas (shared/reference/clinical-facts.md):
 * ``age``: completed years at the as-of date from ``birth_date`` (a 29 February
   birthday falls on 1 March in common years); without a birth date, the whole
   part of ``age_years``.
-* ``prednisone_equivalent_mg_day``: ``glucocorticoid_mg_day`` x the drug's factor;
+* ``prednisone_equivalent_mg_day``: ``glucocorticoid_mg_day`` x 5 / (mg of the drug
+  equivalent to 5 mg prednisone), rounded to 1e-6 mg;
   0 mg is 0 whatever the drug.  ``prednisone_equivalent_mg_kg_day`` divides by weight.
 * ``egfr_ml_min_1_73m2``: the reported value, else computed from serum creatinine
   (mg/dL): bedside Schwartz ``0.413 x height_cm / Scr`` before the 18th birthday,
@@ -80,8 +81,9 @@ def _prednisone(cohort: Cohort, facts: Facts) -> Derived:
     drugs = cohort.column("glucocorticoid")
     factor = np.full(len(dose), np.nan)
     for name in set(drugs[drugs != None].tolist()):  # noqa: E711
-        factor[drugs == name] = facts.steroid_factors.get(str(name).lower(), np.nan)
-    equivalent = np.where(dose == 0, 0.0, dose * factor)
+        factor[drugs == name] = 5.0 / facts.steroid_equivalent_mg.get(str(name).lower(), np.nan)
+    # Rounded to 1e-6 mg so that exact equivalents (4.5 mg dexamethasone = 30 mg) meet their limits.
+    equivalent = np.where(dose == 0, 0.0, np.round(dose * factor, 6))
     blanks = {
         "glucocorticoid_mg_day": np.isnan(dose),
         "glucocorticoid": np.isnan(equivalent) & ~np.isnan(dose),
@@ -95,7 +97,7 @@ def _per_kg(prednisone: Derived, cohort: Cohort) -> Derived:
     blanks = dict(prednisone.blanks)
     blanks["weight_kg"] = np.isnan(weight) & (prednisone.values != 0)
     per_kg = np.where(prednisone.values == 0, 0.0, per_kg)
-    return Derived(per_kg, blanks)
+    return Derived(np.round(per_kg, 6), blanks)
 
 
 def ckd_epi_2021(creatinine_mg_dl: np.ndarray, age: np.ndarray, female: np.ndarray) -> np.ndarray:
@@ -131,7 +133,7 @@ def _egfr(cohort: Cohort, age: Derived) -> Derived:
         adult[sex_blank] = np.nan
         child = bedside_schwartz(scr, height)
     computed = np.where(age.values >= 18, adult, np.where(age.values < 18, child, np.nan))
-    egfr = np.where(np.isnan(reported), computed, reported)
+    egfr = np.where(np.isnan(reported), np.round(computed, 6), reported)
     unknown = np.isnan(egfr)
     blanks = {
         "creatinine_mg_dl": unknown & np.isnan(scr),
@@ -150,7 +152,7 @@ def _crcl(cohort: Cohort, age: Derived) -> Derived:
     with np.errstate(invalid="ignore", divide="ignore"):
         computed = cockcroft_gault(scr, age.values, weight, female)
     computed[sex_blank] = np.nan
-    crcl = np.where(np.isnan(reported), computed, reported)
+    crcl = np.where(np.isnan(reported), np.round(computed, 6), reported)
     unknown = np.isnan(crcl)
     blanks = {
         "creatinine_mg_dl": unknown & np.isnan(scr),

@@ -266,14 +266,14 @@ class SourceText(Node):
 
     file: str
     after: str
-    before: str
+    before: str = Field("", description="empty: the section runs to the end of the file")
 
 
 class TrialDefaults(Node):
     """Overrides of the clinical facts (half-lives, steroid factors) for one trial."""
 
     half_lives_days: dict[str, float] = Field(default_factory=dict)
-    steroid_factors: dict[str, float] = Field(default_factory=dict)
+    steroid_equivalent_mg: dict[str, float] = Field(default_factory=dict)
 
 
 class Trial(Node):
@@ -321,6 +321,14 @@ def children(rule: Rule) -> tuple[Rule, ...]:
     if isinstance(rule, If):
         return (rule.condition, rule.then) + ((rule.otherwise,) if rule.otherwise else ())
     return ()
+
+
+def walk(rule: Rule) -> tuple[Rule, ...]:
+    """The rule and all its descendants, depth first."""
+    out: list[Rule] = [rule]
+    for child in children(rule):
+        out.extend(walk(child))
+    return tuple(out)
 
 
 def fields_read(rule: Rule) -> tuple[str, ...]:

@@ -156,7 +156,7 @@ def select_trials(ids: list[str] | None, directory: Path | None = None) -> list[
 
 def effective_facts(trial: ir.Trial, base: Facts | None = None) -> Facts:
     base = base or default_facts()
-    return base.with_overrides(trial.defaults.half_lives_days, trial.defaults.steroid_factors)
+    return base.with_overrides(trial.defaults.half_lives_days, trial.defaults.steroid_equivalent_mg)
 
 
 def trial_schema() -> str:

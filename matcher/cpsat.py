@@ -1,0 +1,351 @@
+"""Compile the criteria IR to CP-SAT over one patient's variables.
+
+Three-valued logic is kept exact with *dual rails*: every node compiles to a pair
+of literals ``(is_true, is_false)``; both false means unknown.  Kleene AND, OR and
+NOT become plain Boolean constraints on the rails, so the solver and the
+vectorized evaluator agree by construction (a property test checks it).
+
+Patient values are *alternatives*: a field holds one value per guarding literal
+(exactly one guard is true), which is how actions change data (a taper target, a
+stopped immunosuppressant, a repeated test).  The wait ``t`` (days after the
+as-of date) is an integer variable; calendar cut-offs are tables indexed by ``t``
+(``AddElement``), so calendar months stay exact.  Constants fold away while
+compiling, so an immutable, known patient yields a tiny model.
+
+Numbers are scaled by 10**6 to integers; the loader and derived values round to
+that precision, so both backends compare the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Union, cast
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from matcher import ir
+from matcher.cohort import FALSE, TRUE, UNKNOWN
+from matcher.derived import day_number
+from matcher.evaluate import Context, subtract
+
+SCALE = 10**6
+Lit = Union[bool, cp_model.IntVar]  # a Python bool is a folded constant
+Rails = tuple[Lit, Lit]
+UNKNOWN_RAILS: Rails = (False, False)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    pass
+
+
+@dataclass(frozen=True)
+class Never:
+    pass
+
+
+@dataclass(frozen=True)
+class DayOfPlan:
+    """A date equal to the plan's enrolment day plus ``offset`` (e.g. a repeated test that day)."""
+
+    offset: int = 0
+
+
+Value = Union[Unknown, Never, DayOfPlan, float, str, bool, cp_model.LinearExpr]
+Alternatives = list[tuple[Lit, Value]]
+
+
+def scaled(value: float) -> int:
+    return int(round(value * SCALE))
+
+
+class Compiler:
+    """Builds rails for rules over one patient, with ``t`` the wait in days."""
+
+    def __init__(self, ctx: Context, row: int, horizon: int, fixed_day: int | None = None) -> None:
+        self.ctx = ctx
+        self.row = row
+        self.today = ctx.today
+        self.model = cp_model.CpModel()
+        lo, hi = (fixed_day, fixed_day) if fixed_day is not None else (0, horizon)
+        self.horizon = hi
+        self.t = self.model.new_int_var(lo, hi, "wait_days")
+        self.overrides: dict[str, Alternatives] = {}
+        self._cutoffs: dict[ir.Duration, cp_model.IntVar] = {}
+        self._count = 0
+
+    # ----- literals -------------------------------------------------------
+    def _new(self, name: str) -> cp_model.IntVar:
+        self._count += 1
+        return self.model.new_bool_var(f"{name}_{self._count}")
+
+    def conj(self, lits: list[Lit]) -> Lit:
+        if any(lit is False for lit in lits):
+            return False
+        rest = [lit for lit in lits if lit is not True]
+        if not rest:
+            return True
+        if len(rest) == 1:
+            return rest[0]
+        out = self._new("and")
+        self.model.add_bool_and(rest).only_enforce_if(out)  # type: ignore[arg-type]
+        self.model.add_bool_or([~lit for lit in rest]).only_enforce_if(~out)  # type: ignore[operator]
+        return out
+
+    def disj(self, lits: list[Lit]) -> Lit:
+        if any(lit is True for lit in lits):
+            return True
+        rest = [lit for lit in lits if lit is not False]
+        if not rest:
+            return False
+        if len(rest) == 1:
+            return rest[0]
+        out = self._new("or")
+        self.model.add_bool_or(rest).only_enforce_if(out)  # type: ignore[arg-type]
+        self.model.add_bool_and([~lit for lit in rest]).only_enforce_if(~out)  # type: ignore[operator]
+        return out
+
+    @staticmethod
+    def neg(lit: Lit) -> Lit:
+        return (not lit) if isinstance(lit, bool) else ~lit
+
+    def reify(self, expr: cp_model.LinearExpr | int, op: str, bound: int) -> Lit:
+        """A literal equal to ``expr op bound`` (folded when expr is a constant)."""
+        if isinstance(expr, (int, np.integer)):
+            return bool(_apply(op, int(expr), bound))
+        out = self._new("cmp")
+        self.model.add(_constraint(expr, op, bound)).only_enforce_if(out)
+        self.model.add(_constraint(expr, _NEGATE[op], bound)).only_enforce_if(~out)
+        return out
+
+    def count_at_least(self, lits: list[Lit], k: int) -> Lit:
+        constant = sum(1 for lit in lits if lit is True)
+        variables = [lit for lit in lits if not isinstance(lit, bool)]
+        if not variables:
+            return constant >= k
+        return self.reify(cast(cp_model.LinearExpr, sum(variables)), ">=", k - constant)
+
+    # ----- patient values ---------------------------------------------------
+    def alternatives(self, field: str) -> Alternatives:
+        if field in self.overrides:
+            return self.overrides[field]
+        return [(True, self.original(field))]
+
+    def original(self, field: str) -> Value:
+        values = self.ctx.values(field)
+        raw = values[self.row]
+        if field == "age":
+            return self._age_expression()
+        if values.dtype == np.int8:
+            return Unknown() if raw == UNKNOWN else bool(raw == TRUE)
+        if values.dtype == object:
+            return Unknown() if raw is None else str(self.ctx.lowered(field)[self.row])
+        if np.isnan(raw):
+            return Unknown()
+        if np.isneginf(raw):
+            return Never()
+        return float(raw)
+
+    def _age_expression(self) -> Value:
+        """Completed years at the enrolment day: today's age plus the birthdays passed by then."""
+        age_now = self.ctx.values("age")[self.row]
+        if np.isnan(age_now):
+            return Unknown()
+        birthdays = self._birthday_offsets()
+        if not birthdays:
+            return float(age_now)
+        passed = [self.reify(self.t, ">=", offset) for offset in birthdays]
+        already = sum(1 for p in passed if p is True)
+        pending = [p for p in passed if not isinstance(p, bool)]
+        return cast(cp_model.LinearExpr, scaled(age_now + already) + SCALE * sum(pending))
+
+    def _birthday_offsets(self) -> list[int]:
+        birth = self.ctx.cohort.column("birth_date")[self.row]
+        as_of = self.ctx.as_of
+        if np.isfinite(birth):
+            born = dt.date(1970, 1, 1) + dt.timedelta(days=int(birth))
+            offsets = []
+            for year in range(as_of.year, as_of.year + self.horizon // 365 + 2):
+                birthday = _anniversary(born, year)
+                offset = (birthday - as_of).days
+                if 0 < offset <= self.horizon:
+                    offsets.append(offset)
+            return offsets
+        years = self.ctx.cohort.column("age_years")[self.row]
+        offsets = []
+        next_whole = np.floor(years) + 1
+        while True:
+            offset = int(np.ceil((next_whole - years) * 365.25))
+            if offset > self.horizon:
+                return offsets
+            offsets.append(max(offset, 1))
+            next_whole += 1
+
+    def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
+        """Day number of (enrolment day minus duration), as a table over t."""
+        if duration not in self._cutoffs:
+            table = [
+                day_number(subtract(self.ctx.as_of + dt.timedelta(days=day), duration)) for day in range(self.horizon + 1)
+            ]
+            var = self.model.new_int_var(min(table), max(table), "cutoff")
+            self.model.add_element(self.t, table, var)
+            self._cutoffs[duration] = var
+        return self._cutoffs[duration]
+
+    def enrolment_day(self) -> cp_model.LinearExpr:
+        return cast(cp_model.LinearExpr, self.today + self.t)
+
+    def date_expr(self, value: Value) -> cp_model.LinearExpr | int:
+        if isinstance(value, DayOfPlan):
+            return cast(cp_model.LinearExpr, self.enrolment_day() + value.offset)
+        return int(cast(float, value))
+
+    # ----- rules ------------------------------------------------------------
+    def rails(self, rule: ir.Rule) -> Rails:
+        if isinstance(rule, ir.All):
+            parts = [self.rails(child) for child in rule.of]
+            return self.conj([p[0] for p in parts]), self.disj([p[1] for p in parts])
+        if isinstance(rule, ir.Any_):
+            parts = [self.rails(child) for child in rule.of]
+            return self.disj([p[0] for p in parts]), self.conj([p[1] for p in parts])
+        if isinstance(rule, ir.Not):
+            is_true, is_false = self.rails(rule.rule)
+            return is_false, is_true
+        if isinstance(rule, ir.AtLeast):
+            parts = [self.rails(child) for child in rule.of]
+            is_true = self.count_at_least([p[0] for p in parts], rule.k)
+            not_false = [self.neg(p[1]) for p in parts]
+            return is_true, self.neg(self.count_at_least(not_false, rule.k))
+        if isinstance(rule, ir.If):
+            c_true, c_false = self.rails(rule.condition)
+            then_true, then_false = self.rails(rule.then)
+            other_true, other_false = self.rails(rule.otherwise) if rule.otherwise is not None else (True, False)
+            is_true = self.disj([self.conj([c_true, then_true]), self.conj([c_false, other_true])])
+            is_false = self.conj([self.disj([c_false, then_false]), self.disj([c_true, other_false])])
+            return is_true, is_false
+        if isinstance(rule, ir.CompareFields):
+            return self._compare_fields(rule)
+        return self._leaf(rule)
+
+    def _leaf(self, rule: ir.Rule) -> Rails:
+        field = cast(str, getattr(rule, "field"))  # noqa: B009 - every remaining leaf has a field
+        trues, falses = [], []
+        for guard, value in self.alternatives(field):
+            is_true, is_false = self._leaf_value(rule, value)
+            trues.append(self.conj([guard, is_true]))
+            falses.append(self.conj([guard, is_false]))
+        return self.disj(trues), self.disj(falses)
+
+    def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
+        if isinstance(rule, ir.Known):
+            return (False, True) if isinstance(value, Unknown) else (True, False)
+        if isinstance(value, Unknown):
+            return UNKNOWN_RAILS
+        if isinstance(rule, ir.Compare):
+            holds = self.reify(_number(value), rule.op, scaled(rule.value))
+            return holds, self.neg(holds)
+        if isinstance(rule, ir.Range):
+            number = _number(value)
+            parts: list[Lit] = []
+            if rule.min is not None:
+                parts.append(self.reify(number, ">=" if rule.min_inclusive else ">", scaled(rule.min)))
+            if rule.max is not None:
+                parts.append(self.reify(number, "<=" if rule.max_inclusive else "<", scaled(rule.max)))
+            holds = self.conj(parts)
+            return holds, self.neg(holds)
+        if isinstance(rule, ir.InSet):
+            member = str(value).lower() in {v.lower() for v in rule.values}
+            return member, not member
+        if isinstance(rule, ir.Flag):
+            matches = bool(value) == rule.value
+            return matches, not matches
+        if isinstance(rule, ir.OccurredWithin):
+            if isinstance(value, Never):
+                return False, True
+            holds = self._date_after_cutoff(value, rule.window)
+            return holds, self.neg(holds)
+        if isinstance(rule, ir.ElapsedAtLeast):
+            if isinstance(value, Never):
+                return rule.when_never, not rule.when_never
+            holds = self.neg(self._date_after_cutoff(value, rule.duration))
+            return holds, self.neg(holds)
+        if isinstance(rule, ir.Washout):
+            return self._washout(rule, value)
+        raise TypeError(f"cannot compile {type(rule).__name__}")
+
+    def _date_after_cutoff(self, value: Value, duration: ir.Duration) -> Lit:
+        date = self.date_expr(value)
+        cutoff = self.cutoff(duration)
+        if isinstance(date, int) and isinstance(cutoff, int):
+            return date > cutoff
+        return self.reify(cast(cp_model.LinearExpr, date - cutoff), ">", 0)
+
+    def _washout(self, rule: ir.Washout, value: Value) -> Rails:
+        if isinstance(value, Never):
+            return True, False
+        if rule.drug is not None:
+            half_life = self.ctx.facts.half_lives_days.get(rule.drug.lower())
+        else:
+            name = self.original(cast(str, rule.drug_field))
+            half_life = None if isinstance(name, Unknown) else self.ctx.facts.half_lives_days.get(str(name))
+        if half_life is None:
+            return UNKNOWN_RAILS
+        needed = int(np.ceil(rule.half_lives * half_life))
+        elapsed = self.enrolment_day() - self.date_expr(value)
+        holds = self.reify(cast(cp_model.LinearExpr, elapsed), ">=", needed)
+        return holds, self.neg(holds)
+
+    def _compare_fields(self, rule: ir.CompareFields) -> Rails:
+        left, right = self.original(rule.left), self.original(rule.right)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return UNKNOWN_RAILS
+        holds = self.reify(cast(cp_model.LinearExpr, _number(left) - _number(right)), rule.op, 0)
+        return holds, self.neg(holds)
+
+    def criterion(self, criterion: ir.Criterion) -> Rails:
+        """Rails of 'the patient meets this criterion' (an exclusion's rule swapped)."""
+        is_true, is_false = self.rails(cast(ir.Rule, criterion.rule))
+        if criterion.kind == "exclusion":
+            is_true, is_false = is_false, is_true
+        if criterion.applies_when is not None:
+            c_true, c_false = self.rails(criterion.applies_when)
+            is_true, is_false = self.disj([c_false, is_true]), self.conj([c_true, is_false])
+        return is_true, is_false
+
+
+def _anniversary(born: dt.date, year: int) -> dt.date:
+    """The birthday in ``year``; 29 February falls on 1 March in common years, as in the evaluator."""
+    try:
+        return born.replace(year=year)
+    except ValueError:
+        return dt.date(year, 3, 1)
+
+
+def _number(value: Value) -> cp_model.LinearExpr | int:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return scaled(float(value))
+    return cast(cp_model.LinearExpr, value)
+
+
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _apply(op: str, left: int, right: int) -> bool:
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
+            "==": left == right, "!=": left != right}[op]
+
+
+def _constraint(expr: cp_model.LinearExpr, op: str, bound: int) -> cp_model.BoundedLinearExpression:
+    return {"<": expr < bound, "<=": expr <= bound, ">": expr > bound, ">=": expr >= bound,
+            "==": expr == bound, "!=": expr != bound}[op]
+
+
+def kleene(rails: Rails, solver: cp_model.CpSolver | None = None) -> int:
+    """The Kleene code of solved (or constant) rails."""
+    def value(lit: Lit) -> bool:
+        return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))
+
+    is_true, is_false = (value(lit) for lit in rails)
+    return TRUE if is_true else FALSE if is_false else UNKNOWN

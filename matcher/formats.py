@@ -1,0 +1,196 @@
+"""Screening results as CSV, JSON and rich tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from matcher.output import csv_text
+from matcher.render import criterion_words
+from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
+from matcher.whatif import Plan
+
+SCREEN_COLUMNS = ("patient_id", "trial_id", "status", "failed", "missing", "undecided", "manual", "reason")
+_STYLE = {"eligible": "green", "ineligible": "red", "unknown": "yellow", "invalid": "magenta"}
+
+
+def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
+    """One record per patient and trial, patients in input order, trials in the order asked."""
+    per_trial = []
+    for result in screening.results:
+        per_trial.append(
+            (
+                result,
+                result.failed_lists(),
+                result.undecided_lists(),
+                result.missing_lists(),
+                [criterion.id for criterion in result.manual],
+            )
+        )
+    invalid = screening.cohort.invalid
+    for row, patient_id in enumerate(screening.cohort.ids):
+        for result, failed, undecided, missing, manual in per_trial:
+            status = STATUS_NAMES[result.status[row]]
+            valid = status != "invalid"
+            yield {
+                "patient_id": patient_id,
+                "trial_id": result.trial.id,
+                "status": status,
+                "failed": failed[row] if valid else [],
+                "missing": missing[row] if valid else [],
+                "undecided": undecided[row] if valid else [],
+                "manual": manual if valid else [],
+                "reason": invalid.get(row, ""),
+            }
+
+
+def screen_csv(screening: Screening) -> str:
+    rows = (
+        [";".join(v) if isinstance(v, list) else v for v in (record[c] for c in SCREEN_COLUMNS)]
+        for record in screen_records(screening)
+    )
+    return csv_text(SCREEN_COLUMNS, rows)
+
+
+def funnel_records(result: TrialScreen) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": index + 1,
+            "criterion_id": step.criterion.id,
+            "remaining": step.remaining,
+            "undecided_here": step.undecided_here,
+            "failed_here": step.failed_here,
+            "text": criterion_words(step.criterion),
+        }
+        for index, step in enumerate(funnel(result))
+    ]
+
+
+def funnel_csv(screening: Screening) -> str:
+    header = ("trial_id", "step", "criterion_id", "remaining", "undecided_here", "failed_here", "text")
+    rows = ([result.trial.id, *record.values()] for result in screening.results for record in funnel_records(result))
+    return csv_text(header, rows)
+
+
+def screen_json(screening: Screening, with_funnel: bool) -> str:
+    trials = []
+    for result in screening.results:
+        entry: dict[str, Any] = {
+            "trial_id": result.trial.id,
+            "slots": result.trial.slots,
+            "counts": result.counts(),
+            "manual_checks": [{"id": c.id, "question": criterion_words(c)} for c in result.manual],
+        }
+        if with_funnel:
+            entry["funnel"] = funnel_records(result)
+        trials.append(entry)
+    document = {
+        "as_of": screening.as_of.isoformat(),
+        "cohort": screening.cohort.source,
+        "patients": len(screening.cohort),
+        "warnings": screening.cohort.warnings,
+        "trials": trials,
+        "results": list(screen_records(screening)),
+    }
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def _short(criterion_id: str) -> str:
+    return criterion_id.split(".", 1)[1] if "." in criterion_id else criterion_id
+
+
+def print_screen_table(screening: Screening, console: Console, with_funnel: bool, max_rows: int = 200) -> None:
+    summary = Table(title=f"Screening of {screening.cohort.source} as of {screening.as_of.isoformat()}")
+    summary.add_column("trial")
+    summary.add_column("slots", justify="right")
+    for name in STATUS_NAMES:
+        summary.add_column(name, justify="right", style=_STYLE[name])
+    for result in screening.results:
+        counts = result.counts()
+        summary.add_row(result.trial.id, str(result.trial.slots), *(str(counts[name]) for name in STATUS_NAMES))
+    console.print(summary)
+
+    patients = Table(title="Per patient (failed criteria; ? = columns to measure)")
+    patients.add_column("patient_id", no_wrap=True)
+    for result in screening.results:
+        patients.add_column(result.trial.id, min_width=11)
+    records = list(screen_records(screening))
+    per_patient = len(screening.results)
+    shown = min(len(screening.cohort), max_rows)
+    for start in range(0, shown * per_patient, per_patient):
+        group = records[start:start + per_patient]
+        cells = [_cell(record) for record in group]
+        patients.add_row(escape(str(group[0]["patient_id"])), *cells)
+    console.print(patients)
+    if shown < len(screening.cohort):
+        console.print(f"({len(screening.cohort) - shown} more patients: use --format csv or json for all)")
+    if with_funnel:
+        for result in screening.results:
+            table = Table(title=f"Attrition funnel: {result.trial.id}")
+            for column in ("step", "criterion", "remaining", "undecided here", "failed here", "requirement"):
+                table.add_column(column)
+            for record in funnel_records(result):
+                table.add_row(
+                    str(record["step"]), record["criterion_id"], str(record["remaining"]),
+                    str(record["undecided_here"]), str(record["failed_here"]), record["text"],
+                )
+            console.print(table)
+    for warning in screening.cohort.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+
+
+def _cell(record: dict[str, Any]) -> str:
+    """A compact cell: the status, then the first failed criteria or how many columns to measure."""
+    status = record["status"]
+    style = _STYLE[status]
+    detail = ""
+    if record["failed"]:
+        names = [_short(c) for c in record["failed"]]
+        detail = " " + ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+    elif record["missing"]:
+        detail = f" ?{len(record['missing'])} columns"
+    return f"[{style}]{status}[/{style}]{escape(detail)}"
+
+
+def plans_json(plans: list[Plan], as_of: dt.date) -> str:
+    return json.dumps({"as_of": as_of.isoformat(), "plans": [p.as_dict() for p in plans]}, indent=2) + "\n"
+
+
+def plans_table(plans: list[Plan], as_of: dt.date) -> str:
+    console = Console(record=True, width=160, file=io.StringIO())
+    table = Table(title=f"What-if plans from {as_of.isoformat()}")
+    for column in ("patient", "trial", "now", "reachable", "earliest", "until", "at plan", "actions", "blocking / measure"):
+        table.add_column(column)
+    for p in plans:
+        actions = "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions)
+        why = ", ".join(p.blocking) if p.blocking else (("measure " + ", ".join(p.missing)) if p.missing else "")
+        table.add_row(
+            escape(p.patient_id), p.trial_id, p.status_now, "yes" if p.reachable else "no",
+            p.earliest_date.isoformat() if p.earliest_date else "-",
+            p.eligible_until.isoformat() if p.eligible_until else ("open" if p.reachable else "-"),
+            p.status_at_plan or "-", escape(actions), why,
+        )
+    console.print(table)
+    if not plans:
+        console.print("no plans")
+    return console.export_text()
+
+
+def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
+    console = Console(record=True, width=160, file=io.StringIO())
+    changed = ", ".join(f"{column}={value}" for column, value in changes.items()) or "no column changes"
+    table = Table(title=f"Re-screened on {screening.as_of.isoformat()} with {escape(changed)}")
+    for column in ("patient", "trial", "status", "failed", "measure"):
+        table.add_column(column)
+    for record in screen_records(screening):
+        table.add_row(escape(str(record["patient_id"])), record["trial_id"], record["status"],
+                      ", ".join(record["failed"]), ", ".join(record["missing"]))
+    console.print(table)
+    return console.export_text()

@@ -1,0 +1,101 @@
+"""Derived values against hand-worked examples of the published formulas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from matcher.cohort import cohort_from_records
+from matcher.derived import bedside_schwartz, ckd_epi_2021, cockcroft_gault, completed_years, derive
+from matcher.facts import default_facts
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("scr", "age", "female", "expected"),
+    [
+        # Inker et al. NEJM 2021: 142 x min(Scr/k,1)^a x max(Scr/k,1)^-1.200 x 0.9938^age [x 1.012 F]
+        (1.0, 60, False, 86.2),  # k=0.9: 142 x (1/0.9)^-1.2 x 0.9938^60 = 142 x 0.8813 x 0.6886
+        (0.8, 50, True, 89.7),  # k=0.7: 142 x (0.8/0.7)^-1.2 x 0.9938^50 x 1.012
+        (0.7, 50, True, 105.3),  # at k: 142 x 0.9938^50 x 1.012
+        (0.6, 40, False, 125.2),  # below k=0.9: 142 x (0.6/0.9)^-0.302 x 0.9938^40 = 142 x 1.1303 x 0.7798
+        (2.5, 70, False, 27.0),  # 142 x (2.5/0.9)^-1.2 x 0.9938^70 = 142 x 0.2935 x 0.6471
+    ],
+)
+def test_ckd_epi_2021(scr: float, age: float, female: bool, expected: float) -> None:
+    value = ckd_epi_2021(np.array([scr]), np.array([age]), np.array([female]))[0]
+    assert value == pytest.approx(expected, abs=0.1)
+
+
+def test_ckd_epi_uses_kappa_0_9_for_men() -> None:
+    """The known bug of one public implementation: kappa 0.7 for men gives 68.6 instead of 86.2 here."""
+    value = ckd_epi_2021(np.array([1.0]), np.array([60.0]), np.array([False]))[0]
+    assert value > 80
+
+
+def test_bedside_schwartz() -> None:
+    # 0.413 x 140 cm / 0.7 mg/dL = 82.6
+    assert bedside_schwartz(np.array([0.7]), np.array([140.0]))[0] == pytest.approx(82.6)
+
+
+@pytest.mark.parametrize(("female", "expected"), [(False, 100.0), (True, 85.0)])
+def test_cockcroft_gault(female: bool, expected: float) -> None:
+    # (140 - 40) x 72 kg / (72 x 1.0 mg/dL) = 100 mL/min; x 0.85 for women
+    value = cockcroft_gault(np.array([1.0]), np.array([40.0]), np.array([72.0]), np.array([female]))[0]
+    assert value == pytest.approx(expected)
+
+
+def test_completed_years_turn_on_the_birthday() -> None:
+    births = np.array([dt.date(2008, 11, 23), dt.date(2008, 11, 24), dt.date(1990, 1, 1)], dtype="datetime64[D]")
+    days = births.astype("int64").astype(float)
+    assert completed_years(days, AS_OF).tolist() == [18.0, 17.0, 36.0]
+
+
+def _derived(**patient: str) -> dict[str, float]:
+    cohort = cohort_from_records([{"patient_id": "p", **patient}])
+    return {name: float(d.values[0]) for name, d in derive(cohort, AS_OF, default_facts()).items()}
+
+
+def test_egfr_switches_from_schwartz_to_ckd_epi_on_the_18th_birthday() -> None:
+    child = _derived(birth_date="2008-11-24", sex="M", creatinine_mg_dl="1.0", height_cm="170")
+    adult = _derived(birth_date="2008-11-23", sex="M", creatinine_mg_dl="1.0", height_cm="170")
+    assert child["egfr_ml_min_1_73m2"] == pytest.approx(0.413 * 170 / 1.0)
+    assert adult["egfr_ml_min_1_73m2"] == pytest.approx(
+        ckd_epi_2021(np.array([1.0]), np.array([18.0]), np.array([False]))[0]
+    )
+
+
+def test_reported_egfr_and_crcl_win_over_computed() -> None:
+    values = _derived(birth_date="1980-01-01", sex="F", creatinine_mg_dl="1.0", weight_kg="60",
+                      egfr_ml_min_1_73m2="44", crcl_ml_min="51")
+    assert values["egfr_ml_min_1_73m2"] == 44
+    assert values["crcl_ml_min"] == 51
+
+
+def test_crcl_from_creatinine_in_umol_per_litre_header() -> None:
+    cohort = cohort_from_records(
+        [{"patient_id": "p", "birth_date": "1986-11-23", "sex": "M", "weight_kg": "72", "creatinine[umol/L]": "88.4"}]
+    )
+    crcl = derive(cohort, AS_OF, default_facts())["crcl_ml_min"].values[0]
+    assert crcl == pytest.approx(100.0, rel=1e-3)  # age 40, 72 kg, 1.0 mg/dL
+
+
+def test_egfr_unknown_names_the_blank_inputs() -> None:
+    cohort = cohort_from_records([{"patient_id": "p", "birth_date": "1980-01-01", "sex": "F", "creatinine_mg_dl": ""}])
+    egfr = derive(cohort, AS_OF, default_facts())["egfr_ml_min_1_73m2"]
+    assert np.isnan(egfr.values[0])
+    assert [column for column, mask in egfr.blanks.items() if mask[0]] == ["creatinine_mg_dl"]
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose", "mg_day"),
+    [("methylprednisolone", "16", 20.0), ("dexamethasone", "1.5", 10.0), ("hydrocortisone", "20", 5.0),
+     ("prednisolone", "7.5", 7.5), ("deflazacort", "6", 5.0)],
+)
+def test_prednisone_equivalent(drug: str, dose: str, mg_day: float) -> None:
+    values = _derived(glucocorticoid=drug, glucocorticoid_mg_day=dose, weight_kg="50")
+    assert values["prednisone_equivalent_mg_day"] == pytest.approx(mg_day)
+    assert values["prednisone_equivalent_mg_kg_day"] == pytest.approx(mg_day / 50)

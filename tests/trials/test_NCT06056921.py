@@ -1,0 +1,342 @@
+"""NCT06056921: CD19 CAR-T for refractory SLE, SS, SSc, DM and AAV (Chongqing Precision Biotech, Taiyuan).
+
+AS_OF is 2026-11-23: 1 week back is 2026-11-16, 2 weeks 2026-11-09, 4 weeks 2026-10-26,
+3 months 2026-08-23, 1 year 2025-11-23, the 18th birthday 2008-11-23.
+"""
+
+from __future__ import annotations
+
+import pytest
+from trialkit import verdict, with_changes
+
+from matcher.coverage import coverage_problems
+from matcher.trials import load_trial_file, models_dir
+
+TRIAL = "NCT06056921"
+P = TRIAL + "."
+
+COMMON = {
+    "birth_date": "1980-05-01",
+    "sex": "F",
+    "weight_kg": 60,
+    "childbearing_potential": "true",
+    "pregnant": "false",
+    "pregnancy_test_negative_date": "2026-11-20",
+    "pregnancy_test_type": "urine",
+    "contraception_agreed": "true",
+    "consent_signed": "true",
+    "classification_criteria_met": "true",
+    "ecog": 1,
+    "hemoglobin_g_l": 100,
+    "platelets_10e9_l": 150,
+    "lvef_pct": 60,
+    "ecg_abnormal": "false",
+    "egfr_ml_min_1_73m2": 90,
+    "ast_x_uln": 1.0,
+    "alt_x_uln": 1.0,
+    "bilirubin_x_uln": 0.8,
+    "dlco_pct_pred": 70,
+    "fvc_pct_pred": 80,
+    "apheresis_suitable": "true",
+    "prior_car_t": "false",
+    "active_infection": "false",
+    "infection_resolved_date": "never",
+    "hsct_history": "false",
+    "solid_organ_transplant": "false",
+    "hbsag_positive": "false",
+    "hbcab_positive": "false",
+    "hcv_ab_positive": "false",
+    "hiv_positive": "false",
+    "syphilis_positive": "false",
+    "cmv_dna_positive": "false",
+    "live_vaccine_date": "never",
+    "malignancy_type": "none",
+    "other_trial_date": "never",
+}
+
+ELIGIBLE_SLE = {**COMMON, "diagnosis": "SLE", "sledai_2k": 10}
+ELIGIBLE_SS = {**COMMON, "diagnosis": "SS", "essdai": 16}
+ELIGIBLE_SSC = {**COMMON, "diagnosis": "SSC", "diagnosis_subtype": "diffuse", "mrss": 20, "ild": "true"}
+ELIGIBLE_DM = {
+    **COMMON,
+    "diagnosis": "IIM",
+    "diagnosis_subtype": "DM",
+    "myositis_specific_antibody": "true",
+    "diagnosis_date": "2022-03-01",
+    "skin_rash_vas": 5.0,
+    "muscle_inflammation_evidence": "true",
+    "mmt8": 110,
+    "ptga_vas": 5.0,
+    "phga_vas": 5.0,
+    "haq_di": 1.0,
+    "muscle_enzyme_x_uln": 2.5,
+    "extramuscular_vas": 3.0,
+}
+ELIGIBLE_AAV = {**COMMON, "diagnosis": "AAV", "diagnosis_subtype": "MPA", "anca_positive": "true", "bvas": 18}
+
+ELIGIBLE = {"SLE": ELIGIBLE_SLE, "SS": ELIGIBLE_SS, "SSC": ELIGIBLE_SSC, "DM": ELIGIBLE_DM, "AAV": ELIGIBLE_AAV}
+ELIGIBLE_RESULT = ("eligible", [], [])
+
+
+def test_coverage():
+    assert coverage_problems(load_trial_file(models_dir() / f"{TRIAL}.yaml")) == []
+
+
+@pytest.mark.parametrize("disease", sorted(ELIGIBLE))
+def test_eligible_per_disease(disease):
+    assert verdict(TRIAL, ELIGIBLE[disease]) == ELIGIBLE_RESULT
+
+
+@pytest.mark.parametrize("subtype", ["GPA", "MPA", "EGPA"])
+def test_eligible_aav_subtypes(subtype):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_AAV, diagnosis_subtype=subtype)) == ELIGIBLE_RESULT
+
+
+# Each case fails exactly one criterion.
+FAILS_ONLY = [
+    ("SLE", {"birth_date": "2008-11-24"}, "incl.1"),  # 17 until tomorrow
+    ("SLE", {"diagnosis": "OTHER"}, "incl.2"),
+    ("SLE", {"classification_criteria_met": "false"}, "incl.sle.2"),
+    ("SS", {"classification_criteria_met": "false"}, "incl.ss.2"),
+    ("SSC", {"classification_criteria_met": "false"}, "incl.ssc.2"),
+    ("DM", {"classification_criteria_met": "false"}, "incl.dm.2"),
+    ("DM", {"myositis_specific_antibody": "false"}, "incl.dm.2"),
+    ("DM", {"diagnosis_subtype": "PM"}, "incl.dm.2"),
+    ("DM", {"diagnosis_subtype": "IMNM"}, "incl.dm.2"),
+    ("AAV", {"classification_criteria_met": "false"}, "incl.aav.2"),
+    ("SLE", {"sledai_2k": 7}, "incl.sle.3"),
+    ("SS", {"essdai": 13}, "incl.ss.3"),
+    ("SSC", {"mrss": 9}, "incl.ssc.3"),
+    ("SSC", {"mrss": 36}, "incl.ssc.3"),
+    ("SSC", {"ild": "false"}, "incl.ssc.3"),
+    ("DM", {"diagnosis_date": "2025-11-24"}, "incl.dm.3"),  # one day short of a year
+    ("DM", {"skin_rash_vas": 2.9}, "incl.dm.3.1"),
+    ("DM", {"muscle_inflammation_evidence": "false"}, "incl.dm.3.2"),
+    ("DM", {"mmt8": 125}, "incl.dm.3.3"),  # not "less than 125"; five other CSM still abnormal
+    ("AAV", {"bvas": 14}, "incl.aav.3"),
+    ("SLE", {"ecog": 2}, "incl.4"),
+    ("SLE", {"hemoglobin_g_l": 59.9}, "incl.5.hematology"),
+    ("SLE", {"platelets_10e9_l": 29.9}, "incl.5.hematology"),
+    ("SLE", {"lvef_pct": 54.9}, "incl.5.cardiac"),
+    ("SLE", {"ecg_abnormal": "true"}, "incl.5.cardiac"),
+    ("SLE", {"egfr_ml_min_1_73m2": 29.9}, "incl.5.renal"),
+    ("SLE", {"ast_x_uln": 3.01}, "incl.5.liver"),
+    ("SLE", {"alt_x_uln": 3.01}, "incl.5.liver"),
+    ("SLE", {"bilirubin_x_uln": 2.01}, "incl.5.liver"),
+    ("SLE", {"dlco_pct_pred": 39.9}, "incl.5.lung"),
+    ("SLE", {"fvc_pct_pred": 49.9}, "incl.5.lung"),
+    ("SLE", {"apheresis_suitable": "false"}, "incl.5.collection"),
+    ("SLE", {"contraception_agreed": "false"}, "incl.6"),
+    ("SLE", {"pregnancy_test_negative_date": "2026-11-16"}, "incl.6"),  # 7 days old: outside the window
+    ("SLE", {"pregnancy_test_negative_date": "never"}, "incl.6"),
+    ("SLE", {"sex": "M", "contraception_agreed": "false"}, "incl.6"),
+    ("SLE", {"consent_signed": "false"}, "incl.7"),
+    ("SLE", {"prior_car_t": "true"}, "excl.1"),
+    ("SLE", {"active_infection": "true"}, "excl.3"),
+    ("SLE", {"infection_resolved_date": "2026-11-17"}, "excl.3"),
+    ("SLE", {"hsct_history": "true"}, "excl.4"),
+    ("SLE", {"solid_organ_transplant": "true"}, "excl.4"),
+    ("SLE", {"gvhd_grade": 2, "gvhd_date": "2026-11-10"}, "excl.4"),
+    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "true"}, "excl.5"),
+    ("SLE", {"hbcab_positive": "true", "hbv_dna_detectable": "true"}, "excl.5"),
+    ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "true"}, "excl.5"),
+    ("SLE", {"hiv_positive": "true"}, "excl.5"),
+    ("SLE", {"syphilis_positive": "true"}, "excl.5"),
+    ("SLE", {"cmv_dna_positive": "true"}, "excl.5"),
+    ("SLE", {"live_vaccine_date": "2026-10-27"}, "excl.6"),
+    ("SLE", {"pregnant": "true"}, "excl.7"),
+    ("SLE", {"malignancy_type": "other", "malignancy_status": "cured"}, "excl.8"),
+    ("SLE", {"malignancy_type": "b_cell_lymphoma", "malignancy_status": "cured"}, "excl.8"),
+    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "active"}, "excl.8"),
+    ("SLE", {"other_trial_date": "2026-08-24"}, "excl.9"),
+]
+
+
+@pytest.mark.parametrize("disease,changes,failed", FAILS_ONLY)
+def test_fails_only_one_criterion(disease, changes, failed):
+    assert verdict(TRIAL, with_changes(ELIGIBLE[disease], **changes)) == ("ineligible", [P + failed], [])
+
+
+# Values exactly at (or just inside) a stated boundary, and other accepted values.
+PASSES = [
+    ("SLE", {"birth_date": "2008-11-23"}),  # 18th birthday today
+    ("SLE", {"birth_date": "1940-01-01"}),  # no upper age limit
+    ("SLE", {"sex": "M", "childbearing_potential": "false", "pregnant": None,
+             "pregnancy_test_negative_date": None, "pregnancy_test_type": None, "contraception_agreed": None}),
+    ("SLE", {"sledai_2k": 8}),
+    ("SS", {"essdai": 14}),
+    ("SSC", {"mrss": 10}),
+    ("SSC", {"mrss": 35}),
+    ("SSC", {"diagnosis_subtype": "limited"}),
+    ("DM", {"diagnosis_date": "2025-11-23"}),  # exactly one year
+    ("DM", {"skin_rash_vas": 3.0}),
+    ("DM", {"mmt8": 124}),
+    ("AAV", {"bvas": 15}),
+    ("AAV", {"anca_positive": "false"}),  # ANCA not separately required
+    ("SLE", {"ecog": 0}),
+    ("SLE", {"hemoglobin_g_l": 60, "platelets_10e9_l": 30}),
+    ("SLE", {"lvef_pct": 55}),
+    ("SLE", {"egfr_ml_min_1_73m2": 30}),
+    ("SLE", {"ast_x_uln": 3.0, "alt_x_uln": 3.0, "bilirubin_x_uln": 2.0}),
+    ("SLE", {"dlco_pct_pred": 40, "fvc_pct_pred": 50}),
+    ("SLE", {"pregnancy_test_negative_date": "2026-11-17"}),  # 6 days old
+    ("SLE", {"pregnancy_test_type": "serum"}),  # more sensitive than the urine test named
+    ("SLE", {"infection_resolved_date": "2026-11-16"}),  # exactly 1 week ago
+    ("SLE", {"gvhd_grade": 1, "gvhd_date": "2026-11-20"}),
+    ("SLE", {"gvhd_grade": 2, "gvhd_date": "2026-11-09"}),  # exactly 2 weeks ago
+    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "false"}),
+    ("SLE", {"hbcab_positive": "true", "hbv_dna_detectable": "false"}),
+    ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "false"}),
+    ("SLE", {"live_vaccine_date": "2026-10-26"}),  # exactly 4 weeks ago
+    ("SLE", {"other_trial_date": "2026-08-23"}),  # exactly 3 months ago
+    ("SLE", {"malignancy_type": "basal_cell_skin", "malignancy_status": "treated"}),
+    ("SLE", {"malignancy_type": "squamous_cell_skin", "malignancy_status": "cured", "malignancy_invasive": "true"}),
+    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated"}),
+    ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": "cured"}),
+    ("SLE", {"malignancy_type": "dcis", "malignancy_status": "treated"}),
+]
+
+
+@pytest.mark.parametrize("disease,changes", PASSES)
+def test_boundary_passes(disease, changes):
+    assert verdict(TRIAL, with_changes(ELIGIBLE[disease], **changes)) == ELIGIBLE_RESULT
+
+
+def test_male_of_reproductive_potential_needs_contraception_but_no_pregnancy_test():
+    male = with_changes(ELIGIBLE_SLE, sex="M", pregnant=None, pregnancy_test_negative_date=None,
+                        pregnancy_test_type=None)
+    assert verdict(TRIAL, male) == ELIGIBLE_RESULT
+
+
+# DM core set measures: MMT-8 < 125 plus at least 2 of a-e, each at its inclusive threshold.
+CSM_LOW = {"ptga_vas": 1.9, "phga_vas": 1.9, "haq_di": 0.24, "muscle_enzyme_x_uln": 1.29, "extramuscular_vas": 0.9}
+CSM_THRESHOLD = {"ptga_vas": 2.0, "phga_vas": 2.0, "haq_di": 0.25, "muscle_enzyme_x_uln": 1.3, "extramuscular_vas": 1.0}
+
+
+@pytest.mark.parametrize(
+    "pair", [("ptga_vas", "phga_vas"), ("haq_di", "muscle_enzyme_x_uln"), ("extramuscular_vas", "ptga_vas"),
+             ("phga_vas", "haq_di"), ("muscle_enzyme_x_uln", "extramuscular_vas")]
+)
+def test_dm_two_additional_csm_at_threshold(pair):
+    patient = with_changes(ELIGIBLE_DM, **CSM_LOW)
+    at_threshold = with_changes(patient, **{name: CSM_THRESHOLD[name] for name in pair})
+    assert verdict(TRIAL, at_threshold) == ELIGIBLE_RESULT
+    # only one additional measure: fails the CSM requirement of item 3 and the CSM count of item 1
+    only_one = with_changes(patient, **{pair[0]: CSM_THRESHOLD[pair[0]]})
+    assert verdict(TRIAL, only_one) == ("ineligible", [P + "incl.dm.3.1", P + "incl.dm.3.3"], [])
+
+
+def test_dm_branch_does_not_apply_to_other_iim_subtypes():
+    # a polymyositis patient fails the diagnosis only; DM activity items are not asked for
+    pm = with_changes(ELIGIBLE_DM, diagnosis_subtype="PM", skin_rash_vas=None, mmt8=None, diagnosis_date=None)
+    assert verdict(TRIAL, pm) == ("ineligible", [P + "incl.dm.2"], [])
+
+
+def test_other_disease_branches_ignore_blank_columns():
+    # the SLE patient has no ESSDAI, mRSS, BVAS or MMT-8 and is still eligible
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, essdai=None, mrss=None, bvas=None, mmt8=None)) == ELIGIBLE_RESULT
+
+
+@pytest.mark.parametrize(
+    "disease,blank,missing",
+    [
+        ("SLE", "birth_date", ["birth_date"]),
+        ("SLE", "classification_criteria_met", ["classification_criteria_met"]),
+        ("SLE", "sledai_2k", ["sledai_2k"]),
+        ("SS", "essdai", ["essdai"]),
+        ("SSC", "mrss", ["mrss"]),
+        ("SSC", "ild", ["ild"]),
+        ("DM", "myositis_specific_antibody", ["myositis_specific_antibody"]),
+        ("DM", "diagnosis_date", ["diagnosis_date"]),
+        ("DM", "skin_rash_vas", ["skin_rash_vas"]),
+        ("DM", "muscle_inflammation_evidence", ["muscle_inflammation_evidence"]),
+        ("AAV", "diagnosis_subtype", ["diagnosis_subtype"]),
+        ("AAV", "bvas", ["bvas"]),
+        ("SLE", "ecog", ["ecog"]),
+        ("SLE", "hemoglobin_g_l", ["hemoglobin_g_l"]),
+        ("SLE", "platelets_10e9_l", ["platelets_10e9_l"]),
+        ("SLE", "lvef_pct", ["lvef_pct"]),
+        ("SLE", "ecg_abnormal", ["ecg_abnormal"]),
+        ("SLE", "ast_x_uln", ["ast_x_uln"]),
+        ("SLE", "bilirubin_x_uln", ["bilirubin_x_uln"]),
+        ("SLE", "dlco_pct_pred", ["dlco_pct_pred"]),
+        ("SLE", "fvc_pct_pred", ["fvc_pct_pred"]),
+        ("SLE", "apheresis_suitable", ["apheresis_suitable"]),
+        ("SLE", "childbearing_potential", ["childbearing_potential"]),
+        ("SLE", "pregnancy_test_negative_date", ["pregnancy_test_negative_date"]),
+        ("SLE", "contraception_agreed", ["contraception_agreed"]),
+        ("SLE", "consent_signed", ["consent_signed"]),
+        ("SLE", "prior_car_t", ["prior_car_t"]),
+        ("SLE", "active_infection", ["active_infection"]),
+        ("SLE", "infection_resolved_date", ["infection_resolved_date"]),
+        ("SLE", "hsct_history", ["hsct_history"]),
+        ("SLE", "solid_organ_transplant", ["solid_organ_transplant"]),
+        ("SLE", "hiv_positive", ["hiv_positive"]),
+        ("SLE", "syphilis_positive", ["syphilis_positive"]),
+        ("SLE", "cmv_dna_positive", ["cmv_dna_positive"]),
+        ("SLE", "live_vaccine_date", ["live_vaccine_date"]),
+        ("SLE", "pregnant", ["pregnant"]),
+        ("SLE", "malignancy_type", ["malignancy_status", "malignancy_type"]),  # status decides the exceptions
+        ("SLE", "other_trial_date", ["other_trial_date"]),
+    ],
+)
+def test_blank_is_unknown(disease, blank, missing):
+    assert verdict(TRIAL, with_changes(ELIGIBLE[disease], **{blank: None})) == ("unknown", [], missing)
+
+
+@pytest.mark.parametrize(
+    "changes,missing",
+    [
+        ({"hbsag_positive": "true"}, ["hbv_dna_detectable"]),  # HBV DNA needed only once a marker is positive
+        ({"hbsag_positive": None}, ["hbsag_positive", "hbv_dna_detectable"]),  # DNA decides if HBsAg is positive
+        ({"hcv_ab_positive": "true"}, ["hcv_rna_detectable"]),
+        ({"malignancy_type": "basal_cell_skin"}, ["malignancy_status"]),
+        ({"gvhd_grade": 3}, ["gvhd_date"]),
+        ({"sex": None}, ["sex"]),  # childbearing potential: a woman needs the pregnancy test, a man does not
+    ],
+)
+def test_dependent_blanks(changes, missing):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ("unknown", [], missing)
+
+
+def test_blank_pregnancy_status_decided_without_childbearing_potential():
+    no_cbp = with_changes(ELIGIBLE_SLE, childbearing_potential="false", pregnant=None,
+                          pregnancy_test_negative_date=None, contraception_agreed=None)
+    assert verdict(TRIAL, no_cbp) == ELIGIBLE_RESULT
+    male_blank = with_changes(ELIGIBLE_SLE, sex="M", childbearing_potential=None, pregnant=None,
+                              pregnancy_test_negative_date=None)
+    assert verdict(TRIAL, male_blank) == ("unknown", [], ["childbearing_potential"])
+
+
+def test_diagnosis_blank_is_unknown():
+    status, failed, missing = verdict(TRIAL, with_changes(ELIGIBLE_SLE, diagnosis=None))
+    assert (status, failed) == ("unknown", [])
+    assert "diagnosis" in missing
+
+
+def test_egfr_computed_from_creatinine():
+    # 46-year-old woman, creatinine 1.0 mg/dL: CKD-EPI 2021 about 70 -> passes
+    computed = with_changes(ELIGIBLE_SLE, egfr_ml_min_1_73m2=None, creatinine_mg_dl=1.0)
+    assert verdict(TRIAL, computed) == ELIGIBLE_RESULT
+    # creatinine 2.0 mg/dL: about 31 -> passes; 2.2 mg/dL: about 28 -> fails
+    assert verdict(TRIAL, with_changes(computed, creatinine_mg_dl=2.0)) == ELIGIBLE_RESULT
+    assert verdict(TRIAL, with_changes(computed, creatinine_mg_dl=2.2)) == ("ineligible", [P + "incl.5.renal"], [])
+    # creatinine given in umol/L (2.2 mg/dL x 88.4 = 194.48 umol/L)
+    umol = with_changes(ELIGIBLE_SLE, egfr_ml_min_1_73m2=None, **{"creatinine[umol/L]": 194.48})
+    assert verdict(TRIAL, umol) == ("ineligible", [P + "incl.5.renal"], [])
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, egfr_ml_min_1_73m2=None)) == ("unknown", [], ["creatinine_mg_dl"])
+
+
+def test_lab_units_converted():
+    # hemoglobin 6.1 g/dL = 61 g/L (limit 60 g/L = 6.0 g/dL); platelets 31,000/mm3 = 31 x 10^9/L
+    patient = {k: v for k, v in ELIGIBLE_SLE.items() if k not in ("hemoglobin_g_l", "platelets_10e9_l")}
+    ok = {**patient, "hemoglobin[g/dL]": 6.1, "platelets[/mm3]": 31000}
+    assert verdict(TRIAL, ok) == ELIGIBLE_RESULT
+    low = {**patient, "hemoglobin[g/dL]": 5.9, "platelets[/mm3]": 31000}
+    assert verdict(TRIAL, low) == ("ineligible", [P + "incl.5.hematology"], [])
+
+
+def test_manual_checks_do_not_change_the_verdict():
+    trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
+    manual = sorted(c.id for c in trial.criteria if c.is_manual)
+    assert manual == [P + "excl.10", P + "excl.2"]

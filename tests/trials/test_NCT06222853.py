@@ -1,0 +1,276 @@
+"""NCT06222853: anti-CD19 CAR-T in pediatric refractory SLE (Zhejiang University). As-of date 2026-11-23."""
+
+import pytest
+from trialkit import verdict, with_changes
+
+from matcher.trials import load_trial_file, models_dir
+
+T = "NCT06222853"
+I = T + ".incl."
+E = T + ".excl."
+
+# A 12-year-old girl of childbearing potential with refractory lupus nephritis class IV and steroid dependence.
+ELIGIBLE_SLE = {
+    "birth_date": "2014-05-10",
+    "sex": "F",
+    "weight_kg": 40,
+    "height_cm": 150,
+    "childbearing_potential": "true",
+    "pregnant": "false",
+    "pregnancy_test_negative_date": "2026-11-20",
+    "pregnancy_test_type": "urine",
+    "contraception_agreed": "true",
+    "consent_signed": "true",
+    "diagnosis": "SLE",
+    "classification_criteria_met": "true",
+    "sledai_2k": 12,
+    "standard_therapy_start_date": "2025-01-10",
+    "treatment_failure": "true",
+    "conventional_intolerant": "false",
+    "high_dose_gc_received": "true",
+    "antimalarial_start_date": "2025-01-10",
+    "dmards_failed": 2,
+    "lupus_nephritis_class": "IV",
+    "ln_chronicity_index": 3,
+    "cns_disease": "false",
+    "refractory_cytopenia": "false",
+    "gc_taper_failed": "true",
+    "lvef_pct": 60,
+    "ecg_abnormal": "false",
+    "egfr_ml_min_1_73m2": 90,
+    "ast_x_uln": 1.0,
+    "alt_x_uln": 1.0,
+    "bilirubin_x_uln": 0.8,
+    "severe_lung_disease": "false",
+    "spo2_pct": 98,
+    "apheresis_suitable": "true",
+    "prior_car_t": "false",
+    "cns_event_date": "never",
+    "dialysis_date": "never",
+    "severe_heart_disease": "false",
+    "cardiac_event_date": "never",
+    "serious_arrhythmia": "false",
+    "pericardial_effusion": "false",
+    "vasopressors_required": "false",
+    "other_autoimmune_disease": "false",
+    "active_infection": "false",
+    "infection_resolved_date": "never",
+    "solid_organ_transplant": "false",
+    "hsct_history": "false",
+    "transplant_date": "never",
+    "gvhd_grade": 0,
+    "gvhd_date": "never",
+    "hbsag_positive": "false",
+    "hbcab_positive": "false",
+    "hbv_dna_detectable": "false",
+    "hcv_ab_positive": "false",
+    "hcv_rna_detectable": "false",
+    "hiv_positive": "false",
+    "syphilis_positive": "false",
+    "cmv_dna_positive": "false",
+    "macrophage_activation_date": "never",
+    "live_vaccine_date": "never",
+    "malignancy_type": "none",
+    "other_trial_date": "never",
+    "glucocorticoid": "prednisone",
+    "glucocorticoid_mg_day": 15,
+}
+
+# Fails the data path of inclusion 2.3 in every way; only documented intolerance can rescue it.
+NO_FAILURE_PATH = dict(
+    treatment_failure="false", standard_therapy_start_date="never", high_dose_gc_received="false",
+    antimalarial_start_date="never", dmards_failed=0,
+)
+
+
+def test_eligible_sle():
+    assert verdict(T, ELIGIBLE_SLE) == ("eligible", [], [])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # age 5..18 completed years: the 5th birthday today, the day before the 19th birthday
+        dict(birth_date="2021-11-23"),
+        dict(birth_date="2007-11-24"),
+        dict(birth_date=None, age_years=18.9),
+        dict(sledai_2k=8),
+        dict(standard_therapy_start_date="2026-05-23"),  # exactly 6 calendar months
+        dict(conventional_intolerant="true", **NO_FAILURE_PATH),
+        dict(dmards_failed=5),
+        # inclusion 3: any one qualifying feature
+        dict(gc_taper_failed="false", lupus_nephritis_class="III+V"),
+        dict(gc_taper_failed="false", lupus_nephritis_class="v"),
+        dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true"),
+        dict(gc_taper_failed="false", lupus_nephritis_class="II", refractory_cytopenia="true"),
+        dict(lupus_nephritis_class="none", ln_chronicity_index=None),  # steroid dependence alone
+        dict(lvef_pct=55),
+        dict(egfr_ml_min_1_73m2=30),
+        dict(ast_x_uln=3.0, alt_x_uln=3.0, bilirubin_x_uln=2.0),
+        dict(spo2_pct=92),
+        # reproductive: test 6 days old; males and girls without childbearing potential need no test
+        dict(pregnancy_test_negative_date="2026-11-17"),
+        dict(pregnancy_test_negative_date="2026-11-20", pregnancy_test_type="serum"),
+        dict(sex="M", childbearing_potential=None, pregnancy_test_negative_date=None, pregnant=None,
+             contraception_agreed=None),
+        dict(childbearing_potential="false", pregnancy_test_negative_date=None, pregnant=None,
+             contraception_agreed=None),
+        # event windows just outside
+        dict(cns_event_date="2026-09-24"),
+        dict(dialysis_date="2026-08-23"),
+        dict(ln_chronicity_index=6),
+        dict(cardiac_event_type="MI", cardiac_event_date="2026-05-23"),
+        dict(cardiac_event_type="heart_failure", cardiac_event_date="2026-10-01"),
+        dict(infection_resolved_date="2026-11-16"),
+        dict(solid_organ_transplant="true", transplant_date="2026-08-23"),
+        dict(hsct_history="true", transplant_date="2020-01-01"),
+        dict(gvhd_grade=2, gvhd_date="2026-11-09"),
+        dict(gvhd_grade=1, gvhd_date="2026-11-20"),
+        dict(hbsag_positive="true", hbv_dna_detectable="false"),
+        dict(hbcab_positive="true", hbv_dna_detectable="false"),
+        dict(hcv_ab_positive="true", hcv_rna_detectable="false"),
+        dict(macrophage_activation_date="2026-10-23"),
+        dict(live_vaccine_date="2026-10-26"),
+        dict(other_trial_date="2026-08-23"),
+        # current glucocorticoids have no data limit here (exclusion 3.3 is a manual check)
+        dict(glucocorticoid="methylprednisolone", glucocorticoid_mg_day=48),
+        dict(glucocorticoid="dexamethasone", glucocorticoid_mg_day=6),
+    ],
+)
+def test_still_eligible(changes):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == ("eligible", [], [])
+
+
+@pytest.mark.parametrize(
+    "changes, failed",
+    [
+        # inclusion 1: the day before the 5th birthday; the 19th birthday
+        (dict(birth_date="2021-11-24"), [I + "1"]),
+        (dict(birth_date="2007-11-23"), [I + "1"]),
+        (dict(birth_date=None, age_years=4.99), [I + "1"]),
+        (dict(classification_criteria_met="false"), [I + "2.1"]),
+        (dict(diagnosis="SS"), [I + "2.1"]),
+        (dict(sledai_2k=7), [I + "2.2"]),
+        (dict(treatment_failure="false"), [I + "2.3"]),
+        (dict(standard_therapy_start_date="2026-05-24"), [I + "2.3"]),  # a day short of 6 months
+        (dict(standard_therapy_start_date="never"), [I + "2.3"]),
+        (dict(high_dose_gc_received="false"), [I + "2.3"]),
+        (dict(antimalarial_start_date="never"), [I + "2.3"]),
+        (dict(dmards_failed=1), [I + "2.3"]),
+        (dict(conventional_intolerant="false", **NO_FAILURE_PATH), [I + "2.3"]),
+        (dict(gc_taper_failed="false", lupus_nephritis_class="II"), [I + "3"]),
+        (dict(lvef_pct=54.9), [I + "4.1"]),
+        (dict(ecg_abnormal="true"), [I + "4.1"]),
+        (dict(egfr_ml_min_1_73m2=29.9), [I + "4.2"]),
+        (dict(ast_x_uln=3.01), [I + "4.3"]),
+        (dict(alt_x_uln=3.01), [I + "4.3"]),
+        (dict(bilirubin_x_uln=2.01), [I + "4.3"]),
+        # inclusion 4.4 mirrors exclusions 5.1 / 5.2
+        (dict(severe_lung_disease="true"), [I + "4.4", E + "5.1"]),
+        (dict(spo2_pct=91.9), [I + "4.4", E + "5.2"]),
+        (dict(apheresis_suitable="false"), [I + "5"]),
+        (dict(pregnancy_test_negative_date="2026-11-16"), [I + "6"]),  # 7 days old
+        (dict(pregnancy_test_negative_date="never"), [I + "6"]),
+        (dict(contraception_agreed="false"), [I + "6"]),
+        (dict(consent_signed="false"), [I + "7"]),
+        (dict(prior_car_t="true"), [E + "1"]),
+        (dict(cns_event_date="2026-09-25"), [E + "2.1"]),  # 59 days ago
+        (dict(dialysis_date="2026-08-24"), [E + "3.1"]),
+        (dict(ln_chronicity_index=7), [E + "3.2"]),
+        (dict(lupus_nephritis_class="VI"), [E + "3.2"]),
+        (dict(severe_heart_disease="true"), [E + "4.a"]),
+        (dict(cardiac_event_type="MI", cardiac_event_date="2026-05-24"), [E + "4.b"]),
+        (dict(serious_arrhythmia="true"), [E + "4.c"]),
+        (dict(pericardial_effusion="true"), [E + "4.d"]),
+        (dict(vasopressors_required="true"), [E + "4.e"]),
+        (dict(other_autoimmune_disease="true"), [E + "6"]),
+        (dict(active_infection="true"), [E + "7"]),
+        (dict(infection_resolved_date="2026-11-17"), [E + "7"]),
+        (dict(solid_organ_transplant="true", transplant_date="2026-08-24"), [E + "8.a"]),
+        (dict(hsct_history="true", transplant_date="2026-11-01"), [E + "8.a"]),
+        (dict(gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
+        (dict(hbsag_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
+        (dict(hbcab_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
+        (dict(hcv_ab_positive="true", hcv_rna_detectable="true"), [E + "9.2"]),
+        (dict(hiv_positive="true"), [E + "9.3"]),
+        (dict(syphilis_positive="true"), [E + "9.3"]),
+        (dict(cmv_dna_positive="true"), [E + "9.3"]),
+        (dict(macrophage_activation_date="2026-10-24"), [E + "10.1"]),
+        (dict(live_vaccine_date="2026-10-27"), [E + "10.2"]),
+        (dict(malignancy_type="other", malignancy_status="cured", malignancy_date="2019-01-01"), [E + "10.3"]),
+        (dict(pregnant="true"), [E + "11"]),
+        (dict(other_trial_date="2026-08-24"), [E + "12"]),
+    ],
+)
+def test_fails_only(changes, failed):
+    status, got, missing = verdict(T, with_changes(ELIGIBLE_SLE, **changes))
+    assert (status, got) == ("ineligible", failed)
+
+
+@pytest.mark.parametrize(
+    "changes, missing",
+    [
+        (dict(birth_date=None), ["birth_date"]),
+        (dict(classification_criteria_met=None), ["classification_criteria_met"]),
+        (dict(sledai_2k=None), ["sledai_2k"]),
+        (dict(standard_therapy_start_date=None), ["standard_therapy_start_date"]),
+        (dict(antimalarial_start_date=None), ["antimalarial_start_date"]),
+        (dict(dmards_failed=None), ["dmards_failed"]),
+        (dict(conventional_intolerant=None, **NO_FAILURE_PATH), ["conventional_intolerant"]),
+        (dict(gc_taper_failed=None, lupus_nephritis_class="II"), ["gc_taper_failed"]),
+        (dict(lvef_pct=None), ["lvef_pct"]),
+        (dict(egfr_ml_min_1_73m2=None), ["creatinine_mg_dl"]),
+        (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=0.6, height_cm=None), ["height_cm"]),
+        (dict(alt_x_uln=None), ["alt_x_uln"]),
+        (dict(spo2_pct=None), ["spo2_pct"]),
+        (dict(apheresis_suitable=None), ["apheresis_suitable"]),
+        (dict(childbearing_potential=None), ["childbearing_potential"]),
+        (dict(pregnancy_test_negative_date=None), ["pregnancy_test_negative_date"]),
+        (dict(pregnant=None), ["pregnant"]),
+        (dict(consent_signed=None), ["consent_signed"]),
+        (dict(cns_event_date=None), ["cns_event_date"]),
+        (dict(ln_chronicity_index=None), ["ln_chronicity_index"]),
+        (dict(cardiac_event_date=None), ["cardiac_event_date", "cardiac_event_type"]),
+        (dict(cardiac_event_date="2026-10-01", cardiac_event_type=None), ["cardiac_event_type"]),
+        (dict(infection_resolved_date=None), ["infection_resolved_date"]),
+        (dict(solid_organ_transplant="true", transplant_date=None), ["transplant_date"]),
+        (dict(hbsag_positive="true", hbv_dna_detectable=None), ["hbv_dna_detectable"]),
+        (dict(malignancy_type=None), ["malignancy_type"]),
+        (dict(other_trial_date=None), ["other_trial_date"]),
+    ],
+)
+def test_unknown(changes, missing):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == ("unknown", [], missing)
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # bedside Schwartz before the 18th birthday: 0.413 x 145.3 / 2.0 = 30.004 and 0.413 x 145.2 / 2.0 = 29.98
+        (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=2.0, height_cm=145.3), ("eligible", [], [])),
+        (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=2.0, height_cm=145.2), ("ineligible", [I + "4.2"], [])),
+        # the same creatinine in umol/L (176.8 umol/L = 2.0 mg/dL)
+        (dict(egfr_ml_min_1_73m2=None, **{"creatinine[umol/L]": 176.8}, height_cm=145.2), ("ineligible", [I + "4.2"], [])),
+        # from the 18th birthday CKD-EPI 2021 applies (needs sex, not height): F, Scr 1.0 mg/dL, 18 y = 83.7
+        (dict(birth_date="2008-11-23", egfr_ml_min_1_73m2=None, creatinine_mg_dl=1.0, height_cm=None), ("eligible", [], [])),
+    ],
+)
+def test_egfr_computed(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_never_versus_blank():
+    # `never` for an event date is known-absent; blank is unknown
+    assert verdict(T, with_changes(ELIGIBLE_SLE, live_vaccine_date="never"))[0] == "eligible"
+    assert verdict(T, with_changes(ELIGIBLE_SLE, live_vaccine_date=None)) == ("unknown", [], ["live_vaccine_date"])
+    # patients without lupus nephritis need no chronicity index
+    no_ln = with_changes(ELIGIBLE_SLE, lupus_nephritis_class="none", ln_chronicity_index=None)
+    assert verdict(T, no_ln)[0] == "eligible"
+
+
+def test_manual_checks():
+    trial = load_trial_file(models_dir() / f"{T}.yaml")
+    manual = sorted(c.id for c in trial.criteria if c.is_manual)
+    assert manual == sorted(
+        [I + "3.confirm", E + "2.2", E + "3.2.fibrosis", E + "3.3", E + "6.other", E + "10.3.other", E + "13"]
+    )

@@ -1,0 +1,400 @@
+"""NCT06821659: universal CD19 CAR-T (UWD-CD19) + immunosuppressants, SLE/SS/SSc/IIM/AAV, 18-80 years."""
+
+import datetime as dt
+
+import pytest
+from trialkit import AS_OF, verdict, with_changes
+
+T = "NCT06821659"
+C = T + "."
+
+
+def ago(days: int = 0, months: int = 0) -> str:
+    """ISO date `months` calendar months and then `days` days before AS_OF (AS_OF has day 23: no clamping)."""
+    year, month = divmod(AS_OF.year * 12 + AS_OF.month - 1 - months, 12)
+    return (dt.date(year, month + 1, AS_OF.day) - dt.timedelta(days=days)).isoformat()
+
+
+COMMON = {
+    "birth_date": "1980-05-01",
+    "sex": "F",
+    "weight_kg": 60,
+    "childbearing_potential": "true",
+    "contraception_agreed": "true",
+    "pregnancy_test_negative_date": ago(3),
+    "pregnancy_test_type": "serum",
+    "breastfeeding": "false",
+    "consent_signed": "true",
+    "classification_criteria_met": "true",
+    "standard_therapy_start_date": "2024-01-01",
+    "treatment_failure": "true",
+    "relapse_after_remission": "false",
+    "glucocorticoid": "prednisone",
+    "glucocorticoid_mg_day": 10,
+    "glucocorticoid_dose_changed_date": ago(30),
+    "antimalarial_start_date": "2023-01-01",
+    "antimalarial_dose_changed_date": "never",
+    "immunosuppressant": "mycophenolate",
+    "immunosuppressant_start_date": "2024-01-01",
+    "immunosuppressant_dose_changed_date": "2025-06-01",
+    "belimumab_last_dose": "never",
+    "telitacicept_last_dose": "never",
+    "anti_cd20_last_dose": "never",
+    "other_b_cell_depletion_last_dose": "never",
+    "anifrolumab_last_dose": "never",
+    "tocilizumab_last_dose": "never",
+    "other_biologic_last_dose": "never",
+    "substance_abuse_date": "never",
+    "psychiatric_disorder": "false",
+    "malignancy_type": "none",
+    "other_autoimmune_disease": "false",
+    "hiv_positive": "false",
+    "hypogammaglobulinemia": "false",
+    "congenital_immunodeficiency": "false",
+    "hbsag_positive": "false",
+    "hbcab_positive": "false",
+    "hcv_ab_positive": "false",
+    "tb_active": "false",
+    "active_infection": "false",
+    "cardiac_event_date": "never",
+    "serious_arrhythmia": "false",
+    "severe_heart_disease": "false",
+    "vte_date": "never",
+    "alt_x_uln": 1.0,
+    "ast_x_uln": 1.0,
+    "alp_x_uln": 1.0,
+    "bilirubin_x_uln": 0.8,
+    "egfr_ml_min_1_73m2": 90,
+    "creatinine_mg_dl": 0.8,
+    "hemoglobin_g_l": 120,
+    "anc_10e9_l": 3.0,
+    "platelets_10e9_l": 200,
+    "cy_flu_severe_reaction": "false",
+    "prior_car_t": "false",
+    "live_vaccine_date": "never",
+}
+
+ELIGIBLE_SLE = {**COMMON, "diagnosis": "SLE", "ana_titer": 160, "anti_dsdna": "true", "anti_sm": "false", "sledai_2k": 10}
+ELIGIBLE_SS = {**COMMON, "diagnosis": "SS", "essdai": 8, "anti_ssa": "true"}
+ELIGIBLE_SSC = {**COMMON, "diagnosis": "SSC", "diagnosis_subtype": "diffuse", "mrss": 15}
+ELIGIBLE_IIM = {
+    **COMMON,
+    "diagnosis": "IIM",
+    "diagnosis_subtype": "DM",
+    "mmt8": 120,
+    "phga_vas": 4,
+    "ptga_vas": 3,
+    "extramuscular_vas": 1,
+    "haq_di": 0.5,
+    "muscle_enzyme_x_uln": 2.0,
+    "myositis_specific_antibody": "true",
+}
+ELIGIBLE_AAV = {**COMMON, "diagnosis": "AAV", "diagnosis_subtype": "MPA", "anca_positive": "false", "anca_ever_positive": "true", "bvas": 18}
+
+ALL_ELIGIBLE = [ELIGIBLE_SLE, ELIGIBLE_SS, ELIGIBLE_SSC, ELIGIBLE_IIM, ELIGIBLE_AAV]
+
+
+@pytest.mark.parametrize("patient", ALL_ELIGIBLE, ids=lambda p: p["diagnosis"])
+def test_eligible_per_disease(patient):
+    assert verdict(T, patient) == ("eligible", [], [])
+
+
+# Each case changes one thing and must fail exactly one criterion.
+FAILS_ONE = [
+    # general inclusion
+    (ELIGIBLE_SLE, {"birth_date": "2008-11-24"}, "incl.1"),  # 17, turns 18 tomorrow
+    (ELIGIBLE_SLE, {"birth_date": "1945-11-23"}, "incl.1"),  # 81 today
+    (ELIGIBLE_SLE, {"weight_kg": 40}, "incl.2"),
+    (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(0, 6)}, "incl.3"),  # exactly 6 months: not more than
+    (ELIGIBLE_SLE, {"standard_therapy_start_date": "never"}, "incl.3"),
+    (ELIGIBLE_SLE, {"treatment_failure": "false"}, "incl.3"),
+    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "antimalarial_start_date": "never",
+                    "immunosuppressant_start_date": "never", "immunosuppressant": "none"}, "incl.4.on_therapy"),
+    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 30.1}, "incl.4.gc_dose"),
+    (ELIGIBLE_SLE, {"glucocorticoid": "methylprednisolone", "glucocorticoid_mg_day": 24.1}, "incl.4.gc_dose"),  # 30.125
+    (ELIGIBLE_SLE, {"glucocorticoid": "dexamethasone", "glucocorticoid_mg_day": 4.6}, "incl.4.gc_dose"),  # 30.68
+    (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": ago(6)}, "incl.4.gc_stable"),
+    (ELIGIBLE_SLE, {"antimalarial_start_date": ago(83)}, "incl.4.antimalarial_start"),
+    (ELIGIBLE_SLE, {"immunosuppressant_start_date": ago(83), "immunosuppressant_dose_changed_date": "never"},
+     "incl.4.immunosuppressant_start"),
+    (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": ago(55)}, "incl.4.antimalarial_stable"),
+    (ELIGIBLE_SLE, {"immunosuppressant_dose_changed_date": ago(55)}, "incl.4.immunosuppressant_stable"),
+    # washouts: one day short of ceil(5 x half-life)
+    (ELIGIBLE_SLE, {"belimumab_last_dose": ago(98)}, "incl.4.washout"),  # 5 x 19.8 = 99
+    (ELIGIBLE_SLE, {"telitacicept_last_dose": ago(62)}, "incl.4.washout"),  # 5 x 12.5 = 62.5 -> 63
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(141)}, "incl.4.washout"),  # 5 x 28.4 = 142
+    (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": ago(141)}, "incl.4.washout"),  # trial default 28.4
+    (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(111)}, "incl.4.washout"),  # 5 x 22.4 = 112
+    (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(64)}, "incl.4.washout"),  # 5 x 13 = 65
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(69), "other_biologic": "abatacept"}, "incl.4.washout"),  # 70
+    (ELIGIBLE_SLE, {"contraception_agreed": "false"}, "incl.5.contraception"),
+    (ELIGIBLE_SLE, {"pregnancy_test_negative_date": ago(7)}, "incl.5.pregnancy_test"),
+    (ELIGIBLE_SLE, {"pregnancy_test_type": "urine"}, "incl.5.pregnancy_test"),
+    (ELIGIBLE_SLE, {"breastfeeding": "true"}, "incl.5.breastfeeding"),
+    (ELIGIBLE_SLE, {"childbearing_potential": "false", "breastfeeding": "true"}, "incl.5.breastfeeding"),
+    (ELIGIBLE_SLE, {"consent_signed": "false"}, "incl.6"),
+    (ELIGIBLE_SLE, {"diagnosis": "OTHER"}, "incl.disease"),
+    # SLE
+    (ELIGIBLE_SLE, {"classification_criteria_met": "false"}, "incl.sle.1"),
+    (ELIGIBLE_SLE, {"ana_titer": 40, "anti_dsdna": "false", "anti_sm": "false"}, "incl.sle.2"),
+    (ELIGIBLE_SLE, {"sledai_2k": 7}, "incl.sle.3"),
+    # SS
+    (ELIGIBLE_SS, {"classification_criteria_met": "false"}, "incl.ss.1"),
+    (ELIGIBLE_SS, {"essdai": 4}, "incl.ss.2"),
+    (ELIGIBLE_SS, {"anti_ssa": "false"}, "incl.ss.3"),
+    # SSc
+    (ELIGIBLE_SSC, {"classification_criteria_met": "false"}, "incl.ssc.1"),
+    (ELIGIBLE_SSC, {"diagnosis_subtype": "sine"}, "incl.ssc.2"),
+    (ELIGIBLE_SSC, {"mrss": 10, "ild_active": "false"}, "incl.ssc.3"),
+    (ELIGIBLE_SSC, {"mrss": 10, "ild_active": "true", "fvc_pct_pred": 70, "dlco_pct_pred": 70}, "incl.ssc.3"),
+    # IIM
+    (ELIGIBLE_IIM, {"classification_criteria_met": "false"}, "incl.iim.1"),
+    (ELIGIBLE_IIM, {"mmt8": 142, "ild_active": "false"}, "incl.iim.2"),
+    # PhGA and PtGA both high count as ONE finding
+    (ELIGIBLE_IIM, {"haq_di": 0.24, "muscle_enzyme_x_uln": 1.49}, "incl.iim.2"),
+    (ELIGIBLE_IIM, {"phga_vas": 1.9, "ptga_vas": 1.9, "haq_di": 0.2}, "incl.iim.2"),
+    (ELIGIBLE_IIM, {"myositis_specific_antibody": "false"}, "incl.iim.3"),
+    # AAV
+    (ELIGIBLE_AAV, {"classification_criteria_met": "false"}, "incl.aav.1"),
+    (ELIGIBLE_AAV, {"anca_ever_positive": "false"}, "incl.aav.2"),
+    (ELIGIBLE_AAV, {"bvas": 14}, "incl.aav.3"),
+    # exclusions
+    (ELIGIBLE_SLE, {"substance_abuse_date": ago(167)}, "excl.1"),
+    (ELIGIBLE_SLE, {"psychiatric_disorder": "true"}, "excl.2"),
+    (ELIGIBLE_SLE, {"malignancy_type": "basal_cell_skin", "malignancy_status": "cured"}, "excl.3"),
+    (ELIGIBLE_SLE, {"other_autoimmune_disease": "true"}, "excl.4"),
+    (ELIGIBLE_SLE, {"hiv_positive": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"hypogammaglobulinemia": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"congenital_immunodeficiency": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"hbsag_positive": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"hbcab_positive": "true", "hbv_dna_detectable": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"hcv_ab_positive": "true", "hcv_rna_detectable": "true"}, "excl.5"),
+    (ELIGIBLE_SLE, {"tb_active": "true"}, "excl.6"),
+    (ELIGIBLE_SLE, {"active_infection": "true"}, "excl.6"),
+    (ELIGIBLE_SLE, {"cardiac_event_date": ago(-1, 6)}, "excl.7"),  # one day inside 6 months
+    (ELIGIBLE_SLE, {"serious_arrhythmia": "true"}, "excl.7"),
+    (ELIGIBLE_SLE, {"severe_heart_disease": "true"}, "excl.7"),
+    (ELIGIBLE_SLE, {"vte_date": ago(-1, 6)}, "excl.8"),
+    (ELIGIBLE_SLE, {"alt_x_uln": 3.0}, "excl.9"),
+    (ELIGIBLE_SLE, {"ast_x_uln": 3.0}, "excl.9"),
+    (ELIGIBLE_SLE, {"alp_x_uln": 3.0}, "excl.9"),
+    (ELIGIBLE_SLE, {"bilirubin_x_uln": 1.51}, "excl.9"),
+    (ELIGIBLE_SLE, {"egfr_ml_min_1_73m2": 29.9}, "excl.10"),
+    (ELIGIBLE_SLE, {"egfr_ml_min_1_73m2": 35, "creatinine_mg_dl": 2.51}, "excl.10"),
+    (ELIGIBLE_SLE, {"hemoglobin_g_l": 69.9}, "excl.11.1"),
+    (ELIGIBLE_SLE, {"anc_10e9_l": 0.49}, "excl.11.2"),
+    (ELIGIBLE_SLE, {"platelets_10e9_l": 49.9}, "excl.11.3"),
+    (ELIGIBLE_SLE, {"cy_flu_severe_reaction": "true"}, "excl.12"),
+    (ELIGIBLE_SLE, {"prior_car_t": "true"}, "excl.13"),
+    (ELIGIBLE_SLE, {"live_vaccine_date": ago(29)}, "excl.14"),
+]
+
+
+@pytest.mark.parametrize("base,changes,criterion", FAILS_ONE, ids=[f"{c}-{i}" for i, (_, _, c) in enumerate(FAILS_ONE)])
+def test_fails_only_that_criterion(base, changes, criterion):
+    assert verdict(T, with_changes(base, **changes)) == ("ineligible", [C + criterion], [])
+
+
+# The passing side of each boundary, and other eligible variants.
+STILL_ELIGIBLE = [
+    (ELIGIBLE_SLE, {"birth_date": "2008-11-23"}),  # 18th birthday today
+    (ELIGIBLE_SLE, {"birth_date": "1945-11-24"}),  # 80, turns 81 tomorrow
+    (ELIGIBLE_SLE, {"birth_date": None, "age_years": 80.9}),
+    (ELIGIBLE_SLE, {"weight_kg": 40.1}),
+    (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(1, 6)}),  # 6 months and a day
+    (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(10), "treatment_failure": "false",
+                    "relapse_after_remission": "true"}),
+    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 30}),
+    (ELIGIBLE_SLE, {"glucocorticoid": "methylprednisolone", "glucocorticoid_mg_day": 24}),  # 30
+    (ELIGIBLE_SLE, {"glucocorticoid": "dexamethasone", "glucocorticoid_mg_day": 4.5}),  # 0.75 mg = 5 mg: 30
+    (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": ago(7)}),
+    (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": "never"}),
+    # off glucocorticoid: its stability window does not apply
+    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "glucocorticoid_dose_changed_date": ago(2)}),
+    # glucocorticoid alone is a standard therapy
+    (ELIGIBLE_SLE, {"antimalarial_start_date": "never", "antimalarial_dose_changed_date": None,
+                    "immunosuppressant_start_date": "never", "immunosuppressant": "none",
+                    "immunosuppressant_dose_changed_date": None}),
+    # antimalarial alone
+    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "immunosuppressant_start_date": "never",
+                    "immunosuppressant": "none", "immunosuppressant_dose_changed_date": None}),
+    (ELIGIBLE_SLE, {"antimalarial_start_date": ago(84)}),
+    (ELIGIBLE_SLE, {"immunosuppressant_start_date": ago(84), "immunosuppressant_dose_changed_date": "never"}),
+    (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": ago(56)}),
+    (ELIGIBLE_SLE, {"immunosuppressant_dose_changed_date": ago(56)}),
+    (ELIGIBLE_SLE, {"belimumab_last_dose": ago(99)}),
+    (ELIGIBLE_SLE, {"telitacicept_last_dose": ago(63)}),
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(142)}),
+    (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": ago(142)}),
+    (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(112)}),
+    (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(65)}),
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(70), "other_biologic": "abatacept"}),
+    (ELIGIBLE_SLE, {"pregnancy_test_negative_date": ago(6)}),
+    # no childbearing potential: contraception and pregnancy test do not apply
+    (ELIGIBLE_SLE, {"childbearing_potential": "false", "contraception_agreed": "false",
+                    "pregnancy_test_negative_date": None, "pregnancy_test_type": None}),
+    # men: female-only items do not apply (partner contraception is a manual check)
+    (ELIGIBLE_SLE, {"sex": "M", "childbearing_potential": None, "contraception_agreed": None,
+                    "pregnancy_test_negative_date": None, "pregnancy_test_type": None, "breastfeeding": None}),
+    (ELIGIBLE_SLE, {"ana_titer": 80, "anti_dsdna": "false"}),
+    (ELIGIBLE_SLE, {"ana_titer": None, "anti_dsdna": "false", "anti_sm": "true"}),
+    (ELIGIBLE_SLE, {"sledai_2k": 8}),
+    (ELIGIBLE_SS, {"essdai": 5}),
+    (ELIGIBLE_SSC, {"mrss": 11}),
+    (ELIGIBLE_SSC, {"diagnosis_subtype": "limited"}),
+    (ELIGIBLE_SSC, {"mrss": 10, "ild_active": "true", "fvc_pct_pred": 69.9, "dlco_pct_pred": None}),
+    (ELIGIBLE_SSC, {"mrss": 4, "ild_active": "true", "fvc_pct_pred": 85, "dlco_pct_pred": 69}),
+    (ELIGIBLE_IIM, {"mmt8": 141}),
+    (ELIGIBLE_IIM, {"mmt8": 142, "ild_active": "true"}),
+    # exactly two findings at their boundaries
+    (ELIGIBLE_IIM, {"phga_vas": 0, "ptga_vas": 0, "extramuscular_vas": 0, "haq_di": 0.25, "muscle_enzyme_x_uln": 1.5}),
+    (ELIGIBLE_IIM, {"phga_vas": 0, "ptga_vas": 2, "extramuscular_vas": 2, "haq_di": 0, "muscle_enzyme_x_uln": 1}),
+    (ELIGIBLE_AAV, {"bvas": 15}),
+    (ELIGIBLE_AAV, {"anca_positive": "true", "anca_ever_positive": None}),
+    (ELIGIBLE_SLE, {"substance_abuse_date": ago(168)}),
+    (ELIGIBLE_SLE, {"malignancy_type": "b_cell_lymphoma"}),
+    (ELIGIBLE_SLE, {"hbcab_positive": "true", "hbv_dna_detectable": "false"}),
+    (ELIGIBLE_SLE, {"hcv_ab_positive": "true", "hcv_rna_detectable": "false"}),
+    (ELIGIBLE_SLE, {"tb_latent": "true"}),
+    (ELIGIBLE_SLE, {"cardiac_event_date": ago(0, 6), "cardiac_event_type": "MI"}),
+    (ELIGIBLE_SLE, {"vte_date": ago(0, 6)}),
+    (ELIGIBLE_SLE, {"alt_x_uln": 2.99, "ast_x_uln": 2.99, "alp_x_uln": 2.99, "bilirubin_x_uln": 1.5}),
+    (ELIGIBLE_SLE, {"egfr_ml_min_1_73m2": 30, "creatinine_mg_dl": 2.5}),
+    (ELIGIBLE_SLE, {"hemoglobin_g_l": 70, "anc_10e9_l": 0.5, "platelets_10e9_l": 50}),
+    (ELIGIBLE_SLE, {"live_vaccine_date": ago(30)}),
+]
+
+
+@pytest.mark.parametrize("base,changes", STILL_ELIGIBLE, ids=[str(i) for i in range(len(STILL_ELIGIBLE))])
+def test_still_eligible(base, changes):
+    assert verdict(T, with_changes(base, **changes)) == ("eligible", [], [])
+
+
+def test_lab_units_in_headers():
+    """Counts given per mm3 are converted: 500/mm3 = 0.5 x 10^9/L, 50,000/mm3 = 50 x 10^9/L; g/dL x 10 = g/L."""
+    base = {k: v for k, v in ELIGIBLE_SLE.items() if k not in ("anc_10e9_l", "platelets_10e9_l", "hemoglobin_g_l")}
+    ok = {**base, "anc[/mm3]": 500, "platelets[/mm3]": 50000, "hemoglobin[g/dL]": 7.0}
+    assert verdict(T, ok) == ("eligible", [], [])
+    assert verdict(T, {**ok, "anc[/mm3]": 499}) == ("ineligible", [C + "excl.11.2"], [])
+    assert verdict(T, {**ok, "platelets[/mm3]": 49000}) == ("ineligible", [C + "excl.11.3"], [])
+    assert verdict(T, {**ok, "hemoglobin[g/dL]": 6.9}) == ("ineligible", [C + "excl.11.1"], [])
+
+
+def test_creatinine_in_umol():
+    """2.5 mg/dL = 221 umol/L; creatinine above it excludes even with a reported eGFR >= 30."""
+    base = {k: v for k, v in ELIGIBLE_SLE.items() if k != "creatinine_mg_dl"}
+    assert verdict(T, {**base, "egfr_ml_min_1_73m2": 35, "creatinine[umol/L]": 221})[0] == "eligible"
+    assert verdict(T, {**base, "egfr_ml_min_1_73m2": 35, "creatinine[umol/L]": 230}) == (
+        "ineligible", [C + "excl.10"], [])
+
+
+def test_egfr_computed_from_creatinine_when_not_reported():
+    # CKD-EPI 2021, woman aged 46, creatinine 2.0 mg/dL -> about 30.6: not excluded; 2.1 -> about 28.9: excluded
+    base = with_changes(ELIGIBLE_SLE, egfr_ml_min_1_73m2=None)
+    assert verdict(T, with_changes(base, creatinine_mg_dl=2.0)) == ("eligible", [], [])
+    assert verdict(T, with_changes(base, creatinine_mg_dl=2.1)) == ("ineligible", [C + "excl.10"], [])
+
+
+def test_several_failures_are_all_listed():
+    status, failed, _ = verdict(T, with_changes(ELIGIBLE_SLE, weight_kg=39, prior_car_t="true", sledai_2k=2))
+    assert status == "ineligible"
+    assert failed == [C + "incl.2", C + "incl.sle.3", C + "excl.13"]
+
+
+def test_other_disease_branches_do_not_apply():
+    """Blank SLE/SS/SSc/AAV scores do not make an IIM patient unknown, and vice versa."""
+    assert verdict(T, ELIGIBLE_IIM) == ("eligible", [], [])
+    # an SLE patient with IIM-failing values is unaffected
+    assert verdict(T, with_changes(ELIGIBLE_SLE, mmt8=150, bvas=0, essdai=0, mrss=0)) == ("eligible", [], [])
+
+
+UNKNOWN = [
+    (ELIGIBLE_SLE, {"birth_date": None}, ["birth_date"]),
+    (ELIGIBLE_SLE, {"weight_kg": None}, ["weight_kg"]),
+    (ELIGIBLE_SLE, {"standard_therapy_start_date": None}, ["standard_therapy_start_date"]),
+    (ELIGIBLE_SLE, {"treatment_failure": None, "relapse_after_remission": None},
+     ["relapse_after_remission", "treatment_failure"]),
+    (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": None}, ["glucocorticoid_dose_changed_date"]),
+    (ELIGIBLE_SLE, {"antimalarial_start_date": None}, ["antimalarial_start_date"]),
+    (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": None}, ["antimalarial_dose_changed_date"]),
+    (ELIGIBLE_SLE, {"immunosuppressant_start_date": None}, ["immunosuppressant_start_date"]),
+    (ELIGIBLE_SLE, {"immunosuppressant_dose_changed_date": None}, ["immunosuppressant_dose_changed_date"]),
+    # washouts: blank is unknown, `never` is washed out
+    (ELIGIBLE_SLE, {"belimumab_last_dose": None}, ["belimumab_last_dose"]),
+    (ELIGIBLE_SLE, {"telitacicept_last_dose": None}, ["telitacicept_last_dose"]),
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": None}, ["anti_cd20_last_dose"]),
+    (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": None}, ["other_b_cell_depletion_last_dose"]),
+    (ELIGIBLE_SLE, {"anifrolumab_last_dose": None}, ["anifrolumab_last_dose"]),
+    (ELIGIBLE_SLE, {"tocilizumab_last_dose": None}, ["tocilizumab_last_dose"]),
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": None, "other_biologic": "abatacept"}, ["other_biologic_last_dose"]),
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": None}, ["other_biologic", "other_biologic_last_dose"]),
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(30)}, ["other_biologic"]),  # drug unnamed: half-life unknown
+    (ELIGIBLE_SLE, {"contraception_agreed": None}, ["contraception_agreed"]),
+    (ELIGIBLE_SLE, {"pregnancy_test_negative_date": None}, ["pregnancy_test_negative_date"]),
+    (ELIGIBLE_SLE, {"pregnancy_test_type": None}, ["pregnancy_test_type"]),
+    (ELIGIBLE_SLE, {"childbearing_potential": None, "contraception_agreed": "false"}, ["childbearing_potential"]),
+    (ELIGIBLE_SLE, {"breastfeeding": None}, ["breastfeeding"]),
+    (ELIGIBLE_SLE, {"consent_signed": None}, ["consent_signed"]),
+    (ELIGIBLE_SLE, {"classification_criteria_met": None}, ["classification_criteria_met"]),
+    (ELIGIBLE_SLE, {"ana_titer": None, "anti_dsdna": "false", "anti_sm": "false"}, ["ana_titer"]),
+    (ELIGIBLE_SLE, {"sledai_2k": None}, ["sledai_2k"]),
+    (ELIGIBLE_SS, {"essdai": None}, ["essdai"]),
+    (ELIGIBLE_SS, {"anti_ssa": None}, ["anti_ssa"]),
+    (ELIGIBLE_SSC, {"diagnosis_subtype": None}, ["diagnosis_subtype"]),
+    (ELIGIBLE_SSC, {"mrss": None, "ild_active": "true"}, ["dlco_pct_pred", "fvc_pct_pred", "mrss"]),
+    (ELIGIBLE_IIM, {"mmt8": None}, ["ild_active", "mmt8"]),
+    (ELIGIBLE_IIM, {"haq_di": None, "muscle_enzyme_x_uln": 1.0}, ["haq_di"]),
+    (ELIGIBLE_IIM, {"myositis_specific_antibody": None}, ["myositis_specific_antibody"]),
+    (ELIGIBLE_AAV, {"anca_ever_positive": None}, ["anca_ever_positive"]),
+    (ELIGIBLE_AAV, {"bvas": None}, ["bvas"]),
+    (ELIGIBLE_SLE, {"substance_abuse_date": None}, ["substance_abuse_date"]),
+    (ELIGIBLE_SLE, {"psychiatric_disorder": None}, ["psychiatric_disorder"]),
+    (ELIGIBLE_SLE, {"malignancy_type": None}, ["malignancy_type"]),
+    (ELIGIBLE_SLE, {"other_autoimmune_disease": None}, ["other_autoimmune_disease"]),
+    (ELIGIBLE_SLE, {"hbcab_positive": "true"}, ["hbv_dna_detectable"]),
+    (ELIGIBLE_SLE, {"hiv_positive": None}, ["hiv_positive"]),
+    (ELIGIBLE_SLE, {"active_infection": None}, ["active_infection"]),
+    (ELIGIBLE_SLE, {"cardiac_event_date": None}, ["cardiac_event_date"]),
+    (ELIGIBLE_SLE, {"vte_date": None}, ["vte_date"]),
+    (ELIGIBLE_SLE, {"alt_x_uln": None}, ["alt_x_uln"]),
+    (ELIGIBLE_SLE, {"bilirubin_x_uln": None}, ["bilirubin_x_uln"]),
+    (ELIGIBLE_SLE, {"creatinine_mg_dl": None}, ["creatinine_mg_dl"]),
+    (ELIGIBLE_SLE, {"hemoglobin_g_l": None}, ["hemoglobin_g_l"]),
+    (ELIGIBLE_SLE, {"anc_10e9_l": None}, ["anc_10e9_l"]),
+    (ELIGIBLE_SLE, {"platelets_10e9_l": None}, ["platelets_10e9_l"]),
+    (ELIGIBLE_SLE, {"cy_flu_severe_reaction": None}, ["cy_flu_severe_reaction"]),
+    (ELIGIBLE_SLE, {"prior_car_t": None}, ["prior_car_t"]),
+    (ELIGIBLE_SLE, {"live_vaccine_date": None}, ["live_vaccine_date"]),
+]
+
+
+@pytest.mark.parametrize("base,changes,missing", UNKNOWN, ids=[",".join(m) for _, _, m in UNKNOWN])
+def test_blank_is_unknown(base, changes, missing):
+    assert verdict(T, with_changes(base, **changes)) == ("unknown", [], missing)
+
+
+def test_blank_diagnosis_is_unknown():
+    """Every disease branch is then undecided; the diagnosis is among the columns to measure."""
+    status, failed, missing = verdict(T, with_changes(ELIGIBLE_SLE, diagnosis=None))
+    assert (status, failed) == ("unknown", [])
+    assert "diagnosis" in missing
+
+
+def test_blank_does_not_hide_a_known_failure():
+    assert verdict(T, with_changes(ELIGIBLE_SLE, weight_kg=None, prior_car_t="true")) == (
+        "ineligible", [C + "excl.13"], [])
+
+
+def test_manual_checks_listed_but_do_not_decide():
+    from matcher.trials import load_trial_file, models_dir
+
+    trial = load_trial_file(models_dir() / f"{T}.yaml")
+    manual = [c.id for c in trial.criteria if c.is_manual]
+    assert manual == [C + "incl.4.gc_adjustment", C + "incl.5.male_contraception", C + "excl.15"]
+
+
+def test_source_text_fully_covered():
+    from matcher.coverage import coverage_problems
+    from matcher.trials import load_trial_file, models_dir
+
+    assert coverage_problems(load_trial_file(models_dir() / f"{T}.yaml")) == []

@@ -1,0 +1,516 @@
+"""NCT06983964 (Beijing Boren Hospital, universal CD19 CAR-T): vignettes per criterion.
+
+AS_OF is 2026-11-23, so: 6 months back = 2026-05-23, 3 months = 2026-08-23, 2 months = 2026-09-23,
+1 month = 2026-10-23, 12 weeks = 2026-08-31, 6 weeks = 2026-10-12, 3 weeks = 2026-11-02,
+2 weeks = 2026-11-09, 28 days = 2026-10-26, 2 years = 2024-11-23.
+"""
+
+from __future__ import annotations
+
+import pytest
+from trialkit import verdict, with_changes
+
+from matcher.trials import load_trial_file, models_dir
+from matcher.coverage import coverage_problems
+
+TRIAL = "NCT06983964"
+ELIGIBLE = ("eligible", [], [])
+
+
+def cid(suffix: str) -> str:
+    return f"{TRIAL}.{suffix}"
+
+
+COMMON = {
+    "birth_date": "1980-05-10",
+    "sex": "F",
+    "weight_kg": "60",
+    "childbearing_potential": "true",
+    "pregnant": "false",
+    "breastfeeding": "false",
+    "pregnancy_test_negative_date": "2026-11-10",
+    "pregnancy_test_type": "urine",
+    "contraception_agreed": "true",
+    "consent_signed": "true",
+    "anc_10e9_l": "2.0",
+    "platelets_10e9_l": "150",
+    "hemoglobin_g_l": "110",
+    "inr_x_uln": "1.0",
+    "aptt_x_uln": "1.0",
+    "alt_x_uln": "1.0",
+    "ast_x_uln": "1.0",
+    "bilirubin_x_uln": "0.8",
+    "creatinine_x_uln": "0.8",
+    "crcl_ml_min": "90",
+    "nyha_class": "1",
+    "lvef_pct": "60",
+    "pericardial_effusion": "false",
+    "ecg_abnormal": "false",
+    "spo2_pct": "97",
+    "pleural_effusion": "false",
+    "life_expectancy_months": "60",
+    "malignancy_type": "none",
+    "mean_pap_mmhg": "20",
+    "oxygen_required": "false",
+    "immunoglobulins_below_lln": "false",
+    "anti_cd20_last_dose": "never",
+    "other_b_cell_depletion_last_dose": "never",
+    "ivig_last_dose": "never",
+    "glucocorticoid": "prednisone",
+    "glucocorticoid_mg_day": "10",
+    "glucocorticoid_pulse_date": "never",
+    "telitacicept_last_dose": "never",
+    "belimumab_last_dose": "never",
+    "cns_event_date": "never",
+    "cy_flu_severe_reaction": "false",
+    "hbsag_positive": "false",
+    "hcv_ab_positive": "false",
+    "syphilis_positive": "false",
+    "hiv_positive": "false",
+    "active_infection": "false",
+    "solid_organ_transplant": "false",
+    "tb_active": "false",
+    "tb_latent": "false",
+    "cardiac_event_date": "never",
+    "serious_arrhythmia": "false",
+    "systolic_bp_mmhg": "120",
+    "diastolic_bp_mmhg": "80",
+    "hypertensive_crisis_history": "false",
+    "other_autoimmune_disease": "false",
+    "family_history_myopathy": "false",
+    "live_vaccine_date": "never",
+    "other_trial_date": "never",
+    "psychiatric_disorder": "false",
+}
+
+SLE = with_changes(
+    COMMON,
+    diagnosis="SLE",
+    classification_criteria_met="true",
+    ana_titer="160",
+    anti_dsdna="true",
+    anti_sm="false",
+    sledai_2k="10",
+    sledai_2k_clinical="8",
+    standard_therapy_start_date="2025-01-01",
+    disease_active_since="2026-06-01",
+    lupus_crisis_date="never",
+    urine_protein_24h_g="1.0",
+)
+SSC = with_changes(
+    COMMON,
+    diagnosis="SSC",
+    diagnosis_subtype="diffuse",
+    classification_criteria_met="true",
+    ild="true",
+    fvc_pct_pred="60",
+    dlco_pct_pred="55",
+    treatment_failure="true",
+    relapse_after_remission="false",
+    standard_therapy_start_date="2025-01-01",
+    mrss_change_6m_pct="15",
+    ild_diagnosis_date="2024-01-01",
+    fvc_change_6m_pct="-3",
+    dlco_change_6m_pct="-3",
+)
+AAV = with_changes(
+    COMMON,
+    diagnosis="AAV",
+    diagnosis_subtype="GPA",
+    bvas_major_items="1",
+    bvas_minor_items="0",
+    anca_positive="true",
+    anca_type="PR3",
+    standard_therapy_start_date="2025-06-01",
+    relapse_after_remission="true",
+    last_relapse_date="2026-10-01",
+    treatment_failure="false",
+)
+REFRACTORY = dict(treatment_failure="true", conventional_intolerant="false", dmards_failed="2",
+                  standard_therapy_start_date="2025-06-01")
+IIM = with_changes(
+    COMMON,
+    diagnosis="IIM",
+    diagnosis_subtype="DM",
+    iim_probability_pct="80",
+    mmt8="130",
+    ptga_vas="4",
+    phga_vas="4",
+    extramuscular_vas="1",
+    haq_di="1.0",
+    muscle_enzyme_x_uln="3",
+    **REFRACTORY,
+)
+SS = with_changes(
+    COMMON,
+    diagnosis="SS",
+    classification_criteria_met="true",
+    anti_ssa="true",
+    saliva_flow_stimulated_ml_min="0.3",
+    saliva_flow_unstimulated_ml_min="0.05",
+    essdai="8",
+    **REFRACTORY,
+)
+BASES = {"SLE": SLE, "SSC": SSC, "AAV": AAV, "IIM": IIM, "SS": SS}
+
+
+def test_model_covers_the_published_text():
+    trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
+    assert coverage_problems(trial) == []
+    assert (trial.slots, trial.status, trial.sponsor) == (12, "recruiting", "Beijing Boren Hospital")
+
+
+@pytest.mark.parametrize("disease", list(BASES))
+def test_eligible_per_indication(disease):
+    assert verdict(TRIAL, BASES[disease]) == ELIGIBLE
+
+
+@pytest.mark.parametrize(
+    "disease, changes",
+    [
+        ("SSC", {"diagnosis_subtype": "diffuse"}),
+        ("AAV", {"diagnosis_subtype": "MPA", "anca_type": "MPO"}),
+        ("IIM", {"diagnosis_subtype": "PM"}),
+        ("IIM", {"diagnosis_subtype": "IMNM"}),
+        ("SS", {"treatment_failure": "false", "conventional_intolerant": "true"}),
+        # a man needs no pregnancy test and no pregnancy/lactation data
+        ("SLE", {"sex": "M", "childbearing_potential": "", "pregnancy_test_negative_date": "",
+                 "pregnant": "", "breastfeeding": ""}),
+        # a woman known not to be of childbearing potential needs neither test nor contraception
+        ("SLE", {"childbearing_potential": "false", "pregnancy_test_negative_date": "never",
+                 "contraception_agreed": ""}),
+        # exempt malignancies
+        ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "cured", "malignancy_date": "2026-01-01"}),
+        ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-23"}),
+        ("SLE", {"malignancy_type": "basal_cell_skin", "malignancy_invasive": "false"}),
+        ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": "treated"}),
+        ("SLE", {"malignancy_type": "dcis", "malignancy_status": "cured"}),
+        # SLEDAI without serology items: clinical score < 6 is then allowed
+        ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "8"}),
+        # either renal arm suffices (SS: the severe lupus nephritis exclusion is SLE only)
+        ("SS", {"creatinine_x_uln": "2.0", "crcl_ml_min": "30"}),
+        ("SS", {"creatinine_x_uln": "1.5", "crcl_ml_min": "10"}),
+        # Cockcroft-Gault when CrCl is not reported: (140-46)*60/(72*2.0)*0.85 = 33.3
+        ("SS", {"creatinine_x_uln": "2.0", "crcl_ml_min": "", "creatinine_mg_dl": "2.0"}),
+        # HBV DNA / HCV RNA only matter when the screening serology is positive
+        ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "false"}),
+        ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "false"}),
+        # lupus crisis and lupus nephritis data are not needed outside SLE
+        ("AAV", {"lupus_crisis_date": "", "urine_protein_24h_g": ""}),
+    ],
+)
+def test_other_eligible_variants(disease, changes):
+    assert verdict(TRIAL, with_changes(BASES[disease], **changes)) == ELIGIBLE
+
+
+# (base, changes, the one criterion that fails)
+FAILS = [
+    # incl.1 age 18-65 inclusive, completed years
+    ("SLE", {"birth_date": "2008-11-24"}, "incl.1"),  # turns 18 tomorrow
+    ("SLE", {"birth_date": "1960-11-23"}, "incl.1"),  # 66 today
+    ("SLE", {"diagnosis": "OTHER"}, "incl.2"),
+    # SLE
+    ("SLE", {"classification_criteria_met": "false"}, "incl.sle.1"),
+    ("SLE", {"ana_titer": "40", "anti_dsdna": "false", "anti_sm": "false"}, "incl.sle.2"),
+    ("SLE", {"sledai_2k": "7", "sledai_2k_clinical": "7"}, "incl.sle.3"),
+    ("SLE", {"sledai_2k": "10", "sledai_2k_clinical": "5"}, "incl.sle.4"),
+    ("SLE", {"standard_therapy_start_date": "2026-05-24"}, "incl.sle.5"),
+    ("SLE", {"standard_therapy_start_date": "never"}, "incl.sle.5"),
+    ("SLE", {"disease_active_since": "2026-09-24"}, "incl.sle.6"),
+    ("SLE", {"disease_active_since": "never"}, "incl.sle.6"),
+    # dcSSc
+    ("SSC", {"classification_criteria_met": "false"}, "incl.ssc.1"),
+    ("SSC", {"diagnosis_subtype": "limited"}, "incl.ssc.2"),
+    ("SSC", {"ild": "false"}, "incl.ssc.3"),
+    ("SSC", {"fvc_pct_pred": "44.9", "dlco_pct_pred": "70.1"}, "incl.ssc.4"),
+    ("SSC", {"fvc_pct_pred": "70.1", "dlco_pct_pred": "39.9"}, "incl.ssc.4"),
+    ("SSC", {"treatment_failure": "false"}, "incl.ssc.5"),
+    ("SSC", {"standard_therapy_start_date": "2026-05-24"}, "incl.ssc.5"),
+    ("SSC", {"mrss_change_6m_pct": "9.9"}, "incl.ssc.7"),
+    ("SSC", {"mrss_change_6m_pct": "0", "fvc_change_6m_pct": "-9.9", "dlco_change_6m_pct": "-3"}, "incl.ssc.7"),
+    ("SSC", {"mrss_change_6m_pct": "0", "fvc_change_6m_pct": "-6", "dlco_change_6m_pct": "-14.9"}, "incl.ssc.7"),
+    ("SSC", {"mrss_change_6m_pct": "0", "ild_diagnosis_date": "2026-05-23"}, "incl.ssc.7"),
+    # AAV
+    ("AAV", {"diagnosis_subtype": "EGPA"}, "incl.aav.1"),
+    ("AAV", {"bvas_major_items": "0", "bvas_minor_items": "2"}, "incl.aav.2"),
+    ("AAV", {"anca_positive": "false"}, "incl.aav.3"),
+    ("AAV", {"anca_type": "OTHER"}, "incl.aav.3"),
+    ("AAV", {"last_relapse_date": "2026-08-31"}, "incl.aav.4"),  # 84 days ago: not within 12 weeks
+    ("AAV", {"standard_therapy_start_date": "2026-08-24"}, "incl.aav.4"),
+    ("AAV", {"relapse_after_remission": "false"}, "incl.aav.4"),
+    # IIM
+    ("IIM", {"iim_probability_pct": "54.9"}, "incl.iim.1"),
+    ("IIM", {"diagnosis_subtype": "ASS"}, "incl.iim.2"),
+    ("IIM", {"diagnosis_subtype": "IBM"}, "incl.iim.2"),
+    ("IIM", {"mmt8": "142"}, "incl.iim.3"),
+    # only one of five core set measures abnormal
+    ("IIM", {"ptga_vas": "1.9", "phga_vas": "1.9", "extramuscular_vas": "1.9", "haq_di": "0.24",
+             "muscle_enzyme_x_uln": "3"}, "incl.iim.4"),
+    ("IIM", {"ptga_vas": "1.9", "phga_vas": "2", "extramuscular_vas": "1.9", "haq_di": "0.24",
+             "muscle_enzyme_x_uln": "1.5"}, "incl.iim.4"),
+    # SS
+    ("SS", {"classification_criteria_met": "false"}, "incl.ss.1"),
+    ("SS", {"anti_ssa": "false"}, "incl.ss.2"),
+    ("SS", {"saliva_flow_stimulated_ml_min": "0.049", "saliva_flow_unstimulated_ml_min": "0.009"}, "incl.ss.3"),
+    ("SS", {"essdai": "4"}, "incl.ss.4"),
+    # refractory definition for IIM / SS
+    ("SS", {"treatment_failure": "false", "conventional_intolerant": "false"}, "incl.3"),
+    ("IIM", {"dmards_failed": "1"}, "incl.3"),
+    ("IIM", {"standard_therapy_start_date": "2026-08-24"}, "incl.3"),
+    # organ function
+    ("SLE", {"anc_10e9_l": "0.49"}, "incl.4"),
+    ("SLE", {"platelets_10e9_l": "19.9"}, "incl.5"),
+    ("SLE", {"hemoglobin_g_l": "59.9"}, "incl.6"),
+    ("SLE", {"inr_x_uln": "1.51"}, "incl.7"),
+    ("SLE", {"aptt_x_uln": "1.51"}, "incl.8"),
+    ("SLE", {"ast_x_uln": "3.01"}, "incl.9"),
+    ("SLE", {"alt_x_uln": "3.01"}, "incl.9"),
+    ("SLE", {"bilirubin_x_uln": "1.51"}, "incl.10"),
+    ("SS", {"creatinine_x_uln": "1.51", "crcl_ml_min": "29.9"}, "incl.11"),
+    ("SS", {"creatinine_x_uln": "2.0", "crcl_ml_min": "", "creatinine_mg_dl": "2.5"}, "incl.11"),  # CG 26.6
+    ("SLE", {"nyha_class": "3"}, "incl.12"),
+    ("SLE", {"lvef_pct": "49.9"}, "incl.13"),
+    ("SLE", {"pericardial_effusion": "true"}, "incl.14"),
+    ("SLE", {"ecg_abnormal": "true"}, "incl.15"),
+    ("SLE", {"spo2_pct": "91.9"}, "incl.16"),
+    ("SLE", {"pleural_effusion": "true"}, "incl.17"),
+    ("SLE", {"life_expectancy_months": "6"}, "incl.18"),
+    ("SLE", {"contraception_agreed": "false"}, "incl.19"),
+    ("SLE", {"sex": "M", "childbearing_potential": "false", "contraception_agreed": "false"}, "incl.19"),
+    ("SLE", {"pregnancy_test_negative_date": "2026-10-26"}, "incl.21"),  # 28 days ago: outside
+    ("SLE", {"pregnancy_test_negative_date": "never"}, "incl.21"),
+    ("SLE", {"consent_signed": "false"}, "incl.22"),
+    # exclusions
+    ("SLE", {"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": "2010-01-01"}, "excl.1"),
+    ("SLE", {"malignancy_type": "b_cell_lymphoma", "malignancy_status": "active"}, "excl.1"),
+    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-24"}, "excl.1"),
+    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "active", "malignancy_date": "2020-01-01"}, "excl.1"),
+    ("SLE", {"malignancy_type": "squamous_cell_skin", "malignancy_invasive": "true"}, "excl.1"),
+    ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": "active"}, "excl.1"),
+    ("SLE", {"malignancy_type": "dcis", "malignancy_status": "active"}, "excl.1"),
+    ("SLE", {"mean_pap_mmhg": "61"}, "excl.2"),
+    ("SLE", {"oxygen_required": "true"}, "excl.2"),
+    ("SLE", {"immunoglobulins_below_lln": "true"}, "excl.3"),
+    ("SLE", {"anti_cd20_last_dose": "2026-10-24"}, "excl.4"),
+    ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-01"}, "excl.4"),
+    ("SLE", {"ivig_last_dose": "2026-10-24"}, "excl.5"),
+    ("SLE", {"glucocorticoid_mg_day": "20"}, "excl.6"),
+    ("SLE", {"glucocorticoid_pulse_date": "2026-11-10"}, "excl.7"),
+    ("SLE", {"telitacicept_last_dose": "2026-11-10"}, "excl.8"),
+    ("SLE", {"belimumab_last_dose": "2026-11-03"}, "excl.9"),
+    ("SLE", {"cns_event_date": "2026-05-24"}, "excl.10"),
+    ("SLE", {"lupus_crisis_date": "2026-08-24"}, "excl.11"),
+    ("SLE", {"urine_protein_24h_g": "4.01"}, "excl.12"),
+    ("SLE", {"creatinine_x_uln": "1.51"}, "excl.12"),  # incl.11 still met through CrCl 90
+    ("SLE", {"crcl_ml_min": "29.9"}, "excl.12"),  # incl.11 still met through creatinine 0.8 x ULN
+    ("SLE", {"cy_flu_severe_reaction": "true"}, "excl.14"),
+    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "true"}, "excl.16"),
+    ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "true"}, "excl.17"),
+    ("SLE", {"syphilis_positive": "true"}, "excl.18"),
+    ("SLE", {"hiv_positive": "true"}, "excl.19"),
+    ("SLE", {"active_infection": "true"}, "excl.20"),
+    ("SLE", {"solid_organ_transplant": "true"}, "excl.21"),
+    ("SLE", {"tb_latent": "true"}, "excl.22"),
+    ("SLE", {"tb_active": "true"}, "excl.22"),
+    ("SLE", {"cardiac_event_date": "2026-05-24", "cardiac_event_type": "MI"}, "excl.23"),
+    ("SLE", {"serious_arrhythmia": "true"}, "excl.24"),
+    ("SLE", {"systolic_bp_mmhg": "161"}, "excl.26"),
+    ("SLE", {"diastolic_bp_mmhg": "101"}, "excl.26"),
+    ("SLE", {"hypertensive_crisis_history": "true"}, "excl.27"),
+    ("SLE", {"other_autoimmune_disease": "true"}, "excl.28"),
+    ("SLE", {"family_history_myopathy": "true"}, "excl.29"),
+    ("SLE", {"pregnant": "true"}, "excl.30"),
+    ("SLE", {"breastfeeding": "true"}, "excl.30"),
+    ("SLE", {"live_vaccine_date": "2026-10-13"}, "excl.31"),
+    ("SLE", {"other_trial_date": "2026-08-24"}, "excl.32"),
+    ("SLE", {"psychiatric_disorder": "true"}, "excl.34"),
+]
+
+
+@pytest.mark.parametrize("disease, changes, failed", FAILS)
+def test_fails_exactly_one_criterion(disease, changes, failed):
+    status, failed_ids, _ = verdict(TRIAL, with_changes(BASES[disease], **changes))
+    assert (status, failed_ids) == ("ineligible", [cid(failed)])
+
+
+# Passing side of each boundary stated in the text (the failing side is in FAILS).
+PASSES_AT_BOUNDARY = [
+    ("SLE", {"birth_date": "2008-11-23"}),  # 18th birthday today
+    ("SLE", {"birth_date": "1960-11-24"}),  # 65, 66th birthday tomorrow
+    ("SLE", {"ana_titer": "80", "anti_dsdna": "false", "anti_sm": "false"}),
+    ("SLE", {"anti_dsdna": "false", "anti_sm": "true", "ana_titer": "0"}),
+    ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "6"}),
+    ("SLE", {"standard_therapy_start_date": "2026-05-23"}),
+    ("SLE", {"disease_active_since": "2026-09-23"}),
+    ("SSC", {"fvc_pct_pred": "45", "dlco_pct_pred": "80"}),
+    ("SSC", {"fvc_pct_pred": "70", "dlco_pct_pred": ""}),
+    ("SSC", {"fvc_pct_pred": "30", "dlco_pct_pred": "40"}),
+    ("SSC", {"standard_therapy_start_date": "2026-05-23"}),
+    ("SSC", {"treatment_failure": "false", "relapse_after_remission": "true", "standard_therapy_start_date": "never"}),
+    ("SSC", {"mrss_change_6m_pct": "10"}),
+    ("SSC", {"mrss_change_6m_pct": "0", "ild_diagnosis_date": "2026-05-24"}),
+    ("SSC", {"mrss_change_6m_pct": "0", "fvc_change_6m_pct": "-10"}),
+    ("SSC", {"mrss_change_6m_pct": "0", "fvc_change_6m_pct": "-5", "dlco_change_6m_pct": "-15"}),
+    ("AAV", {"bvas_major_items": "0", "bvas_minor_items": "3"}),
+    ("AAV", {"last_relapse_date": "2026-09-01"}),
+    ("AAV", {"standard_therapy_start_date": "2026-08-23"}),
+    ("AAV", {"relapse_after_remission": "false", "treatment_failure": "true", "last_relapse_date": ""}),
+    ("IIM", {"iim_probability_pct": "55"}),
+    ("IIM", {"mmt8": "141"}),
+    ("IIM", {"ptga_vas": "1.9", "phga_vas": "1.9", "extramuscular_vas": "1.9", "haq_di": "0.25",
+             "muscle_enzyme_x_uln": "1.51"}),
+    ("IIM", {"standard_therapy_start_date": "2026-08-23"}),
+    ("SS", {"saliva_flow_stimulated_ml_min": "0.05", "saliva_flow_unstimulated_ml_min": "0"}),
+    ("SS", {"saliva_flow_stimulated_ml_min": "0", "saliva_flow_unstimulated_ml_min": "0.01"}),
+    ("SS", {"essdai": "5"}),
+    ("SLE", {"anc_10e9_l": "0.5", "platelets_10e9_l": "20", "hemoglobin_g_l": "60"}),
+    ("SLE", {"inr_x_uln": "1.5", "aptt_x_uln": "1.5", "ast_x_uln": "3", "alt_x_uln": "3", "bilirubin_x_uln": "1.5"}),
+    ("SLE", {"nyha_class": "2", "lvef_pct": "50", "spo2_pct": "92", "life_expectancy_months": "6.1"}),
+    ("SLE", {"pregnancy_test_negative_date": "2026-10-27", "pregnancy_test_type": "serum"}),
+    ("SLE", {"mean_pap_mmhg": "60"}),
+    ("SLE", {"anti_cd20_last_dose": "2026-10-23", "other_b_cell_depletion_last_dose": "2026-10-23",
+             "ivig_last_dose": "2026-10-23"}),
+    ("SLE", {"glucocorticoid_mg_day": "19.9"}),
+    ("SLE", {"glucocorticoid_pulse_date": "2026-11-09", "telitacicept_last_dose": "2026-11-09"}),
+    ("SLE", {"belimumab_last_dose": "2026-11-02"}),  # exactly 21 days ago
+    ("SLE", {"cns_event_date": "2026-05-23", "cardiac_event_date": "2026-05-23", "cardiac_event_type": "MI"}),
+    ("SLE", {"lupus_crisis_date": "2026-08-23", "other_trial_date": "2026-08-23"}),
+    ("SLE", {"urine_protein_24h_g": "4", "creatinine_x_uln": "1.5", "crcl_ml_min": "30"}),
+    ("SLE", {"systolic_bp_mmhg": "160", "diastolic_bp_mmhg": "100"}),
+    ("SLE", {"live_vaccine_date": "2026-10-12"}),
+]
+
+
+@pytest.mark.parametrize("disease, changes", PASSES_AT_BOUNDARY)
+def test_passes_at_boundary(disease, changes):
+    assert verdict(TRIAL, with_changes(BASES[disease], **changes)) == ELIGIBLE
+
+
+@pytest.mark.parametrize(
+    "drug, dose, excluded",
+    [
+        ("prednisone", "20", True),
+        ("prednisone", "19.9", False),
+        ("prednisolone", "20", True),
+        ("methylprednisolone", "16", True),  # 16 x 1.25 = 20
+        ("methylprednisolone", "15.9", False),  # 19.875
+        ("dexamethasone", "3", True),  # 3 x 6.67 = 20.01
+        ("dexamethasone", "2.9", False),  # 19.34
+        ("hydrocortisone", "80", True),  # 80 x 0.25 = 20
+        ("hydrocortisone", "79", False),
+        ("prednisone", "0", False),
+    ],
+)
+def test_glucocorticoid_limit_in_prednisone_equivalent(drug, dose, excluded):
+    status, failed, _ = verdict(TRIAL, with_changes(SLE, glucocorticoid=drug, glucocorticoid_mg_day=dose))
+    assert (status, failed) == (("ineligible", [cid("excl.6")]) if excluded else ("eligible", []))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "anti_cd20_last_dose",
+        "other_b_cell_depletion_last_dose",
+        "ivig_last_dose",
+        "glucocorticoid_pulse_date",
+        "telitacicept_last_dose",
+        "belimumab_last_dose",
+        "cns_event_date",
+        "lupus_crisis_date",
+        "cardiac_event_date",
+        "live_vaccine_date",
+        "other_trial_date",
+    ],
+)
+def test_event_dates_blank_is_unknown_never_is_clear(column):
+    assert verdict(TRIAL, with_changes(SLE, **{column: "never"})) == ELIGIBLE
+    assert verdict(TRIAL, with_changes(SLE, **{column: ""})) == ("unknown", [], [column])
+
+
+@pytest.mark.parametrize(
+    "disease, column",
+    [
+        ("SLE", "birth_date"),
+        ("SLE", "classification_criteria_met"),
+        ("SLE", "sledai_2k"),
+        ("SLE", "sledai_2k_clinical"),
+        ("SLE", "standard_therapy_start_date"),
+        ("SLE", "disease_active_since"),
+        ("SLE", "urine_protein_24h_g"),
+        ("SSC", "diagnosis_subtype"),
+        ("SSC", "ild"),
+        ("AAV", "anca_type"),
+        ("AAV", "last_relapse_date"),
+        ("IIM", "mmt8"),
+        ("IIM", "dmards_failed"),
+        ("SS", "essdai"),
+        ("SS", "anti_ssa"),
+        ("SLE", "anc_10e9_l"),
+        ("SLE", "platelets_10e9_l"),
+        ("SLE", "hemoglobin_g_l"),
+        ("SLE", "inr_x_uln"),
+        ("SLE", "bilirubin_x_uln"),
+        ("SLE", "nyha_class"),
+        ("SLE", "lvef_pct"),
+        ("SLE", "pericardial_effusion"),
+        ("SLE", "spo2_pct"),
+        ("SLE", "life_expectancy_months"),
+        ("SLE", "consent_signed"),
+        ("SLE", "pregnancy_test_negative_date"),
+        ("SLE", "contraception_agreed"),
+        ("SLE", "mean_pap_mmhg"),
+        ("SLE", "immunoglobulins_below_lln"),
+        ("SLE", "glucocorticoid_mg_day"),
+        ("SLE", "active_infection"),
+        ("SLE", "tb_latent"),
+        ("SLE", "serious_arrhythmia"),
+        ("SLE", "systolic_bp_mmhg"),
+        ("SLE", "family_history_myopathy"),
+        ("SLE", "pregnant"),
+        ("SLE", "psychiatric_disorder"),
+    ],
+)
+def test_blank_required_value_is_unknown(disease, column):
+    assert verdict(TRIAL, with_changes(BASES[disease], **{column: ""})) == ("unknown", [], [column])
+
+
+@pytest.mark.parametrize(
+    "disease, changes, missing",
+    [
+        # one renal arm met decides it; both blank leaves it open
+        ("SS", {"creatinine_x_uln": "", "crcl_ml_min": ""}, {"creatinine_x_uln", "creatinine_mg_dl"}),
+        # HBV DNA is asked for only once HBsAg is positive
+        ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": ""}, {"hbv_dna_detectable"}),
+        # a woman with unknown childbearing potential and no test on file
+        ("SLE", {"childbearing_potential": "", "pregnancy_test_negative_date": ""},
+         {"childbearing_potential", "pregnancy_test_negative_date"}),
+        # a woman's pregnancy status is needed, a man's is not
+        ("SLE", {"sex": "", "pregnant": "", "breastfeeding": ""}, None),
+        # the malignancy exception cannot be judged without the status
+        ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": ""}, {"malignancy_status"}),
+        # an unknown malignancy history: the exemption columns are listed too, since any of them could decide it
+        ("SLE", {"malignancy_type": ""},
+         {"malignancy_type", "malignancy_status", "malignancy_date", "malignancy_invasive"}),
+        # unknown HBsAg: HBV DNA would also decide it (a negative DNA clears the exclusion)
+        ("SLE", {"hbsag_positive": ""}, {"hbsag_positive", "hbv_dna_detectable"}),
+        # IIM: two known abnormal core set measures decide at_least-2 even with blanks elsewhere
+        ("IIM", {"extramuscular_vas": "", "haq_di": "", "muscle_enzyme_x_uln": ""}, set()),
+        # ...but one known abnormal and the rest blank leaves it open
+        ("IIM", {"phga_vas": "1", "extramuscular_vas": "", "haq_di": "", "muscle_enzyme_x_uln": ""},
+         {"extramuscular_vas", "haq_di", "muscle_enzyme_x_uln"}),
+    ],
+)
+def test_unknowns(disease, changes, missing):
+    status, failed, columns = verdict(TRIAL, with_changes(BASES[disease], **changes))
+    if missing == set():
+        assert (status, failed, columns) == ELIGIBLE
+        return
+    assert (status, failed) == ("unknown", [])
+    if missing is not None:
+        assert set(columns) == missing
+
+
+def test_blank_diagnosis_is_unknown():
+    status, failed, columns = verdict(TRIAL, with_changes(SLE, diagnosis=""))
+    assert (status, failed) == ("unknown", [])
+    assert "diagnosis" in columns
