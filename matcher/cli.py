@@ -15,14 +15,13 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-
 from rich.progress import Progress
 
 from matcher import formats
 from matcher.cohort import load_cohort
-from matcher.evaluate import Context
 from matcher.coverage import coverage_problems
 from matcher.errors import MatcherError
+from matcher.evaluate import Context
 from matcher.output import write_atomic
 from matcher.render import trial_text
 from matcher.screen import screen
@@ -125,22 +124,51 @@ def _changes(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...
 @click.option("--patient", "patient_id", metavar="ID", help="The patient to plan for.")
 @trials_option
 @as_of_option
-@click.option("--horizon", type=click.IntRange(0, 3650), default=DEFAULT_HORIZON, show_default=True,
-              help="Days ahead a plan may reach.")
-@click.option("--set", "changes", multiple=True, callback=_changes, metavar="COLUMN=VALUE",
-              help="Re-screen with this column changed (repeatable).")
+@click.option(
+    "--horizon",
+    type=click.IntRange(0, 3650),
+    default=DEFAULT_HORIZON,
+    show_default=True,
+    help="Days ahead a plan may reach.",
+)
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    callback=_changes,
+    metavar="COLUMN=VALUE",
+    help="Re-screen with this column changed (repeatable).",
+)
 @click.option("--wait", "wait_days", type=click.IntRange(0, 3650), default=None, help="Re-screen this many days later.")
 @click.option("--near-miss", is_flag=True, help="List every patient not eligible now who can be within --within days.")
 @click.option("--within", type=click.IntRange(0, 3650), default=None, help="Horizon of --near-miss (days).")
-@click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --near-miss (default: all cores).")
-@click.option("--time-limit", type=click.FloatRange(0, None, min_open=True), default=None,
-              help="Deterministic time limit per solve.")
+@click.option(
+    "--workers", type=click.IntRange(1, 512), default=None, help="Processes for --near-miss (default: all cores)."
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(0, None, min_open=True),
+    default=None,
+    help="Deterministic time limit per solve.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @reports_errors
-def whatif_command(cohort: Path, patient_id: str | None, trials: list[str], as_of: dt.date, horizon: int,
-                   changes: dict[str, str], wait_days: int | None, near_miss: bool, within: int | None,
-                   workers: int | None, time_limit: float | None, fmt: str, output: str | None) -> None:
+def whatif_command(
+    cohort: Path,
+    patient_id: str | None,
+    trials: list[str],
+    as_of: dt.date,
+    horizon: int,
+    changes: dict[str, str],
+    wait_days: int | None,
+    near_miss: bool,
+    within: int | None,
+    workers: int | None,
+    time_limit: float | None,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Nearest-eligible plans for a patient, explicit what-ifs, or a cohort-wide near-miss scan."""
     chosen = select_trials(trials)
     loaded = load_cohort(cohort)
@@ -149,15 +177,25 @@ def whatif_command(cohort: Path, patient_id: str | None, trials: list[str], as_o
             raise click.UsageError("--near-miss needs --within DAYS")
         with Progress(transient=True, console=Console(stderr=True)) as bar:
             task = bar.add_task("near-miss scan", total=None)
-            plans = near_misses(loaded, chosen, as_of, within, workers, time_limit,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+            plans = near_misses(
+                loaded,
+                chosen,
+                as_of,
+                within,
+                workers,
+                time_limit,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
         return
     if patient_id is None:
         raise click.UsageError("give --patient ID, or --near-miss --within DAYS")
     if changes or wait_days is not None:
         screening = rescreen(loaded, patient_id, chosen, as_of, changes, wait_days or 0)
-        _emit(formats.screen_json(screening, False) if fmt == "json" else formats.rescreen_table(screening, changes), output)
+        _emit(
+            formats.screen_json(screening, False) if fmt == "json" else formats.rescreen_table(screening, changes),
+            output,
+        )
         return
     alone = loaded.take([patient_row(loaded, patient_id)])
     plans = [plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit) for trial in chosen]

@@ -86,10 +86,8 @@ def load_cohort(path: str | Path) -> Cohort:
     path = Path(path)
     if not path.exists():
         raise CohortError(f"{path}: no such file")
-    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        table = _read_parquet(path)
-    else:
-        table = _read_csv(path)
+    parquet = path.is_dir() or path.suffix.lower() in (".parquet", ".pq")
+    table = _read_parquet(path) if parquet else _read_csv(path)
     return cohort_from_table(table, str(path))
 
 
@@ -150,9 +148,7 @@ def _resolve_headers(names: list[str], source: str) -> tuple[dict[str, tuple[int
             unknown.append(name)
             continue
         if canonical in resolved:
-            raise CohortError(
-                f"{source}: columns {given_as[canonical]!r} and {name!r} both give {canonical}; keep one"
-            )
+            raise CohortError(f"{source}: columns {given_as[canonical]!r} and {name!r} both give {canonical}; keep one")
         resolved[canonical] = (position, unit)
         given_as[canonical] = name
     return resolved, unknown
@@ -281,7 +277,9 @@ def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     lowered = pc.utf8_lower(text)
     never = _numpy(pc.fill_null(pc.equal(lowered, "never"), False), bool)
     iso = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
-    parsed = pc.strptime(pc.if_else(iso, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s", error_is_null=True)
+    parsed = pc.strptime(
+        pc.if_else(iso, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s", error_is_null=True
+    )
     days = _numpy(pc.cast(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), pa.float64()))
     bad = _present(text) & ~never & np.isnan(days)
     problems.add(bad, f"column {column.name}: not an ISO date (YYYY-MM-DD) or 'never'")
@@ -297,7 +295,9 @@ def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     text = pc.utf8_lower(_strings(raw))
     is_true = _numpy(pc.fill_null(pc.is_in(text, pa.array(TRUE_WORDS)), False), bool)
     is_false = _numpy(pc.fill_null(pc.is_in(text, pa.array(FALSE_WORDS)), False), bool)
-    problems.add(_present(text) & ~is_true & ~is_false, f"column {column.name}: not a boolean (true/false, yes/no, 1/0)")
+    problems.add(
+        _present(text) & ~is_true & ~is_false, f"column {column.name}: not a boolean (true/false, yes/no, 1/0)"
+    )
     out = np.full(len(is_true), UNKNOWN, dtype=np.int8)
     out[is_true] = TRUE
     out[is_false] = FALSE

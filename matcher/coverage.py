@@ -54,6 +54,6 @@ def coverage_problems(trial: ir.Trial, sources: Path | None = None) -> list[str]
             common += 1
         problems.append(
             "source_items do not reassemble the eligibility text; first difference at character "
-            f"{common}: items have {assembled[common:common + 60]!r}, the seed has {section[common:common + 60]!r}"
+            f"{common}: items have {assembled[common : common + 60]!r}, the seed has {section[common : common + 60]!r}"
         )
     return problems

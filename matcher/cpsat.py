@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Union, cast
+from typing import cast
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -28,10 +28,10 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN
 from matcher.derived import day_number
-from matcher.evaluate import Context, subtract
+from matcher.evaluate import OPERATORS, Context, subtract
 
 SCALE = 10**6
-Lit = Union[bool, cp_model.IntVar]  # a Python bool is a folded constant
+Lit = bool | cp_model.IntVar | cp_model.LiteralT  # a Python bool is a folded constant
 Rails = tuple[Lit, Lit]
 UNKNOWN_RAILS: Rails = (False, False)
 
@@ -53,7 +53,7 @@ class DayOfPlan:
     offset: int = 0
 
 
-Value = Union[Unknown, Never, DayOfPlan, float, str, bool, cp_model.LinearExpr]
+Value = Unknown | Never | DayOfPlan | float | str | bool | cp_model.LinearExpr
 Alternatives = list[tuple[Lit, Value]]
 
 
@@ -187,7 +187,8 @@ class Compiler:
         """Day number of (enrolment day minus duration), as a table over t."""
         if duration not in self._cutoffs:
             table = [
-                day_number(subtract(self.ctx.as_of + dt.timedelta(days=day), duration)) for day in range(self.horizon + 1)
+                day_number(subtract(self.ctx.as_of + dt.timedelta(days=day), duration))
+                for day in range(self.horizon + 1)
             ]
             var = self.model.new_int_var(min(table), max(table), "cutoff")
             self.model.add_element(self.t, table, var)
@@ -333,17 +334,16 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 
 def _apply(op: str, left: int, right: int) -> bool:
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
-            "==": left == right, "!=": left != right}[op]
+    return bool(OPERATORS[op](left, right))
 
 
 def _constraint(expr: cp_model.LinearExpr, op: str, bound: int) -> cp_model.BoundedLinearExpression:
-    return {"<": expr < bound, "<=": expr <= bound, ">": expr > bound, ">=": expr >= bound,
-            "==": expr == bound, "!=": expr != bound}[op]
+    return cast(cp_model.BoundedLinearExpression, OPERATORS[op](expr, bound))
 
 
 def kleene(rails: Rails, solver: cp_model.CpSolver | None = None) -> int:
     """The Kleene code of solved (or constant) rails."""
+
     def value(lit: Lit) -> bool:
         return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))
 

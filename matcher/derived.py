@@ -113,7 +113,9 @@ def bedside_schwartz(creatinine_mg_dl: np.ndarray, height_cm: np.ndarray) -> np.
     return np.asarray(0.413 * height_cm / creatinine_mg_dl)
 
 
-def cockcroft_gault(creatinine_mg_dl: np.ndarray, age: np.ndarray, weight_kg: np.ndarray, female: np.ndarray) -> np.ndarray:
+def cockcroft_gault(
+    creatinine_mg_dl: np.ndarray, age: np.ndarray, weight_kg: np.ndarray, female: np.ndarray
+) -> np.ndarray:
     crcl = (140.0 - age) * weight_kg / (72.0 * creatinine_mg_dl)
     return np.asarray(np.where(female, crcl * 0.85, crcl))
 

@@ -17,7 +17,7 @@ import calendar
 import datetime as dt
 import operator
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from matcher.contract import columns
 from matcher.derived import DERIVED_FIELDS, Derived, day_number, derive
 from matcher.facts import Facts
 
-OPERATORS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,

@@ -125,7 +125,7 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
     per_patient = len(screening.results)
     shown = min(len(screening.cohort), max_rows)
     for start in range(0, shown * per_patient, per_patient):
-        group = records[start:start + per_patient]
+        group = records[start : start + per_patient]
         cells = [_cell(record) for record in group]
         patients.add_row(escape(str(group[0]["patient_id"])), *cells)
     console.print(patients)
@@ -138,8 +138,12 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
                 table.add_column(column)
             for record in funnel_records(result):
                 table.add_row(
-                    str(record["step"]), record["criterion_id"], str(record["remaining"]),
-                    str(record["undecided_here"]), str(record["failed_here"]), record["text"],
+                    str(record["step"]),
+                    record["criterion_id"],
+                    str(record["remaining"]),
+                    str(record["undecided_here"]),
+                    str(record["failed_here"]),
+                    record["text"],
                 )
             console.print(table)
     for warning in screening.cohort.warnings:
@@ -166,21 +170,43 @@ def plans_json(plans: list[Plan], as_of: dt.date) -> str:
 def plans_table(plans: list[Plan], as_of: dt.date) -> str:
     console = Console(record=True, width=160, file=io.StringIO())
     table = Table(title=f"What-if plans from {as_of.isoformat()}")
-    for column in ("patient", "trial", "now", "reachable", "earliest", "until", "at plan", "actions", "blocking / measure"):
+    for column in (
+        "patient",
+        "trial",
+        "now",
+        "reachable",
+        "earliest",
+        "until",
+        "at plan",
+        "actions",
+        "blocking / measure",
+    ):
         table.add_column(column)
     for p in plans:
         actions = "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions)
-        why = ", ".join(p.blocking) if p.blocking else (("measure " + ", ".join(p.missing)) if p.missing else "")
+        why = ", ".join(p.blocking) if p.blocking else _measure(p.missing)
         table.add_row(
-            escape(p.patient_id), p.trial_id, p.status_now, "yes" if p.reachable else "no",
+            escape(p.patient_id),
+            p.trial_id,
+            p.status_now,
+            "yes" if p.reachable else "no",
             p.earliest_date.isoformat() if p.earliest_date else "-",
             p.eligible_until.isoformat() if p.eligible_until else ("open" if p.reachable else "-"),
-            p.status_at_plan or "-", escape(actions), why,
+            p.status_at_plan or "-",
+            escape(actions),
+            why,
         )
     console.print(table)
     if not plans:
         console.print("no plans")
     return console.export_text()
+
+
+def _measure(columns: list[str], shown: int = 4) -> str:
+    if not columns:
+        return ""
+    more = f" +{len(columns) - shown} more" if len(columns) > shown else ""
+    return "measure " + ", ".join(columns[:shown]) + more
 
 
 def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
@@ -190,7 +216,12 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
     for column in ("patient", "trial", "status", "failed", "measure"):
         table.add_column(column)
     for record in screen_records(screening):
-        table.add_row(escape(str(record["patient_id"])), record["trial_id"], record["status"],
-                      ", ".join(record["failed"]), ", ".join(record["missing"]))
+        table.add_row(
+            escape(str(record["patient_id"])),
+            record["trial_id"],
+            record["status"],
+            ", ".join(record["failed"]),
+            ", ".join(record["missing"]),
+        )
     console.print(table)
     return console.export_text()

@@ -21,7 +21,7 @@ Conventions shared by all backends:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,9 +74,7 @@ class Range(Node):
         if self.min is None and self.max is None:
             raise ValueError("a range needs min, max or both")
         if self.min is not None and self.max is not None:
-            empty = self.min > self.max or (
-                self.min == self.max and not (self.min_inclusive and self.max_inclusive)
-            )
+            empty = self.min > self.max or (self.min == self.max and not (self.min_inclusive and self.max_inclusive))
             if empty:
                 raise ValueError(f"invalid range: min {self.min} is not below max {self.max}")
         return self
@@ -202,22 +200,20 @@ class If(Node):
 
 
 Rule = Annotated[
-    Union[
-        Compare,
-        Range,
-        CompareFields,
-        InSet,
-        Flag,
-        OccurredWithin,
-        ElapsedAtLeast,
-        Washout,
-        Known,
-        All,
-        Any_,
-        AtLeast,
-        Not,
-        If,
-    ],
+    Compare
+    | Range
+    | CompareFields
+    | InSet
+    | Flag
+    | OccurredWithin
+    | ElapsedAtLeast
+    | Washout
+    | Known
+    | All
+    | Any_
+    | AtLeast
+    | Not
+    | If,
     Field(discriminator="type"),
 ]
 
@@ -240,7 +236,7 @@ class Criterion(Node):
     quote: str = Field(min_length=1)
     interpretation: str | None = None
     applies_when: Rule | None = None
-    rule: Annotated[Union[Rule, ManualCheck], Field(discriminator="type")]
+    rule: Annotated[Rule | ManualCheck, Field(discriminator="type")]
 
     @property
     def is_manual(self) -> bool:

@@ -29,7 +29,11 @@ def words(rule: ir.Rule) -> str:
     if isinstance(rule, ir.CompareFields):
         return f"{rule.left} is {_OPS[rule.op]} {rule.right}"
     if isinstance(rule, ir.InSet):
-        return f"{rule.field} is {' or '.join(rule.values)}" if len(rule.values) < 3 else f"{rule.field} is one of {', '.join(rule.values)}"
+        return (
+            f"{rule.field} is {' or '.join(rule.values)}"
+            if len(rule.values) < 3
+            else f"{rule.field} is one of {', '.join(rule.values)}"
+        )
     if isinstance(rule, ir.Flag):
         return f"{rule.field} is {'true' if rule.value else 'false'}"
     if isinstance(rule, ir.OccurredWithin):
@@ -71,7 +75,11 @@ def criterion_words(criterion: ir.Criterion) -> str:
 
 def trial_text(trial: ir.Trial) -> str:
     """The whole trial in plain words, grouped as inclusions, disease branches and exclusions."""
-    lines = [f"{trial.id}: {trial.title}", f"Sponsor: {trial.sponsor}. Status: {trial.status}. Slots: {trial.slots}.", ""]
+    lines = [
+        f"{trial.id}: {trial.title}",
+        f"Sponsor: {trial.sponsor}. Status: {trial.status}. Slots: {trial.slots}.",
+        "",
+    ]
     current = None
     for criterion in trial.criteria:
         group = _group(criterion)
@@ -79,7 +87,7 @@ def trial_text(trial: ir.Trial) -> str:
             lines += ["", group]
             current = group
         lines.append(f"  {criterion.id}: {criterion_words(criterion)}")
-        lines.append(f"      source: \"{' '.join(criterion.quote.split())}\"")
+        lines.append(f'      source: "{" ".join(criterion.quote.split())}"')
         if criterion.interpretation:
             lines.append(f"      reading: {' '.join(criterion.interpretation.split())}")
     return "\n".join(lines).strip() + "\n"

@@ -100,7 +100,11 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
             roots.append((criterion.applies_when, f"criteria[{index}].applies_when"))
         for root, root_path in roots:
             for node, path in _walk(root, root_path):
-                fields = [(name, f"{path}.{attr}") for attr in ("field", "left", "right") if isinstance(name := getattr(node, attr, None), str)]
+                fields = [
+                    (name, f"{path}.{attr}")
+                    for attr in ("field", "left", "right")
+                    if isinstance(name := getattr(node, attr, None), str)
+                ]
                 accepted = _ACCEPTS.get(type(node))
                 for name, where in fields:
                     if name not in kinds:

@@ -20,7 +20,7 @@ _AREA_LABEL = "/1.73m2"
 
 @cache
 def _registry() -> pint.UnitRegistry:
-    registry = pint.UnitRegistry()
+    registry: pint.UnitRegistry = pint.UnitRegistry()
     registry.enable_contexts("chemistry")
     return registry
 
@@ -32,12 +32,12 @@ def _split(unit: str) -> tuple[float, str]:
     match = _SCALE.match(text)
     if match and (match.group("exp") or match.group("num")):
         scale = 10.0 ** int(match.group("exp")) if match.group("exp") else float(match.group("num"))
-        text = text[match.end():].strip()
+        text = text[match.end() :].strip()
     text = re.sub(r"(?<=[a-zA-Z])([23])\b", r"**\1", text)  # mm3 -> mm**3
     per_hours = re.search(r"/(\d+)\s*h\b", text)  # g/24h: per 24 hours
     if per_hours:
         scale /= float(per_hours.group(1))
-        text = text[: per_hours.start()] + "/hour" + text[per_hours.end():]
+        text = text[: per_hours.start()] + "/hour" + text[per_hours.end() :]
     if text.startswith("/"):
         text = "1" + text
     return scale, text or "dimensionless"

@@ -52,8 +52,15 @@ class Action:
     cost: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "column": self.column, "from": self.before, "to": self.after,
-                "date": self.date.isoformat(), "note": self.note, "cost": self.cost}
+        return {
+            "action": self.action,
+            "column": self.column,
+            "from": self.before,
+            "to": self.after,
+            "date": self.date.isoformat(),
+            "note": self.note,
+            "cost": self.cost,
+        }
 
 
 @dataclass
@@ -127,8 +134,16 @@ def taper_steps(dose: float, facts: Facts, horizon: int) -> list[tuple[float, in
 class _PlanModel:
     """One patient, one trial: the compiled criteria plus the actions that may change data."""
 
-    def __init__(self, ctx: Context, trial: ir.Trial, row: int, horizon: int, test_day: int | None = None,
-                 fixed: dict[str, bool] | None = None, start_day: int = 0) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        trial: ir.Trial,
+        row: int,
+        horizon: int,
+        test_day: int | None = None,
+        fixed: dict[str, bool] | None = None,
+        start_day: int = 0,
+    ) -> None:
         self.ctx, self.trial, self.row, self.facts = ctx, trial, row, ctx.facts
         self.compiler = Compiler(ctx, row, horizon)
         self.model = self.compiler.model
@@ -141,7 +156,10 @@ class _PlanModel:
         self._apply_overrides()
         for choice in self.choices:
             if fixed is not None:
-                self.model.add(choice.literal == int(fixed.get(choice.action + ":" + choice.column + ":" + str(choice.after), False)))
+                self.model.add(
+                    choice.literal
+                    == int(fixed.get(choice.action + ":" + choice.column + ":" + str(choice.after), False))
+                )
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.criteria = [c for c in trial.criteria if not c.is_manual]
@@ -166,8 +184,12 @@ class _PlanModel:
             per_kg: Value = round(target / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
             choices.append(
                 self._new_choice(
-                    action="taper_glucocorticoid", column="prednisone_equivalent_mg_day", before=f"{dose:g}",
-                    after=f"{target:g}", cost=self.facts.action_costs["taper_glucocorticoid"], earliest_day=day,
+                    action="taper_glucocorticoid",
+                    column="prednisone_equivalent_mg_day",
+                    before=f"{dose:g}",
+                    after=f"{target:g}",
+                    cost=self.facts.action_costs["taper_glucocorticoid"],
+                    earliest_day=day,
                     note=f"taper {drug} to {target * drug_mg / 5:g} mg/day ({target:g} mg prednisone equivalent)",
                     overrides={
                         "prednisone_equivalent_mg_day": target,
@@ -186,10 +208,18 @@ class _PlanModel:
             return
         name = self.ctx.cohort.column(columns.name)[self.row] or "immunosuppressant"
         self._new_choice(
-            action="stop_immunosuppressant", column=columns.start, before=_date_text(float(start)), after="never",
-            cost=self.facts.action_costs["stop_immunosuppressant"], note=f"stop {name}; its washout starts today",
-            overrides={columns.name: "none", columns.start: Never(), columns.changed: Never(),
-                       columns.last_dose: float(self.ctx.today)},
+            action="stop_immunosuppressant",
+            column=columns.start,
+            before=_date_text(float(start)),
+            after="never",
+            cost=self.facts.action_costs["stop_immunosuppressant"],
+            note=f"stop {name}; its washout starts today",
+            overrides={
+                columns.name: "none",
+                columns.start: Never(),
+                columns.changed: Never(),
+                columns.last_dose: float(self.ctx.today),
+            },
         )
 
     def _add_tests(self, test_day: int | None) -> None:
@@ -201,17 +231,29 @@ class _PlanModel:
             for column, spelled in test.sets.items():
                 overrides[column] = _spelled_value(self.ctx, column, spelled)
             before = _date_text(self.compiler.original(test.date))
-            self._new_choice(action="repeat_test", column=test.date, before=before, after="plan date",
-                             cost=self.facts.action_costs["repeat_test"], note=f"repeat {test.name}: {test.condition}",
-                             overrides=overrides)
+            self._new_choice(
+                action="repeat_test",
+                column=test.date,
+                before=before,
+                after="plan date",
+                cost=self.facts.action_costs["repeat_test"],
+                note=f"repeat {test.name}: {test.condition}",
+                overrides=overrides,
+            )
 
     def _add_administrative(self) -> None:
         for step in self.facts.change.administrative:
             if self.ctx.values(step.column)[self.row] == TRUE:
                 continue
-            self._new_choice(action="administrative_step", column=step.column, before=None, after="true",
-                             cost=self.facts.action_costs["administrative_step"], note=step.name,
-                             overrides={step.column: True})
+            self._new_choice(
+                action="administrative_step",
+                column=step.column,
+                before=None,
+                after="true",
+                cost=self.facts.action_costs["administrative_step"],
+                note=step.name,
+                overrides={step.column: True},
+            )
 
     def _apply_overrides(self) -> None:
         by_column: dict[str, list[tuple[cp_model.IntVar, Value]]] = {}
@@ -240,7 +282,7 @@ def _spelled_value(ctx: Context, column: str, spelled: str) -> Value:
     return spelled.lower()
 
 
-def _status(solver: cp_model.CpSolver, status: int) -> str:
+def _status(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus | int) -> str:
     if status == cp_model.MODEL_INVALID:
         raise MatcherError("internal error: the CP-SAT model is invalid")
     return str(solver.status_name(status))
@@ -253,8 +295,9 @@ def status_now(ctx: Context, trial: ir.Trial, row: int) -> str:
     return STATUS_NAMES[min(codes)] if codes else "eligible"
 
 
-def plan(ctx: Context, trial: ir.Trial, row: int, horizon: int = DEFAULT_HORIZON,
-         time_limit: float | None = None) -> Plan:
+def plan(
+    ctx: Context, trial: ir.Trial, row: int, horizon: int = DEFAULT_HORIZON, time_limit: float | None = None
+) -> Plan:
     """The nearest plan that makes patient ``row`` eligible for ``trial`` (or why none exists)."""
     patient_id = str(ctx.cohort.ids[row])
     now = status_now(ctx, trial, row)
@@ -265,17 +308,15 @@ def plan(ctx: Context, trial: ir.Trial, row: int, horizon: int = DEFAULT_HORIZON
     built = _PlanModel(ctx, trial, row, horizon)
     assumptions = []
     for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True):
-        if is_false is True:
-            result.blocking.append(criterion.id)
-            continue
+        if is_false is True:  # fails whatever changes: a minimal reason on its own
+            result.blocking = [criterion.id]
+            result.solver_status = "INFEASIBLE"
+            return result
         if is_false is False:
             continue
         assume = built.model.new_bool_var(f"meets[{criterion.id}]")
         built.model.add_implication(assume, ~is_false)
         assumptions.append((criterion.id, assume))
-    if result.blocking:
-        result.solver_status = "INFEASIBLE"
-        return result
     costs = [choice.cost * choice.literal for choice in built.choices]
     built.model.minimize(_DAY_WEIGHT * built.compiler.t + sum(costs))
     built.model.add_assumptions([literal for _, literal in assumptions])
@@ -312,15 +353,28 @@ def _withheld(ctx: Context, built: _PlanModel, row: int, day: int) -> list[Actio
         return []
     one = ctx.cohort.take([row])
     now, then = Context(one, ctx.as_of, ctx.facts), Context(one, ctx.as_of + dt.timedelta(days=day), ctx.facts)
-    leaves = [node for c in built.criteria for node in ir.walk(cast(ir.Rule, c.rule))
-              if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))]
+    leaves = [
+        node
+        for c in built.criteria
+        for node in ir.walk(cast(ir.Rule, c.rule))
+        if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
+    ]
     actions = []
     for drug in ctx.facts.change.withheld_drugs:
         relevant = [leaf for leaf in leaves if leaf.field == drug.column]
         if any(now.evaluate(leaf)[0] != then.evaluate(leaf)[0] for leaf in relevant):
             last = _date_text(float(ctx.values(drug.column)[row]))
-            actions.append(Action("withhold_drug", drug.column, last, last, ctx.as_of,
-                                  f"withhold {drug.drug} until its washout ends", ctx.facts.action_costs["stop_biologic"]))
+            actions.append(
+                Action(
+                    "withhold_drug",
+                    drug.column,
+                    last,
+                    last,
+                    ctx.as_of,
+                    f"withhold {drug.drug} until its washout ends",
+                    ctx.facts.action_costs["stop_biologic"],
+                )
+            )
     return actions
 
 
@@ -333,8 +387,9 @@ def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> l
     return sorted(names)
 
 
-def _eligible_until(ctx: Context, trial: ir.Trial, row: int, horizon: int, taken: list[_Choice], day: int,
-                    time_limit: float | None) -> dt.date | None:
+def _eligible_until(
+    ctx: Context, trial: ir.Trial, row: int, horizon: int, taken: list[_Choice], day: int, time_limit: float | None
+) -> dt.date | None:
     """The last day the plan keeps the patient eligible, or None if it stays so through the horizon."""
     if day >= horizon:
         return None
@@ -350,8 +405,9 @@ def _eligible_until(ctx: Context, trial: ir.Trial, row: int, horizon: int, taken
     return None
 
 
-def _minimal_core(built: _PlanModel, solver: cp_model.CpSolver, assumptions: list[tuple[str, Any]],
-                  time_limit: float | None) -> list[str]:
+def _minimal_core(
+    built: _PlanModel, solver: cp_model.CpSolver, assumptions: list[tuple[str, Any]], time_limit: float | None
+) -> list[str]:
     """Shrink CP-SAT's sufficient assumptions to a minimal set of blocking criteria."""
     by_index = {literal.index: criterion_id for criterion_id, literal in assumptions}
     core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index]
@@ -382,12 +438,21 @@ def _context_for(cohort: Cohort, trial: ir.Trial, as_of: dt.date) -> Context:
 def _plan_chunk(job: tuple[list[tuple[int, str]], dt.date, int, float | None]) -> list[Plan]:
     pairs, as_of, horizon, time_limit = job
     cohort, trials = _SHARED["cohort"], _SHARED["trials"]
-    return [plan(_context_for(cohort, trials[trial_id], as_of), trials[trial_id], row, horizon, time_limit)
-            for row, trial_id in pairs]
+    return [
+        plan(_context_for(cohort, trials[trial_id], as_of), trials[trial_id], row, horizon, time_limit)
+        for row, trial_id in pairs
+    ]
 
 
-def near_misses(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, within: int, workers: int | None = None,
-                time_limit: float | None = None, progress: Callable[[int, int], None] | None = None) -> list[Plan]:
+def near_misses(
+    cohort: Cohort,
+    trials: list[ir.Trial],
+    as_of: dt.date,
+    within: int,
+    workers: int | None = None,
+    time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Plan]:
     """Patients not eligible now who can become eligible within ``within`` days, per trial.
 
     Runs on ``workers`` processes (default: all cores), forked so the cohort is
@@ -400,7 +465,7 @@ def near_misses(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, within: 
         for row in np.flatnonzero((result.status == INELIGIBLE) | (result.status == UNDECIDED))
     ]
     pairs.sort()
-    jobs = [(pairs[i:i + 64], as_of, within, time_limit) for i in range(0, len(pairs), 64)]
+    jobs = [(pairs[i : i + 64], as_of, within, time_limit) for i in range(0, len(pairs), 64)]
     _SHARED.update(cohort=cohort, trials={trial.id: trial for trial in trials})
     workers = workers or os.cpu_count() or 1
     plans: list[Plan] = []
@@ -416,7 +481,8 @@ def near_misses(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, within: 
                 plans += batch
                 if progress:
                     progress(done, len(jobs))
-    return [p for p in plans if p.reachable]
+    # A near miss needs a change: waiting or an action.  Staying undecided is not one.
+    return [p for p in plans if p.reachable and (p.earliest_date != as_of or p.actions)]
 
 
 def patient_row(cohort: Cohort, patient_id: str) -> int:
@@ -441,8 +507,9 @@ def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
     return one
 
 
-def rescreen(cohort: Cohort, patient_id: str, trials: list[ir.Trial], as_of: dt.date, changes: dict[str, str],
-             wait_days: int) -> Screening:
+def rescreen(
+    cohort: Cohort, patient_id: str, trials: list[ir.Trial], as_of: dt.date, changes: dict[str, str], wait_days: int
+) -> Screening:
     """Screen one patient under an explicit change: columns set to new values and/or days waited."""
     one = with_changes(cohort, patient_row(cohort, patient_id), changes)
     return screen(one, trials, as_of + dt.timedelta(days=wait_days))

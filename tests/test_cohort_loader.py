@@ -21,8 +21,17 @@ def write(tmp_path: Path, text: str, name: str = "cohort.csv") -> Path:
 
 @pytest.mark.parametrize(
     ("spelling", "code"),
-    [("true", TRUE), ("TRUE", TRUE), ("Yes", TRUE), ("1", TRUE), ("false", FALSE), ("no", FALSE), ("0", FALSE),
-     ("", UNKNOWN), ("  ", UNKNOWN)],
+    [
+        ("true", TRUE),
+        ("TRUE", TRUE),
+        ("Yes", TRUE),
+        ("1", TRUE),
+        ("false", FALSE),
+        ("no", FALSE),
+        ("0", FALSE),
+        ("", UNKNOWN),
+        ("  ", UNKNOWN),
+    ],
 )
 def test_boolean_spellings(spelling: str, code: int) -> None:
     cohort = cohort_from_records([{"patient_id": "p", "prior_car_t": spelling}])
@@ -31,15 +40,20 @@ def test_boolean_spellings(spelling: str, code: int) -> None:
 
 def test_dates_blank_never_and_iso() -> None:
     cohort = cohort_from_records(
-        [{"patient_id": "a", "live_vaccine_date": "1970-01-11"}, {"patient_id": "b", "live_vaccine_date": "Never"},
-         {"patient_id": "c", "live_vaccine_date": ""}]
+        [
+            {"patient_id": "a", "live_vaccine_date": "1970-01-11"},
+            {"patient_id": "b", "live_vaccine_date": "Never"},
+            {"patient_id": "c", "live_vaccine_date": ""},
+        ]
     )
     days = cohort.column("live_vaccine_date")
     assert days[0] == 10 and days[1] == NEVER and np.isnan(days[2])
 
 
 def test_text_none_is_known_absent_and_blank_is_unknown() -> None:
-    cohort = cohort_from_records([{"patient_id": "a", "malignancy_type": "none"}, {"patient_id": "b", "malignancy_type": ""}])
+    cohort = cohort_from_records(
+        [{"patient_id": "a", "malignancy_type": "none"}, {"patient_id": "b", "malignancy_type": ""}]
+    )
     assert cohort.column("malignancy_type").tolist() == ["none", None]
 
 
@@ -149,4 +163,6 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     assert cohort.column("sledai_2k")[0] == 10 and np.isnan(cohort.column("sledai_2k")[1])
     assert cohort.column("prior_car_t").tolist() == [TRUE, UNKNOWN]
     assert cohort.column("live_vaccine_date")[1] == NEVER
-    assert cohort.column("creatinine_mg_dl").tolist() == pytest.approx([1.0, 2.0], rel=1e-4)  # 88.4 umol/L x 113.12 g/mol
+    assert cohort.column("creatinine_mg_dl").tolist() == pytest.approx(
+        [1.0, 2.0], rel=1e-4
+    )  # 88.4 umol/L x 113.12 g/mol

@@ -69,8 +69,14 @@ def test_egfr_switches_from_schwartz_to_ckd_epi_on_the_18th_birthday() -> None:
 
 
 def test_reported_egfr_and_crcl_win_over_computed() -> None:
-    values = _derived(birth_date="1980-01-01", sex="F", creatinine_mg_dl="1.0", weight_kg="60",
-                      egfr_ml_min_1_73m2="44", crcl_ml_min="51")
+    values = _derived(
+        birth_date="1980-01-01",
+        sex="F",
+        creatinine_mg_dl="1.0",
+        weight_kg="60",
+        egfr_ml_min_1_73m2="44",
+        crcl_ml_min="51",
+    )
     assert values["egfr_ml_min_1_73m2"] == 44
     assert values["crcl_ml_min"] == 51
 
@@ -92,8 +98,13 @@ def test_egfr_unknown_names_the_blank_inputs() -> None:
 
 @pytest.mark.parametrize(
     ("drug", "dose", "mg_day"),
-    [("methylprednisolone", "16", 20.0), ("dexamethasone", "1.5", 10.0), ("hydrocortisone", "20", 5.0),
-     ("prednisolone", "7.5", 7.5), ("deflazacort", "6", 5.0)],
+    [
+        ("methylprednisolone", "16", 20.0),
+        ("dexamethasone", "1.5", 10.0),
+        ("hydrocortisone", "20", 5.0),
+        ("prednisolone", "7.5", 7.5),
+        ("deflazacort", "6", 5.0),
+    ],
 )
 def test_prednisone_equivalent(drug: str, dose: str, mg_day: float) -> None:
     values = _derived(glucocorticoid=drug, glucocorticoid_mg_day=dose, weight_kg="50")

@@ -38,14 +38,31 @@ CASES = [
     ({"type": "range", "field": "age", "min": 18, "max": 80}, {"birth_date": "2008-11-23"}, "true"),  # 18 today
     ({"type": "range", "field": "age", "min": 18, "max": 80}, {"birth_date": "2008-11-24"}, "false"),  # 18 tomorrow
     ({"type": "range", "field": "age", "min": 18, "max": 80}, {"birth_date": ""}, "unknown"),
-    ({"type": "range", "field": "fvc_pct_pred", "min": 45, "max": 70, "max_inclusive": False}, {"fvc_pct_pred": "70"}, "false"),
-    ({"type": "range", "field": "fvc_pct_pred", "min": 45, "max": 70, "max_inclusive": False}, {"fvc_pct_pred": "69.9"}, "true"),
-    ({"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
-     {"sledai_2k": "10", "sledai_2k_clinical": "8"}, "true"),
-    ({"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
-     {"sledai_2k": "8", "sledai_2k_clinical": "8"}, "false"),
-    ({"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
-     {"sledai_2k": "8", "sledai_2k_clinical": ""}, "unknown"),
+    (
+        {"type": "range", "field": "fvc_pct_pred", "min": 45, "max": 70, "max_inclusive": False},
+        {"fvc_pct_pred": "70"},
+        "false",
+    ),
+    (
+        {"type": "range", "field": "fvc_pct_pred", "min": 45, "max": 70, "max_inclusive": False},
+        {"fvc_pct_pred": "69.9"},
+        "true",
+    ),
+    (
+        {"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
+        {"sledai_2k": "10", "sledai_2k_clinical": "8"},
+        "true",
+    ),
+    (
+        {"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
+        {"sledai_2k": "8", "sledai_2k_clinical": "8"},
+        "false",
+    ),
+    (
+        {"type": "compare_fields", "left": "sledai_2k", "op": ">", "right": "sledai_2k_clinical"},
+        {"sledai_2k": "8", "sledai_2k_clinical": ""},
+        "unknown",
+    ),
     ({"type": "in_set", "field": "diagnosis", "values": ["SLE", "SS"]}, {"diagnosis": "sle"}, "true"),
     ({"type": "in_set", "field": "diagnosis", "values": ["SLE", "SS"]}, {"diagnosis": "AAV"}, "false"),
     ({"type": "in_set", "field": "diagnosis", "values": ["SLE"]}, {"diagnosis": ""}, "unknown"),
@@ -55,38 +72,123 @@ CASES = [
     ({"type": "flag", "field": "prior_car_t", "value": False}, {"prior_car_t": "FALSE"}, "true"),
     ({"type": "flag", "field": "prior_car_t"}, {"prior_car_t": ""}, "unknown"),
     # occurred_within: strictly after as_of minus the window
-    ({"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}}, {"live_vaccine_date": "2026-10-25"}, "true"),
-    ({"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}}, {"live_vaccine_date": "2026-10-24"}, "false"),
-    ({"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}}, {"live_vaccine_date": "never"}, "false"),
-    ({"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}}, {"live_vaccine_date": ""}, "unknown"),
-    ({"type": "occurred_within", "field": "cardiac_event_date", "window": {"months": 6}}, {"cardiac_event_date": "2026-05-24"}, "true"),
-    ({"type": "occurred_within", "field": "cardiac_event_date", "window": {"months": 6}}, {"cardiac_event_date": "2026-05-23"}, "false"),
-    ({"type": "elapsed_at_least", "field": "antimalarial_start_date", "duration": {"weeks": 12}, "when_never": False},
-     {"antimalarial_start_date": "2026-08-31"}, "true"),
-    ({"type": "elapsed_at_least", "field": "antimalarial_start_date", "duration": {"weeks": 12}, "when_never": False},
-     {"antimalarial_start_date": "2026-09-01"}, "false"),
-    ({"type": "elapsed_at_least", "field": "antimalarial_start_date", "duration": {"weeks": 12}, "when_never": False},
-     {"antimalarial_start_date": "never"}, "false"),
-    ({"type": "elapsed_at_least", "field": "glucocorticoid_dose_changed_date", "duration": {"days": 7}, "when_never": True},
-     {"glucocorticoid_dose_changed_date": "never"}, "true"),
-    ({"type": "elapsed_at_least", "field": "antimalarial_start_date", "duration": {"weeks": 12}, "when_never": False},
-     {"antimalarial_start_date": ""}, "unknown"),
+    (
+        {"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}},
+        {"live_vaccine_date": "2026-10-25"},
+        "true",
+    ),
+    (
+        {"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}},
+        {"live_vaccine_date": "2026-10-24"},
+        "false",
+    ),
+    (
+        {"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}},
+        {"live_vaccine_date": "never"},
+        "false",
+    ),
+    (
+        {"type": "occurred_within", "field": "live_vaccine_date", "window": {"days": 30}},
+        {"live_vaccine_date": ""},
+        "unknown",
+    ),
+    (
+        {"type": "occurred_within", "field": "cardiac_event_date", "window": {"months": 6}},
+        {"cardiac_event_date": "2026-05-24"},
+        "true",
+    ),
+    (
+        {"type": "occurred_within", "field": "cardiac_event_date", "window": {"months": 6}},
+        {"cardiac_event_date": "2026-05-23"},
+        "false",
+    ),
+    (
+        {
+            "type": "elapsed_at_least",
+            "field": "antimalarial_start_date",
+            "duration": {"weeks": 12},
+            "when_never": False,
+        },
+        {"antimalarial_start_date": "2026-08-31"},
+        "true",
+    ),
+    (
+        {
+            "type": "elapsed_at_least",
+            "field": "antimalarial_start_date",
+            "duration": {"weeks": 12},
+            "when_never": False,
+        },
+        {"antimalarial_start_date": "2026-09-01"},
+        "false",
+    ),
+    (
+        {
+            "type": "elapsed_at_least",
+            "field": "antimalarial_start_date",
+            "duration": {"weeks": 12},
+            "when_never": False,
+        },
+        {"antimalarial_start_date": "never"},
+        "false",
+    ),
+    (
+        {
+            "type": "elapsed_at_least",
+            "field": "glucocorticoid_dose_changed_date",
+            "duration": {"days": 7},
+            "when_never": True,
+        },
+        {"glucocorticoid_dose_changed_date": "never"},
+        "true",
+    ),
+    (
+        {
+            "type": "elapsed_at_least",
+            "field": "antimalarial_start_date",
+            "duration": {"weeks": 12},
+            "when_never": False,
+        },
+        {"antimalarial_start_date": ""},
+        "unknown",
+    ),
     # belimumab half-life 19.8 d: 5 half-lives = 99 days
-    ({"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
-     {"belimumab_last_dose": "2026-08-16"}, "true"),
-    ({"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
-     {"belimumab_last_dose": "2026-08-17"}, "false"),
-    ({"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
-     {"belimumab_last_dose": "never"}, "true"),
-    ({"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
-     {"belimumab_last_dose": ""}, "unknown"),
+    (
+        {"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
+        {"belimumab_last_dose": "2026-08-16"},
+        "true",
+    ),
+    (
+        {"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
+        {"belimumab_last_dose": "2026-08-17"},
+        "false",
+    ),
+    (
+        {"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
+        {"belimumab_last_dose": "never"},
+        "true",
+    ),
+    (
+        {"type": "washout", "field": "belimumab_last_dose", "drug": "belimumab", "half_lives": 5},
+        {"belimumab_last_dose": ""},
+        "unknown",
+    ),
     # abatacept 14 d: 5 half-lives = 70 days
-    ({"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
-     {"other_biologic_last_dose": "2026-09-14", "other_biologic": "Abatacept"}, "true"),
-    ({"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
-     {"other_biologic_last_dose": "2026-09-15", "other_biologic": "abatacept"}, "false"),
-    ({"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
-     {"other_biologic_last_dose": "2026-01-01", "other_biologic": ""}, "unknown"),
+    (
+        {"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
+        {"other_biologic_last_dose": "2026-09-14", "other_biologic": "Abatacept"},
+        "true",
+    ),
+    (
+        {"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
+        {"other_biologic_last_dose": "2026-09-15", "other_biologic": "abatacept"},
+        "false",
+    ),
+    (
+        {"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
+        {"other_biologic_last_dose": "2026-01-01", "other_biologic": ""},
+        "unknown",
+    ),
     ({"type": "known", "field": "essdai"}, {"essdai": "0"}, "true"),
     ({"type": "known", "field": "essdai"}, {"essdai": ""}, "false"),
 ]
@@ -121,7 +223,12 @@ def test_all_and_any_follow_kleene_logic(sledai: str, anti_ssa: str, all_: str, 
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [(("yes", "yes", "no"), "true"), (("yes", "no", "no"), "false"), (("yes", "", "no"), "unknown"), (("yes", "", "yes"), "true")],
+    [
+        (("yes", "yes", "no"), "true"),
+        (("yes", "no", "no"), "false"),
+        (("yes", "", "no"), "unknown"),
+        (("yes", "", "yes"), "true"),
+    ],
 )
 def test_at_least(values: tuple[str, str, str], expected: str) -> None:
     rule = {"type": "at_least", "k": 2, "of": [ANTI_SSA, CAR_T, {"type": "flag", "field": "anti_dsdna"}]}

@@ -33,18 +33,42 @@ def test_wheel_contains_models_scenarios_and_contract(wheel: Path) -> None:
 
 
 def test_installed_wheel_runs_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)], check=True)
-    env = {**os.environ, "PYTHONPATH": ""}
+    """Install the wheel alone into a fresh directory (dependencies come from this environment)."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run = [sys.executable, "-c", "import sys; from matcher.cli import main; sys.exit(main())"]
     listing = subprocess.run(
-        [str(venv / "bin" / "matcher"), "trials", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+        [*run, "trials", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
     bundled = sorted(path.stem for path in (ROOT / "models").glob("NCT*.yaml"))
     assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == bundled
     where = subprocess.run(
-        [str(python), "-c", "import matcher.trials as t; print(t.models_dir())"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", "import matcher.trials as t; print(t.models_dir())"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert "_bundled" in where.stdout
+    assert where.stdout.startswith(str(target))
+    demo = subprocess.run(
+        [
+            *run,
+            "screen",
+            str(target / "matcher/_bundled/scenarios/demo-cohort.csv"),
+            "--as-of",
+            "2026-11-23",
+            "--format",
+            "csv",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert demo.stdout.startswith("patient_id,trial_id,status,failed,missing")

@@ -57,10 +57,19 @@ def _minimal(rule: dict[str, object]) -> dict[str, object]:
     ("rule", "message"),
     [
         ({"type": "threshold", "field": "age"}, r"criteria\[0\]\.rule: Input tag 'threshold' found"),
-        ({"type": "compare", "field": "alt_uln", "op": "<", "value": 3}, r"criteria\[0\]\.rule\.field: unknown column 'alt_uln'"),
+        (
+            {"type": "compare", "field": "alt_uln", "op": "<", "value": 3},
+            r"criteria\[0\]\.rule\.field: unknown column 'alt_uln'",
+        ),
         ({"type": "range", "field": "age", "min": 80, "max": 18}, r"criteria\[0\]\.rule: .*invalid range"),
-        ({"type": "all", "of": [{"type": "flag", "field": "sledai_2k"}]}, r"criteria\[0\]\.rule\.of\[0\]\.field: column 'sledai_2k' is int"),
-        ({"type": "washout", "field": "belimumab_last_dose", "drug": "unobtainium", "half_lives": 5}, r"no half-life known"),
+        (
+            {"type": "all", "of": [{"type": "flag", "field": "sledai_2k"}]},
+            r"criteria\[0\]\.rule\.of\[0\]\.field: column 'sledai_2k' is int",
+        ),
+        (
+            {"type": "washout", "field": "belimumab_last_dose", "drug": "unobtainium", "half_lives": 5},
+            r"no half-life known",
+        ),
     ],
 )
 def test_bad_trial_files_point_at_the_yaml_path(tmp_path: Path, rule: dict[str, object], message: str) -> None:

@@ -161,8 +161,17 @@ def test_fails_only_one_criterion(disease, changes, failed):
 PASSES = [
     ("SLE", {"birth_date": "2008-11-23"}),  # 18th birthday today
     ("SLE", {"birth_date": "1940-01-01"}),  # no upper age limit
-    ("SLE", {"sex": "M", "childbearing_potential": "false", "pregnant": None,
-             "pregnancy_test_negative_date": None, "pregnancy_test_type": None, "contraception_agreed": None}),
+    (
+        "SLE",
+        {
+            "sex": "M",
+            "childbearing_potential": "false",
+            "pregnant": None,
+            "pregnancy_test_negative_date": None,
+            "pregnancy_test_type": None,
+            "contraception_agreed": None,
+        },
+    ),
     ("SLE", {"sledai_2k": 8}),
     ("SS", {"essdai": 14}),
     ("SSC", {"mrss": 10}),
@@ -203,8 +212,9 @@ def test_boundary_passes(disease, changes):
 
 
 def test_male_of_reproductive_potential_needs_contraception_but_no_pregnancy_test():
-    male = with_changes(ELIGIBLE_SLE, sex="M", pregnant=None, pregnancy_test_negative_date=None,
-                        pregnancy_test_type=None)
+    male = with_changes(
+        ELIGIBLE_SLE, sex="M", pregnant=None, pregnancy_test_negative_date=None, pregnancy_test_type=None
+    )
     assert verdict(TRIAL, male) == ELIGIBLE_RESULT
 
 
@@ -214,8 +224,14 @@ CSM_THRESHOLD = {"ptga_vas": 2.0, "phga_vas": 2.0, "haq_di": 0.25, "muscle_enzym
 
 
 @pytest.mark.parametrize(
-    "pair", [("ptga_vas", "phga_vas"), ("haq_di", "muscle_enzyme_x_uln"), ("extramuscular_vas", "ptga_vas"),
-             ("phga_vas", "haq_di"), ("muscle_enzyme_x_uln", "extramuscular_vas")]
+    "pair",
+    [
+        ("ptga_vas", "phga_vas"),
+        ("haq_di", "muscle_enzyme_x_uln"),
+        ("extramuscular_vas", "ptga_vas"),
+        ("phga_vas", "haq_di"),
+        ("muscle_enzyme_x_uln", "extramuscular_vas"),
+    ],
 )
 def test_dm_two_additional_csm_at_threshold(pair):
     patient = with_changes(ELIGIBLE_DM, **CSM_LOW)
@@ -300,11 +316,17 @@ def test_dependent_blanks(changes, missing):
 
 
 def test_blank_pregnancy_status_decided_without_childbearing_potential():
-    no_cbp = with_changes(ELIGIBLE_SLE, childbearing_potential="false", pregnant=None,
-                          pregnancy_test_negative_date=None, contraception_agreed=None)
+    no_cbp = with_changes(
+        ELIGIBLE_SLE,
+        childbearing_potential="false",
+        pregnant=None,
+        pregnancy_test_negative_date=None,
+        contraception_agreed=None,
+    )
     assert verdict(TRIAL, no_cbp) == ELIGIBLE_RESULT
-    male_blank = with_changes(ELIGIBLE_SLE, sex="M", childbearing_potential=None, pregnant=None,
-                              pregnancy_test_negative_date=None)
+    male_blank = with_changes(
+        ELIGIBLE_SLE, sex="M", childbearing_potential=None, pregnant=None, pregnancy_test_negative_date=None
+    )
     assert verdict(TRIAL, male_blank) == ("unknown", [], ["childbearing_potential"])
 
 

@@ -6,7 +6,7 @@ from trialkit import verdict, with_changes
 from matcher.trials import load_trial_file, models_dir
 
 T = "NCT06222853"
-I = T + ".incl."
+INCL = T + ".incl."
 E = T + ".excl."
 
 # A 12-year-old girl of childbearing potential with refractory lupus nephritis class IV and steroid dependence.
@@ -78,8 +78,11 @@ ELIGIBLE_SLE = {
 
 # Fails the data path of inclusion 2.3 in every way; only documented intolerance can rescue it.
 NO_FAILURE_PATH = dict(
-    treatment_failure="false", standard_therapy_start_date="never", high_dose_gc_received="false",
-    antimalarial_start_date="never", dmards_failed=0,
+    treatment_failure="false",
+    standard_therapy_start_date="never",
+    high_dose_gc_received="false",
+    antimalarial_start_date="never",
+    dmards_failed=0,
 )
 
 
@@ -111,10 +114,16 @@ def test_eligible_sle():
         # reproductive: test 6 days old; males and girls without childbearing potential need no test
         dict(pregnancy_test_negative_date="2026-11-17"),
         dict(pregnancy_test_negative_date="2026-11-20", pregnancy_test_type="serum"),
-        dict(sex="M", childbearing_potential=None, pregnancy_test_negative_date=None, pregnant=None,
-             contraception_agreed=None),
-        dict(childbearing_potential="false", pregnancy_test_negative_date=None, pregnant=None,
-             contraception_agreed=None),
+        dict(
+            sex="M",
+            childbearing_potential=None,
+            pregnancy_test_negative_date=None,
+            pregnant=None,
+            contraception_agreed=None,
+        ),
+        dict(
+            childbearing_potential="false", pregnancy_test_negative_date=None, pregnant=None, contraception_agreed=None
+        ),
         # event windows just outside
         dict(cns_event_date="2026-09-24"),
         dict(dialysis_date="2026-08-23"),
@@ -145,34 +154,34 @@ def test_still_eligible(changes):
     "changes, failed",
     [
         # inclusion 1: the day before the 5th birthday; the 19th birthday
-        (dict(birth_date="2021-11-24"), [I + "1"]),
-        (dict(birth_date="2007-11-23"), [I + "1"]),
-        (dict(birth_date=None, age_years=4.99), [I + "1"]),
-        (dict(classification_criteria_met="false"), [I + "2.1"]),
-        (dict(diagnosis="SS"), [I + "2.1"]),
-        (dict(sledai_2k=7), [I + "2.2"]),
-        (dict(treatment_failure="false"), [I + "2.3"]),
-        (dict(standard_therapy_start_date="2026-05-24"), [I + "2.3"]),  # a day short of 6 months
-        (dict(standard_therapy_start_date="never"), [I + "2.3"]),
-        (dict(high_dose_gc_received="false"), [I + "2.3"]),
-        (dict(antimalarial_start_date="never"), [I + "2.3"]),
-        (dict(dmards_failed=1), [I + "2.3"]),
-        (dict(conventional_intolerant="false", **NO_FAILURE_PATH), [I + "2.3"]),
-        (dict(gc_taper_failed="false", lupus_nephritis_class="II"), [I + "3"]),
-        (dict(lvef_pct=54.9), [I + "4.1"]),
-        (dict(ecg_abnormal="true"), [I + "4.1"]),
-        (dict(egfr_ml_min_1_73m2=29.9), [I + "4.2"]),
-        (dict(ast_x_uln=3.01), [I + "4.3"]),
-        (dict(alt_x_uln=3.01), [I + "4.3"]),
-        (dict(bilirubin_x_uln=2.01), [I + "4.3"]),
+        (dict(birth_date="2021-11-24"), [INCL + "1"]),
+        (dict(birth_date="2007-11-23"), [INCL + "1"]),
+        (dict(birth_date=None, age_years=4.99), [INCL + "1"]),
+        (dict(classification_criteria_met="false"), [INCL + "2.1"]),
+        (dict(diagnosis="SS"), [INCL + "2.1"]),
+        (dict(sledai_2k=7), [INCL + "2.2"]),
+        (dict(treatment_failure="false"), [INCL + "2.3"]),
+        (dict(standard_therapy_start_date="2026-05-24"), [INCL + "2.3"]),  # a day short of 6 months
+        (dict(standard_therapy_start_date="never"), [INCL + "2.3"]),
+        (dict(high_dose_gc_received="false"), [INCL + "2.3"]),
+        (dict(antimalarial_start_date="never"), [INCL + "2.3"]),
+        (dict(dmards_failed=1), [INCL + "2.3"]),
+        (dict(conventional_intolerant="false", **NO_FAILURE_PATH), [INCL + "2.3"]),
+        (dict(gc_taper_failed="false", lupus_nephritis_class="II"), [INCL + "3"]),
+        (dict(lvef_pct=54.9), [INCL + "4.1"]),
+        (dict(ecg_abnormal="true"), [INCL + "4.1"]),
+        (dict(egfr_ml_min_1_73m2=29.9), [INCL + "4.2"]),
+        (dict(ast_x_uln=3.01), [INCL + "4.3"]),
+        (dict(alt_x_uln=3.01), [INCL + "4.3"]),
+        (dict(bilirubin_x_uln=2.01), [INCL + "4.3"]),
         # inclusion 4.4 mirrors exclusions 5.1 / 5.2
-        (dict(severe_lung_disease="true"), [I + "4.4", E + "5.1"]),
-        (dict(spo2_pct=91.9), [I + "4.4", E + "5.2"]),
-        (dict(apheresis_suitable="false"), [I + "5"]),
-        (dict(pregnancy_test_negative_date="2026-11-16"), [I + "6"]),  # 7 days old
-        (dict(pregnancy_test_negative_date="never"), [I + "6"]),
-        (dict(contraception_agreed="false"), [I + "6"]),
-        (dict(consent_signed="false"), [I + "7"]),
+        (dict(severe_lung_disease="true"), [INCL + "4.4", E + "5.1"]),
+        (dict(spo2_pct=91.9), [INCL + "4.4", E + "5.2"]),
+        (dict(apheresis_suitable="false"), [INCL + "5"]),
+        (dict(pregnancy_test_negative_date="2026-11-16"), [INCL + "6"]),  # 7 days old
+        (dict(pregnancy_test_negative_date="never"), [INCL + "6"]),
+        (dict(contraception_agreed="false"), [INCL + "6"]),
+        (dict(consent_signed="false"), [INCL + "7"]),
         (dict(prior_car_t="true"), [E + "1"]),
         (dict(cns_event_date="2026-09-25"), [E + "2.1"]),  # 59 days ago
         (dict(dialysis_date="2026-08-24"), [E + "3.1"]),
@@ -248,11 +257,17 @@ def test_unknown(changes, missing):
     [
         # bedside Schwartz before the 18th birthday: 0.413 x 145.3 / 2.0 = 30.004 and 0.413 x 145.2 / 2.0 = 29.98
         (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=2.0, height_cm=145.3), ("eligible", [], [])),
-        (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=2.0, height_cm=145.2), ("ineligible", [I + "4.2"], [])),
+        (dict(egfr_ml_min_1_73m2=None, creatinine_mg_dl=2.0, height_cm=145.2), ("ineligible", [INCL + "4.2"], [])),
         # the same creatinine in umol/L (176.8 umol/L = 2.0 mg/dL)
-        (dict(egfr_ml_min_1_73m2=None, **{"creatinine[umol/L]": 176.8}, height_cm=145.2), ("ineligible", [I + "4.2"], [])),
+        (
+            dict(egfr_ml_min_1_73m2=None, **{"creatinine[umol/L]": 176.8}, height_cm=145.2),
+            ("ineligible", [INCL + "4.2"], []),
+        ),
         # from the 18th birthday CKD-EPI 2021 applies (needs sex, not height): F, Scr 1.0 mg/dL, 18 y = 83.7
-        (dict(birth_date="2008-11-23", egfr_ml_min_1_73m2=None, creatinine_mg_dl=1.0, height_cm=None), ("eligible", [], [])),
+        (
+            dict(birth_date="2008-11-23", egfr_ml_min_1_73m2=None, creatinine_mg_dl=1.0, height_cm=None),
+            ("eligible", [], []),
+        ),
     ],
 )
 def test_egfr_computed(changes, expected):
@@ -272,5 +287,5 @@ def test_manual_checks():
     trial = load_trial_file(models_dir() / f"{T}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
     assert manual == sorted(
-        [I + "3.confirm", E + "2.2", E + "3.2.fibrosis", E + "3.3", E + "6.other", E + "10.3.other", E + "13"]
+        [INCL + "3.confirm", E + "2.2", E + "3.2.fibrosis", E + "3.3", E + "6.other", E + "10.3.other", E + "13"]
     )

@@ -74,7 +74,14 @@ COMMON = {
     "live_vaccine_date": "never",
 }
 
-ELIGIBLE_SLE = {**COMMON, "diagnosis": "SLE", "ana_titer": 160, "anti_dsdna": "true", "anti_sm": "false", "sledai_2k": 10}
+ELIGIBLE_SLE = {
+    **COMMON,
+    "diagnosis": "SLE",
+    "ana_titer": 160,
+    "anti_dsdna": "true",
+    "anti_sm": "false",
+    "sledai_2k": 10,
+}
 ELIGIBLE_SS = {**COMMON, "diagnosis": "SS", "essdai": 8, "anti_ssa": "true"}
 ELIGIBLE_SSC = {**COMMON, "diagnosis": "SSC", "diagnosis_subtype": "diffuse", "mrss": 15}
 ELIGIBLE_IIM = {
@@ -89,7 +96,14 @@ ELIGIBLE_IIM = {
     "muscle_enzyme_x_uln": 2.0,
     "myositis_specific_antibody": "true",
 }
-ELIGIBLE_AAV = {**COMMON, "diagnosis": "AAV", "diagnosis_subtype": "MPA", "anca_positive": "false", "anca_ever_positive": "true", "bvas": 18}
+ELIGIBLE_AAV = {
+    **COMMON,
+    "diagnosis": "AAV",
+    "diagnosis_subtype": "MPA",
+    "anca_positive": "false",
+    "anca_ever_positive": "true",
+    "bvas": 18,
+}
 
 ALL_ELIGIBLE = [ELIGIBLE_SLE, ELIGIBLE_SS, ELIGIBLE_SSC, ELIGIBLE_IIM, ELIGIBLE_AAV]
 
@@ -108,15 +122,26 @@ FAILS_ONE = [
     (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(0, 6)}, "incl.3"),  # exactly 6 months: not more than
     (ELIGIBLE_SLE, {"standard_therapy_start_date": "never"}, "incl.3"),
     (ELIGIBLE_SLE, {"treatment_failure": "false"}, "incl.3"),
-    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "antimalarial_start_date": "never",
-                    "immunosuppressant_start_date": "never", "immunosuppressant": "none"}, "incl.4.on_therapy"),
+    (
+        ELIGIBLE_SLE,
+        {
+            "glucocorticoid_mg_day": 0,
+            "antimalarial_start_date": "never",
+            "immunosuppressant_start_date": "never",
+            "immunosuppressant": "none",
+        },
+        "incl.4.on_therapy",
+    ),
     (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 30.1}, "incl.4.gc_dose"),
     (ELIGIBLE_SLE, {"glucocorticoid": "methylprednisolone", "glucocorticoid_mg_day": 24.1}, "incl.4.gc_dose"),  # 30.125
     (ELIGIBLE_SLE, {"glucocorticoid": "dexamethasone", "glucocorticoid_mg_day": 4.6}, "incl.4.gc_dose"),  # 30.68
     (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": ago(6)}, "incl.4.gc_stable"),
     (ELIGIBLE_SLE, {"antimalarial_start_date": ago(83)}, "incl.4.antimalarial_start"),
-    (ELIGIBLE_SLE, {"immunosuppressant_start_date": ago(83), "immunosuppressant_dose_changed_date": "never"},
-     "incl.4.immunosuppressant_start"),
+    (
+        ELIGIBLE_SLE,
+        {"immunosuppressant_start_date": ago(83), "immunosuppressant_dose_changed_date": "never"},
+        "incl.4.immunosuppressant_start",
+    ),
     (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": ago(55)}, "incl.4.antimalarial_stable"),
     (ELIGIBLE_SLE, {"immunosuppressant_dose_changed_date": ago(55)}, "incl.4.immunosuppressant_stable"),
     # washouts: one day short of ceil(5 x half-life)
@@ -202,8 +227,10 @@ STILL_ELIGIBLE = [
     (ELIGIBLE_SLE, {"birth_date": None, "age_years": 80.9}),
     (ELIGIBLE_SLE, {"weight_kg": 40.1}),
     (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(1, 6)}),  # 6 months and a day
-    (ELIGIBLE_SLE, {"standard_therapy_start_date": ago(10), "treatment_failure": "false",
-                    "relapse_after_remission": "true"}),
+    (
+        ELIGIBLE_SLE,
+        {"standard_therapy_start_date": ago(10), "treatment_failure": "false", "relapse_after_remission": "true"},
+    ),
     (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 30}),
     (ELIGIBLE_SLE, {"glucocorticoid": "methylprednisolone", "glucocorticoid_mg_day": 24}),  # 30
     (ELIGIBLE_SLE, {"glucocorticoid": "dexamethasone", "glucocorticoid_mg_day": 4.5}),  # 0.75 mg = 5 mg: 30
@@ -212,12 +239,26 @@ STILL_ELIGIBLE = [
     # off glucocorticoid: its stability window does not apply
     (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "glucocorticoid_dose_changed_date": ago(2)}),
     # glucocorticoid alone is a standard therapy
-    (ELIGIBLE_SLE, {"antimalarial_start_date": "never", "antimalarial_dose_changed_date": None,
-                    "immunosuppressant_start_date": "never", "immunosuppressant": "none",
-                    "immunosuppressant_dose_changed_date": None}),
+    (
+        ELIGIBLE_SLE,
+        {
+            "antimalarial_start_date": "never",
+            "antimalarial_dose_changed_date": None,
+            "immunosuppressant_start_date": "never",
+            "immunosuppressant": "none",
+            "immunosuppressant_dose_changed_date": None,
+        },
+    ),
     # antimalarial alone
-    (ELIGIBLE_SLE, {"glucocorticoid_mg_day": 0, "immunosuppressant_start_date": "never",
-                    "immunosuppressant": "none", "immunosuppressant_dose_changed_date": None}),
+    (
+        ELIGIBLE_SLE,
+        {
+            "glucocorticoid_mg_day": 0,
+            "immunosuppressant_start_date": "never",
+            "immunosuppressant": "none",
+            "immunosuppressant_dose_changed_date": None,
+        },
+    ),
     (ELIGIBLE_SLE, {"antimalarial_start_date": ago(84)}),
     (ELIGIBLE_SLE, {"immunosuppressant_start_date": ago(84), "immunosuppressant_dose_changed_date": "never"}),
     (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": ago(56)}),
@@ -231,11 +272,27 @@ STILL_ELIGIBLE = [
     (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(70), "other_biologic": "abatacept"}),
     (ELIGIBLE_SLE, {"pregnancy_test_negative_date": ago(6)}),
     # no childbearing potential: contraception and pregnancy test do not apply
-    (ELIGIBLE_SLE, {"childbearing_potential": "false", "contraception_agreed": "false",
-                    "pregnancy_test_negative_date": None, "pregnancy_test_type": None}),
+    (
+        ELIGIBLE_SLE,
+        {
+            "childbearing_potential": "false",
+            "contraception_agreed": "false",
+            "pregnancy_test_negative_date": None,
+            "pregnancy_test_type": None,
+        },
+    ),
     # men: female-only items do not apply (partner contraception is a manual check)
-    (ELIGIBLE_SLE, {"sex": "M", "childbearing_potential": None, "contraception_agreed": None,
-                    "pregnancy_test_negative_date": None, "pregnancy_test_type": None, "breastfeeding": None}),
+    (
+        ELIGIBLE_SLE,
+        {
+            "sex": "M",
+            "childbearing_potential": None,
+            "contraception_agreed": None,
+            "pregnancy_test_negative_date": None,
+            "pregnancy_test_type": None,
+            "breastfeeding": None,
+        },
+    ),
     (ELIGIBLE_SLE, {"ana_titer": 80, "anti_dsdna": "false"}),
     (ELIGIBLE_SLE, {"ana_titer": None, "anti_dsdna": "false", "anti_sm": "true"}),
     (ELIGIBLE_SLE, {"sledai_2k": 8}),
@@ -285,7 +342,10 @@ def test_creatinine_in_umol():
     base = {k: v for k, v in ELIGIBLE_SLE.items() if k != "creatinine_mg_dl"}
     assert verdict(T, {**base, "egfr_ml_min_1_73m2": 35, "creatinine[umol/L]": 221})[0] == "eligible"
     assert verdict(T, {**base, "egfr_ml_min_1_73m2": 35, "creatinine[umol/L]": 230}) == (
-        "ineligible", [C + "excl.10"], [])
+        "ineligible",
+        [C + "excl.10"],
+        [],
+    )
 
 
 def test_egfr_computed_from_creatinine_when_not_reported():
@@ -312,8 +372,11 @@ UNKNOWN = [
     (ELIGIBLE_SLE, {"birth_date": None}, ["birth_date"]),
     (ELIGIBLE_SLE, {"weight_kg": None}, ["weight_kg"]),
     (ELIGIBLE_SLE, {"standard_therapy_start_date": None}, ["standard_therapy_start_date"]),
-    (ELIGIBLE_SLE, {"treatment_failure": None, "relapse_after_remission": None},
-     ["relapse_after_remission", "treatment_failure"]),
+    (
+        ELIGIBLE_SLE,
+        {"treatment_failure": None, "relapse_after_remission": None},
+        ["relapse_after_remission", "treatment_failure"],
+    ),
     (ELIGIBLE_SLE, {"glucocorticoid_dose_changed_date": None}, ["glucocorticoid_dose_changed_date"]),
     (ELIGIBLE_SLE, {"antimalarial_start_date": None}, ["antimalarial_start_date"]),
     (ELIGIBLE_SLE, {"antimalarial_dose_changed_date": None}, ["antimalarial_dose_changed_date"]),
@@ -382,7 +445,10 @@ def test_blank_diagnosis_is_unknown():
 
 def test_blank_does_not_hide_a_known_failure():
     assert verdict(T, with_changes(ELIGIBLE_SLE, weight_kg=None, prior_car_t="true")) == (
-        "ineligible", [C + "excl.13"], [])
+        "ineligible",
+        [C + "excl.13"],
+        [],
+    )
 
 
 def test_manual_checks_listed_but_do_not_decide():

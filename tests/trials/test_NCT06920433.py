@@ -10,7 +10,7 @@ import pytest
 from trialkit import verdict, with_changes
 
 TRIAL = "NCT06920433"
-I = f"{TRIAL}.incl."
+INCL = f"{TRIAL}.incl."
 E = f"{TRIAL}.excl."
 
 ELIGIBLE_SLE = {
@@ -88,16 +88,27 @@ def test_eligible_sle():
 
 def test_eligible_man_without_reproductive_columns():
     man = with_changes(
-        ELIGIBLE_SLE, sex="M", childbearing_potential="", pregnancy_test_negative_date="",
-        pregnancy_test_type="", breastfeeding="", pregnant="", planning_pregnancy="",
+        ELIGIBLE_SLE,
+        sex="M",
+        childbearing_potential="",
+        pregnancy_test_negative_date="",
+        pregnancy_test_type="",
+        breastfeeding="",
+        pregnant="",
+        planning_pregnancy="",
     )
     assert verdict(TRIAL, man) == ELIGIBLE
 
 
 def test_woman_not_of_childbearing_potential_needs_no_test_nor_contraception():
     woman = with_changes(
-        ELIGIBLE_SLE, childbearing_potential="false", contraception_agreed="false",
-        pregnancy_test_negative_date="", pregnancy_test_type="", breastfeeding="", pregnant="",
+        ELIGIBLE_SLE,
+        childbearing_potential="false",
+        contraception_agreed="false",
+        pregnancy_test_negative_date="",
+        pregnancy_test_type="",
+        breastfeeding="",
+        pregnant="",
         planning_pregnancy="",
     )
     assert verdict(TRIAL, woman) == ELIGIBLE
@@ -160,36 +171,36 @@ def test_boundary_passes(changes):
 
 # Each patient fails exactly one criterion.
 FAILING = [
-    ({"birth_date": "2008-11-24"}, I + "1"),  # turns 18 tomorrow
-    ({"diagnosis": "SS"}, I + "2"),
-    ({"classification_criteria_met": "false"}, I + "2"),
-    ({"lupus_nephritis_class": "V"}, I + "3"),
-    ({"lupus_nephritis_class": "II"}, I + "3"),
-    ({"lupus_nephritis_class": "none"}, I + "3"),
-    ({"renal_biopsy_date": "2026-05-23"}, I + "3"),  # exactly 6 months ago
-    ({"standard_therapy_start_date": "2026-05-23"}, I + "4"),  # exactly 6 months: not "more than"
-    ({"standard_therapy_start_date": "never"}, I + "4"),
-    ({"treatment_failure": "false"}, I + "4"),
-    ({"sledai_2k": "7"}, I + "5"),
-    ({"ln_activity_index": "2"}, I + "6"),
-    ({"upcr_g_g": "1.0", "urine_protein_24h_g": "0.5"}, I + "8"),
-    ({"cd19_b_cells_detected": "false", "bcma_detected": "false"}, I + "9"),
-    ({"anc_10e9_l": "0.49"}, I + "10"),
-    ({"hemoglobin_g_l": "59.9"}, I + "11"),
-    ({"platelets_10e9_l": "19.9"}, I + "12"),
-    ({"alt_x_uln": "3.01"}, I + "13"),
-    ({"ast_x_uln": "3.01"}, I + "14"),
-    ({"bilirubin_x_uln": "2.01", "gilbert_syndrome": "false"}, I + "15"),
-    ({"bilirubin_x_uln": "3.01", "gilbert_syndrome": "true"}, I + "15"),
-    ({"crcl_ml_min": "29.9"}, I + "16"),
+    ({"birth_date": "2008-11-24"}, INCL + "1"),  # turns 18 tomorrow
+    ({"diagnosis": "SS"}, INCL + "2"),
+    ({"classification_criteria_met": "false"}, INCL + "2"),
+    ({"lupus_nephritis_class": "V"}, INCL + "3"),
+    ({"lupus_nephritis_class": "II"}, INCL + "3"),
+    ({"lupus_nephritis_class": "none"}, INCL + "3"),
+    ({"renal_biopsy_date": "2026-05-23"}, INCL + "3"),  # exactly 6 months ago
+    ({"standard_therapy_start_date": "2026-05-23"}, INCL + "4"),  # exactly 6 months: not "more than"
+    ({"standard_therapy_start_date": "never"}, INCL + "4"),
+    ({"treatment_failure": "false"}, INCL + "4"),
+    ({"sledai_2k": "7"}, INCL + "5"),
+    ({"ln_activity_index": "2"}, INCL + "6"),
+    ({"upcr_g_g": "1.0", "urine_protein_24h_g": "0.5"}, INCL + "8"),
+    ({"cd19_b_cells_detected": "false", "bcma_detected": "false"}, INCL + "9"),
+    ({"anc_10e9_l": "0.49"}, INCL + "10"),
+    ({"hemoglobin_g_l": "59.9"}, INCL + "11"),
+    ({"platelets_10e9_l": "19.9"}, INCL + "12"),
+    ({"alt_x_uln": "3.01"}, INCL + "13"),
+    ({"ast_x_uln": "3.01"}, INCL + "14"),
+    ({"bilirubin_x_uln": "2.01", "gilbert_syndrome": "false"}, INCL + "15"),
+    ({"bilirubin_x_uln": "3.01", "gilbert_syndrome": "true"}, INCL + "15"),
+    ({"crcl_ml_min": "29.9"}, INCL + "16"),
     # Cockcroft-Gault: (140-36) x 60 / (72 x 2.5) x 0.85 = 29.5 mL/min
-    ({"crcl_ml_min": "", "creatinine_mg_dl": "2.5"}, I + "16"),
-    ({"ecog": "2"}, I + "17"),
-    ({"contraception_agreed": "false"}, I + "18"),
-    ({"sex": "M", "childbearing_potential": "", "contraception_agreed": "no"}, I + "18"),
-    ({"pregnancy_test_negative_date": "2026-11-16"}, I + "19"),  # exactly 7 days ago
-    ({"breastfeeding": "true"}, I + "20"),
-    ({"consent_signed": "false"}, I + "21"),
+    ({"crcl_ml_min": "", "creatinine_mg_dl": "2.5"}, INCL + "16"),
+    ({"ecog": "2"}, INCL + "17"),
+    ({"contraception_agreed": "false"}, INCL + "18"),
+    ({"sex": "M", "childbearing_potential": "", "contraception_agreed": "no"}, INCL + "18"),
+    ({"pregnancy_test_negative_date": "2026-11-16"}, INCL + "19"),  # exactly 7 days ago
+    ({"breastfeeding": "true"}, INCL + "20"),
+    ({"consent_signed": "false"}, INCL + "21"),
     ({"severe_drug_allergy": "true"}, E + "1"),
     ({"active_infection": "true"}, E + "3"),
     ({"cns_disease": "true"}, E + "4"),
@@ -231,7 +242,10 @@ UNKNOWN = [
     ({"classification_criteria_met": ""}, ["classification_criteria_met"]),
     ({"lupus_nephritis_class": ""}, ["lupus_nephritis_class"]),
     ({"renal_biopsy_date": ""}, ["renal_biopsy_date"]),
-    ({"standard_therapy_start_date": "", "relapse_after_remission": ""}, ["relapse_after_remission", "standard_therapy_start_date"]),
+    (
+        {"standard_therapy_start_date": "", "relapse_after_remission": ""},
+        ["relapse_after_remission", "standard_therapy_start_date"],
+    ),
     ({"treatment_failure": "", "relapse_after_remission": "false"}, ["treatment_failure"]),
     ({"sledai_2k": ""}, ["sledai_2k"]),
     ({"ln_activity_index": ""}, ["ln_activity_index"]),
@@ -288,7 +302,10 @@ def test_blank_versus_never_washout():
     # `never` means never given (washed out); blank means unknown.
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, tocilizumab_last_dose="never")) == ELIGIBLE
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, tocilizumab_last_dose="")) == (
-        "unknown", [], ["tocilizumab_last_dose"])
+        "unknown",
+        [],
+        ["tocilizumab_last_dose"],
+    )
 
 
 def test_washout_uses_named_other_biologic_half_life():
@@ -313,4 +330,4 @@ def test_model_covers_the_published_text():
     trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
     assert coverage_problems(trial) == []
     manual = {c.id for c in trial.criteria if c.is_manual}
-    assert manual == {I + "7", I + "22", E + "2", E + "5", E + "16"}
+    assert manual == {INCL + "7", INCL + "22", E + "2", E + "5", E + "16"}

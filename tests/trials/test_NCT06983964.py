@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from trialkit import verdict, with_changes
 
-from matcher.trials import load_trial_file, models_dir
 from matcher.coverage import coverage_problems
+from matcher.trials import load_trial_file, models_dir
 
 TRIAL = "NCT06983964"
 ELIGIBLE = ("eligible", [], [])
@@ -126,8 +126,12 @@ AAV = with_changes(
     last_relapse_date="2026-10-01",
     treatment_failure="false",
 )
-REFRACTORY = dict(treatment_failure="true", conventional_intolerant="false", dmards_failed="2",
-                  standard_therapy_start_date="2025-06-01")
+REFRACTORY = dict(
+    treatment_failure="true",
+    conventional_intolerant="false",
+    dmards_failed="2",
+    standard_therapy_start_date="2025-06-01",
+)
 IIM = with_changes(
     COMMON,
     diagnosis="IIM",
@@ -174,11 +178,21 @@ def test_eligible_per_indication(disease):
         ("IIM", {"diagnosis_subtype": "IMNM"}),
         ("SS", {"treatment_failure": "false", "conventional_intolerant": "true"}),
         # a man needs no pregnancy test and no pregnancy/lactation data
-        ("SLE", {"sex": "M", "childbearing_potential": "", "pregnancy_test_negative_date": "",
-                 "pregnant": "", "breastfeeding": ""}),
+        (
+            "SLE",
+            {
+                "sex": "M",
+                "childbearing_potential": "",
+                "pregnancy_test_negative_date": "",
+                "pregnant": "",
+                "breastfeeding": "",
+            },
+        ),
         # a woman known not to be of childbearing potential needs neither test nor contraception
-        ("SLE", {"childbearing_potential": "false", "pregnancy_test_negative_date": "never",
-                 "contraception_agreed": ""}),
+        (
+            "SLE",
+            {"childbearing_potential": "false", "pregnancy_test_negative_date": "never", "contraception_agreed": ""},
+        ),
         # exempt malignancies
         ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "cured", "malignancy_date": "2026-01-01"}),
         ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-23"}),
@@ -244,10 +258,28 @@ FAILS = [
     ("IIM", {"diagnosis_subtype": "IBM"}, "incl.iim.2"),
     ("IIM", {"mmt8": "142"}, "incl.iim.3"),
     # only one of five core set measures abnormal
-    ("IIM", {"ptga_vas": "1.9", "phga_vas": "1.9", "extramuscular_vas": "1.9", "haq_di": "0.24",
-             "muscle_enzyme_x_uln": "3"}, "incl.iim.4"),
-    ("IIM", {"ptga_vas": "1.9", "phga_vas": "2", "extramuscular_vas": "1.9", "haq_di": "0.24",
-             "muscle_enzyme_x_uln": "1.5"}, "incl.iim.4"),
+    (
+        "IIM",
+        {
+            "ptga_vas": "1.9",
+            "phga_vas": "1.9",
+            "extramuscular_vas": "1.9",
+            "haq_di": "0.24",
+            "muscle_enzyme_x_uln": "3",
+        },
+        "incl.iim.4",
+    ),
+    (
+        "IIM",
+        {
+            "ptga_vas": "1.9",
+            "phga_vas": "2",
+            "extramuscular_vas": "1.9",
+            "haq_di": "0.24",
+            "muscle_enzyme_x_uln": "1.5",
+        },
+        "incl.iim.4",
+    ),
     # SS
     ("SS", {"classification_criteria_met": "false"}, "incl.ss.1"),
     ("SS", {"anti_ssa": "false"}, "incl.ss.2"),
@@ -283,8 +315,16 @@ FAILS = [
     # exclusions
     ("SLE", {"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": "2010-01-01"}, "excl.1"),
     ("SLE", {"malignancy_type": "b_cell_lymphoma", "malignancy_status": "active"}, "excl.1"),
-    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-24"}, "excl.1"),
-    ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "active", "malignancy_date": "2020-01-01"}, "excl.1"),
+    (
+        "SLE",
+        {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-24"},
+        "excl.1",
+    ),
+    (
+        "SLE",
+        {"malignancy_type": "cervical_cis", "malignancy_status": "active", "malignancy_date": "2020-01-01"},
+        "excl.1",
+    ),
     ("SLE", {"malignancy_type": "squamous_cell_skin", "malignancy_invasive": "true"}, "excl.1"),
     ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": "active"}, "excl.1"),
     ("SLE", {"malignancy_type": "dcis", "malignancy_status": "active"}, "excl.1"),
@@ -357,8 +397,16 @@ PASSES_AT_BOUNDARY = [
     ("AAV", {"relapse_after_remission": "false", "treatment_failure": "true", "last_relapse_date": ""}),
     ("IIM", {"iim_probability_pct": "55"}),
     ("IIM", {"mmt8": "141"}),
-    ("IIM", {"ptga_vas": "1.9", "phga_vas": "1.9", "extramuscular_vas": "1.9", "haq_di": "0.25",
-             "muscle_enzyme_x_uln": "1.51"}),
+    (
+        "IIM",
+        {
+            "ptga_vas": "1.9",
+            "phga_vas": "1.9",
+            "extramuscular_vas": "1.9",
+            "haq_di": "0.25",
+            "muscle_enzyme_x_uln": "1.51",
+        },
+    ),
     ("IIM", {"standard_therapy_start_date": "2026-08-23"}),
     ("SS", {"saliva_flow_stimulated_ml_min": "0.05", "saliva_flow_unstimulated_ml_min": "0"}),
     ("SS", {"saliva_flow_stimulated_ml_min": "0", "saliva_flow_unstimulated_ml_min": "0.01"}),
@@ -368,8 +416,14 @@ PASSES_AT_BOUNDARY = [
     ("SLE", {"nyha_class": "2", "lvef_pct": "50", "spo2_pct": "92", "life_expectancy_months": "6.1"}),
     ("SLE", {"pregnancy_test_negative_date": "2026-10-27", "pregnancy_test_type": "serum"}),
     ("SLE", {"mean_pap_mmhg": "60"}),
-    ("SLE", {"anti_cd20_last_dose": "2026-10-23", "other_b_cell_depletion_last_dose": "2026-10-23",
-             "ivig_last_dose": "2026-10-23"}),
+    (
+        "SLE",
+        {
+            "anti_cd20_last_dose": "2026-10-23",
+            "other_b_cell_depletion_last_dose": "2026-10-23",
+            "ivig_last_dose": "2026-10-23",
+        },
+    ),
     ("SLE", {"glucocorticoid_mg_day": "19.9"}),
     ("SLE", {"glucocorticoid_pulse_date": "2026-11-09", "telitacicept_last_dose": "2026-11-09"}),
     ("SLE", {"belimumab_last_dose": "2026-11-02"}),  # exactly 21 days ago
@@ -482,22 +536,31 @@ def test_blank_required_value_is_unknown(disease, column):
         # HBV DNA is asked for only once HBsAg is positive
         ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": ""}, {"hbv_dna_detectable"}),
         # a woman with unknown childbearing potential and no test on file
-        ("SLE", {"childbearing_potential": "", "pregnancy_test_negative_date": ""},
-         {"childbearing_potential", "pregnancy_test_negative_date"}),
+        (
+            "SLE",
+            {"childbearing_potential": "", "pregnancy_test_negative_date": ""},
+            {"childbearing_potential", "pregnancy_test_negative_date"},
+        ),
         # a woman's pregnancy status is needed, a man's is not
         ("SLE", {"sex": "", "pregnant": "", "breastfeeding": ""}, None),
         # the malignancy exception cannot be judged without the status
         ("SLE", {"malignancy_type": "prostate_local", "malignancy_status": ""}, {"malignancy_status"}),
         # an unknown malignancy history: the exemption columns are listed too, since any of them could decide it
-        ("SLE", {"malignancy_type": ""},
-         {"malignancy_type", "malignancy_status", "malignancy_date", "malignancy_invasive"}),
+        (
+            "SLE",
+            {"malignancy_type": ""},
+            {"malignancy_type", "malignancy_status", "malignancy_date", "malignancy_invasive"},
+        ),
         # unknown HBsAg: HBV DNA would also decide it (a negative DNA clears the exclusion)
         ("SLE", {"hbsag_positive": ""}, {"hbsag_positive", "hbv_dna_detectable"}),
         # IIM: two known abnormal core set measures decide at_least-2 even with blanks elsewhere
         ("IIM", {"extramuscular_vas": "", "haq_di": "", "muscle_enzyme_x_uln": ""}, set()),
         # ...but one known abnormal and the rest blank leaves it open
-        ("IIM", {"phga_vas": "1", "extramuscular_vas": "", "haq_di": "", "muscle_enzyme_x_uln": ""},
-         {"extramuscular_vas", "haq_di", "muscle_enzyme_x_uln"}),
+        (
+            "IIM",
+            {"phga_vas": "1", "extramuscular_vas": "", "haq_di": "", "muscle_enzyme_x_uln": ""},
+            {"extramuscular_vas", "haq_di", "muscle_enzyme_x_uln"},
+        ),
     ],
 )
 def test_unknowns(disease, changes, missing):

@@ -1,0 +1,251 @@
+"""What-if plans with hand-computed dates, blocking criteria and explicit what-ifs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from matcher.cli import main
+from matcher.cohort import cohort_from_records
+from matcher.evaluate import Context
+from matcher.trials import effective_facts, load_trials, scenarios_dir
+from matcher.whatif import Plan, near_misses, plan, rescreen
+
+sys.path.insert(0, str(Path(__file__).parent / "trials"))
+AS_OF = dt.date(2026, 11, 23)
+
+
+def base(trial_id: str, name: str = "ELIGIBLE_SLE") -> dict[str, Any]:
+    module = importlib.import_module(f"test_{trial_id}")
+    found = getattr(module, name, None)
+    return dict(found if found is not None else module.BASES[name.removeprefix("ELIGIBLE_")])
+
+
+def plan_for(trial_id: str, patient: dict[str, Any], horizon: int = 180) -> Plan:
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{**patient, "patient_id": "p1"}])
+    return plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, horizon)
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def test_eligible_patient_needs_no_plan() -> None:
+    result = plan_for("NCT06821659", base("NCT06821659"))
+    assert (result.status_now, result.reachable, result.earliest_date, result.actions) == ("eligible", True, AS_OF, [])
+
+
+def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
+    result = plan_for("NCT06983964", {**base("NCT06983964", "SLE"), "belimumab_last_dose": "2026-11-09"})
+    assert result.status_now == "ineligible"
+    assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
+    assert [a.action for a in result.actions] == ["withhold_drug"]
+
+
+@pytest.mark.parametrize(
+    ("trial_id", "name", "earliest"),
+    [
+        ("NCT06821659", "ELIGIBLE_SLE", "2026-12-09"),  # 30 days
+        ("NCT06222853", "ELIGIBLE_SLE", "2026-12-07"),  # 4 weeks
+        ("NCT06983964", "SLE", "2026-12-21"),  # 6 weeks
+    ],
+)
+def test_live_vaccine_windows(trial_id: str, name: str, earliest: str) -> None:
+    result = plan_for(trial_id, {**base(trial_id, name), "live_vaccine_date": "2026-11-09"})
+    assert result.status_now == "ineligible"
+    assert result.earliest_date == day(earliest)
+
+
+def test_cardiac_event_4_months_ago_against_6_months() -> None:
+    patient = {**base("NCT06821659"), "cardiac_event_date": "2026-07-23", "cardiac_event_type": "MI"}
+    result = plan_for("NCT06821659", patient, horizon=365)
+    assert result.earliest_date == day("2027-01-23")
+
+
+def test_taper_from_35_mg_held_stable_7_days_for_NCT06821659() -> None:
+    patient = {
+        **base("NCT06821659"),
+        "glucocorticoid": "prednisone",
+        "glucocorticoid_mg_day": "35",
+        "glucocorticoid_dose_changed_date": "2026-10-01",
+    }
+    result = plan_for("NCT06821659", patient)
+    taper = [a for a in result.actions if a.action == "taper_glucocorticoid"]
+    assert taper and taper[0].after == "30" and taper[0].date == AS_OF
+    assert result.earliest_date == day("2026-11-30")  # 30 mg from today, then 7 stable days
+
+
+def test_taper_from_35_mg_below_20_for_NCT06983964() -> None:
+    patient = {
+        **base("NCT06983964", "SLE"),
+        "glucocorticoid": "prednisone",
+        "glucocorticoid_mg_day": "35",
+        "glucocorticoid_dose_changed_date": "2026-10-01",
+    }
+    result = plan_for("NCT06983964", patient)
+    taper = [a for a in result.actions if a.action == "taper_glucocorticoid"]
+    assert taper and taper[0].after == "17.5"  # 35 -> 30 -> 25 -> 20 -> 17.5, weekly
+    assert result.earliest_date == day("2026-12-14")
+
+
+def test_taper_of_methylprednisolone_is_stated_in_the_drug() -> None:
+    patient = {
+        **base("NCT06821659"),
+        "glucocorticoid": "methylprednisolone",
+        "glucocorticoid_mg_day": "32",
+        "glucocorticoid_dose_changed_date": "2026-10-01",
+    }  # 40 mg prednisone equivalent
+    result = plan_for("NCT06821659", patient)
+    taper = next(a for a in result.actions if a.action == "taper_glucocorticoid")
+    # 40 -> 35 today -> 30 on day 7 (5 mg a week above 20 mg), then 7 stable days
+    assert taper.after == "30" and "methylprednisolone to 24 mg/day" in taper.note
+    assert result.earliest_date == day("2026-12-07")
+
+
+def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:
+    result = plan_for("NCT06222853", {**base("NCT06222853"), "cns_event_date": "2026-10-24"})
+    assert result.earliest_date == day("2026-12-23")
+
+
+def test_biopsy_that_expires_closes_the_window() -> None:
+    patient = {**base("NCT06920433"), "renal_biopsy_date": "2026-06-01", "childbearing_potential": "false"}
+    result = plan_for("NCT06920433", patient)
+    assert result.status_now == "eligible"
+    assert result.eligible_until == day("2026-11-30")  # six months after the biopsy
+
+
+def test_expired_biopsy_plans_a_repeat_biopsy_with_its_condition() -> None:
+    result = plan_for("NCT06920433", {**base("NCT06920433"), "renal_biopsy_date": "2026-04-01"})
+    repeat = [a for a in result.actions if a.column == "renal_biopsy_date"]
+    assert result.earliest_date == AS_OF and repeat and "must again show" in repeat[0].note
+
+
+def test_drug_stop_trades_one_trial_for_another() -> None:
+    on_mmf = {
+        "immunosuppressant": "mycophenolate",
+        "immunosuppressant_start_date": "2026-01-05",
+        "immunosuppressant_dose_changed_date": "2026-06-01",
+        "immunosuppressant_last_dose": "never",
+    }
+    result_004 = plan_for("NCT06920433", {**base("NCT06920433"), **on_mmf})
+    assert result_004.status_now == "ineligible"
+    assert [a.action for a in result_004.actions if a.action.startswith("stop")] == ["stop_immunosuppressant"]
+    assert result_004.earliest_date == AS_OF + dt.timedelta(days=95)  # 5 x 19 d class half-life
+    cohort = cohort_from_records([{**base("NCT06821659"), **on_mmf, "patient_id": "p1"}])
+    stopped = {
+        "immunosuppressant": "none",
+        "immunosuppressant_start_date": "never",
+        "immunosuppressant_last_dose": "2026-11-23",
+    }
+    trials = [load_trials()["NCT06821659"]]
+    assert rescreen(cohort, "p1", trials, AS_OF, {}, 0).results[0].status[0] == 2  # eligible on it
+    after = rescreen(cohort, "p1", trials, AS_OF, stopped, 95).results[0]
+    assert after.status[0] == 2 or after.failed_lists()[0]  # the stop is recorded and re-screened
+
+
+def test_prior_car_t_is_unreachable_and_names_the_criterion() -> None:
+    result = plan_for("NCT06821659", {**base("NCT06821659"), "prior_car_t": "yes"})
+    assert not result.reachable
+    assert result.blocking == ["NCT06821659.excl.13"]
+
+
+def test_blocking_set_is_minimal_when_two_things_block() -> None:
+    patient = {**base("NCT06821659"), "prior_car_t": "yes", "hiv_positive": "yes"}
+    result = plan_for("NCT06821659", patient)
+    assert not result.reachable
+    assert result.blocking == ["NCT06821659.excl.5"]  # either alone blocks; the first in trial order
+
+
+def test_blocking_core_from_the_solver_when_time_cannot_help() -> None:
+    """Two time windows that cannot both be satisfied within the horizon: the core names one."""
+    patient = {**base("NCT06821659"), "cardiac_event_date": "2026-10-23", "cardiac_event_type": "MI"}
+    result = plan_for("NCT06821659", patient, horizon=30)
+    assert not result.reachable and result.solver_status == "INFEASIBLE"
+    assert result.blocking == ["NCT06821659.excl.7"]
+
+
+def test_unknown_data_is_not_assumed_favourable() -> None:
+    result = plan_for("NCT06821659", {**base("NCT06821659"), "sledai_2k": ""})
+    assert result.status_at_plan == "unknown" and "sledai_2k" in result.missing
+
+
+def test_near_miss_scan_matches_single_patient_plans() -> None:
+    cohort = cohort_from_records(
+        [
+            {**base("NCT06821659"), "patient_id": "ok"},
+            {**base("NCT06821659"), "patient_id": "vaccinated", "live_vaccine_date": "2026-11-09"},
+            {**base("NCT06821659"), "patient_id": "car-t", "prior_car_t": "yes"},
+        ]
+    )
+    trials = [load_trials()["NCT06821659"]]
+    plans = near_misses(cohort, trials, AS_OF, within=60, workers=1)
+    assert [(p.patient_id, p.earliest_date) for p in plans] == [("vaccinated", day("2026-12-09"))]
+    assert near_misses(cohort, trials, AS_OF, within=15, workers=1) == []  # the vaccine clears on day 16
+
+
+def test_whatif_cli_json_shape() -> None:
+    demo = str(scenarios_dir() / "demo-cohort.csv")
+    result = CliRunner().invoke(
+        main,
+        ["whatif", demo, "--patient", "P001", "--as-of", "2026-11-23", "--trials", "NCT06821659", "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.stdout)["plans"][0]
+    assert set(entry) >= {
+        "status_now",
+        "reachable",
+        "earliest_date",
+        "eligible_until",
+        "actions",
+        "blocking",
+        "missing",
+    }
+
+
+def test_whatif_cli_set_and_wait() -> None:
+    demo = str(scenarios_dir() / "demo-cohort.csv")
+    result = CliRunner().invoke(
+        main,
+        [
+            "whatif",
+            demo,
+            "--patient",
+            "P001",
+            "--as-of",
+            "2026-11-23",
+            "--trials",
+            "NCT06821659",
+            "--set",
+            "prior_car_t=yes",
+            "--wait",
+            "3",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["as_of"] == "2026-11-26"
+    assert document["results"][0]["failed"] == ["NCT06821659.excl.13"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--patient", "nobody"], "no patient with patient_id 'nobody'"),
+        (["--patient", "P001", "--set", "favourite_colour=red"], "unknown column(s): favourite_colour"),
+        (["--patient", "P001", "--set", "sledai_2k=lots"], "column sledai_2k: not a number"),
+    ],
+)
+def test_whatif_cli_errors(args: list[str], message: str) -> None:
+    demo = str(scenarios_dir() / "demo-cohort.csv")
+    result = CliRunner().invoke(main, ["whatif", demo, "--as-of", "2026-11-23", *args])
+    assert result.exit_code == 2 and message in result.stderr
