@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from matcher import formats
+from matcher.allocate import allocate, load_scenario, quota_rules, read_previous
 from matcher.cohort import load_cohort
 from matcher.coverage import coverage_problems
 from matcher.errors import MatcherError
@@ -200,6 +201,105 @@ def whatif_command(
     alone = loaded.take([patient_row(loaded, patient_id)])
     plans = [plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit) for trial in chosen]
     _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
+
+
+def _slots(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> dict[str, int]:
+    slots = {}
+    for item in value:
+        trial_id, sep, number = item.partition("=")
+        try:
+            count = int(number)
+        except ValueError:
+            count = -1
+        if not sep or count < 0:
+            raise click.BadParameter(f"{item!r} is not ID=N with N a whole number >= 0")
+        slots[trial_id.strip()] = count
+    return slots
+
+
+@main.command("allocate")
+@click.argument("cohort", type=click.Path(dir_okay=True, path_type=Path))
+@trials_option
+@as_of_option
+@click.option("--slots", "slots", multiple=True, callback=_slots, metavar="ID=N", help="Override a trial's slots.")
+@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), help="Scenario YAML: slots and quotas.")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 3650),
+    default=None,
+    help="Also place patients whose what-if plan reaches eligibility within DAYS.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An earlier `allocate --format csv` output to keep stable.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(0, None, min_open=True),
+    default=None,
+    help="Deterministic time limit (seconds of CP-SAT deterministic time).",
+)
+@click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@reports_errors
+def allocate_command(
+    cohort: Path,
+    trials: list[str],
+    as_of: dt.date,
+    slots: dict[str, int],
+    scenario: Path | None,
+    within: int | None,
+    previous: Path | None,
+    time_limit: float | None,
+    workers: int | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Best allocation of COHORT's patients to the trials' slots, proven optimal by CP-SAT."""
+    chosen = select_trials(trials)
+    loaded_scenario = load_scenario(scenario) if scenario else None
+    all_slots = {**(loaded_scenario.slots if loaded_scenario else {}), **slots}
+    unknown = sorted(set(all_slots) - {t.id for t in chosen})
+    if unknown:
+        raise MatcherError(f"--slots names unknown trial {unknown[0]!r}; known: {', '.join(t.id for t in chosen)}")
+    if any(count < 0 for count in all_slots.values()):
+        raise MatcherError("slots must be whole numbers >= 0")
+    loaded = load_cohort(cohort)
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    screening = screen(loaded, chosen, as_of)
+    plans = None
+    if within is not None:
+        with Progress(transient=True, console=Console(stderr=True)) as bar:
+            task = bar.add_task("what-if plans", total=None)
+            plans = near_misses(
+                loaded,
+                chosen,
+                as_of,
+                within,
+                workers,
+                None,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    result = allocate(
+        screening,
+        all_slots,
+        quota_rules(chosen, loaded_scenario),
+        plans,
+        within,
+        read_previous(previous) if previous else None,
+        time_limit,
+    )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if fmt == "csv":
+        _emit(formats.allocation_csv(result), output)
+    elif fmt == "json":
+        _emit(formats.allocation_json(result), output)
+    else:
+        _emit(formats.allocation_table(result), output)
 
 
 @main.group("trials")

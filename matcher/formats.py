@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from matcher.allocate import Allocation
 from matcher.output import csv_text
 from matcher.render import criterion_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
@@ -224,4 +225,46 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
             ", ".join(record["missing"]),
         )
     console.print(table)
+    return console.export_text()
+
+
+ALLOCATION_COLUMNS = ("patient_id", "trial_id", "status", "planned_date", "reason", "actions")
+
+
+def allocation_csv(result: Allocation) -> str:
+    rows = (
+        [p.patient_id, p.trial_id or "", p.status, p.planned_date.isoformat() if p.planned_date else "", p.reason,
+         " | ".join(p.actions)]
+        for p in result.patients
+    )
+    return csv_text(ALLOCATION_COLUMNS, rows)
+
+
+def allocation_json(result: Allocation) -> str:
+    return json.dumps(result.as_dict(), indent=2) + "\n"
+
+
+def allocation_table(result: Allocation) -> str:
+    console = Console(record=True, width=160, file=io.StringIO())
+    proof = "optimal (proven)" if result.proven_optimal else f"{result.solver_status}, gap {result.gap:.2%}"
+    console.print(
+        f"Allocation as of {result.as_of.isoformat()}: {proof}; objective {result.objective}, bound {result.bound}; "
+        f"{result.levels['enrolled']} enrolled; {result.reduced_candidates} of {result.candidates} candidate pairs "
+        "needed after reduction"
+    )
+    summary = Table(title="Slots per trial")
+    for column in ("trial", "slots", "filled", "roster", "waitlist"):
+        summary.add_column(column)
+    for trial in result.trials:
+        waitlist = ", ".join(trial.waitlist[:8]) + (f" +{len(trial.waitlist) - 8}" if len(trial.waitlist) > 8 else "")
+        summary.add_row(trial.trial_id, str(trial.slots), str(len(trial.roster)), escape(", ".join(trial.roster)),
+                        escape(waitlist))
+    console.print(summary)
+    unplaced = Table(title="Patients not placed")
+    for column in ("patient", "status", "reason"):
+        unplaced.add_column(column)
+    for patient in result.patients:
+        if patient.status != "assigned":
+            unplaced.add_row(escape(patient.patient_id), patient.status, escape(patient.reason))
+    console.print(unplaced)
     return console.export_text()

@@ -272,6 +272,23 @@ class TrialDefaults(Node):
     steroid_equivalent_mg: dict[str, float] = Field(default_factory=dict)
 
 
+class Quota(Node):
+    """A bound on how many enrolled patients of a trial have ``column == value``."""
+
+    column: str
+    value: str
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Quota:
+        if self.min is None and self.max is None:
+            raise ValueError("a quota needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"quota min {self.min} exceeds max {self.max}")
+        return self
+
+
 class Trial(Node):
     id: str = Field(pattern=r"^NCT\d{8}$")
     title: str
@@ -281,6 +298,7 @@ class Trial(Node):
     source: SourceText | None = None
     defaults: TrialDefaults = TrialDefaults()
     criteria: tuple[Criterion, ...] = Field(min_length=1)
+    quotas: tuple[Quota, ...] = ()
     source_items: tuple[SourceItem, ...] = ()
 
     @model_validator(mode="after")

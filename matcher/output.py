@@ -18,6 +18,11 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
+def unescape_cell(cell: str) -> str:
+    """Undo ``safe_cell``, for reading our own CSV outputs back."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_PREFIXES) else cell
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

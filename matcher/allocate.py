@@ -1,0 +1,532 @@
+"""Optimal allocation of patients to trial slots, proved with CP-SAT and explained.
+
+Objective, lexicographic (earlier levels dominate):
+
+1. the number of patients enrolled;
+2. (with ``previous``) the number of earlier assignments kept;
+3. the sum of ``priority`` of enrolled patients (blank = 1);
+4. the sum of preference ranks minus one (a patient's ``preferences`` lists the
+   accepted trials, best first; an unlisted trial is not allowed);
+5. the days until the planned date of near-eligible patients;
+6. a canonical tie-break by patient_id (earlier ids first, then trial order),
+   solved as a second pass with levels 1-5 fixed at their optimum.
+
+Levels 1-5 are folded into one integer weight per patient-trial arc whose
+factors are derived from each level's largest possible total, so the single
+objective is exactly lexicographic.
+
+Reduction: at most ``S`` patients are enrolled in total (S = the sum of slots),
+so for each trial only its top ``S`` candidates by weight (per quota group when
+quotas apply) can be needed: any other could be swapped for an unplaced one at no
+loss.  Earlier assignments (``previous``) are always kept as candidates.  Side
+constraints (slots, quotas, one trial per patient) stay exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from matcher import ir
+from matcher.cohort import Cohort
+from matcher.errors import MatcherError
+from matcher.output import unescape_cell
+from matcher.screen import ELIGIBLE, STATUS_NAMES, Screening
+from matcher.whatif import Plan
+
+LEVELS = ("enrolled", "kept", "priority", "preference", "days")
+_INT64_SAFE = 2**62
+
+
+class ScenarioQuota(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    trial: str
+    column: str
+    value: str
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
+class Scenario(BaseModel):
+    """An allocation scenario file (YAML): slot overrides and quotas.
+
+    ``slots: {NCT06821659: 5}`` and ``quotas: [{trial: NCT06056921, column: diagnosis,
+    value: SLE, max: 8}, {trial: …, min: 3}]``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    slots: dict[str, int] = Field(default_factory=dict)
+    quotas: tuple[ScenarioQuota, ...] = ()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    try:
+        return Scenario.model_validate(yaml.safe_load(Path(path).read_text("utf-8")) or {})
+    except OSError as exc:
+        raise MatcherError(f"{path}: cannot be read: {exc.strerror}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise MatcherError(f"{path}: not a valid scenario: {str(exc).splitlines()[0]}") from exc
+
+
+@dataclass(frozen=True)
+class QuotaRule:
+    trial: str
+    column: str
+    value: str
+    min: int | None
+    max: int | None
+
+    def describe(self) -> str:
+        bounds = " and ".join(
+            part
+            for part in (
+                f"at least {self.min}" if self.min is not None else "",
+                f"at most {self.max}" if self.max is not None else "",
+            )
+            if part
+        )
+        return f"{self.trial}: {bounds} with {self.column} = {self.value}"
+
+
+@dataclass
+class Arcs:
+    """Candidate patient-trial pairs, as parallel arrays."""
+
+    row: np.ndarray  # patient row in the cohort
+    trial: np.ndarray  # trial index
+    days: np.ndarray  # days until the planned date (0: eligible now)
+    rank: np.ndarray  # preference rank minus one
+    priority: np.ndarray
+    kept: np.ndarray  # 1 where this is the patient's previous assignment
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, index: np.ndarray) -> Arcs:
+        return Arcs(*(getattr(self, name)[index] for name in ("row", "trial", "days", "rank", "priority", "kept")))
+
+
+@dataclass
+class TrialOutcome:
+    trial_id: str
+    slots: int
+    roster: list[str]
+    waitlist: list[str]
+
+
+@dataclass
+class PatientOutcome:
+    patient_id: str
+    trial_id: str | None
+    status: str  # assigned | waitlist | unplaced | invalid
+    planned_date: dt.date | None
+    reason: str
+    actions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Allocation:
+    as_of: dt.date
+    solver_status: str
+    proven_optimal: bool
+    objective: int
+    bound: int
+    gap: float
+    levels: dict[str, int]
+    trials: list[TrialOutcome]
+    patients: list[PatientOutcome]
+    candidates: int
+    reduced_candidates: int
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "solver_status": self.solver_status,
+            "proven_optimal": self.proven_optimal,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "levels": self.levels,
+            "candidates": self.candidates,
+            "reduced_candidates": self.reduced_candidates,
+            "warnings": self.warnings,
+            "trials": [vars(t) for t in self.trials],
+            "patients": [
+                {**vars(p), "planned_date": p.planned_date.isoformat() if p.planned_date else None}
+                for p in self.patients
+            ],
+        }
+
+
+def lexicographic_factors(max_totals: list[int]) -> list[int]:
+    """Factors that make sum(factor_k * level_k) order solutions lexicographically by level.
+
+    ``max_totals[k]`` bounds level k's total over any solution (levels are >= 0).
+    """
+    factors = [0] * len(max_totals)
+    weight = 1
+    for k in range(len(max_totals) - 1, -1, -1):
+        factors[k] = weight
+        weight += max_totals[k] * weight
+    if weight >= _INT64_SAFE:
+        raise MatcherError("the allocation objective is too large to solve exactly; reduce priorities")
+    return factors
+
+
+def _preference_ranks(cohort: Cohort, trial_ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(patients x trials) preference rank minus one; -1 where the trial is not accepted."""
+    raw = cohort.column("preferences")
+    ranks = np.zeros((len(raw), len(trial_ids)), dtype=np.int64)
+    warnings: list[str] = []
+    texts = np.array(["" if v is None else str(v) for v in raw], dtype=object)
+    unique, inverse = np.unique(texts, return_inverse=True)
+    for index, text in enumerate(unique):
+        listed = [part.strip() for part in str(text).split(";") if part.strip()]
+        if not listed:
+            continue
+        unknown = sorted(set(listed) - set(trial_ids))
+        if unknown:
+            warnings.append(f"column preferences names trials not considered: {', '.join(unknown)}")
+        row = np.array([listed.index(t) if t in listed else -1 for t in trial_ids], dtype=np.int64)
+        ranks[inverse == index] = row
+    return ranks, sorted(set(warnings))
+
+
+def _priorities(cohort: Cohort) -> np.ndarray:
+    values = cohort.column("priority")
+    return np.where(np.isnan(values), 1, values).astype(np.int64)
+
+
+def candidate_arcs(
+    screening: Screening, plans: list[Plan] | None, within: int | None, previous: dict[int, int]
+) -> tuple[Arcs, dict[tuple[int, int], Plan], list[str]]:
+    """Eligible pairs (and near-eligible ones within the horizon), respecting preferences."""
+    cohort = screening.cohort
+    trial_ids = [r.trial.id for r in screening.results]
+    ranks, warnings = _preference_ranks(cohort, trial_ids)
+    priority = _priorities(cohort)
+    rows, trials, days = [], [], []
+    for t, result in enumerate(screening.results):
+        eligible = np.flatnonzero(result.status == ELIGIBLE)
+        rows.append(eligible)
+        trials.append(np.full(len(eligible), t))
+        days.append(np.zeros(len(eligible), dtype=np.int64))
+    plan_of: dict[tuple[int, int], Plan] = {}
+    if plans and within is not None:
+        row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
+        near = []
+        for p in plans:
+            if p.reachable and p.status_at_plan == "eligible" and p.earliest_date is not None:
+                ahead = (p.earliest_date - screening.as_of).days
+                if 0 < ahead <= within or (ahead == 0 and p.actions):
+                    key = (row_of[p.patient_id], trial_ids.index(p.trial_id))
+                    plan_of[key] = p
+                    near.append((*key, ahead))
+        if near:
+            block = np.array(near, dtype=np.int64)
+            rows.append(block[:, 0])
+            trials.append(block[:, 1])
+            days.append(block[:, 2])
+    row = np.concatenate(rows).astype(np.int64)
+    trial = np.concatenate(trials).astype(np.int64)
+    wait = np.concatenate(days).astype(np.int64)
+    rank = ranks[row, trial]
+    accepted = rank >= 0
+    row, trial, wait, rank = row[accepted], trial[accepted], wait[accepted], rank[accepted]
+    previous_trial = np.full(len(cohort.ids), -1, dtype=np.int64)
+    for patient_row, trial_index in previous.items():
+        previous_trial[patient_row] = trial_index
+    kept = (previous_trial[row] == trial).astype(np.int64)
+    return Arcs(row, trial, wait, rank, priority[row], kept), plan_of, warnings
+
+
+def _weights(arcs: Arcs, capacity: int, n_trials: int, kept_total: int) -> np.ndarray:
+    """One integer weight per arc: levels 1-5 folded lexicographically."""
+    if not len(arcs):
+        return np.zeros(0, dtype=np.int64)
+    priority = arcs.priority - arcs.priority.min()
+    horizon = int(arcs.days.max())
+    levels = [
+        np.ones(len(arcs), dtype=np.int64),
+        arcs.kept,
+        priority,
+        (n_trials - 1) - arcs.rank,
+        horizon - arcs.days,
+    ]
+    totals = [capacity, kept_total, capacity * int(priority.max()), capacity * (n_trials - 1), capacity * horizon]
+    factors = lexicographic_factors(totals)
+    return sum((np.int64(f) * level for f, level in zip(factors, levels, strict=True)), np.zeros(len(arcs), np.int64))
+
+
+def _signatures(cohort: Cohort, rows: np.ndarray, quotas: list[QuotaRule]) -> np.ndarray:
+    """Per arc, a code for which quota groups its patient belongs to."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for bit, quota in enumerate(quotas):
+        code |= (_quota_member(cohort, quota)[rows].astype(np.int64)) << bit
+    return code
+
+
+def _quota_member(cohort: Cohort, quota: QuotaRule) -> np.ndarray:
+    values = cohort.column(quota.column)
+    if values.dtype == object:
+        return np.array([isinstance(v, str) and v.lower() == quota.value.lower() for v in values], dtype=bool)
+    if values.dtype == np.int8:
+        return values == (2 if quota.value.lower() in ("true", "yes", "1") else 0)
+    return values == float(quota.value)
+
+
+def reduce_arcs(arcs: Arcs, weights: np.ndarray, order: np.ndarray, keep: int, groups: np.ndarray) -> np.ndarray:
+    """Indices of the arcs that can be needed: per trial and quota group, the top ``keep`` by weight."""
+    chosen = [np.flatnonzero(arcs.kept == 1)]
+    for t in np.unique(arcs.trial):
+        for g in np.unique(groups[arcs.trial == t]):
+            index = np.flatnonzero((arcs.trial == t) & (groups == g))
+            if len(index) > keep:
+                best = np.lexsort((order[index], -weights[index]))[:keep]
+                index = index[best]
+            chosen.append(index)
+    return np.unique(np.concatenate(chosen))
+
+
+def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    if time_limit:
+        solver.parameters.max_deterministic_time = time_limit
+    status = solver.solve(model)
+    if status == cp_model.MODEL_INVALID:
+        raise MatcherError(f"internal error: invalid allocation model ({model.validate()})")
+    return solver, status
+
+
+def allocate(
+    screening: Screening,
+    slots: dict[str, int],
+    quotas: list[QuotaRule],
+    plans: list[Plan] | None = None,
+    within: int | None = None,
+    previous: dict[str, str] | None = None,
+    time_limit: float | None = None,
+    reduce: bool = True,
+) -> Allocation:
+    """The best allocation of the screened patients to the trials' slots, with its proof status."""
+    cohort = screening.cohort
+    trials = [r.trial for r in screening.results]
+    trial_ids = [t.id for t in trials]
+    capacity_of = [slots.get(t.id, t.slots) for t in trials]
+    row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
+    previous_rows = {
+        row_of[pid]: trial_ids.index(tid) for pid, tid in (previous or {}).items() if pid in row_of and tid in trial_ids
+    }
+    arcs, plan_of, warnings = candidate_arcs(screening, plans, within, previous_rows)
+    capacity = int(min(sum(capacity_of), len(np.unique(arcs.row)) if len(arcs) else 0))
+    weights = _weights(arcs, capacity, len(trials), len(previous_rows))
+    patient_order = np.argsort(np.argsort(cohort.ids.astype(str), kind="stable"), kind="stable")
+    order = patient_order[arcs.row] * len(trials) + arcs.trial
+    every_arc, every_weight, every_order = arcs, weights, order
+    index = np.arange(len(arcs))
+    if reduce and len(arcs):
+        groups = _signatures(cohort, arcs.row, quotas)
+        index = reduce_arcs(arcs, weights, order, sum(capacity_of), groups)
+        arcs, weights, order = arcs.take(index), weights[index], order[index]
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x[{cohort.ids[r]},{trial_ids[t]}]") for r, t in zip(arcs.row, arcs.trial, strict=True)]
+    by_patient: dict[int, list[int]] = {}
+    for i, r in enumerate(arcs.row):
+        by_patient.setdefault(int(r), []).append(i)
+    for members in by_patient.values():
+        if len(members) > 1:
+            model.add_at_most_one(x[i] for i in members)
+    for t, cap in enumerate(capacity_of):
+        model.add(sum(x[i] for i in np.flatnonzero(arcs.trial == t)) <= cap)
+    quota_literals = []
+    for quota in quotas:
+        t = trial_ids.index(quota.trial)
+        member = _quota_member(cohort, quota)[arcs.row] & (arcs.trial == t)
+        count = sum(x[i] for i in np.flatnonzero(member))
+        if quota.max is not None:
+            model.add(count <= quota.max)
+        if quota.min is not None:
+            holds = model.new_bool_var(f"quota[{quota.describe()}]")
+            model.add(count >= quota.min).only_enforce_if(holds)
+            quota_literals.append((quota, holds))
+    model.add_assumptions([lit for _, lit in quota_literals])
+    objective = sum(int(w) * x[i] for i, w in enumerate(weights))
+    model.maximize(objective)
+    solver, status = _solve(model, time_limit)
+    if status == cp_model.INFEASIBLE:
+        core = set(solver.sufficient_assumptions_for_infeasibility())
+        unmet = [q.describe() for q, lit in quota_literals if lit.index in core] or ["the model has no solution"]
+        raise MatcherError("quota minimum cannot be met: " + "; ".join(unmet))
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise MatcherError(f"no allocation found ({solver.status_name(status)}); raise --time-limit")
+    best = int(round(solver.objective_value))
+    bound = int(round(solver.best_objective_bound))
+    chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]
+    proven = status == cp_model.OPTIMAL
+    if proven and len(x):
+        model.add(objective == best)
+        model.minimize(sum(int(o) * x[i] for i, o in enumerate(order)))
+        tie_solver, tie_status = _solve(model, time_limit)
+        if tie_status == cp_model.OPTIMAL:
+            chosen = [i for i in range(len(x)) if tie_solver.boolean_value(x[i])]
+    gap = 0.0 if proven else (abs(bound - best) / max(1, abs(bound)))
+    allocation = _explain(
+        screening,
+        every_arc,
+        every_weight,
+        every_order,
+        [int(index[i]) for i in chosen],
+        capacity_of,
+        plan_of,
+        solver.status_name(status),
+        proven,
+        best,
+        bound,
+        gap,
+        len(arcs),
+    )
+    allocation.warnings = warnings
+    return allocation
+
+
+def _explain(
+    screening: Screening,
+    arcs: Arcs,
+    weights: np.ndarray,
+    order: np.ndarray,
+    chosen: list[int],
+    capacity_of: list[int],
+    plan_of: dict[tuple[int, int], Plan],
+    status: str,
+    proven: bool,
+    best: int,
+    bound: int,
+    gap: float,
+    reduced: int,
+) -> Allocation:
+    """Rosters, ranked waitlists and a reason per patient, over all candidate pairs (not only the reduced ones)."""
+    cohort = screening.cohort
+    trial_ids = [r.trial.id for r in screening.results]
+    assigned = {int(arcs.row[i]): i for i in chosen}
+    levels = {
+        "enrolled": len(chosen),
+        "kept": int(arcs.kept[chosen].sum()) if chosen else 0,
+        "priority": int(arcs.priority[chosen].sum()) if chosen else 0,
+        "preference_rank": int(arcs.rank[chosen].sum()) if chosen else 0,
+        "days": int(arcs.days[chosen].sum()) if chosen else 0,
+    }
+    ranking = np.lexsort((order, -weights))
+    outcomes = []
+    for t, trial_id in enumerate(trial_ids):
+        in_trial = [int(i) for i in ranking if arcs.trial[i] == t]
+        roster = [str(cohort.ids[arcs.row[i]]) for i in in_trial if i in set(chosen)]
+        waitlist = [str(cohort.ids[arcs.row[i]]) for i in in_trial if int(arcs.row[i]) not in assigned]
+        outcomes.append(TrialOutcome(trial_id, capacity_of[t], sorted(roster), waitlist))
+    patients = []
+    arcs_of: dict[int, list[int]] = {}
+    for i, r in enumerate(arcs.row):
+        arcs_of.setdefault(int(r), []).append(i)
+    weakest = {
+        t: min((i for i in chosen if arcs.trial[i] == t), key=lambda i: (weights[i], -order[i]), default=None)
+        for t in range(len(trial_ids))
+    }
+    for row, pid in enumerate(cohort.ids):
+        if row in cohort.invalid:
+            patients.append(PatientOutcome(str(pid), None, "invalid", None, cohort.invalid[row]))
+        elif row in assigned:
+            i = assigned[row]
+            t = int(arcs.trial[i])
+            plan = plan_of.get((row, t))
+            planned = screening.as_of + dt.timedelta(days=int(arcs.days[i]))
+            why = "eligible now" if plan is None else f"eligible from {planned.isoformat()} by plan"
+            actions = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions] if plan else []
+            patients.append(PatientOutcome(str(pid), trial_ids[t], "assigned", planned, why, actions))
+        elif row in arcs_of:
+            reasons = [
+                _displaced(arcs, weights, order, i, weakest, cohort, trial_ids, capacity_of) for i in arcs_of[row]
+            ]
+            patients.append(PatientOutcome(str(pid), None, "waitlist", None, "; ".join(reasons)))
+        else:
+            patients.append(PatientOutcome(str(pid), None, "unplaced", None, _nowhere(screening, row)))
+    return Allocation(screening.as_of, status, proven, best, bound, gap, levels, outcomes, patients, len(arcs), reduced)
+
+
+def _displaced(
+    arcs: Arcs,
+    weights: np.ndarray,
+    order: np.ndarray,
+    i: int,
+    weakest: dict[int, int | None],
+    cohort: Cohort,
+    trial_ids: list[str],
+    capacity_of: list[int],
+) -> str:
+    t = int(arcs.trial[i])
+    w = weakest[t]
+    if w is None:
+        return f"{trial_ids[t]} has no slot ({capacity_of[t]})"
+    other = str(cohort.ids[arcs.row[w]])
+    mine = (arcs.priority[i], -arcs.rank[i], -arcs.days[i])
+    theirs = (arcs.priority[w], -arcs.rank[w], -arcs.days[w])
+    if arcs.kept[w] > arcs.kept[i]:
+        why = f"{other} keeps an earlier assignment"
+    elif weights[i] > weights[w]:
+        why = "placing this patient there would enrol fewer patients overall"
+    else:
+        names = ("priority", "preference rank", "days to eligibility")
+        level = next((names[k] for k in range(3) if mine[k] != theirs[k]), "patient_id order")
+        why = f"placed patients rank higher (lowest placed: {other}, on {level})"
+    return f"{trial_ids[t]} full ({capacity_of[t]}/{capacity_of[t]}): {why}"
+
+
+def _nowhere(screening: Screening, row: int) -> str:
+    parts = []
+    for result in screening.results:
+        status = STATUS_NAMES[result.status[row]]
+        failed = [c.id for c, code in zip(result.criteria, result.holds[row], strict=True) if code == 0]
+        if status == "ineligible":
+            first = failed[0].removeprefix(result.trial.id + ".") if failed else "ineligible"
+            more = f" +{len(failed) - 1}" if len(failed) > 1 else ""
+            parts.append(f"{result.trial.id}: {first}{more}")
+        elif status == "unknown":
+            missing = [c for c, m in zip(result.missing_columns, result.missing[row], strict=True) if m]
+            more = f" +{len(missing) - 2}" if len(missing) > 2 else ""
+            parts.append(f"{result.trial.id}: unknown, measure {', '.join(missing[:2])}{more}")
+        elif status == "eligible":
+            parts.append(f"{result.trial.id}: not among the patient's preferences")
+    return "eligible nowhere: " + "; ".join(parts)
+
+
+def quota_rules(trials: list[ir.Trial], scenario: Scenario | None) -> list[QuotaRule]:
+    rules = [QuotaRule(t.id, q.column, q.value, q.min, q.max) for t in trials for q in t.quotas]
+    if scenario:
+        known = {t.id for t in trials}
+        for q in scenario.quotas:
+            if q.trial not in known:
+                raise MatcherError(f"scenario quota names unknown trial {q.trial!r}")
+            rules.append(QuotaRule(q.trial, q.column, q.value, q.min, q.max))
+    return rules
+
+
+def read_previous(path: str | Path) -> dict[str, str]:
+    """Earlier assignments from ``matcher allocate --format csv`` output."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"patient_id", "trial_id"} <= set(reader.fieldnames):
+                raise MatcherError(f"{path}: not an allocation CSV (needs patient_id and trial_id columns)")
+            return {unescape_cell(r["patient_id"]): r["trial_id"] for r in reader if r.get("trial_id")}
+    except OSError as exc:
+        raise MatcherError(f"{path}: cannot be read: {exc.strerror}") from exc
