@@ -39,7 +39,7 @@ from matcher import ir
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError
 from matcher.output import unescape_cell
-from matcher.screen import ELIGIBLE, STATUS_NAMES, Screening
+from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
 from matcher.whatif import Plan
 
 LEVELS = ("enrolled", "kept", "priority", "preference", "days")
@@ -133,6 +133,29 @@ class PatientOutcome:
 
 
 @dataclass
+class PatientColumns:
+    """One entry per input patient, in input order, kept as columns so a million rows stay cheap."""
+
+    patient_id: np.ndarray
+    trial_id: np.ndarray  # None where not placed
+    status: np.ndarray
+    planned_date: np.ndarray  # ISO text, None where not placed
+    reason: np.ndarray
+    actions: dict[int, list[str]]  # by row, for patients placed on a plan
+
+    def outcome(self, row: int) -> PatientOutcome:
+        planned = self.planned_date[row]
+        return PatientOutcome(
+            str(self.patient_id[row]),
+            self.trial_id[row],
+            str(self.status[row]),
+            dt.date.fromisoformat(planned) if planned else None,
+            str(self.reason[row]),
+            self.actions.get(row, []),
+        )
+
+
+@dataclass
 class Allocation:
     as_of: dt.date
     solver_status: str
@@ -142,10 +165,14 @@ class Allocation:
     gap: float
     levels: dict[str, int]
     trials: list[TrialOutcome]
-    patients: list[PatientOutcome]
+    columns: PatientColumns
     candidates: int
     reduced_candidates: int
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def patients(self) -> list[PatientOutcome]:
+        return [self.columns.outcome(row) for row in range(len(self.columns.patient_id))]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -182,23 +209,24 @@ def lexicographic_factors(max_totals: list[int]) -> list[int]:
     return factors
 
 
-def _preference_ranks(cohort: Cohort, trial_ids: list[str]) -> tuple[np.ndarray, list[str]]:
-    """(patients x trials) preference rank minus one; -1 where the trial is not accepted."""
-    raw = cohort.column("preferences")
-    ranks = np.zeros((len(raw), len(trial_ids)), dtype=np.int64)
-    warnings: list[str] = []
-    texts = np.array(["" if v is None else str(v) for v in raw], dtype=object)
-    unique, inverse = np.unique(texts, return_inverse=True)
-    for index, text in enumerate(unique):
-        listed = [part.strip() for part in str(text).split(";") if part.strip()]
-        if not listed:
-            continue
-        unknown = sorted(set(listed) - set(trial_ids))
-        if unknown:
-            warnings.append(f"column preferences names trials not considered: {', '.join(unknown)}")
-        row = np.array([listed.index(t) if t in listed else -1 for t in trial_ids], dtype=np.int64)
-        ranks[inverse == index] = row
-    return ranks, sorted(set(warnings))
+def _preference_ranks(cohort: Cohort, trial_ids: list[str], rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(len(rows) x trials) preference rank minus one; -1 where the trial is not accepted."""
+    raw = cohort.column("preferences")[rows]
+    ranks = np.zeros((len(rows), len(trial_ids)), dtype=np.int64)
+    stated = np.flatnonzero(raw != None)  # noqa: E711 - elementwise on an object array
+    if not len(stated):
+        return ranks, []
+    unique, inverse = np.unique(raw[stated].astype(str), return_inverse=True)
+    table = np.zeros((len(unique), len(trial_ids)), dtype=np.int64)
+    unknown: set[str] = set()
+    for index, text in enumerate(unique.tolist()):
+        listed = [part.strip() for part in text.split(";") if part.strip()]
+        unknown |= set(listed) - set(trial_ids)
+        if listed:
+            table[index] = [listed.index(t) if t in listed else -1 for t in trial_ids]
+    ranks[stated] = table[inverse.reshape(-1)]
+    warnings = [f"column preferences names trials not considered: {', '.join(sorted(unknown))}"] if unknown else []
+    return ranks, warnings
 
 
 def _priorities(cohort: Cohort) -> np.ndarray:
@@ -212,7 +240,6 @@ def candidate_arcs(
     """Eligible pairs (and near-eligible ones within the horizon), respecting preferences."""
     cohort = screening.cohort
     trial_ids = [r.trial.id for r in screening.results]
-    ranks, warnings = _preference_ranks(cohort, trial_ids)
     priority = _priorities(cohort)
     rows, trials, days = [], [], []
     for t, result in enumerate(screening.results):
@@ -239,7 +266,9 @@ def candidate_arcs(
     row = np.concatenate(rows).astype(np.int64)
     trial = np.concatenate(trials).astype(np.int64)
     wait = np.concatenate(days).astype(np.int64)
-    rank = ranks[row, trial]
+    patients, position = np.unique(row, return_inverse=True)
+    ranks, warnings = _preference_ranks(cohort, trial_ids, patients)
+    rank = ranks[position.reshape(-1), trial]
     accepted = rank >= 0
     row, trial, wait, rank = row[accepted], trial[accepted], wait[accepted], rank[accepted]
     previous_trial = np.full(len(cohort.ids), -1, dtype=np.int64)
@@ -297,6 +326,14 @@ def reduce_arcs(arcs: Arcs, weights: np.ndarray, order: np.ndarray, keep: int, g
     return np.unique(np.concatenate(chosen))
 
 
+def _id_order(cohort: Cohort, rows: np.ndarray) -> np.ndarray:
+    """Per row, the patient's position in patient_id order among the given rows' patients."""
+    patients, position = np.unique(rows, return_inverse=True)
+    rank = np.empty(len(patients), dtype=np.int64)
+    rank[np.argsort(cohort.ids[patients].astype(str), kind="stable")] = np.arange(len(patients))
+    return rank[position.reshape(-1)]
+
+
 def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -324,15 +361,14 @@ def allocate(
     trials = [r.trial for r in screening.results]
     trial_ids = [t.id for t in trials]
     capacity_of = [slots.get(t.id, t.slots) for t in trials]
-    row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
-    previous_rows = {
-        row_of[pid]: trial_ids.index(tid) for pid, tid in (previous or {}).items() if pid in row_of and tid in trial_ids
-    }
+    previous_rows = {}
+    if previous:
+        row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
+        previous_rows = {row_of[p]: trial_ids.index(t) for p, t in previous.items() if p in row_of and t in trial_ids}
     arcs, plan_of, warnings = candidate_arcs(screening, plans, within, previous_rows)
     capacity = int(min(sum(capacity_of), len(np.unique(arcs.row)) if len(arcs) else 0))
     weights = _weights(arcs, capacity, len(trials), len(previous_rows))
-    patient_order = np.argsort(np.argsort(cohort.ids.astype(str), kind="stable"), kind="stable")
-    order = patient_order[arcs.row] * len(trials) + arcs.trial
+    order = _id_order(cohort, arcs.row) * len(trials) + arcs.trial
     every_arc, every_weight, every_order = arcs, weights, order
     index = np.arange(len(arcs))
     if reduce and len(arcs):
@@ -419,7 +455,6 @@ def _explain(
     """Rosters, ranked waitlists and a reason per patient, over all candidate pairs (not only the reduced ones)."""
     cohort = screening.cohort
     trial_ids = [r.trial.id for r in screening.results]
-    assigned = {int(arcs.row[i]): i for i in chosen}
     levels = {
         "enrolled": len(chosen),
         "kept": int(arcs.kept[chosen].sum()) if chosen else 0,
@@ -428,85 +463,167 @@ def _explain(
         "days": int(arcs.days[chosen].sum()) if chosen else 0,
     }
     ranking = np.lexsort((order, -weights))
+    placed = np.zeros(len(arcs), dtype=bool)
+    placed[chosen] = True
+    patient_placed = np.zeros(len(cohort.ids), dtype=bool)
+    patient_placed[arcs.row[placed]] = True
     outcomes = []
     for t, trial_id in enumerate(trial_ids):
-        in_trial = [int(i) for i in ranking if arcs.trial[i] == t]
-        roster = [str(cohort.ids[arcs.row[i]]) for i in in_trial if i in set(chosen)]
-        waitlist = [str(cohort.ids[arcs.row[i]]) for i in in_trial if int(arcs.row[i]) not in assigned]
-        outcomes.append(TrialOutcome(trial_id, capacity_of[t], sorted(roster), waitlist))
-    patients = []
-    arcs_of: dict[int, list[int]] = {}
-    for i, r in enumerate(arcs.row):
-        arcs_of.setdefault(int(r), []).append(i)
-    weakest = {
-        t: min((i for i in chosen if arcs.trial[i] == t), key=lambda i: (weights[i], -order[i]), default=None)
-        for t in range(len(trial_ids))
-    }
-    for row, pid in enumerate(cohort.ids):
-        if row in cohort.invalid:
-            patients.append(PatientOutcome(str(pid), None, "invalid", None, cohort.invalid[row]))
-        elif row in assigned:
-            i = assigned[row]
-            t = int(arcs.trial[i])
-            plan = plan_of.get((row, t))
-            planned = screening.as_of + dt.timedelta(days=int(arcs.days[i]))
-            why = "eligible now" if plan is None else f"eligible from {planned.isoformat()} by plan"
-            actions = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions] if plan else []
-            patients.append(PatientOutcome(str(pid), trial_ids[t], "assigned", planned, why, actions))
-        elif row in arcs_of:
-            reasons = [
-                _displaced(arcs, weights, order, i, weakest, cohort, trial_ids, capacity_of) for i in arcs_of[row]
-            ]
-            patients.append(PatientOutcome(str(pid), None, "waitlist", None, "; ".join(reasons)))
-        else:
-            patients.append(PatientOutcome(str(pid), None, "unplaced", None, _nowhere(screening, row)))
+        ranked = ranking[arcs.trial[ranking] == t]
+        roster = sorted(cohort.ids[arcs.row[ranked[placed[ranked]]]].astype(str).tolist())
+        waitlist = cohort.ids[arcs.row[ranked[~patient_placed[arcs.row[ranked]]]]].astype(str).tolist()
+        outcomes.append(TrialOutcome(trial_id, capacity_of[t], roster, waitlist))
+    displaced = _displaced_reasons(arcs, weights, order, placed, patient_placed, cohort, trial_ids, capacity_of)
+    n = len(cohort.ids)
+    status_of = np.full(n, "unplaced", dtype=object)
+    reason = nowhere_reasons(screening)
+    trial_of = np.full(n, None, dtype=object)
+    planned_of = np.full(n, None, dtype=object)
+    if displaced:
+        waiting_rows = np.fromiter(displaced, dtype=np.int64, count=len(displaced))
+        status_of[waiting_rows] = "waitlist"
+        reason[waiting_rows] = list(displaced.values())
+    placed_rows = arcs.row[chosen] if chosen else np.zeros(0, dtype=np.int64)
+    status_of[placed_rows] = "assigned"
+    trial_of[placed_rows] = np.asarray(trial_ids, dtype=object)[arcs.trial[chosen]] if chosen else []
+    reason[placed_rows] = "eligible now"
+    actions: dict[int, list[str]] = {}
+    for i in chosen:
+        row, t, ahead = int(arcs.row[i]), int(arcs.trial[i]), int(arcs.days[i])
+        planned = screening.as_of + dt.timedelta(days=ahead)
+        planned_of[row] = planned.isoformat()
+        plan = plan_of.get((row, t))
+        if plan is not None:
+            reason[row] = f"eligible from {planned.isoformat()} by plan"
+            actions[row] = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions]
+    for row, why in cohort.invalid.items():
+        status_of[row], reason[row], trial_of[row], planned_of[row] = "invalid", why, None, None
+    patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, reason, actions)
     return Allocation(screening.as_of, status, proven, best, bound, gap, levels, outcomes, patients, len(arcs), reduced)
 
 
-def _displaced(
+_DISPLACED = (
+    "no slot",
+    "{other} keeps an earlier assignment",
+    "placing this patient there would enrol fewer patients overall",
+    "placed patients rank higher (lowest placed: {other}, on priority)",
+    "placed patients rank higher (lowest placed: {other}, on preference rank)",
+    "placed patients rank higher (lowest placed: {other}, on days to eligibility)",
+    "placed patients rank higher (lowest placed: {other}, on patient_id order)",
+)
+
+
+def _displaced_reasons(
     arcs: Arcs,
     weights: np.ndarray,
     order: np.ndarray,
-    i: int,
-    weakest: dict[int, int | None],
+    placed: np.ndarray,
+    patient_placed: np.ndarray,
     cohort: Cohort,
     trial_ids: list[str],
     capacity_of: list[int],
-) -> str:
-    t = int(arcs.trial[i])
-    w = weakest[t]
-    if w is None:
-        return f"{trial_ids[t]} has no slot ({capacity_of[t]})"
-    other = str(cohort.ids[arcs.row[w]])
-    mine = (arcs.priority[i], -arcs.rank[i], -arcs.days[i])
-    theirs = (arcs.priority[w], -arcs.rank[w], -arcs.days[w])
-    if arcs.kept[w] > arcs.kept[i]:
-        why = f"{other} keeps an earlier assignment"
-    elif weights[i] > weights[w]:
-        why = "placing this patient there would enrol fewer patients overall"
-    else:
-        names = ("priority", "preference rank", "days to eligibility")
-        level = next((names[k] for k in range(3) if mine[k] != theirs[k]), "patient_id order")
-        why = f"placed patients rank higher (lowest placed: {other}, on {level})"
-    return f"{trial_ids[t]} full ({capacity_of[t]}/{capacity_of[t]}): {why}"
+) -> dict[int, str]:
+    """For each waitlisted patient, per trial that could take them: which trial was full and why, by objective level."""
+    waiting = ~patient_placed[arcs.row]
+    code = np.zeros(len(arcs), dtype=np.int64)
+    texts: list[list[str]] = []
+    for t, trial_id in enumerate(trial_ids):
+        in_trial = np.flatnonzero((arcs.trial == t) & placed)
+        full = f"{trial_id} full ({capacity_of[t]}/{capacity_of[t]}): "
+        mine = np.flatnonzero((arcs.trial == t) & waiting)
+        if not len(in_trial):
+            texts.append([f"{trial_id} has no slot ({capacity_of[t]})"] * len(_DISPLACED))
+            continue
+        w = in_trial[np.lexsort((-order[in_trial], weights[in_trial]))[0]]
+        other = str(cohort.ids[arcs.row[w]])
+        texts.append([full + template.format(other=other) for template in _DISPLACED])
+        first_difference = np.select(
+            [arcs.priority[mine] != arcs.priority[w], arcs.rank[mine] != arcs.rank[w], arcs.days[mine] != arcs.days[w]],
+            [3, 4, 5],
+            default=6,
+        )
+        code[mine] = np.where(
+            arcs.kept[w] > arcs.kept[mine], 1, np.where(weights[mine] > weights[w], 2, first_difference)
+        )
+    rows = np.unique(arcs.row[waiting])
+    if not len(rows):
+        return {}
+    position = np.searchsorted(rows, arcs.row[waiting])
+    matrix = np.zeros((len(rows), len(trial_ids)), dtype=np.int64)
+    matrix[position, arcs.trial[waiting]] = code[waiting] + 1
+    inverse, unique = _combine([matrix[:, t] for t in range(len(trial_ids))], [len(_DISPLACED) + 1] * len(trial_ids))
+    joined = ["; ".join(texts[t][c - 1] for t, c in enumerate(combo) if c) for combo in unique]
+    return dict(zip(rows.tolist(), (joined[i] for i in inverse.tolist()), strict=True))
 
 
-def _nowhere(screening: Screening, row: int) -> str:
-    parts = []
-    for result in screening.results:
-        status = STATUS_NAMES[result.status[row]]
-        failed = [c.id for c, code in zip(result.criteria, result.holds[row], strict=True) if code == 0]
-        if status == "ineligible":
-            first = failed[0].removeprefix(result.trial.id + ".") if failed else "ineligible"
-            more = f" +{len(failed) - 1}" if len(failed) > 1 else ""
-            parts.append(f"{result.trial.id}: {first}{more}")
-        elif status == "unknown":
-            missing = [c for c, m in zip(result.missing_columns, result.missing[row], strict=True) if m]
-            more = f" +{len(missing) - 2}" if len(missing) > 2 else ""
-            parts.append(f"{result.trial.id}: unknown, measure {', '.join(missing[:2])}{more}")
-        elif status == "eligible":
-            parts.append(f"{result.trial.id}: not among the patient's preferences")
-    return "eligible nowhere: " + "; ".join(parts)
+def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
+    """Per patient, an index into the distinct one-trial reasons (texts are built per distinct case)."""
+    trial_id = result.trial.id
+    failed = result.holds == 0
+    criteria, columns = failed.shape[1] + 1, result.missing.shape[1] + 1
+    n_failed = failed.sum(axis=1)
+    first_failed = failed.argmax(axis=1) if failed.shape[1] else np.zeros(len(n_failed), dtype=np.int64)
+    n_missing = result.missing.sum(axis=1)
+    missing_rank = np.cumsum(result.missing, axis=1)
+    first_missing = (missing_rank == 0).sum(axis=1)
+    second_missing = (missing_rank <= 1).sum(axis=1)
+    # One code per case: 0 invalid, 1 eligible, then ineligible cases, then unknown cases.
+    ineligible = 2 + first_failed * criteria + n_failed
+    unknown = 2 + criteria * criteria + (first_missing * columns + second_missing) * columns + n_missing
+    code = np.select(
+        [result.status == ELIGIBLE, result.status == INELIGIBLE, result.status == UNDECIDED],
+        [1, ineligible, unknown],
+        0,
+    )
+    distinct, inverse = _distinct(code.astype(np.int64), 2 + criteria * criteria + columns**3)
+    texts = []
+    for value in distinct.tolist():
+        if value < 2:
+            texts.append(f"{trial_id}: not among the patient's preferences" if value == 1 else "")
+        elif value < 2 + criteria * criteria:
+            first, count = divmod(value - 2, criteria)
+            criterion = result.criteria[first].id.removeprefix(trial_id + ".") if count else "ineligible"
+            texts.append(f"{trial_id}: {criterion}" + (f" +{count - 1}" if count > 1 else ""))
+        else:
+            pair, missing = divmod(value - 2 - criteria * criteria, columns)
+            one, two = divmod(pair, columns)
+            measure = ", ".join(result.missing_columns[i] for i in (one, two)[: min(missing, 2)])
+            texts.append(f"{trial_id}: unknown, measure {measure}" + (f" +{missing - 2}" if missing > 2 else ""))
+    return inverse, texts
+
+
+def nowhere_reasons(screening: Screening) -> np.ndarray:
+    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial."""
+    per_trial = [_trial_reason_codes(result) for result in screening.results]
+    inverse, unique = _combine([codes for codes, _ in per_trial], [len(texts) for _, texts in per_trial])
+    texts = [
+        "eligible nowhere: " + "; ".join(t for t in (per_trial[k][1][c] for k, c in enumerate(row)) if t)
+        for row in unique
+    ]
+    return np.asarray(texts, dtype=object)[inverse]
+
+
+_DENSE_LIMIT = 1 << 24
+
+
+def _distinct(code: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value): by a presence table when the span is small, else by sorting."""
+    if span <= _DENSE_LIMIT:
+        present = np.zeros(span, dtype=bool)
+        present[code] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[code]
+    distinct, inverse = np.unique(code, return_inverse=True)
+    return distinct, inverse.reshape(-1)
+
+
+def _combine(columns: list[np.ndarray], radix: list[int]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Distinct rows of small-integer columns: (per-row index, the distinct rows), packed in mixed radix."""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    rows: list[tuple[int, ...]] = [()]
+    for column, base in zip(columns, radix, strict=True):
+        distinct, code = _distinct(code * base + column.astype(np.int64), len(rows) * base)
+        rows = [(*rows[value // base], value % base) for value in distinct.tolist()]
+    return code, rows
 
 
 def quota_rules(trials: list[ir.Trial], scenario: Scenario | None) -> list[QuotaRule]:

@@ -8,12 +8,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from matcher.allocate import Allocation
-from matcher.output import csv_text
+from matcher.output import csv_from_columns, csv_text, joined_rows
 from matcher.render import criterion_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.whatif import Plan
@@ -53,11 +54,26 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
 
 
 def screen_csv(screening: Screening) -> str:
-    rows = (
-        [";".join(v) if isinstance(v, list) else v for v in (record[c] for c in SCREEN_COLUMNS)]
-        for record in screen_records(screening)
-    )
-    return csv_text(SCREEN_COLUMNS, rows)
+    """One row per patient and trial (patients in input order), built column-wise."""
+    n, trials = len(screening.cohort), len(screening.results)
+    valid = screening.cohort.valid_mask()
+    reasons = np.full(n, "", dtype=object)
+    for row, reason in screening.cohort.invalid.items():
+        reasons[row] = reason
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in SCREEN_COLUMNS}
+    for result in screening.results:
+        ids = result.criterion_ids
+        manual = ";".join(c.id for c in result.manual)
+        columns["patient_id"].append(screening.cohort.ids)
+        columns["trial_id"].append(np.full(n, result.trial.id, dtype=object))
+        columns["status"].append(np.asarray(STATUS_NAMES, dtype=object)[result.status])
+        columns["failed"].append(joined_rows((result.holds == 0) & valid[:, None], ids))
+        columns["missing"].append(joined_rows(result.missing & valid[:, None], result.missing_columns))
+        columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], ids))
+        columns["manual"].append(np.where(valid, manual, ""))
+        columns["reason"].append(reasons)
+    patient_major = {name: np.stack(parts, axis=1).reshape(n * trials) for name, parts in columns.items()}
+    return csv_from_columns(patient_major)
 
 
 def funnel_records(result: TrialScreen) -> list[dict[str, Any]]:
@@ -228,16 +244,21 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
     return console.export_text()
 
 
-ALLOCATION_COLUMNS = ("patient_id", "trial_id", "status", "planned_date", "reason", "actions")
-
-
 def allocation_csv(result: Allocation) -> str:
-    rows = (
-        [p.patient_id, p.trial_id or "", p.status, p.planned_date.isoformat() if p.planned_date else "", p.reason,
-         " | ".join(p.actions)]
-        for p in result.patients
+    columns = result.columns
+    actions = np.full(len(columns.patient_id), None, dtype=object)
+    for row, listed in columns.actions.items():
+        actions[row] = " | ".join(listed)
+    return csv_from_columns(
+        {
+            "patient_id": columns.patient_id,
+            "trial_id": columns.trial_id,
+            "status": columns.status,
+            "planned_date": columns.planned_date,
+            "reason": columns.reason,
+            "actions": actions,
+        }
     )
-    return csv_text(ALLOCATION_COLUMNS, rows)
 
 
 def allocation_json(result: Allocation) -> str:

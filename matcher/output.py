@@ -6,8 +6,15 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from matcher.errors import MatcherError
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,13 +39,59 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write through a temporary file and rename it, so a crash leaves no half-written file."""
+    """Write through a temporary file, flushed to disk, then rename it over the target.
+
+    A failure or an interrupt at any point leaves no half-written file, and an
+    existing file at ``path`` intact.  An OS error becomes a MatcherError naming the file.
+    """
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise MatcherError(f"{target}: cannot write: {exc.strerror}") from exc
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MatcherError(f"{target}: cannot write: {exc.strerror or exc}") from exc
         raise
+
+
+def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";") -> np.ndarray:
+    """For an (n x m) boolean matrix, each row's true labels joined, as an object array.
+
+    Rows are grouped by pattern first (bit-packed, sorted once), so the joining is done
+    once per distinct pattern rather than once per row.
+    """
+    if matrix.shape[1] == 0:
+        return np.full(matrix.shape[0], "", dtype=object)
+    packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    patterns = np.unpackbits(unique.view(np.uint8).reshape(len(unique), -1), axis=1)[:, : matrix.shape[1]]
+    names = np.asarray(labels, dtype=object)
+    texts = np.array([separator.join(names[pattern.astype(bool)]) for pattern in patterns], dtype=object)
+    return texts[inverse.reshape(-1)]
+
+
+def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray]) -> str:
+    """A CSV from whole columns (None = empty), written by Arrow's CSV writer.
+
+    Text cells are made spreadsheet-safe column by column; Arrow quotes every text
+    cell, which any CSV reader accepts.
+    """
+    arrays = {}
+    for name, values in columns.items():
+        array = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+        risky = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
+        arrays[name] = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed", delimiter=",")
+    pacsv.write_csv(pa.table(arrays), sink, options)
+    header = csv_text(list(columns), [])
+    return header + sink.getvalue().to_pybytes().decode("utf-8")
