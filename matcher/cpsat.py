@@ -19,6 +19,7 @@ that precision, so both backends compare the same numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import cast
 
@@ -186,10 +187,7 @@ class Compiler:
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
         """Day number of (enrolment day minus duration), as a table over t."""
         if duration not in self._cutoffs:
-            table = [
-                day_number(subtract(self.ctx.as_of + dt.timedelta(days=day), duration))
-                for day in range(self.horizon + 1)
-            ]
+            table = cutoff_table(self.ctx.as_of, duration, self.horizon)
             var = self.model.new_int_var(min(table), max(table), "cutoff")
             self.model.add_element(self.t, table, var)
             self._cutoffs[duration] = var
@@ -314,6 +312,12 @@ class Compiler:
             c_true, c_false = self.rails(criterion.applies_when)
             is_true, is_false = self.disj([c_false, is_true]), self.conj([c_true, is_false])
         return is_true, is_false
+
+
+@functools.lru_cache(maxsize=256)
+def cutoff_table(as_of: dt.date, duration: ir.Duration, horizon: int) -> list[int]:
+    """Day numbers of (as_of + t - duration) for t = 0..horizon, shared by every patient's model."""
+    return [day_number(subtract(as_of + dt.timedelta(days=day), duration)) for day in range(horizon + 1)]
 
 
 def _anniversary(born: dt.date, year: int) -> dt.date:

@@ -270,6 +270,10 @@ class _PlanModel:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = 0
+        # These models are tiny: symmetry detection, probing and repeated presolve cost more than they save.
+        solver.parameters.symmetry_level = 0
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.max_presolve_iterations = 1
         if time_limit:
             solver.parameters.max_deterministic_time = time_limit
         return solver
