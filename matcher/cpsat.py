@@ -48,13 +48,11 @@ class Never:
 
 
 @dataclass(frozen=True)
-class DayOfPlan:
-    """A date equal to the plan's enrolment day plus ``offset`` (e.g. a repeated test that day)."""
-
-    offset: int = 0
+class TestDay:
+    """The date of a test repeated by a plan: a variable the planner ties to the enrolment day."""
 
 
-Value = Unknown | Never | DayOfPlan | float | str | bool | cp_model.LinearExpr
+Value = Unknown | Never | TestDay | float | str | bool | cp_model.LinearExpr
 Alternatives = list[tuple[Lit, Value]]
 
 
@@ -73,6 +71,7 @@ class Compiler:
         lo, hi = (fixed_day, fixed_day) if fixed_day is not None else (0, horizon)
         self.horizon = hi
         self.t = self.model.new_int_var(lo, hi, "wait_days")
+        self.test_day = self.model.new_int_var(lo, hi, "test_day")
         self.overrides: dict[str, Alternatives] = {}
         self._cutoffs: dict[ir.Duration, cp_model.IntVar] = {}
         self._count = 0
@@ -197,45 +196,52 @@ class Compiler:
         return cast(cp_model.LinearExpr, self.today + self.t)
 
     def date_expr(self, value: Value) -> cp_model.LinearExpr | int:
-        if isinstance(value, DayOfPlan):
-            return cast(cp_model.LinearExpr, self.enrolment_day() + value.offset)
+        if isinstance(value, TestDay):
+            return cast(cp_model.LinearExpr, self.today + self.test_day)
         return int(cast(float, value))
 
     # ----- rules ------------------------------------------------------------
     def rails(self, rule: ir.Rule) -> Rails:
-        if isinstance(rule, ir.All):
-            parts = [self.rails(child) for child in rule.of]
-            return self.conj([p[0] for p in parts]), self.disj([p[1] for p in parts])
-        if isinstance(rule, ir.Any_):
-            parts = [self.rails(child) for child in rule.of]
-            return self.disj([p[0] for p in parts]), self.conj([p[1] for p in parts])
+        """(is_true, is_false) of a rule.  Where every part is decided (no unknown), is_false is
+        just the negation of is_true, which keeps the model half the size for known data."""
         if isinstance(rule, ir.Not):
             is_true, is_false = self.rails(rule.rule)
             return is_false, is_true
-        if isinstance(rule, ir.AtLeast):
-            parts = [self.rails(child) for child in rule.of]
-            is_true = self.count_at_least([p[0] for p in parts], rule.k)
-            not_false = [self.neg(p[1]) for p in parts]
-            return is_true, self.neg(self.count_at_least(not_false, rule.k))
-        if isinstance(rule, ir.If):
-            c_true, c_false = self.rails(rule.condition)
-            then_true, then_false = self.rails(rule.then)
-            other_true, other_false = self.rails(rule.otherwise) if rule.otherwise is not None else (True, False)
-            is_true = self.disj([self.conj([c_true, then_true]), self.conj([c_false, other_true])])
-            is_false = self.conj([self.disj([c_false, then_false]), self.disj([c_true, other_false])])
-            return is_true, is_false
         if isinstance(rule, ir.CompareFields):
             return self._compare_fields(rule)
-        return self._leaf(rule)
+        if not isinstance(rule, (ir.All, ir.Any_, ir.AtLeast, ir.If)):
+            return self._leaf(rule)
+        parts = [self.rails(child) for child in ir.children(rule)]
+        trues = [p[0] for p in parts]
+        if isinstance(rule, ir.If) and rule.otherwise is None:
+            parts.append((True, False))
+            trues.append(True)
+        exact = all(decided(p) for p in parts)
+        if isinstance(rule, ir.All):
+            is_true = self.conj(trues)
+            return is_true, self.neg(is_true) if exact else self.disj([p[1] for p in parts])
+        if isinstance(rule, ir.Any_):
+            is_true = self.disj(trues)
+            return is_true, self.neg(is_true) if exact else self.conj([p[1] for p in parts])
+        if isinstance(rule, ir.AtLeast):
+            is_true = self.count_at_least(trues, rule.k)
+            if exact:
+                return is_true, self.neg(is_true)
+            return is_true, self.neg(self.count_at_least([self.neg(p[1]) for p in parts], rule.k))
+        (c_true, c_false), (then_true, then_false), (other_true, other_false) = parts
+        is_true = self.disj([self.conj([c_true, then_true]), self.conj([c_false, other_true])])
+        if exact:
+            return is_true, self.neg(is_true)
+        is_false = self.conj([self.disj([c_false, then_false]), self.disj([c_true, other_false])])
+        return is_true, is_false
 
     def _leaf(self, rule: ir.Rule) -> Rails:
         field = cast(str, getattr(rule, "field"))  # noqa: B009 - every remaining leaf has a field
-        trues, falses = [], []
-        for guard, value in self.alternatives(field):
-            is_true, is_false = self._leaf_value(rule, value)
-            trues.append(self.conj([guard, is_true]))
-            falses.append(self.conj([guard, is_false]))
-        return self.disj(trues), self.disj(falses)
+        alternatives = [(guard, self._leaf_value(rule, value)) for guard, value in self.alternatives(field)]
+        is_true = self.disj([self.conj([guard, pair[0]]) for guard, pair in alternatives])
+        if all(decided(pair) for _, pair in alternatives):  # the guards are exclusive and exhaustive
+            return is_true, self.neg(is_true)
+        return is_true, self.disj([self.conj([guard, pair[1]]) for guard, pair in alternatives])
 
     def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
         if isinstance(rule, ir.Known):
@@ -309,8 +315,11 @@ class Compiler:
         if criterion.kind == "exclusion":
             is_true, is_false = is_false, is_true
         if criterion.applies_when is not None:
-            c_true, c_false = self.rails(criterion.applies_when)
-            is_true, is_false = self.disj([c_false, is_true]), self.conj([c_true, is_false])
+            condition = self.rails(criterion.applies_when)
+            exact = decided(condition) and decided((is_true, is_false))
+            is_true, is_false = self.disj([condition[1], is_true]), self.conj([condition[0], is_false])
+            if exact:
+                is_false = self.neg(is_true)
         return is_true, is_false
 
 
@@ -318,6 +327,14 @@ class Compiler:
 def cutoff_table(as_of: dt.date, duration: ir.Duration, horizon: int) -> list[int]:
     """Day numbers of (as_of + t - duration) for t = 0..horizon, shared by every patient's model."""
     return [day_number(subtract(as_of + dt.timedelta(days=day), duration)) for day in range(horizon + 1)]
+
+
+def decided(rails: Rails) -> bool:
+    """Whether is_false is exactly the negation of is_true (the value is never unknown)."""
+    is_true, is_false = rails
+    if isinstance(is_true, bool) or isinstance(is_false, bool):
+        return isinstance(is_true, bool) and isinstance(is_false, bool) and is_true != is_false
+    return bool(cast(cp_model.IntVar, is_true).index == -cast(cp_model.IntVar, is_false).index - 1)
 
 
 def _anniversary(born: dt.date, year: int) -> dt.date:

@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, cohort_from_records
-from matcher.cpsat import Alternatives, Compiler, DayOfPlan, Lit, Never, Rails, Unknown, Value, kleene
+from matcher.cpsat import Alternatives, Compiler, Lit, Never, Rails, TestDay, Unknown, Value, kleene
 from matcher.derived import EPOCH
 from matcher.errors import MatcherError
 from matcher.evaluate import Context, criterion_holds, criterion_undecided_columns
@@ -140,30 +140,29 @@ class _PlanModel:
         trial: ir.Trial,
         row: int,
         horizon: int,
-        test_day: int | None = None,
-        fixed: dict[str, bool] | None = None,
-        start_day: int = 0,
     ) -> None:
         self.ctx, self.trial, self.row, self.facts = ctx, trial, row, ctx.facts
         self.compiler = Compiler(ctx, row, horizon)
         self.model = self.compiler.model
-        self.model.add(self.compiler.t >= start_day)
+        # While planning, a repeated test is done on the enrolment day; the window check fixes it instead.
+        self.tests_on_plan_day = self.model.new_bool_var("tests_on_plan_day")
+        self.model.add(self.compiler.test_day == self.compiler.t).only_enforce_if(self.tests_on_plan_day)
         self.choices: list[_Choice] = []
         self._add_taper()
         self._add_immunosuppressant_stop()
-        self._add_tests(test_day)
+        self._add_tests()
         self._add_administrative()
         self._apply_overrides()
         for choice in self.choices:
-            if fixed is not None:
-                self.model.add(
-                    choice.literal
-                    == int(fixed.get(choice.action + ":" + choice.column + ":" + str(choice.after), False))
-                )
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.criteria = [c for c in trial.criteria if not c.is_manual]
         self.rails: list[Rails] = [self.compiler.criterion(c) for c in self.criteria]
+        # Earliest day first, then no action unless needed: the search order of the objective.
+        self.model.add_decision_strategy([self.compiler.t], cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
+        if self.choices:
+            literals = [choice.literal for choice in self.choices]
+            self.model.add_decision_strategy(literals, cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
 
     def _new_choice(self, **kwargs: Any) -> _Choice:
         literal = self.model.new_bool_var(f"{kwargs['action']}_{len(self.choices)}")
@@ -222,12 +221,11 @@ class _PlanModel:
             },
         )
 
-    def _add_tests(self, test_day: int | None) -> None:
+    def _add_tests(self) -> None:
         for test in self.facts.change.tests:
             if test.applies_when and self.ctx.values(test.applies_when)[self.row] == FALSE:
                 continue
-            date: Value = DayOfPlan() if test_day is None else float(test_day)
-            overrides: dict[str, Value] = {test.date: date}
+            overrides: dict[str, Value] = {test.date: TestDay()}
             for column, spelled in test.sets.items():
                 overrides[column] = _spelled_value(self.ctx, column, spelled)
             before = _date_text(self.compiler.original(test.date))
@@ -274,6 +272,7 @@ class _PlanModel:
         solver.parameters.symmetry_level = 0
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.max_presolve_iterations = 1
+        solver.parameters.search_branching = cp_model.FIXED_SEARCH
         if time_limit:
             solver.parameters.max_deterministic_time = time_limit
         return solver
@@ -323,7 +322,7 @@ def plan(
         assumptions.append((criterion.id, assume))
     costs = [choice.cost * choice.literal for choice in built.choices]
     built.model.minimize(_DAY_WEIGHT * built.compiler.t + sum(costs))
-    built.model.add_assumptions([literal for _, literal in assumptions])
+    built.model.add_assumptions([built.tests_on_plan_day, *(literal for _, literal in assumptions)])
     solver = built.solver(time_limit)
     status = solver.solve(built.model)
     result.solver_status = _status(solver, status)
@@ -341,7 +340,7 @@ def plan(
     result.actions = [_action(choice, ctx.as_of, day) for choice in taken] + _withheld(ctx, built, row, day)
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     result.missing = _missing_columns(ctx, row, undecided)
-    result.eligible_until = _eligible_until(ctx, trial, row, horizon, taken, day, time_limit)
+    result.eligible_until = _eligible_until(ctx, built, taken, day, horizon, time_limit)
     return result
 
 
@@ -392,20 +391,28 @@ def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> l
 
 
 def _eligible_until(
-    ctx: Context, trial: ir.Trial, row: int, horizon: int, taken: list[_Choice], day: int, time_limit: float | None
+    ctx: Context, built: _PlanModel, taken: list[_Choice], day: int, horizon: int, time_limit: float | None
 ) -> dt.date | None:
-    """The last day the plan keeps the patient eligible, or None if it stays so through the horizon."""
-    if day >= horizon:
+    """The last day the plan keeps the patient eligible, or None if it stays so through the horizon.
+
+    Solved on a copy of the plan's model: actions and test dates fixed, the criteria no
+    longer required, and some criterion failing on a later day.
+    """
+    failing = [is_false for _, is_false in built.rails if not isinstance(is_false, bool)]
+    if day >= horizon or not failing:
         return None
-    fixed = {choice.action + ":" + choice.column + ":" + str(choice.after): True for choice in taken}
-    window = _PlanModel(ctx, trial, row, horizon, test_day=ctx.today + day, fixed=fixed, start_day=day + 1)
-    window.model.add_bool_or([is_false for _, is_false in window.rails if is_false is not False] or [False])
-    window.model.minimize(window.compiler.t)
-    solver = window.solver(time_limit)
-    status = solver.solve(window.model)
+    window = built.model.clone()
+    window.clear_assumptions()
+    for choice in built.choices:
+        window.add(choice.literal == int(choice in taken))
+    window.add(built.compiler.test_day == day)
+    window.add(built.compiler.t >= day + 1)
+    window.add_bool_or(failing)
+    solver = built.solver(time_limit)
+    status = solver.solve(window)
     _status(solver, status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ctx.as_of + dt.timedelta(days=int(solver.value(window.compiler.t)) - 1)
+        return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1)
     return None
 
 
@@ -419,7 +426,7 @@ def _minimal_core(
     for criterion_id in list(core):
         trial_core = [c for c in core if c != criterion_id]
         built.model.clear_assumptions()
-        built.model.add_assumptions([literal_of[c] for c in trial_core])
+        built.model.add_assumptions([built.tests_on_plan_day, *(literal_of[c] for c in trial_core)])
         if built.solver(time_limit).solve(built.model) == cp_model.INFEASIBLE:
             core = trial_core
     return core
