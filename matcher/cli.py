@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,21 +20,25 @@ from rich.progress import Progress
 
 from matcher import formats
 from matcher.allocate import allocate, load_scenario, quota_rules, read_previous
-from matcher.cohort import load_cohort
+from matcher.cohort import Cohort, check_as_of, invalid_rows_report, load_cohort
 from matcher.coverage import coverage_problems
+from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.errors import MatcherError
 from matcher.evaluate import Context
+from matcher.ir import Trial
 from matcher.output import write_atomic
 from matcher.render import trial_text
+from matcher.report import cohort_report
 from matcher.screen import screen
-from matcher.trials import effective_facts, load_trials, select_trials, trial_schema
+from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
+from matcher.trials import effective_facts, select_trials, trial_schema
 from matcher.whatif import DEFAULT_HORIZON, near_misses, patient_row, plan, rescreen
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_errors(command: F) -> F:
-    """Turn library errors into a clean message and exit status 2."""
+    """Turn library errors into a clean message and exit status 2; Ctrl-C into one line and status 130."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +47,9 @@ def reports_errors(command: F) -> F:
         except MatcherError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,6 +75,34 @@ trials_option = click.option(
 )
 
 
+models_option = click.option(
+    "--models",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of trial model files (NCT*.yaml); default: the bundled models.",
+)
+
+
+def _select_trials(ids: list[str], models: Path | None) -> list[Trial]:
+    chosen = select_trials(ids, models)
+    if not chosen:
+        raise MatcherError(f"{models}: no trial model files (NCT*.yaml)")
+    return chosen
+
+
+def _load_checked(path: Path, as_of: dt.date) -> Cohort:
+    """The cohort with its dates checked against the as-of date; unknown columns and invalid rows on stderr."""
+    loaded = check_as_of(load_cohort(path), as_of)
+    _report_rows(loaded)
+    return loaded
+
+
+def _report_rows(cohort: Cohort) -> None:
+    for warning in cohort.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for line in invalid_rows_report(cohort):
+        click.echo(f"warning: {line}", err=True)
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
@@ -80,6 +116,28 @@ def main() -> None:
     """Match patients to CAR-T trials for refractory autoimmune disease."""
 
 
+def engine_options(command: F) -> F:
+    """--engine local|dask and where the Dask cluster is."""
+    options = [
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                     help="Run on this machine, or partition by partition on a Dask cluster."),
+        click.option("--scheduler", metavar="ADDRESS", default=None,
+                     help="Dask scheduler address (e.g. tcp://host:8786); default: a local cluster."),
+        click.option("--dask-workers", type=click.IntRange(1, 512), default=2, show_default=True,
+                     help="Workers of the local Dask cluster."),
+        click.option("--blocksize", default="64MB", show_default=True, help="CSV bytes per Dask partition."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
+    bar = Progress(transient=True, console=Console(stderr=True))
+    task = bar.add_task(label, total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
 @main.command("screen")
 @click.argument("cohort", type=click.Path(dir_okay=True, path_type=Path))
 @trials_option
@@ -87,24 +145,38 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--funnel", is_flag=True, help="Add the attrition funnel per trial (CSV: the funnel only).")
+@models_option
+@engine_options
 @reports_errors
-def screen_command(cohort: Path, trials: list[str], as_of: dt.date, fmt: str, output: str | None, funnel: bool) -> None:
+def screen_command(
+    cohort: Path,
+    trials: list[str],
+    as_of: dt.date,
+    fmt: str,
+    output: str | None,
+    funnel: bool,
+    models: Path | None,
+    engine: str,
+    scheduler: str | None,
+    dask_workers: int,
+    blocksize: str,
+) -> None:
     """Three-valued screening of COHORT (CSV or Parquet) against the trials."""
-    chosen = select_trials(trials)
-    loaded = load_cohort(cohort)
-    for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if loaded.invalid:
-        click.echo(f"warning: {len(loaded.invalid)} row(s) could not be read; they are reported as invalid", err=True)
-    screening = screen(loaded, chosen, as_of)
+    chosen = _select_trials(trials, models)
+    if engine == "dask":
+        bar, progress = _progress_bar("screening on dask")
+        with bar, dask_client(scheduler, dask_workers) as client:
+            screening = screen_on_dask(cohort, chosen, as_of, client, blocksize, progress)
+        _report_rows(screening.cohort)
+    else:
+        screening = screen(_load_checked(cohort, as_of), chosen, as_of)
     if fmt == "csv":
         _emit(formats.funnel_csv(screening) if funnel else formats.screen_csv(screening), output)
     elif fmt == "json":
         _emit(formats.screen_json(screening, funnel), output)
     elif output:
-        console = Console(record=True, width=160)
-        with console.capture():
-            formats.print_screen_table(screening, console, funnel)
+        console = Console(record=True, width=160, file=io.StringIO())  # capture() would empty the record
+        formats.print_screen_table(screening, console, funnel)
         write_atomic(output, console.export_text())
     else:
         formats.print_screen_table(screening, Console(), funnel)
@@ -154,6 +226,8 @@ def _changes(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@models_option
+@engine_options
 @reports_errors
 def whatif_command(
     cohort: Path,
@@ -169,28 +243,42 @@ def whatif_command(
     time_limit: float | None,
     fmt: str,
     output: str | None,
+    models: Path | None,
+    engine: str,
+    scheduler: str | None,
+    dask_workers: int,
+    blocksize: str,
 ) -> None:
     """Nearest-eligible plans for a patient, explicit what-ifs, or a cohort-wide near-miss scan."""
-    chosen = select_trials(trials)
-    loaded = load_cohort(cohort)
-    if near_miss:
-        if within is None:
-            raise click.UsageError("--near-miss needs --within DAYS")
-        with Progress(transient=True, console=Console(stderr=True)) as bar:
-            task = bar.add_task("near-miss scan", total=None)
-            plans = near_misses(
-                loaded,
-                chosen,
-                as_of,
-                within,
-                workers,
-                time_limit,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+    if near_miss and within is None:
+        raise click.UsageError("--near-miss needs --within DAYS")
+    if not near_miss and patient_id is None:
+        raise click.UsageError("give --patient ID, or --near-miss --within DAYS")
+    if engine == "dask" and not near_miss:
+        raise click.UsageError("--engine dask runs --near-miss scans; a single patient's plan runs locally")
+    chosen = _select_trials(trials, models)
+    if engine == "dask":
+        assert within is not None
+        bar, progress = _progress_bar("near-miss scan on dask")
+        with bar, dask_client(scheduler, dask_workers) as client:
+            plans = near_misses_on_dask(cohort, chosen, as_of, within, client, blocksize, progress)
         _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
         return
-    if patient_id is None:
-        raise click.UsageError("give --patient ID, or --near-miss --within DAYS")
+    loaded = _load_checked(cohort, as_of)
+    if near_miss:
+        assert within is not None
+        bar, progress = _progress_bar("near-miss scan")
+        with bar:
+            plans = near_misses(loaded, chosen, as_of, within, workers, time_limit, progress)
+        _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
+        return
+    assert patient_id is not None
+    row = patient_row(loaded, patient_id)
+    if row in loaded.invalid and not changes:
+        raise MatcherError(
+            f"{loaded.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({loaded.invalid[row]}); "
+            "correct the row, or re-screen with --set COLUMN=VALUE"
+        )
     if changes or wait_days is not None:
         screening = rescreen(loaded, patient_id, chosen, as_of, changes, wait_days or 0)
         _emit(
@@ -198,7 +286,7 @@ def whatif_command(
             output,
         )
         return
-    alone = loaded.take([patient_row(loaded, patient_id)])
+    alone = loaded.take([row])
     plans = [plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit) for trial in chosen]
     _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
 
@@ -266,23 +354,13 @@ def allocate_command(
         raise MatcherError(f"--slots names unknown trial {unknown[0]!r}; known: {', '.join(t.id for t in chosen)}")
     if any(count < 0 for count in all_slots.values()):
         raise MatcherError("slots must be whole numbers >= 0")
-    loaded = load_cohort(cohort)
-    for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    loaded = _load_checked(cohort, as_of)
     screening = screen(loaded, chosen, as_of)
     plans = None
     if within is not None:
-        with Progress(transient=True, console=Console(stderr=True)) as bar:
-            task = bar.add_task("what-if plans", total=None)
-            plans = near_misses(
-                loaded,
-                chosen,
-                as_of,
-                within,
-                workers,
-                None,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        bar, progress = _progress_bar("what-if plans")
+        with bar:
+            plans = near_misses(loaded, chosen, as_of, within, workers, None, progress)
     result = allocate(
         screening,
         all_slots,
@@ -302,16 +380,97 @@ def allocate_command(
         _emit(formats.allocation_table(result), output)
 
 
+@main.command("report")
+@click.argument("cohort", type=click.Path(dir_okay=True, path_type=Path))
+@trials_option
+@as_of_option
+@click.option("--slots", "slots", multiple=True, callback=_slots, metavar="ID=N", help="Override a trial's slots.")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 3650),
+    default=None,
+    help="Add near misses: patients whose what-if plan reaches eligibility within DAYS (also placed).",
+)
+@click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@models_option
+@reports_errors
+def report_command(
+    cohort: Path,
+    trials: list[str],
+    as_of: dt.date,
+    slots: dict[str, int],
+    within: int | None,
+    workers: int | None,
+    output: str,
+    models: Path | None,
+) -> None:
+    """One self-contained HTML report (no network needed to view): summary, funnels, allocation, near misses."""
+    chosen = _select_trials(trials, models)
+    loaded = _load_checked(cohort, as_of)
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("report", total=None)
+        page = cohort_report(
+            loaded,
+            chosen,
+            as_of,
+            slots,
+            within,
+            workers,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    write_atomic(output, page)
+
+
+@main.command("synth")
+@click.option("--n", "rows", type=click.IntRange(1, None), required=True, help="Number of patients.")
+@click.option("--seed", type=click.IntRange(0, None), default=1, show_default=True, help="Same seed, same file.")
+@click.option(
+    "--mix",
+    metavar="CODE=W[,…]",
+    help="Disease weights by diagnosis code (normalized); default SLE=0.5,SS=0.15,SSC=0.1,IIM=0.1,AAV=0.15.",
+)
+@click.option(
+    "--blank-fraction",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT_BLANK_FRACTION,
+    show_default=True,
+    help="Share of clinical cells left blank (unknown).",
+)
+@click.option("--unit-variants", is_flag=True, help="Give some labs under unit headers, e.g. creatinine[umol/L].")
+@click.option(
+    "--as-of",
+    callback=_as_of,
+    default=DEFAULT_AS_OF.isoformat(),
+    show_default=True,
+    metavar="DATE",
+    help="Screening date the event dates are spread around.",
+)
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False), help="CSV, or Parquet if it ends in .parquet."
+)
+@reports_errors
+def synth_command(
+    rows: int, seed: int, mix: str | None, blank_fraction: float, unit_variants: bool, as_of: dt.date, output: str
+) -> None:
+    """Write a synthetic cohort in the contract's columns, streamed in chunks (deterministic per seed)."""
+    options = SynthOptions(rows, seed, parse_mix(mix), blank_fraction, unit_variants, as_of)
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("synthetic cohort", total=rows)
+        write_cohort(output, options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
 @main.group("trials")
 def trials_group() -> None:
     """Inspect the bundled trial models."""
 
 
 @trials_group.command("list")
+@models_option
 @reports_errors
-def trials_list() -> None:
+def trials_list(models: Path | None) -> None:
     """One line per trial: id, slots, status, criteria, title."""
-    for trial in load_trials().values():
+    for trial in _select_trials([], models):
         manual = sum(c.is_manual for c in trial.criteria)
         click.echo(
             f"{trial.id}\tslots={trial.slots}\t{trial.status}\t{len(trial.criteria)} criteria "
@@ -321,10 +480,11 @@ def trials_list() -> None:
 
 @trials_group.command("show")
 @click.argument("trial_id")
+@models_option
 @reports_errors
-def trials_show(trial_id: str) -> None:
+def trials_show(trial_id: str, models: Path | None) -> None:
     """The whole trial in plain words, with each criterion's source quote."""
-    click.echo(trial_text(select_trials([trial_id])[0]), nl=False)
+    click.echo(trial_text(_select_trials([trial_id], models)[0]), nl=False)
 
 
 @trials_group.command("schema")
@@ -336,14 +496,15 @@ def trials_schema() -> None:
 
 @trials_group.command("coverage")
 @click.argument("trial_ids", nargs=-1)
+@models_option
 @reports_errors
-def trials_coverage(trial_ids: tuple[str, ...]) -> None:
+def trials_coverage(trial_ids: tuple[str, ...], models: Path | None) -> None:
     """Check that every item of the published eligibility text is encoded or accounted for."""
     failed = False
-    for trial in select_trials(list(trial_ids)):
+    for trial in _select_trials(list(trial_ids), models):
         try:
-            problems = coverage_problems(trial)
-        except ValueError as exc:
+            problems = coverage_problems(trial, models / "sources" if models else None)
+        except (ValueError, OSError) as exc:
             problems = [str(exc)]
         items = len(trial.source_items)
         if problems:

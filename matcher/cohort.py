@@ -3,9 +3,17 @@
 Reading is pyarrow all the way: the CSV is read with every column as text, then
 each contract column is parsed with vectorized compute kernels.  Bad values do
 not stop the run: the row is marked ``invalid`` with a reason naming the column
-(never the value), and every output reports it.  Problems with the file as a
-whole (no ``patient_id`` column, duplicate ids, a unit that cannot be converted)
-raise CohortError.
+(never the value), and every output reports it.  A value outside the column's
+plausible range (``matcher/data/plausible-ranges.csv``) is a bad value too; date
+bounds are relative to the as-of date, so ``check_as_of`` applies them at
+screening time.  Problems with the file as a whole (no ``patient_id`` column,
+duplicate or blank ids, a unit that cannot be converted, a ragged line, bytes
+that are not UTF-8) raise CohortError naming the file, the line or row, and the
+column.
+
+CSV files may be comma-, semicolon- or tab-delimited (sniffed from the header),
+with or without a BOM, LF or CRLF.  In a semicolon-delimited file a decimal comma
+(``1,5``) is read as a decimal point, as the spreadsheets that write such files do.
 
 In memory every column is a numpy array:
 
@@ -17,8 +25,12 @@ In memory every column is a numpy array:
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from matcher.contract import Column, by_stem, columns
+from matcher.contract import Column, Plausible, by_stem, columns, plausible_ranges
 from matcher.errors import CohortError
 from matcher.facts import default_facts
 from matcher.units import conversion_factor
@@ -38,6 +50,10 @@ TRUE_WORDS = ("true", "yes", "1", "y", "t")
 FALSE_WORDS = ("false", "no", "0", "n", "f")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_]+)\s*\[(?P<unit>[^\]]+)\]$")
+_DELIMITERS = (",", ";", "\t")
+_EPOCH = dt.date(1970, 1, 1)
+# Beyond any contract quantity in its unit; keeps value x 10**6 (CP-SAT's scale) inside int64.
+_LARGEST = 1e12
 
 
 @dataclass
@@ -86,55 +102,126 @@ def load_cohort(path: str | Path) -> Cohort:
     path = Path(path)
     if not path.exists():
         raise CohortError(f"{path}: no such file")
-    parquet = path.is_dir() or path.suffix.lower() in (".parquet", ".pq")
-    table = _read_parquet(path) if parquet else _read_csv(path)
-    return cohort_from_table(table, str(path))
+    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        return cohort_from_table(_read_parquet(path), str(path))
+    table, delimiter = _read_csv(path)
+    return cohort_from_table(table, str(path), decimal_comma=delimiter == ";")
 
 
 def _read_parquet(path: Path) -> pa.Table:
     try:
         return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise CohortError(f"{path}: not a readable Parquet file ({exc})") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise CohortError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
 
 
-def _sniff_delimiter(path: Path) -> str:
-    with path.open("rb") as handle:
-        first = handle.readline().decode("utf-8", errors="replace")
-    return ";" if first.count(";") > first.count(",") else ","
+def _first_line(exc: BaseException) -> str:
+    """Arrow's message without the echo of a row's text (which would print patient values)."""
+    line = str(exc).split("\n")[0]
+    return re.sub(r"(got \d+ columns?|Expected \d+ columns, got \d+):.*", r"\1", line)
 
 
-def _read_csv(path: Path) -> pa.Table:
-    if path.stat().st_size == 0:
-        raise CohortError(f"{path}: the file is empty")
-    delimiter = _sniff_delimiter(path)
-    with path.open("rb") as handle:
-        header = handle.readline().decode("utf-8", errors="replace").lstrip("\ufeff")
-    names = [name.strip() for name in header.rstrip("\r\n").split(delimiter)]
+def _header(path: Path) -> tuple[list[str], str]:
+    """The header's column names and the delimiter, sniffed from the header line."""
     try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        with path.open("rb") as handle:
+            first = handle.readline(1 << 22)
+    except OSError as exc:
+        raise CohortError(f"{path}: cannot be read: {exc.strerror}") from exc
+    if not first:
+        raise CohortError(f"{path}: the file is empty")
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CohortError(f"{path}: the file is UTF-16 text; save it as UTF-8")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CohortError(f"{path}: line 1 (the header) is not valid UTF-8 text; save the file as UTF-8") from None
+    line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]  # Arrow ends a line at CR, LF or CRLF
+    if not line.strip():
+        raise CohortError(f"{path}: line 1 is blank; the first line must be the header")
+    delimiter = max(_DELIMITERS, key=line.count)
+    try:
+        return next(csv.reader([line], delimiter=delimiter)), delimiter
+    except csv.Error as exc:
+        raise CohortError(f"{path}: line 1 (the header) cannot be read as CSV: {exc}") from exc
+
+
+def _parse_csv(path: Path, names: list[str], delimiter: str, parallel: bool) -> pa.Table:
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=1 << 24, skip_rows=1, column_names=names, use_threads=parallel),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+_RAGGED = re.compile(r"(?:Row #(?P<row>\d+): )?Expected (?P<expected>\d+) columns, got (?P<found>\d+)")
+
+
+def _read_csv(path: Path) -> tuple[pa.Table, str]:
+    names, delimiter = _header(path)
+    try:
+        try:
+            return _parse_csv(path, names, delimiter, parallel=True), delimiter
+        except pa.ArrowInvalid as exc:
+            if _RAGGED.search(str(exc)) is None:
+                raise
+            _parse_csv(path, names, delimiter, parallel=False)  # only a serial read numbers the rows: raises again
+            raise
     except pa.ArrowInvalid as exc:
-        message = str(exc).split("\n")[0]
-        if "UTF8" in message or "utf8" in message.lower():
-            message = "the file is not valid UTF-8 text; save it as UTF-8"
-        raise CohortError(f"{path}: cannot be read as CSV: {message}") from exc
+        ragged = _RAGGED.search(str(exc))
+        if ragged:
+            line = f"line {_physical_line(path, int(ragged['row']))}" if ragged["row"] else "a line"
+            raise CohortError(
+                f"{path}: {line}: {ragged['found']} field(s) where the header has {ragged['expected']}; "
+                "check the delimiter and the quoting"
+            ) from exc
+        position = re.search(r"CSV column #(\d+): .*invalid UTF8", str(exc))
+        if position:
+            column = names[int(position.group(1))]
+            raise CohortError(
+                f"{path}: line {_first_bad_utf8_line(path)}, column {column!r}: not valid UTF-8 text; "
+                "save the file as UTF-8"
+            ) from exc
+        raise CohortError(f"{path}: cannot be read as CSV: {_first_line(exc)}") from exc
+    except OSError as exc:
+        raise CohortError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+
+def _first_bad_utf8_line(path: Path) -> int:
+    """The line holding the first byte that is not UTF-8 (only read when Arrow found one)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return 0
+
+
+def _physical_line(path: Path, row: int) -> int:
+    """The file line of Arrow's row number, which does not count blank lines."""
+    seen = 0
+    with path.open("rb") as handle:
+        for line_number, line in enumerate(handle, 1):
+            seen += bool(line.rstrip(b"\r\n"))
+            if seen == row:
+                return line_number
+    return row
 
 
 def _resolve_headers(names: list[str], source: str) -> tuple[dict[str, tuple[int, str | None]], list[str]]:
-    """Map each contract column to (position in the file, unit given in the header or None)."""
+    """Map each contract column to (position in the file, unit given in the header or None).
+
+    Also returns the headers that name no contract column, each once.
+    """
     contract, stems = columns(), by_stem()
     resolved: dict[str, tuple[int, str | None]] = {}
     given_as: dict[str, str] = {}
-    unknown: list[str] = []
+    unknown: dict[str, None] = {}
     for position, raw in enumerate(names):
         name = raw.strip().lstrip("\ufeff")
         match = _HEADER_WITH_UNIT.match(name)
@@ -145,13 +232,13 @@ def _resolve_headers(names: list[str], source: str) -> tuple[dict[str, tuple[int
         elif match and match.group("stem") in contract:
             canonical, unit = match.group("stem"), match.group("unit").strip()
         else:
-            unknown.append(name)
+            unknown[name or f"(unnamed column {position + 1})"] = None
             continue
         if canonical in resolved:
             raise CohortError(f"{source}: columns {given_as[canonical]!r} and {name!r} both give {canonical}; keep one")
         resolved[canonical] = (position, unit)
         given_as[canonical] = name
-    return resolved, unknown
+    return resolved, list(unknown)
 
 
 class _RowProblems:
@@ -164,9 +251,17 @@ class _RowProblems:
         for row in np.flatnonzero(rows):
             self.reasons.setdefault(int(row), []).append(reason)
 
+    def merged_with(self, invalid: dict[int, str]) -> dict[int, str]:
+        """Earlier reasons first, rows in order."""
+        rows = sorted(set(invalid) | set(self.reasons))
+        return {row: "; ".join(([invalid[row]] if row in invalid else []) + self.reasons.get(row, [])) for row in rows}
 
-def cohort_from_table(table: pa.Table, source: str) -> Cohort:
-    """Validate an Arrow table against the contract (shared by CSV and Parquet)."""
+
+def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False) -> Cohort:
+    """Validate an Arrow table against the contract (shared by CSV and Parquet).
+
+    ``decimal_comma``: read ``1,5`` in number columns as 1.5 (semicolon-delimited CSV).
+    """
     names = [str(name) for name in table.column_names]
     resolved, unknown = _resolve_headers(names, source)
     if "patient_id" not in resolved:
@@ -176,7 +271,8 @@ def cohort_from_table(table: pa.Table, source: str) -> Cohort:
         raise CohortError(f"{source}: the file has a header but no patient rows")
     warnings = [f"{source}: ignoring unknown columns: {', '.join(unknown)}"] if unknown else []
 
-    ids = _text(table.column(resolved["patient_id"][0]))
+    with _readable(source, "patient_id"):
+        ids = _text(table.column(resolved["patient_id"][0]))
     _check_ids(ids, source)
     problems = _RowProblems()
     values: dict[str, np.ndarray] = {}
@@ -185,31 +281,47 @@ def cohort_from_table(table: pa.Table, source: str) -> Cohort:
         if name == "patient_id":
             continue
         column = contract[name]
-        raw = table.column(position)
+        factor = 1.0
         if unit is not None:
             if not column.numeric:
-                raise CohortError(f"{source}: column {name!r} takes no unit")
-            factor = conversion_factor(name, unit, column.unit, column.molar_mass_g_mol)
-        else:
-            factor = 1.0
-        values[name] = _parse_column(raw, column, factor, problems)
+                raise CohortError(f"{source}: column {names[position]!r}: {name} takes no unit")
+            try:
+                factor = conversion_factor(name, unit, column.unit, column.molar_mass_g_mol)
+            except CohortError as exc:
+                raise CohortError(f"{source}: {exc}") from exc
+        with _readable(source, names[position]):
+            values[name] = _parse_column(table.column(position), column, factor, problems, decimal_comma)
 
     cohort = Cohort(source=source, ids=ids, values=values, warnings=warnings)
     _check_consistency(cohort, problems)
-    cohort.invalid = {row: "; ".join(reasons) for row, reasons in sorted(problems.reasons.items())}
+    cohort.invalid = problems.merged_with({})
     return cohort
+
+
+@contextmanager
+def _readable(source: str, header: str) -> Iterator[None]:
+    """A column Arrow cannot turn into text (e.g. a nested Parquet type) is a file error."""
+    try:
+        yield
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        raise CohortError(f"{source}: column {header!r} cannot be read as text or numbers") from exc
 
 
 def _check_ids(ids: np.ndarray, source: str) -> None:
     blank = np.flatnonzero(ids == None)  # noqa: E711 - elementwise on an object array
     if blank.size:
-        raise CohortError(f"{source}: row {int(blank[0]) + 2}: column 'patient_id' is blank")
-    unique, counts = np.unique(ids.astype(str), return_counts=True)
-    if (counts > 1).any():
-        duplicated = str(unique[counts > 1][0])
-        rows = [int(r) + 2 for r in np.flatnonzero(ids.astype(str) == duplicated)]
+        more = f" (and {blank.size - 1} more rows)" if blank.size > 1 else ""
+        raise CohortError(f"{source}: row {int(blank[0]) + 2}: column 'patient_id' is blank{more}")
+    _, inverse, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
+    repeated = np.flatnonzero(counts[inverse] > 1)
+    if repeated.size:
+        first = inverse[repeated[0]]
+        rows = [int(r) + 2 for r in repeated[inverse[repeated] == first]]
+        others = len(np.unique(inverse[repeated])) - 1
+        more = f" (and {others} more duplicated ids)" if others else ""
         raise CohortError(
-            f"{source}: duplicate patient_id {duplicated!r} in rows {', '.join(map(str, rows))} (column 'patient_id')"
+            f"{source}: duplicate patient_id {ids[repeated[0]]!r} in rows {', '.join(map(str, rows))} "
+            f"(column 'patient_id'){more}"
         )
 
 
@@ -234,9 +346,11 @@ def _present(array: pa.ChunkedArray) -> np.ndarray:
     return _numpy(pc.is_valid(array), bool)
 
 
-def _parse_column(raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems) -> np.ndarray:
+def _parse_column(
+    raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems, decimal_comma: bool
+) -> np.ndarray:
     if column.kind in ("float", "int"):
-        return _parse_number(raw, column, factor, problems)
+        return _parse_number(raw, column, factor, problems, decimal_comma)
     if column.kind == "date":
         return _parse_date(raw, column, problems)
     if column.kind == "bool":
@@ -246,27 +360,50 @@ def _parse_column(raw: pa.ChunkedArray, column: Column, factor: float, problems:
     return _text(raw)
 
 
-def _parse_number(raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems) -> np.ndarray:
+def _parse_number(
+    raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems, decimal_comma: bool
+) -> np.ndarray:
     if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-        values = _numpy(pc.cast(raw, pa.float64()))
+        values = _numpy(pc.cast(raw, pa.float64()))  # a Parquet NaN is blank, as pandas writes blanks
     else:
         text = _strings(raw)
-        try:
-            values = _numpy(pc.cast(text, pa.float64()))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            good = pc.match_substring_regex(text, _NUMBER)
-            bad = _present(text) & ~_numpy(pc.fill_null(good, True), bool)
-            problems.add(bad, f"column {column.name}: not a number")
-            cleaned = pc.if_else(pc.fill_null(good, False), text, pa.scalar(None, pa.string()))
-            values = _numpy(pc.cast(cleaned, pa.float64()))
+        if decimal_comma:
+            text = pc.replace_substring_regex(text, r"^([+-]?\d*),(\d+)$", r"\1.\2")
+        # Arrow's own cast would also take "nan" (silently blank) and "inf"; the pattern takes neither.
+        good = pc.fill_null(pc.match_substring_regex(text, _NUMBER), True)
+        problems.add(_present(text) & ~_numpy(good, bool), f"column {column.name}: not a number")
+        values = _numpy(pc.cast(pc.if_else(good, text, pa.scalar(None, pa.string())), pa.float64()))
+    infinite = np.isinf(values)
+    problems.add(infinite, f"column {column.name}: not a finite number")
+    values[infinite] = np.nan
     if column.kind == "int":
         fractional = np.isfinite(values) & (values != np.round(values))
         problems.add(fractional, f"column {column.name}: not a whole number")
         values[fractional] = np.nan
-    if factor != 1.0:
-        values = values * factor
-    # Six decimals: the precision every backend compares at (CP-SAT scales by 10**6).
-    return np.round(values, 6)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Six decimals: the precision every backend compares at (CP-SAT scales by 10**6).
+        values = np.round(values * factor, 6)
+    too_large = np.isinf(values) | (np.abs(values) > _LARGEST)
+    problems.add(too_large, f"column {column.name}: too large")
+    values[too_large] = np.nan
+    bounds = plausible_ranges().get(column.name)
+    if bounds is not None and (bounds.low is not None or bounds.high is not None):
+        outside = (values < _or(bounds.low, -np.inf)) | (values > _or(bounds.high, np.inf))
+        problems.add(outside, f"column {column.name}: outside the plausible range ({_span(bounds, column.unit)})")
+        values[outside] = np.nan
+    return values
+
+
+def _or(bound: float | None, default: float) -> float:
+    return default if bound is None else bound
+
+
+def _span(bounds: Plausible, unit: str) -> str:
+    if bounds.low is not None and bounds.high is not None:
+        span = f"{bounds.low:g} to {bounds.high:g}"
+    else:
+        span = f"at least {bounds.low:g}" if bounds.low is not None else f"at most {bounds.high:g}"
+    return f"{span} {unit}".strip()
 
 
 def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
@@ -277,10 +414,13 @@ def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     lowered = pc.utf8_lower(text)
     never = _numpy(pc.fill_null(pc.equal(lowered, "never"), False), bool)
     iso = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
-    parsed = pc.strptime(
-        pc.if_else(iso, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s", error_is_null=True
-    )
+    candidates = pc.if_else(iso, text, pa.scalar(None, pa.string()))
+    parsed = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2026-02-30 over to 2026-03-02: a real date keeps the day it was written with.
+    written_day = pc.cast(pc.utf8_slice_codeunits(candidates, 8, 10), pa.int64())
+    real = _numpy(pc.fill_null(pc.equal(pc.day(parsed), written_day), False), bool)
     days = _numpy(pc.cast(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), pa.float64()))
+    days[~real] = np.nan
     bad = _present(text) & ~never & np.isnan(days)
     problems.add(bad, f"column {column.name}: not an ISO date (YYYY-MM-DD) or 'never'")
     days[never] = NEVER
@@ -305,31 +445,75 @@ def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
 
 
 def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
-    text = _text(raw)
-    canonical = {code.lower(): code for code in column.codes}
-    out = np.full(len(text), None, dtype=object)
-    bad = np.zeros(len(text), dtype=bool)
-    for value in set(text[text != None].tolist()):  # noqa: E711
-        rows = text == value
-        code = canonical.get(str(value).lower())
-        if code is None:
-            bad |= rows
-        else:
-            out[rows] = code
-    problems.add(bad, f"column {column.name}: not one of {'|'.join(column.codes)}")
-    return out
+    text = _strings(raw)
+    position = pc.index_in(pc.utf8_lower(text), value_set=pa.array([code.lower() for code in column.codes]))
+    index = _numpy(pc.fill_null(position, -1), int)
+    problems.add(_present(text) & (index < 0), f"column {column.name}: not one of {'|'.join(column.codes)}")
+    return np.array([*column.codes, None], dtype=object)[index]  # -1 picks the trailing None
 
 
 def _check_consistency(cohort: Cohort, problems: _RowProblems) -> None:
     """Cross-column rules of the contract."""
     if "glucocorticoid_mg_day" in cohort.values:
         dose = cohort.values["glucocorticoid_mg_day"]
-        drug = cohort.column("glucocorticoid")
-        problems.add((dose > 0) & (drug == None), "column glucocorticoid: a dose is given without the drug's name")  # noqa: E711
-        problems.add(dose < 0, "column glucocorticoid_mg_day: negative dose")
-        known = set(default_facts().steroid_equivalent_mg)
-        named = np.array([isinstance(v, str) and v.lower() not in known for v in drug], dtype=bool)
-        problems.add(named, f"column glucocorticoid: not a known glucocorticoid ({', '.join(sorted(known))})")
+        drug = pa.array(cohort.column("glucocorticoid"), pa.string())
+        named = _present(drug)
+        problems.add((dose > 0) & ~named, "column glucocorticoid: a dose is given without the drug's name")
+        known = sorted(default_facts().steroid_equivalent_mg)
+        listed = _numpy(pc.fill_null(pc.is_in(pc.utf8_lower(drug), pa.array(known)), False), bool)
+        problems.add(named & ~listed, f"column glucocorticoid: not a known glucocorticoid ({', '.join(known)})")
+
+
+def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
+    """The cohort with rows whose dates are impossible at ``as_of`` marked invalid.
+
+    Date bounds (``plausible-ranges.csv``) are relative to the screening date, which
+    the loader does not know: a past event dated after it, a birth after it or more
+    than 130 years before it.  ``never`` is not a date and is not bounded.
+    """
+    problems = _RowProblems()
+    contract = columns()
+    for name, bounds in plausible_ranges().items():
+        if contract[name].kind != "date" or name not in cohort.values:
+            continue
+        days = cohort.values[name]
+        finite = np.isfinite(days)
+        if bounds.low is not None:
+            years = -int(bounds.low)
+            earliest = _day_number(_years_later(as_of, -years))
+            problems.add(finite & (days < earliest), f"column {name}: more than {years} years before the as-of date")
+        if bounds.high is not None:
+            latest = _years_later(as_of, int(bounds.high))
+            after = "the as-of date" if latest == as_of else f"{latest.isoformat()}"
+            problems.add(finite & (days > _day_number(latest)), f"column {name}: after {after} ({as_of.isoformat()})")
+    if not problems.reasons:
+        return cohort
+    return replace(cohort, invalid=problems.merged_with(cohort.invalid))
+
+
+def _day_number(day: dt.date) -> int:
+    return (day - _EPOCH).days
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` later (earlier if negative); 29 February falls on the 28th."""
+    year = min(max(day.year + years, dt.MINYEAR), dt.MAXYEAR)
+    return day.replace(year=year, day=min(day.day, 28)) if (day.month, day.day) == (2, 29) else day.replace(year=year)
+
+
+def invalid_rows_report(cohort: Cohort, shown: int = 10) -> list[str]:
+    """Lines for the user: how many rows are invalid, then the first ``shown`` with row, id and reasons.
+
+    Reasons name columns, never values; the patient id is the one value shown.
+    """
+    if not cohort.invalid:
+        return []
+    lines = [f"{cohort.source}: {len(cohort.invalid)} row(s) could not be read; they are reported as invalid"]
+    for row, reason in list(cohort.invalid.items())[:shown]:
+        lines.append(f"{cohort.source}: row {row + 2} (patient_id {cohort.ids[row]!r}): {reason}")
+    if len(cohort.invalid) > shown:
+        lines.append(f"{cohort.source}: {len(cohort.invalid) - shown} more invalid row(s); see the outputs' reasons")
+    return lines
 
 
 def cohort_from_records(records: list[dict[str, object]], source: str = "records") -> Cohort:

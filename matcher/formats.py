@@ -148,6 +148,15 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
     console.print(patients)
     if shown < len(screening.cohort):
         console.print(f"({len(screening.cohort) - shown} more patients: use --format csv or json for all)")
+    if screening.cohort.invalid:
+        invalid = Table(title="Invalid rows (not screened)")
+        invalid.add_column("patient_id", no_wrap=True)
+        invalid.add_column("reason")
+        for row, reason in list(screening.cohort.invalid.items())[:max_rows]:
+            invalid.add_row(escape(str(screening.cohort.ids[row])), escape(reason))
+        console.print(invalid)
+        if len(screening.cohort.invalid) > max_rows:
+            console.print(f"({len(screening.cohort.invalid) - max_rows} more invalid rows: use --format csv or json)")
     if with_funnel:
         for result in screening.results:
             table = Table(title=f"Attrition funnel: {result.trial.id}")

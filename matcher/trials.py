@@ -21,6 +21,9 @@ from matcher.errors import TrialModelError
 from matcher.evaluate import known_fields
 from matcher.facts import Facts, default_facts
 
+# libyaml's C loader when present: trial files are long and parsed at every start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Which column kinds each leaf may read.
 _ACCEPTS: dict[type, tuple[str, ...]] = {
     ir.Compare: ("float", "int"),
@@ -126,7 +129,7 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
 
 def load_trial_file(path: Path) -> ir.Trial:
     try:
-        document = yaml.safe_load(path.read_text("utf-8"))
+        document = yaml.load(path.read_text("utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise TrialModelError(f"{path.name}: not valid YAML: {exc}") from exc
     except OSError as exc:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
+from matcher import ir
 from matcher.cohort import cohort_from_records
 from matcher.screen import STATUS_NAMES, screen
 from matcher.trials import load_trial_file, models_dir
 
 AS_OF = dt.date(2026, 11, 23)
+
+
+@functools.cache
+def _trial(trial_id: str, modified: float) -> ir.Trial:
+    return load_trial_file(models_dir() / f"{trial_id}.yaml")
+
+
+def trial(trial_id: str) -> ir.Trial:
+    """The bundled model, parsed once per version of its file."""
+    return _trial(trial_id, (models_dir() / f"{trial_id}.yaml").stat().st_mtime)
 
 
 def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> tuple[str, list[str], list[str]]:
@@ -19,7 +31,7 @@ def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> t
     """
     record = {"patient_id": "p1", **patient}
     cohort = cohort_from_records([record])
-    result = screen(cohort, [load_trial_file(models_dir() / f"{trial_id}.yaml")], as_of).results[0]
+    result = screen(cohort, [trial(trial_id)], as_of).results[0]
     if cohort.invalid:
         return "invalid", [cohort.invalid[0]], []
     return STATUS_NAMES[result.status[0]], result.failed_lists()[0], result.missing_lists()[0]

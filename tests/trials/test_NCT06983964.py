@@ -156,6 +156,7 @@ SS = with_changes(
     **REFRACTORY,
 )
 BASES = {"SLE": SLE, "SSC": SSC, "AAV": AAV, "IIM": IIM, "SS": SS}
+NO_OTHER_COURSE = {"antimalarial_start_date": "never", "immunosuppressant_start_date": "never"}
 
 
 def test_model_covers_the_published_text():
@@ -193,6 +194,8 @@ def test_eligible_per_indication(disease):
             "SLE",
             {"childbearing_potential": "false", "pregnancy_test_negative_date": "never", "contraception_agreed": ""},
         ),
+        # ...and, never tested, her blank pregnancy status does not leave excl.30 open
+        ("SLE", {"childbearing_potential": "false", "pregnancy_test_negative_date": "never", "pregnant": ""}),
         # exempt malignancies
         ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "cured", "malignancy_date": "2026-01-01"}),
         ("SLE", {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-23"}),
@@ -228,8 +231,14 @@ FAILS = [
     ("SLE", {"ana_titer": "40", "anti_dsdna": "false", "anti_sm": "false"}, "incl.sle.2"),
     ("SLE", {"sledai_2k": "7", "sledai_2k_clinical": "7"}, "incl.sle.3"),
     ("SLE", {"sledai_2k": "10", "sledai_2k_clinical": "5"}, "incl.sle.4"),
-    ("SLE", {"standard_therapy_start_date": "2026-05-24"}, "incl.sle.5"),
-    ("SLE", {"standard_therapy_start_date": "never"}, "incl.sle.5"),
+    # no other current course (antimalarial, immunosuppressant) that could count as the 6 months of standard treatment
+    ("SLE", {"standard_therapy_start_date": "2026-05-24", **NO_OTHER_COURSE}, "incl.sle.5"),
+    ("SLE", {"standard_therapy_start_date": "never", **NO_OTHER_COURSE}, "incl.sle.5"),
+    (
+        "SLE",
+        {**NO_OTHER_COURSE, "standard_therapy_start_date": "never", "antimalarial_start_date": "2026-05-24"},
+        "incl.sle.5",
+    ),
     ("SLE", {"disease_active_since": "2026-09-24"}, "incl.sle.6"),
     ("SLE", {"disease_active_since": "never"}, "incl.sle.6"),
     # dcSSc
@@ -381,6 +390,9 @@ PASSES_AT_BOUNDARY = [
     ("SLE", {"anti_dsdna": "false", "anti_sm": "true", "ana_titer": "0"}),
     ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "6"}),
     ("SLE", {"standard_therapy_start_date": "2026-05-23"}),
+    # the text's standard treatment may be an antimalarial or an immunosuppressant alone
+    ("SLE", {"standard_therapy_start_date": "never", "antimalarial_start_date": "2026-05-23"}),
+    ("SLE", {"standard_therapy_start_date": "never", "immunosuppressant_start_date": "2026-05-23"}),
     ("SLE", {"disease_active_since": "2026-09-23"}),
     ("SSC", {"fvc_pct_pred": "45", "dlco_pct_pred": "80"}),
     ("SSC", {"fvc_pct_pred": "70", "dlco_pct_pred": ""}),
@@ -488,7 +500,6 @@ def test_event_dates_blank_is_unknown_never_is_clear(column):
         ("SLE", "classification_criteria_met"),
         ("SLE", "sledai_2k"),
         ("SLE", "sledai_2k_clinical"),
-        ("SLE", "standard_therapy_start_date"),
         ("SLE", "disease_active_since"),
         ("SLE", "urine_protein_24h_g"),
         ("SSC", "diagnosis_subtype"),
@@ -533,6 +544,13 @@ def test_blank_required_value_is_unknown(disease, column):
     [
         # one renal arm met decides it; both blank leaves it open
         ("SS", {"creatinine_x_uln": "", "crcl_ml_min": ""}, {"creatinine_x_uln", "creatinine_mg_dl"}),
+        # any current course of 6 months could meet the SLE standard-treatment window, so all three are asked for
+        (
+            "SLE",
+            {"standard_therapy_start_date": ""},
+            {"standard_therapy_start_date", "antimalarial_start_date", "immunosuppressant_start_date"},
+        ),
+        ("SLE", {"standard_therapy_start_date": "", **NO_OTHER_COURSE}, {"standard_therapy_start_date"}),
         # HBV DNA is asked for only once HBsAg is positive
         ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": ""}, {"hbv_dna_detectable"}),
         # a woman with unknown childbearing potential and no test on file

@@ -1,0 +1,159 @@
+"""End to end: ``matcher allocate FILE --as-of 2026-11-23 --format csv -o out.csv`` against a pyarrow read.
+
+The command runs as a child process (interpreter start, imports, load, screen,
+allocate with proof, explanations, CSV output); its wall time, CPU time and
+peak resident memory come from ``os.wait4`` for that child alone.  The baseline
+is ``pyarrow.csv.read_csv`` of the same file in this process.  The output is
+checked: one row per patient, and no trial over its slots.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.csv as pacsv
+
+from benchmarks.common import (
+    AS_OF,
+    arguments,
+    cohort_file,
+    command_line,
+    goal,
+    measure,
+    parse_sizes,
+    print_table,
+    ratio,
+    write_results,
+)
+from matcher.trials import load_trials
+
+GOAL_RATIO = 2.0
+GOAL_PEAK_BYTES = 4 * 2**30
+
+
+def matcher_command() -> list[str]:
+    """The installed ``matcher`` script beside this interpreter (else on PATH)."""
+    beside = Path(sys.executable).parent / "matcher"
+    found = str(beside) if beside.exists() else shutil.which("matcher")
+    if found is None:
+        raise RuntimeError("the matcher command is not installed")
+    return [found]
+
+
+def run_allocate(path: Path, output: Path) -> dict[str, Any]:
+    """One ``matcher allocate`` child: its wall time and, from wait4, its CPU time and peak memory."""
+    command = [
+        *matcher_command(),
+        "allocate",
+        str(path),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--format",
+        "csv",
+        "-o",
+        str(output),
+    ]
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            errors.seek(0)
+            raise RuntimeError(f"matcher allocate failed ({child.returncode}): {errors.read().decode()[-2000:]}")
+    return {
+        "command": " ".join(["matcher", *command[1:]]),
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,  # Linux reports KiB
+    }
+
+
+def check_output(output: Path, size: int) -> dict[str, Any]:
+    slots = {trial.id: trial.slots for trial in load_trials().values()}
+    with output.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assigned = Counter(row["trial_id"] for row in rows if row["status"] == "assigned")
+    if len(rows) != size:
+        raise RuntimeError(f"the allocation CSV has {len(rows)} rows for {size} patients")
+    over = {trial: count for trial, count in assigned.items() if count > slots[trial]}
+    if over:
+        raise RuntimeError(f"trials over their slots: {over}")
+    return {"rows": len(rows), "assigned": sum(assigned.values()), "statuses": dict(Counter(r["status"] for r in rows))}
+
+
+def run_size(size: int, args: Any) -> dict[str, Any]:
+    path = cohort_file(size, ".csv", args.cache_dir)
+    pacsv.read_csv(path)  # into the page cache
+    baseline_time, _ = measure(lambda: pacsv.read_csv(path), args.repeat)
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "out.csv"
+        runs = [run_allocate(path, output) for _ in range(max(1, args.repeat))]
+        checked = check_output(output, size)
+    best = min(runs, key=lambda run: run["cpu_s"])
+    peak = max(run["peak_rss_bytes"] for run in runs)
+    versus_cpu = ratio(best["cpu_s"], baseline_time.cpu)
+    return {
+        "size": size,
+        "file_bytes": path.stat().st_size,
+        "ours": {**best, "wall_s": min(run["wall_s"] for run in runs), "peak_rss_bytes": peak},
+        "pyarrow_read_csv": baseline_time.as_dict(),
+        "output": checked,
+        "ratio_cpu": versus_cpu,
+        "ratio_wall": ratio(min(run["wall_s"] for run in runs), baseline_time.wall),
+        "goal_met": versus_cpu <= GOAL_RATIO,
+        "memory_goal_met": peak <= GOAL_PEAK_BYTES,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(__doc__.splitlines()[0], "1000000").parse_args(argv)
+    rows = []
+    for size in sorted(parse_sizes(args.sizes)):
+        rows.append(run_size(size, args))
+        print(f"size {size}: done", file=sys.stderr, flush=True)
+    write_results(args.results_dir, "e2e", command_line("benchmarks.e2e", argv), rows)
+    print_table(
+        "End to end (seconds; ratio = matcher allocate / pyarrow read; goals <= 2 x on CPU time, peak <= 4 GiB)",
+        [
+            "size",
+            "ours cpu",
+            "pyarrow cpu",
+            "x cpu",
+            "ours wall",
+            "pyarrow wall",
+            "x wall",
+            "peak GiB",
+            "goal",
+            "memory goal",
+        ],
+        [
+            [
+                r["size"],
+                r["ours"]["cpu_s"],
+                r["pyarrow_read_csv"]["cpu_s"],
+                r["ratio_cpu"],
+                r["ours"]["wall_s"],
+                r["pyarrow_read_csv"]["wall_s"],
+                r["ratio_wall"],
+                r["ours"]["peak_rss_bytes"] / 2**30,
+                goal(r["goal_met"]),
+                goal(r["memory_goal_met"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""P3 what-if: per-patient plan time, and near-miss scan throughput on one process vs all cores.
+
+* plan time: for each sampled patient, ``matcher.whatif.plan`` for all five
+  trials (CPU time; CP-SAT runs single-threaded), over evaluation contexts built
+  once per trial as the near-miss scan does (one warm-up patient first, so the
+  memoized whole-cohort evaluation is not charged to the first patient);
+* near-miss scan: ``near_misses(..., workers=1)`` against ``workers=2`` on the
+  first ``--scan-patients`` patients of the cohort, in plans per wall second
+  (the work runs in forked children, so CPU time of this process would miss it).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+import matcher.whatif as whatif
+from benchmarks.common import (
+    AS_OF,
+    arguments,
+    command_line,
+    goal,
+    load_synthetic,
+    parse_sizes,
+    print_table,
+    write_results,
+)
+from matcher import ir
+from matcher.cohort import Cohort
+from matcher.evaluate import Context
+from matcher.screen import ELIGIBLE, screen
+from matcher.trials import effective_facts, load_trials
+
+GOAL_MEDIAN_MS = 25.0
+
+
+def plan_times(cohort: Cohort, trials: list[ir.Trial], patients: int, seed: int) -> tuple[np.ndarray, int]:
+    """CPU seconds per patient for plans over every trial, and how many plans were reachable."""
+    contexts = {trial.id: Context(cohort, AS_OF, effective_facts(trial)) for trial in trials}
+    rows = np.random.default_rng(seed).choice(len(cohort), size=min(patients + 1, len(cohort)), replace=False)
+    warm_up, sample = int(rows[0]), sorted(int(row) for row in rows[1:])
+    for trial in trials:
+        whatif.plan(contexts[trial.id], trial, warm_up)
+    times, reachable = [], 0
+    for row in sample:
+        start = time.process_time()
+        plans = [whatif.plan(contexts[trial.id], trial, row) for trial in trials]
+        times.append(time.process_time() - start)
+        reachable += sum(p.reachable for p in plans)
+    return np.asarray(times), reachable
+
+
+def scan(cohort: Cohort, trials: list[ir.Trial], within: int, workers: int) -> dict[str, Any]:
+    """One near-miss scan; wall time, and CPU time of this process and of its finished children."""
+    whatif._CONTEXTS.clear()  # a context cached by an earlier scan would be inherited by forked workers
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = whatif.near_misses(cohort, trials, AS_OF, within, workers=workers)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"workers": workers, "wall_s": wall, "cpu_s": cpu, "children_cpu_s": children, "near_misses": len(found)}
+
+
+def run_size(size: int, trials: list[ir.Trial], args: Any) -> dict[str, Any]:
+    cohort = load_synthetic(size, args.cache_dir)
+    times, reachable = plan_times(cohort, trials, args.patients, args.seed)
+    scanned = cohort.take(list(range(min(args.scan_patients, len(cohort)))))
+    screening = screen(scanned, trials, AS_OF)
+    pairs = int(sum((result.status != ELIGIBLE).sum() for result in screening.results))
+    one, both = scan(scanned, trials, args.within, 1), scan(scanned, trials, args.within, 2)
+    if one["near_misses"] != both["near_misses"]:
+        raise RuntimeError("the scan found a different number of near misses on 1 and 2 workers")
+    median_ms = float(np.median(times) * 1000)
+    return {
+        "size": size,
+        "patients": len(times),
+        "trials": len(trials),
+        "plan_ms": {
+            "median": median_ms,
+            "p95": float(np.percentile(times, 95) * 1000),
+            "max": float(times.max() * 1000),
+            "mean": float(times.mean() * 1000),
+        },
+        "reachable_plans": reachable,
+        "scan": {
+            "patients": len(scanned),
+            "pairs_planned": pairs,
+            "within_days": args.within,
+            "one_worker": {**one, "plans_per_s": pairs / one["wall_s"]},
+            "two_workers": {**both, "plans_per_s": pairs / both["wall_s"]},
+            "speed_up": one["wall_s"] / both["wall_s"],
+        },
+        "goal_met": median_ms <= GOAL_MEDIAN_MS,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments(__doc__.splitlines()[0], "10000")
+    parser.add_argument("--patients", type=int, default=300, help="patients whose plans are timed")
+    parser.add_argument("--scan-patients", type=int, default=200, help="patients in the near-miss scan")
+    parser.add_argument("--within", type=int, default=60, help="near-miss horizon in days")
+    parser.add_argument("--seed", type=int, default=0, help="which patients are sampled")
+    args = parser.parse_args(argv)
+    trials = list(load_trials().values())
+    rows = []
+    for size in sorted(parse_sizes(args.sizes)):
+        rows.append(run_size(size, trials, args))
+        print(f"size {size}: done", file=sys.stderr, flush=True)
+    write_results(args.results_dir, "p3_whatif", command_line("benchmarks.p3_whatif", argv), rows)
+    print_table(
+        f"P3 what-if (plan: CPU ms per patient over all trials; scan: plans per wall second; {os.cpu_count()} cores)",
+        [
+            "cohort",
+            "patients",
+            "median ms",
+            "p95 ms",
+            "max ms",
+            "scan pairs",
+            "1 worker /s",
+            "2 workers /s",
+            "speed-up",
+            "goal median <= 25 ms",
+        ],
+        [
+            [
+                r["size"],
+                r["patients"],
+                r["plan_ms"]["median"],
+                r["plan_ms"]["p95"],
+                r["plan_ms"]["max"],
+                r["scan"]["pairs_planned"],
+                r["scan"]["one_worker"]["plans_per_s"],
+                r["scan"]["two_workers"]["plans_per_s"],
+                r["scan"]["speed_up"],
+                goal(r["goal_met"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

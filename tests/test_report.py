@@ -1,0 +1,313 @@
+"""``matcher report``: one self-contained HTML page, every input value escaped, usable at 10k patients.
+
+The browser test opens the page in Debian's headless Chromium through chromedriver; it skips
+when they are not installed, unless REQUIRE_BROWSER=1 (CI), where it must run.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from matcher.allocate import allocate, quota_rules
+from matcher.cli import main
+from matcher.cohort import load_cohort
+from matcher.render import criterion_words
+from matcher.report import TIMELINE_ROWS_PER_TRIAL, cohort_report
+from matcher.screen import UNDECIDED, funnel, screen
+from matcher.trials import scenarios_dir, select_trials
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = scenarios_dir() / "demo-cohort.csv"
+AS_OF = "2026-11-23"
+SCRIPT_ID = "<script>alert(1)</script>"
+IMAGE_ID = "<img src=x onerror=alert(2)>"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def _demo_rows() -> tuple[list[str], list[list[str]]]:
+    with open(DEMO, newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def _write_cohort(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _run_report(cohort: Path, out: Path, *options: str) -> str:
+    result = CliRunner().invoke(main, ["report", str(cohort), "--as-of", AS_OF, *options, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def _data(page: str) -> dict[str, Any]:
+    """The page's JSON blob, as the browser reads it."""
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match
+    assert "</" not in match.group(1) and "<!--" not in match.group(1)
+    document: dict[str, Any] = json.loads(match.group(1))
+    return document
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "demo-report.html"
+    _run_report(DEMO, out, "--within", "60")
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with P001 (eligible, placed) and P006 (a near miss) renamed to markup."""
+    header, rows = _demo_rows()
+    renamed = {"P001": SCRIPT_ID, "P006": IMAGE_ID}
+    rows = [[renamed.get(row[0], row[0]), *row[1:]] for row in rows]
+    folder = tmp_path_factory.mktemp("hostile")
+    cohort = _write_cohort(folder / "hostile.csv", header, rows)
+    out = folder / "hostile-report.html"
+    _run_report(cohort, out, "--within", "60", "--trials", "NCT06821659")
+    return out
+
+
+def test_demo_report_is_one_self_contained_file(demo_report: Path) -> None:
+    page = demo_report.read_text(encoding="utf-8")
+    markup = re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S)  # the browser test checks what runs
+    assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*stylesheet|<iframe|<img", markup)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup)
+    assert page.count("<script") == page.count("</script>") == 3  # data, plotly.js, the report's own code
+    for section in ("summary", "funnels", "allocation", "near-misses", "missing", "patients"):
+        assert f'<section id="{section}">' in page
+    assert "optimal (proven by CP-SAT)" in page
+
+
+def test_demo_report_data_matches_the_library(demo_report: Path) -> None:
+    page = demo_report.read_text(encoding="utf-8")
+    data = _data(page)
+    as_of = dt.date.fromisoformat(AS_OF)
+    trials = select_trials([])
+    screening = screen(load_cohort(DEMO), trials, as_of)
+    for result in screening.results:
+        steps = funnel(result)
+        figure = data["charts"][f"funnel-{result.trial.id}"]["data"][0]
+        assert figure["x"] == [len(screening.cohort) - len(screening.cohort.invalid)] + [s.remaining for s in steps]
+        assert html.escape(criterion_words(steps[0].criterion), quote=False) in figure["customdata"][1]
+    rows_by_trial = {trial_id: data["tables"][f"lists-{trial_id}"]["rows"] for trial_id in (t.id for t in trials)}
+    roster = [row[2] for row in rows_by_trial["NCT06821659"] if row[0] == "roster"]
+    waitlist = [row[2] for row in rows_by_trial["NCT06821659"] if row[0] == "waitlist"]
+    assert roster == ["P001", "P002", "P003", "P004", "P005", "P018", "P019", "P023", "P031"]
+    assert waitlist == ["P020"]
+    filled = data["charts"]["allocation"]["data"]
+    assert [sum(trace["x"][i] for trace in filled[:2]) for i in range(len(trials))] == [
+        sum(row[0] == "roster" for row in rows_by_trial[t.id]) for t in trials
+    ]
+    near = data["tables"]["near-misses"]["rows"]
+    assert near[[r[:2] for r in near].index(["P031", "NCT06821659"])][:3] == ["P031", "NCT06821659", "ineligible"]
+    assert any("stop mycophenolate" in row[6] for row in near)
+    missing = data["tables"]["missing"]["rows"]
+    needed = [row[1] for row in missing]
+    assert needed == sorted(needed, reverse=True) and all(row[1] == sum(row[3:]) for row in missing)
+    summary = re.search(r'<span class="mono">NCT06821659</span>.*?</tr>', page, re.S)
+    assert summary
+    counts = screening.results[2].counts()
+    numbers = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', summary.group(0))]
+    assert numbers == [counts["ineligible"], counts["unknown"], counts["eligible"], counts["invalid"], 9, 5, 4, 1]
+    patients = data["patients"]["rows"]
+    assert [row[0] for row in patients] == [f"P{i:03d}" for i in range(1, 40)]
+    assert patients[0][1:3] == ["assigned", "NCT06821659"]
+
+
+def test_missing_data_ranking_counts_each_unknown_pair_per_column(demo_report: Path) -> None:
+    """'needed' is the unknown pairs listing the column; 'alone' those where it is the only one."""
+    data = _data(demo_report.read_text(encoding="utf-8"))
+    screening = screen(load_cohort(DEMO), select_trials([]), dt.date.fromisoformat(AS_OF))
+    expected: dict[str, list[int]] = {}
+    for result in screening.results:
+        for row, columns in enumerate(result.missing_lists()):
+            if result.status[row] == UNDECIDED:
+                for column in columns:
+                    tally = expected.setdefault(column, [0, 0])
+                    tally[0] += 1
+                    tally[1] += len(columns) == 1
+    got = {row[0]: [row[1], row[2]] for row in data["tables"]["missing"]["rows"]}
+    assert got == expected
+    assert got["creatinine_mg_dl"][1] >= 1
+
+
+def test_hostile_patient_ids_stay_text(hostile_report: Path) -> None:
+    page = hostile_report.read_text(encoding="utf-8")
+    assert SCRIPT_ID not in page and IMAGE_ID not in page
+    assert html.escape(SCRIPT_ID) in page  # the summary's roster, escaped by Jinja2
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page  # the JSON blob
+    assert page.count("</script>") == 3
+    data = _data(page)
+    assert data["patients"]["rows"][0][:2] == [SCRIPT_ID, "assigned"]
+    ticks = data["charts"]["timeline"]["layout"]["yaxis"]["ticktext"]
+    assert html.escape(IMAGE_ID, quote=False) in ticks  # Plotly decodes entities back to the text
+
+
+def test_ten_thousand_patients_stay_light(tmp_path: Path) -> None:
+    header, rows = _demo_rows()
+    big = [[f"X{i:05d}", *rows[i % len(rows)][1:]] for i in range(10_000)]
+    cohort = load_cohort(_write_cohort(tmp_path / "big.csv", header, big))
+    page = cohort_report(cohort, select_trials([]), dt.date.fromisoformat(AS_OF), {"NCT06821659": 50}, None)
+    data = _data(page)
+    assert len(data["patients"]["rows"]) == 10_000
+    assert len(page) < 16_000_000  # about 5 MB of it is plotly.js
+    assert "Run <code>matcher report … --within DAYS</code>" in page
+    for name, figure in data["charts"].items():
+        points = max(len(trace.get("y") or []) for trace in figure["data"])
+        assert points <= max(TIMELINE_ROWS_PER_TRIAL, 100), name  # aggregated, never one mark per patient
+    roster = [row for row in data["tables"]["lists-NCT06821659"]["rows"] if row[0] == "roster"]
+    assert len(roster) == 50
+
+
+def test_report_rejects_slots_of_an_unknown_trial(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["report", str(DEMO), "--as-of", AS_OF, "--slots", "NCT00000000=3", "-o", str(tmp_path / "r.html")]
+    )
+    assert result.exit_code == 2
+    assert "--slots names unknown trial 'NCT00000000'" in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_matches_allocate_on_the_same_inputs() -> None:
+    """The report's rosters are the allocation the library computes, slot overrides included."""
+    trials = select_trials(["NCT06056921", "NCT06983964"])
+    as_of = dt.date.fromisoformat(AS_OF)
+    cohort = load_cohort(DEMO)
+    slots = {"NCT06983964": 2}
+    data = _data(cohort_report(cohort, trials, as_of, slots, None))
+    expected = allocate(screen(cohort, trials, as_of), slots, quota_rules(trials, None))
+    for outcome in expected.trials:
+        rows = data["tables"][f"lists-{outcome.trial_id}"]["rows"]
+        assert [r[2] for r in rows if r[0] == "roster"] == outcome.roster
+        assert [r[2] for r in rows if r[0] == "waitlist"] == outcome.waitlist
+    assert len(expected.trials[1].roster) == 2
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                f"REQUIRE_BROWSER=1 but {', '.join(missing)} is not installed (apt-get install chromium "
+                "chromium-driver)"
+            )
+        pytest.skip(f"needs Debian's chromium and chromium-driver: {', '.join(missing)} not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(prefix="report-chromium-")
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1300,1800"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(driver: Any, page: Path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('[data-chart]')].every(c => c.querySelector('svg.main-svg'))"
+        )
+    )
+
+
+_DRAWN_MARKS = """
+return [...document.querySelectorAll('[data-chart]')].map(chart => [
+  chart.dataset.chart,
+  [...chart.querySelectorAll('.point path')].filter(p => (p.getAttribute('d') || '').length > 8).length
+]);
+"""
+
+_COLUMN = """
+const [table, column] = arguments;
+return [...document.querySelectorAll(`[data-table="${table}"] tbody tr`)].map(tr => tr.cells[column].textContent);
+"""
+
+
+def test_report_in_headless_chromium(browser: Any, demo_report: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, demo_report)
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0  # nothing fetched
+    marks = dict(browser.execute_script(_DRAWN_MARKS))
+    assert set(marks) == {"allocation", "timeline", "missing"} | {f"funnel-{t.id}" for t in select_trials([])}
+    assert all(count > 0 for count in marks.values()), marks
+
+    alone = 2  # the missing-data table's "settles alone (pairs)" column
+    before = [int(cell) for cell in browser.execute_script(_COLUMN, "missing", alone)]
+    assert before != sorted(before)  # ranked by "needed for" at first
+    for direction in ("ascending", "descending"):
+        header = browser.find_elements(By.CSS_SELECTOR, '[data-table="missing"] thead th')[alone]
+        header.find_element(By.TAG_NAME, "button").click()  # the table re-renders: find the header again
+        header = browser.find_elements(By.CSS_SELECTOR, '[data-table="missing"] thead th')[alone]
+        assert header.get_attribute("aria-sort") == direction
+        cells = [int(cell) for cell in browser.execute_script(_COLUMN, "missing", alone)]
+        assert cells == sorted(cells, reverse=direction == "descending")
+        assert len(cells) == 25  # one page of the 100-odd columns
+    assert cells[0] > 0
+
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(str(artifacts / "report-demo.png"))
+    browser.execute_script("document.querySelector('.top').style.position = 'static'")  # not over the section
+    browser.find_element(By.ID, "near-misses").screenshot(str(artifacts / "report-demo-near-misses.png"))
+    print(f"screenshots: {artifacts / 'report-demo.png'}, {artifacts / 'report-demo-near-misses.png'}")
+
+
+def test_hostile_ids_render_as_text_in_chromium(browser: Any, hostile_report: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, hostile_report)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert SCRIPT_ID in text and IMAGE_ID in text
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0
+    ticks = browser.execute_script(
+        "return [...document.querySelectorAll('[data-chart=timeline] .ytick text')].map(t => t.textContent)"
+    )
+    assert IMAGE_ID in ticks
+    link = browser.find_element(By.CSS_SELECTOR, "td.roster a.pid")
+    assert link.text == SCRIPT_ID
+    link.click()
+    cards = browser.find_elements(By.CSS_SELECTOR, "#patient-list article.patient")
+    assert len(cards) == 1 and cards[0].find_element(By.CSS_SELECTOR, "h3 .mono").text == SCRIPT_ID
