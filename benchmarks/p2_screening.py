@@ -6,7 +6,7 @@
 * DuckDB: the SQL that benchmarks/sql.py generates from the same trial models
   (NULL = unknown), run over the same parsed columns loaded into a DuckDB table
   beforehand, so both sides measure evaluation, not parsing; it returns each
-  trial's status and each criterion's truth value as an Arrow table;
+  trial's status and each criterion's truth value as an Arrow table, keyed by row_id;
 * one memory pass: a numpy sum over every loaded numeric column (float64 and
   int8; text columns are object arrays and are left out).
 
@@ -87,12 +87,21 @@ def kleene_codes(column: pa.ChunkedArray) -> np.ndarray:
 
 def compare(screening: Screening, result: pa.Table, names: list[list[str]]) -> dict[str, Any]:
     """Patient-by-patient agreement of verdicts and per-criterion values (failed and undecided lists)."""
-    if not np.array_equal(result.column("row_id").to_numpy(), np.arange(len(screening.cohort))):
-        raise RuntimeError("DuckDB returned the rows in another order")
+    row_id = result.column("row_id").to_numpy()
+    n = len(screening.cohort)
+    if not np.array_equal(np.sort(row_id), np.arange(n)):
+        raise RuntimeError("DuckDB did not return every patient exactly once")
+
+    def aligned(values: np.ndarray) -> np.ndarray:
+        """In cohort order (a parallel scan may return the rows in another order; row_id says which)."""
+        out = np.empty_like(values)
+        out[row_id] = values
+        return out
+
     per_trial = []
     for k, (ours, columns_of) in enumerate(zip(screening.results, names, strict=True)):
-        status = result.column(f"t{k}_status").to_numpy(zero_copy_only=False).astype(np.int8)
-        holds = np.stack([kleene_codes(result.column(name)) for name in columns_of], axis=1)
+        status = aligned(result.column(f"t{k}_status").to_numpy(zero_copy_only=False).astype(np.int8))
+        holds = np.stack([aligned(kleene_codes(result.column(name))) for name in columns_of], axis=1)
         differing = [ours.criteria[i].id for i in np.flatnonzero((holds != ours.holds).any(axis=0))]
         per_trial.append(
             {

@@ -338,6 +338,7 @@ def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
+    solver.parameters.catch_sigint_signal = False  # Ctrl-C stops matcher cleanly, not only the solve
     if time_limit:
         solver.parameters.max_deterministic_time = time_limit
     status = solver.solve(model)

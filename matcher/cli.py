@@ -331,6 +331,7 @@ def _slots(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
 @click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@models_option
 @reports_errors
 def allocate_command(
     cohort: Path,
@@ -344,9 +345,10 @@ def allocate_command(
     workers: int | None,
     fmt: str,
     output: str | None,
+    models: Path | None,
 ) -> None:
     """Best allocation of COHORT's patients to the trials' slots, proven optimal by CP-SAT."""
-    chosen = select_trials(trials)
+    chosen = _select_trials(trials, models)
     loaded_scenario = load_scenario(scenario) if scenario else None
     all_slots = {**(loaded_scenario.slots if loaded_scenario else {}), **slots}
     unknown = sorted(set(all_slots) - {t.id for t in chosen})

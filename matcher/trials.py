@@ -134,6 +134,8 @@ def load_trial_file(path: Path) -> ir.Trial:
         raise TrialModelError(f"{path.name}: not valid YAML: {exc}") from exc
     except OSError as exc:
         raise TrialModelError(f"{path}: cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise TrialModelError(f"{path.name}: not UTF-8 text (byte {exc.start})") from exc
     trial = parse_trial(document, path.name)
     if path.stem != trial.id:
         raise TrialModelError(f"{path.name}: id {trial.id} does not match the file name")

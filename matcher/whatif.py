@@ -28,7 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, cohort_from_records
+from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, check_as_of, cohort_from_records
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, Rails, TestDay, Unknown, Value, kleene
 from matcher.derived import EPOCH
 from matcher.errors import MatcherError
@@ -268,6 +268,7 @@ class _PlanModel:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = 0
+        solver.parameters.catch_sigint_signal = False  # Ctrl-C stops matcher cleanly, not only the solve
         # These models are tiny: symmetry detection, probing and repeated presolve cost more than they save.
         solver.parameters.symmetry_level = 0
         solver.parameters.cp_model_probing_level = 0
@@ -514,13 +515,21 @@ def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
     if patch.invalid:
         raise MatcherError(f"--set: {patch.invalid[0]}")
     one.values.update(patch.values)
-    one.invalid = {}
+    if 0 in one.invalid:  # reasons about the columns just set no longer hold; the others do
+        kept = [part for part in one.invalid[0].split("; ") if _reason_column(part) not in patch.values]
+        one.invalid = {0: "; ".join(kept)} if kept else {}
     return one
+
+
+def _reason_column(reason: str) -> str:
+    """The column a loader reason names ("column NAME: ...")."""
+    return reason.removeprefix("column ").split(":", 1)[0]
 
 
 def rescreen(
     cohort: Cohort, patient_id: str, trials: list[ir.Trial], as_of: dt.date, changes: dict[str, str], wait_days: int
 ) -> Screening:
     """Screen one patient under an explicit change: columns set to new values and/or days waited."""
-    one = with_changes(cohort, patient_row(cohort, patient_id), changes)
-    return screen(one, trials, as_of + dt.timedelta(days=wait_days))
+    screening_day = as_of + dt.timedelta(days=wait_days)
+    one = check_as_of(with_changes(cohort, patient_row(cohort, patient_id), changes), screening_day)
+    return screen(one, trials, screening_day)

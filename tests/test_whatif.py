@@ -249,3 +249,22 @@ def test_whatif_cli_errors(args: list[str], message: str) -> None:
     demo = str(scenarios_dir() / "demo-cohort.csv")
     result = CliRunner().invoke(main, ["whatif", demo, "--as-of", "2026-11-23", *args])
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_set_clears_only_the_reasons_about_the_columns_it_sets() -> None:
+    cohort = cohort_from_records(
+        [{**base("NCT06821659"), "patient_id": "p1", "sledai_2k": "lots", "weight_kg": "heavy"}]
+    )
+    trials = [load_trials()["NCT06821659"]]
+    still_bad = rescreen(cohort, "p1", trials, AS_OF, {"sledai_2k": "10"}, 0)
+    assert still_bad.results[0].status[0] == 3  # invalid: weight_kg is still unreadable
+    assert "weight_kg" in still_bad.cohort.invalid[0] and "sledai_2k" not in still_bad.cohort.invalid[0]
+    mended = rescreen(cohort, "p1", trials, AS_OF, {"sledai_2k": "10", "weight_kg": "60"}, 0)
+    assert mended.results[0].status[0] == 2
+
+
+def test_set_date_after_the_screening_day_is_invalid() -> None:
+    cohort = cohort_from_records([{**base("NCT06821659"), "patient_id": "p1"}])
+    trials = [load_trials()["NCT06821659"]]
+    later = rescreen(cohort, "p1", trials, AS_OF, {"live_vaccine_date": "2026-12-01"}, 0)
+    assert "column live_vaccine_date: after the as-of date" in later.cohort.invalid[0]
