@@ -38,9 +38,19 @@ def plot(results_dir: Path) -> Path:
         (axes[1], "p2_screening", _SCREENING, "P2 screening (5 trials, three-valued)"),
     ):
         rows = _rows(results_dir, name)
+        sizes = [row["size"] for row in rows]
         for key, label in series:
-            sizes = [row["size"] for row in rows]
             axis.plot(sizes, [row[key]["cpu_s"] for row in rows], marker="o", label=label)
+        if name == "p1_allocation":
+            solve_path = [row["ours"]["cpu_s"] - row["split"]["explain_cpu_s"] for row in rows]
+            axis.plot(
+                sizes,
+                solve_path,
+                marker="o",
+                linestyle="--",
+                color="C0",
+                label="matcher allocate, explanations left out",
+            )
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("patients")

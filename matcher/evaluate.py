@@ -246,6 +246,9 @@ def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str
     if not subrules:
         for field in ir.fields_read(rule):
             merge({column: mask & rows for column, mask in ctx.blanks(field).items()})
+        if isinstance(rule, ir.Washout) and rule.drug_field is not None:
+            # A named drug without a known half-life: the name is what to check (or add to the facts).
+            merge({rule.drug_field: rows & np.isnan(half_life_days(rule, ctx))})
         return out
     for child in subrules:
         merge(undecided_columns(child, ctx, rows))

@@ -309,10 +309,10 @@ def test_blank_versus_never_washout():
 
 
 def test_washout_uses_named_other_biologic_half_life():
-    # A biologic with no known half-life cannot be judged: unknown. No column is blank, so the
-    # evaluator names none (what is missing is a half-life in facts, not patient data).
+    # A biologic with no known half-life cannot be judged: unknown, naming the drug column to check
+    # (its name must be one with a half-life in the facts, or the facts must gain it).
     patient = with_changes(ELIGIBLE_SLE, other_biologic_last_dose="2026-01-01", other_biologic="unlisted_mab")
-    assert verdict(TRIAL, patient) == ("unknown", [], [])
+    assert verdict(TRIAL, patient) == ("unknown", [], ["other_biologic"])
     # abatacept (14 d) 326 days ago is long washed out
     assert verdict(TRIAL, with_changes(patient, other_biologic="Abatacept")) == ELIGIBLE
 
