@@ -604,12 +604,12 @@ def nowhere_reasons(screening: Screening) -> np.ndarray:
     return np.asarray(texts, dtype=object)[inverse]
 
 
-_DENSE_LIMIT = 1 << 24
+_DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting
 
 
 def _distinct(code: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
     """(sorted distinct values, index of each value): by a presence table when the span is small, else by sorting."""
-    if span <= _DENSE_LIMIT:
+    if span <= max(_DENSE_LIMIT, 4 * len(code)):
         present = np.zeros(span, dtype=bool)
         present[code] = True
         return np.flatnonzero(present), (np.cumsum(present) - 1)[code]
