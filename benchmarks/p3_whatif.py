@@ -39,15 +39,24 @@ from matcher.trials import effective_facts, load_trials
 GOAL_MEDIAN_MS = 25.0
 
 
-def plan_times(cohort: Cohort, trials: list[ir.Trial], patients: int, seed: int) -> tuple[np.ndarray, int]:
-    """CPU seconds per patient for plans over every trial, and how many plans were reachable."""
-    contexts = {trial.id: Context(cohort, AS_OF, effective_facts(trial)) for trial in trials}
+def sampled_rows(cohort: Cohort, patients: int, seed: int) -> tuple[int, list[int]]:
+    """A warm-up patient and ``patients`` others, drawn without replacement."""
     rows = np.random.default_rng(seed).choice(len(cohort), size=min(patients + 1, len(cohort)), replace=False)
-    warm_up, sample = int(rows[0]), sorted(int(row) for row in rows[1:])
+    return int(rows[0]), sorted(int(row) for row in rows[1:])
+
+
+def warm_contexts(cohort: Cohort, trials: list[ir.Trial], warm_up: int) -> dict[str, Context]:
+    """One evaluation context per trial, as the near-miss scan keeps them, warmed by one patient's plans."""
+    contexts = {trial.id: Context(cohort, AS_OF, effective_facts(trial)) for trial in trials}
     for trial in trials:
         whatif.plan(contexts[trial.id], trial, warm_up)
+    return contexts
+
+
+def plan_times(contexts: dict[str, Context], trials: list[ir.Trial], rows: list[int]) -> tuple[np.ndarray, int]:
+    """CPU seconds per patient for plans over every trial, and how many plans were reachable."""
     times, reachable = [], 0
-    for row in sample:
+    for row in rows:
         start = time.process_time()
         plans = [whatif.plan(contexts[trial.id], trial, row) for trial in trials]
         times.append(time.process_time() - start)
@@ -69,7 +78,8 @@ def scan(cohort: Cohort, trials: list[ir.Trial], within: int, workers: int) -> d
 
 def run_size(size: int, trials: list[ir.Trial], args: Any) -> dict[str, Any]:
     cohort = load_synthetic(size, args.cache_dir)
-    times, reachable = plan_times(cohort, trials, args.patients, args.seed)
+    warm_up, rows = sampled_rows(cohort, args.patients, args.seed)
+    times, reachable = plan_times(warm_contexts(cohort, trials, warm_up), trials, rows)
     scanned = cohort.take(list(range(min(args.scan_patients, len(cohort)))))
     screening = screen(scanned, trials, AS_OF)
     pairs = int(sum((result.status != ELIGIBLE).sum() for result in screening.results))

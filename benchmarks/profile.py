@@ -1,9 +1,11 @@
 """cProfile of one measured step, to name the cause of a missed goal.
 
-``python -m benchmarks.profile allocate|screen|load|e2e --size N`` prints the
+``python -m benchmarks.profile allocate|screen|plan|load|e2e --size N`` prints the
 functions with the most own time and writes the full listing to
 benchmarks/results/profile-<step>-<N>.txt.  The cohort is prepared outside the
-profile (screening for ``allocate``, loading for ``screen``).
+profile (screening for ``allocate``, loading for ``screen``, loading and warm
+contexts for ``plan``, which profiles the what-if plans of 60 sampled patients as
+benchmarks.p3_whatif times them).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import AS_OF, CACHE_DIR, RESULTS_DIR, cohort_file, load_synthetic
+from benchmarks.p3_whatif import plan_times, sampled_rows, warm_contexts
 from matcher.allocate import allocate
 from matcher.cli import main as matcher_main
 from matcher.cohort import load_cohort
@@ -36,13 +39,17 @@ def step(name: str, size: int, cache_dir: Path, scratch: Path) -> Callable[[], o
     cohort = load_synthetic(size, cache_dir)
     if name == "screen":
         return lambda: screen(cohort, trials, AS_OF)
+    if name == "plan":
+        warm_up, rows = sampled_rows(cohort, 60, seed=0)
+        contexts = warm_contexts(cohort, trials, warm_up)
+        return lambda: plan_times(contexts, trials, rows)
     screening = screen(cohort, trials, AS_OF)
     return lambda: allocate(screening, {}, [])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("allocate", "screen", "load", "e2e"))
+    parser.add_argument("step", choices=("allocate", "screen", "plan", "load", "e2e"))
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)

@@ -31,6 +31,7 @@ def plan(sizes: list[int]) -> list[list[str]]:
         steps += [
             ["benchmarks.p1_allocation", "--sizes", str(size)],
             ["benchmarks.p2_screening", "--sizes", str(size)],
+            ["benchmarks.p3_whatif", "--sizes", str(size)],  # plans for patients of a 1M cohort
             ["benchmarks.p4_ingest", "--sizes", str(size)],
             ["benchmarks.e2e", "--sizes", str(size)],
         ]

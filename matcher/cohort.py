@@ -103,9 +103,13 @@ def load_cohort(path: str | Path) -> Cohort:
     if not path.exists():
         raise CohortError(f"{path}: no such file")
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        return cohort_from_table(_read_parquet(path), str(path))
-    table, delimiter = _read_csv(path)
-    return cohort_from_table(table, str(path), decimal_comma=delimiter == ";")
+        cohort = cohort_from_table(_read_parquet(path), str(path))
+    else:
+        table, delimiter = _read_csv(path)
+        cohort = cohort_from_table(table, str(path), decimal_comma=delimiter == ";")
+        del table
+    pa.default_memory_pool().release_unused()  # the text table is gone; give its memory back
+    return cohort
 
 
 def _read_parquet(path: Path) -> pa.Table:

@@ -141,7 +141,7 @@ class Compiler:
         if values.dtype == np.int8:
             return Unknown() if raw == UNKNOWN else bool(raw == TRUE)
         if values.dtype == object:
-            return Unknown() if raw is None else str(self.ctx.lowered(field)[self.row])
+            return Unknown() if raw is None else str(self.ctx.lowered_at(field, self.row))
         if np.isnan(raw):
             return Unknown()
         if np.isneginf(raw):

@@ -56,7 +56,7 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         with client_class(scheduler) as client:
             yield client
         return
-    cluster = cluster_class(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = cluster_class(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, client_class(cluster) as client:
         yield client
 

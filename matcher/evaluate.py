@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort
@@ -60,7 +62,8 @@ class Context:
         self.today = day_number(as_of)
         self.facts = facts
         self.derived: dict[str, Derived] = derive(cohort, as_of, facts)
-        self._lower: dict[str, np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._holds: dict[int, np.ndarray] = {}
         self._memo: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -71,11 +74,19 @@ class Context:
             return self.derived[field].values
         return self.cohort.column(field)
 
-    def lowered(self, field: str) -> np.ndarray:
-        if field not in self._lower:
-            raw = self.cohort.column(field)
-            self._lower[field] = np.array([v.lower() if isinstance(v, str) else None for v in raw], dtype=object)
-        return self._lower[field]
+    def encoded(self, field: str) -> tuple[np.ndarray, list[str]]:
+        """A text field as dictionary codes (-1 = blank) and its distinct lower-cased values, built once."""
+        if field not in self._codes:
+            array = pa.array(self.cohort.column(field), pa.string(), from_pandas=True)
+            encoded = pc.utf8_lower(array).dictionary_encode()
+            codes = np.array(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            self._codes[field] = (codes, encoded.dictionary.to_pylist())
+        return self._codes[field]
+
+    def lowered_at(self, field: str, row: int) -> str | None:
+        """One patient's text value, lower-cased (None where blank)."""
+        codes, distinct = self.encoded(field)
+        return distinct[codes[row]] if codes[row] >= 0 else None
 
     def blanks(self, field: str) -> dict[str, np.ndarray]:
         """Per input column, the rows where its blank leaves ``field`` unknown."""
@@ -123,10 +134,10 @@ def _compare_fields(rule: ir.CompareFields, ctx: Context) -> np.ndarray:
 
 
 def _in_set(rule: ir.InSet, ctx: Context) -> np.ndarray:
-    values = ctx.lowered(rule.field)
+    codes, distinct = ctx.encoded(rule.field)
     wanted = {value.lower() for value in rule.values}
-    member = np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
-    return tri(values != None, member)  # noqa: E711
+    member = np.isin(codes, [code for code, value in enumerate(distinct) if value in wanted])
+    return tri(codes >= 0, member)
 
 
 def _flag(rule: ir.Flag, ctx: Context) -> np.ndarray:
@@ -149,14 +160,11 @@ def _elapsed_at_least(rule: ir.ElapsedAtLeast, ctx: Context) -> np.ndarray:
 
 def half_life_days(rule: ir.Washout, ctx: Context) -> np.ndarray:
     """Per patient, the half-life that applies (NaN where the drug is unknown)."""
-    n = len(ctx)
     if rule.drug is not None:
-        return np.full(n, ctx.facts.half_lives_days.get(rule.drug.lower(), np.nan))
-    names = ctx.lowered(cast(str, rule.drug_field))
-    out = np.full(n, np.nan)
-    for name in set(names[names != None].tolist()):  # noqa: E711
-        out[names == name] = ctx.facts.half_lives_days.get(name, np.nan)
-    return out
+        return np.full(len(ctx), ctx.facts.half_lives_days.get(rule.drug.lower(), np.nan))
+    codes, distinct = ctx.encoded(cast(str, rule.drug_field))
+    per_name = np.array([ctx.facts.half_lives_days.get(name, np.nan) for name in distinct] + [np.nan])
+    return per_name[codes]  # code -1 (blank) picks the trailing NaN
 
 
 def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
@@ -222,13 +230,15 @@ _EVALUATORS: dict[type, Callable[..., np.ndarray]] = {
 
 
 def criterion_holds(criterion: ir.Criterion, ctx: Context) -> np.ndarray:
-    """Whether each patient meets the criterion (an exclusion holds when its rule is false)."""
-    rule = cast(ir.Rule, criterion.rule)
-    result = ctx.evaluate(rule)
-    holds = result if criterion.kind == "inclusion" else (TRUE - result).astype(np.int8)
-    if criterion.applies_when is not None:
-        holds = implies(ctx.evaluate(criterion.applies_when), holds)
-    return holds
+    """Whether each patient meets the criterion (an exclusion holds when its rule is false); memoized."""
+    key = id(criterion)
+    if key not in ctx._holds:
+        result = ctx.evaluate(cast(ir.Rule, criterion.rule))
+        holds = result if criterion.kind == "inclusion" else (TRUE - result).astype(np.int8)
+        if criterion.applies_when is not None:
+            holds = implies(ctx.evaluate(criterion.applies_when), holds)
+        ctx._holds[key] = holds
+    return ctx._holds[key]
 
 
 def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -175,7 +175,7 @@ class _PlanModel:
         dose = float(self.ctx.values("prednisone_equivalent_mg_day")[self.row])
         if not np.isfinite(dose) or dose <= 0:
             return
-        drug = str(self.ctx.lowered(columns.drug)[self.row])
+        drug = str(self.ctx.lowered_at(columns.drug, self.row))
         drug_mg = self.facts.steroid_equivalent_mg[drug]
         weight = float(self.ctx.cohort.column("weight_kg")[self.row])
         choices = []
