@@ -82,6 +82,7 @@ class Compiler:
         return self.model.new_bool_var(f"{name}_{self._count}")
 
     def conj(self, lits: list[Lit]) -> Lit:
+        """AND of literals, folding constants; a new literal only when two or more remain."""
         if any(lit is False for lit in lits):
             return False
         rest = [lit for lit in lits if lit is not True]
@@ -95,17 +96,8 @@ class Compiler:
         return out
 
     def disj(self, lits: list[Lit]) -> Lit:
-        if any(lit is True for lit in lits):
-            return True
-        rest = [lit for lit in lits if lit is not False]
-        if not rest:
-            return False
-        if len(rest) == 1:
-            return rest[0]
-        out = self._new("or")
-        self.model.add_bool_or(rest).only_enforce_if(out)  # type: ignore[arg-type]
-        self.model.add_bool_and([~lit for lit in rest]).only_enforce_if(~out)  # type: ignore[operator]
-        return out
+        """OR, by De Morgan: not (all of the negations)."""
+        return self.neg(self.conj([self.neg(lit) for lit in lits]))
 
     @staticmethod
     def neg(lit: Lit) -> Lit:
