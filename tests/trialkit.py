@@ -37,5 +37,11 @@ def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> t
     return STATUS_NAMES[result.status[0]], result.failed_lists()[0], result.missing_lists()[0]
 
 
+def ago(days: int = 0, months: int = 0) -> str:
+    """The ISO date ``months`` calendar months and then ``days`` days before AS_OF."""
+    year, month = divmod(AS_OF.year * 12 + AS_OF.month - 1 - months, 12)
+    return (dt.date(year, month + 1, AS_OF.day) - dt.timedelta(days=days)).isoformat()
+
+
 def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}

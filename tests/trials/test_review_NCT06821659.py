@@ -6,37 +6,18 @@ published text, and why. AS_OF is 2026-11-23 (day 23, so calendar months never c
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import cache
 from typing import Any
 
 import pytest
-from trialkit import AS_OF
-
-from matcher.cohort import cohort_from_records
-from matcher.ir import Trial
-from matcher.screen import STATUS_NAMES, screen
-from matcher.trials import load_trial_file, models_dir
+import trialkit
+from trialkit import ago
 
 T = "NCT06821659"
 ELIGIBLE = ("eligible", [], [])
 
 
-def ago(days: int = 0, months: int = 0) -> str:
-    """The ISO date `months` calendar months and then `days` days before AS_OF."""
-    year, month = divmod(AS_OF.year * 12 + AS_OF.month - 1 - months, 12)
-    return (dt.date(year, month + 1, AS_OF.day) - dt.timedelta(days=days)).isoformat()
-
-
-@cache
-def trial() -> Trial:
-    return load_trial_file(models_dir() / f"{T}.yaml")
-
-
 def verdict(patient: dict[str, Any]) -> tuple[str, list[str], list[str]]:
-    """(status, failed criterion ids, columns to measure), as trialkit.verdict but loading the model once."""
-    result = screen(cohort_from_records([{"patient_id": "p1", **patient}]), [trial()], AS_OF).results[0]
-    return STATUS_NAMES[result.status[0]], result.failed_lists()[0], result.missing_lists()[0]
+    return trialkit.verdict(T, patient)
 
 
 def fails(*suffixes: str) -> tuple[str, list[str], list[str]]:
