@@ -110,21 +110,9 @@ def run_size(size: int, trials: list[ir.Trial], args: Any) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = arguments(__doc__.splitlines()[0], "10000")
-    parser.add_argument("--patients", type=int, default=300, help="patients whose plans are timed")
-    parser.add_argument("--scan-patients", type=int, default=200, help="patients in the near-miss scan")
-    parser.add_argument("--within", type=int, default=60, help="near-miss horizon in days")
-    parser.add_argument("--seed", type=int, default=0, help="which patients are sampled")
-    args = parser.parse_args(argv)
-    trials = list(load_trials().values())
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        rows.append(run_size(size, trials, args))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "p3_whatif", command_line("benchmarks.p3_whatif", argv), rows)
-    print_table(
-        f"P3 what-if (plan: CPU ms per patient over all trials; scan: plans per wall second; {os.cpu_count()} cores)",
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The result table (header, rows), shared by this script's output and RESULTS.md."""
+    return (
         [
             "cohort",
             "patients",
@@ -132,10 +120,10 @@ def main(argv: list[str] | None = None) -> None:
             "p95 ms",
             "max ms",
             "scan pairs",
-            "1 worker /s",
-            "2 workers /s",
+            "1 worker plans/s",
+            "2 workers plans/s",
             "speed-up",
-            "goal median <= 25 ms",
+            "goal median ≤ 25 ms",
         ],
         [
             [
@@ -152,6 +140,25 @@ def main(argv: list[str] | None = None) -> None:
             ]
             for r in rows
         ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments(__doc__.splitlines()[0], "10000")
+    parser.add_argument("--patients", type=int, default=300, help="patients whose plans are timed")
+    parser.add_argument("--scan-patients", type=int, default=200, help="patients in the near-miss scan")
+    parser.add_argument("--within", type=int, default=60, help="near-miss horizon in days")
+    parser.add_argument("--seed", type=int, default=0, help="which patients are sampled")
+    args = parser.parse_args(argv)
+    trials = list(load_trials().values())
+    rows = []
+    for size in sorted(parse_sizes(args.sizes)):
+        rows.append(run_size(size, trials, args))
+        print(f"size {size}: done", file=sys.stderr, flush=True)
+    write_results(args.results_dir, "p3_whatif", command_line("benchmarks.p3_whatif", argv), rows)
+    print_table(
+        f"P3 what-if (plan: CPU ms per patient over all trials; scan: plans per wall second; {os.cpu_count()} cores)",
+        *table(rows),
     )
 
 
