@@ -8,8 +8,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from matcher.cohort import FALSE, NEVER, TRUE, UNKNOWN, cohort_from_records, load_cohort
+from matcher.cohort import (
+    FALSE,
+    NEVER,
+    TRUE,
+    UNKNOWN,
+    _parse_csv,
+    _read_typed,
+    _text_types,
+    cohort_from_records,
+    cohort_from_table,
+    load_cohort,
+)
 from matcher.errors import CohortError
 
 
@@ -166,3 +179,102 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     assert cohort.column("creatinine_mg_dl").tolist() == pytest.approx(
         [1.0, 2.0], rel=1e-4
     )  # 88.4 umol/L x 113.12 g/mol
+
+
+# The typed CSV read (numbers and booleans typed by Arrow) must give what the text read gives,
+# cell for cell: values, blanks and each invalid row's reasons.  Spellings near each column's edges.
+_CELLS = {
+    "age_years": [
+        "",
+        "34",
+        "34.0",
+        "34.5",
+        "+7",
+        "-3",
+        ".5",
+        "5.",
+        "1e1",
+        "1E+01",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "abc",
+        " 34",
+        "1;5",
+        "0x10",
+        "200",
+    ],
+    "creatinine_mg_dl": [
+        "",
+        "0.9",
+        "1",
+        "1e-1",
+        "2E0",
+        "+.5",
+        "-0",
+        "1e999",
+        "Infinity",
+        "1.2.3",
+        " ",
+        "0.90000001",
+        "7e1",
+    ],
+    "pregnant": [
+        "",
+        "true",
+        "True",
+        "TRUE",
+        "tRuE",
+        "yes",
+        "Y",
+        "t",
+        "1",
+        "0",
+        "no",
+        "No",
+        "F",
+        "maybe",
+        " yes",
+        "2",
+    ],
+    "sledai_2k": ["", "4", "4.0", "4.5", "-1", "1e1", "106", "nan", "x"],
+    "live_vaccine_date": ["", "2026-01-05", "never", "Never", "2026-02-30", "05/01/2026", "2026-1-5"],
+    "sex": ["", "F", "m", "x"],
+}
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries({name: st.sampled_from(cells) for name, cells in _CELLS.items()}), min_size=1, max_size=12
+    )
+)
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_typed_and_text_reads_agree_cell_for_cell(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[dict[str, str]]
+) -> None:
+    path = tmp_path_factory.mktemp("typed") / "cohort.csv"
+    names = ["patient_id", *_CELLS]
+    lines = [",".join(names)] + [",".join([f"P{i}", *(row[n] for n in _CELLS)]) for i, row in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    loaded = load_cohort(path)
+    text = cohort_from_table(_parse_csv(path, names, _text_types(names), ",", parallel=False), str(path))
+    assert loaded.invalid == text.invalid
+    for name in _CELLS:
+        np.testing.assert_array_equal(loaded.values[name], text.values[name])
+
+
+def test_a_clean_file_takes_the_typed_read_and_a_word_in_a_number_column_does_not(tmp_path: Path) -> None:
+    clean = write(tmp_path, "patient_id,age_years,pregnant,sex\nP1,34,yes,F\nP2,,No,\n")
+    names = ["patient_id", "age_years", "pregnant", "sex"]
+    typed = _read_typed(clean, names, ",")
+    assert typed is not None
+    assert typed.schema.field("age_years").type == pa.float64()
+    assert typed.schema.field("pregnant").type == pa.bool_()
+    assert load_cohort(clean).values["pregnant"].tolist() == [TRUE, FALSE]
+    for cell in ("abc", "nan", "inf"):
+        messy = write(tmp_path, f"patient_id,age_years,pregnant,sex\nP1,{cell},yes,F\nP2,,No,\n", "messy.csv")
+        assert _read_typed(messy, names, ",") is None
+        cohort = load_cohort(messy)
+        assert cohort.invalid == {0: "column age_years: not a number"}
+        assert np.isnan(cohort.values["age_years"]).all()
