@@ -119,12 +119,26 @@ def main() -> None:
 def engine_options(command: F) -> F:
     """--engine local|dask and where the Dask cluster is."""
     options = [
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                     help="Run on this machine, or partition by partition on a Dask cluster."),
-        click.option("--scheduler", metavar="ADDRESS", default=None,
-                     help="Dask scheduler address (e.g. tcp://host:8786); default: a local cluster."),
-        click.option("--dask-workers", type=click.IntRange(1, 512), default=2, show_default=True,
-                     help="Workers of the local Dask cluster."),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help="Run on this machine, or partition by partition on a Dask cluster.",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            default=None,
+            help="Dask scheduler address (e.g. tcp://host:8786); default: a local cluster.",
+        ),
+        click.option(
+            "--dask-workers",
+            type=click.IntRange(1, 512),
+            default=2,
+            show_default=True,
+            help="Workers of the local Dask cluster.",
+        ),
         click.option("--blocksize", default="64MB", show_default=True, help="CSV bytes per Dask partition."),
     ]
     for option in reversed(options):

@@ -287,8 +287,9 @@ def allocation_table(result: Allocation) -> str:
         summary.add_column(column)
     for trial in result.trials:
         waitlist = ", ".join(trial.waitlist[:8]) + (f" +{len(trial.waitlist) - 8}" if len(trial.waitlist) > 8 else "")
-        summary.add_row(trial.trial_id, str(trial.slots), str(len(trial.roster)), escape(", ".join(trial.roster)),
-                        escape(waitlist))
+        summary.add_row(
+            trial.trial_id, str(trial.slots), str(len(trial.roster)), escape(", ".join(trial.roster)), escape(waitlist)
+        )
     console.print(summary)
     unplaced = Table(title="Patients not placed")
     for column in ("patient", "status", "reason"):
