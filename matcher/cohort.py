@@ -69,9 +69,28 @@ class Cohort:
     values: dict[str, np.ndarray]
     invalid: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Per text column: (the array encoded, its codes, its distinct lower-cased values); see text_codes.
+    _text_codes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def text_codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """A text column as dictionary codes (-1 = blank) and its distinct lower-cased values.
+
+        Built once per column and shared by every screening context; a column replaced
+        by another array (a what-if change) is encoded again.
+        """
+        column = self.column(name)
+        cached = self._text_codes.get(name)
+        if cached is None or cached[0] is not column:
+            encoded = pc.utf8_lower(pa.array(column, pa.string(), from_pandas=True)).dictionary_encode()
+            codes = np.array(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+            cached = (column, codes, encoded.dictionary.to_pylist())
+            self._text_codes[name] = cached
+        return cached[1], cached[2]
 
     def column(self, name: str) -> np.ndarray:
         """A contract column; an absent column is all blank."""

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort
@@ -49,8 +47,11 @@ def subtract(day: dt.date, duration: ir.Duration) -> dt.date:
 
 
 def tri(known: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Kleene codes from a known-mask and a truth-mask."""
-    return np.where(known, np.where(truth, TRUE, FALSE), UNKNOWN).astype(np.int8)
+    """Kleene codes from a known-mask and a truth-mask: 2·(known and true) + (not known), in bytes."""
+    known = np.asarray(known, dtype=bool)
+    codes = np.logical_and(known, truth).view(np.int8) << 1
+    codes += np.logical_not(known).view(np.int8)
+    return codes
 
 
 class Context:
@@ -62,7 +63,7 @@ class Context:
         self.today = day_number(as_of)
         self.facts = facts
         self.derived: dict[str, Derived] = derive(cohort, as_of, facts)
-        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._blanks: dict[str, dict[str, np.ndarray]] = {}
         self._holds: dict[int, np.ndarray] = {}
         self._memo: dict[int, np.ndarray] = {}
 
@@ -74,30 +75,25 @@ class Context:
             return self.derived[field].values
         return self.cohort.column(field)
 
-    def encoded(self, field: str) -> tuple[np.ndarray, list[str]]:
-        """A text field as dictionary codes (-1 = blank) and its distinct lower-cased values, built once."""
-        if field not in self._codes:
-            array = pa.array(self.cohort.column(field), pa.string(), from_pandas=True)
-            encoded = pc.utf8_lower(array).dictionary_encode()
-            codes = np.array(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-            self._codes[field] = (codes, encoded.dictionary.to_pylist())
-        return self._codes[field]
-
     def lowered_at(self, field: str, row: int) -> str | None:
         """One patient's text value, lower-cased (None where blank)."""
-        codes, distinct = self.encoded(field)
+        codes, distinct = self.cohort.text_codes(field)
         return distinct[codes[row]] if codes[row] >= 0 else None
 
     def blanks(self, field: str) -> dict[str, np.ndarray]:
-        """Per input column, the rows where its blank leaves ``field`` unknown."""
+        """Per input column, the rows where its blank leaves ``field`` unknown (built once per field)."""
         if field in self.derived:
             return self.derived[field].blanks
-        column = self.cohort.column(field)
-        if column.dtype == np.int8:
-            return {field: column == UNKNOWN}
-        if column.dtype == object:
-            return {field: column == None}  # noqa: E711
-        return {field: np.isnan(column)}
+        if field not in self._blanks:
+            column = self.cohort.column(field)
+            if column.dtype == np.int8:
+                blank = column == UNKNOWN
+            elif column.dtype == object:
+                blank = self.cohort.text_codes(field)[0] < 0
+            else:
+                blank = np.isnan(column)
+            self._blanks[field] = {field: blank}
+        return self._blanks[field]
 
     def cutoff(self, duration: ir.Duration) -> int:
         return day_number(subtract(self.as_of, duration))
@@ -134,10 +130,10 @@ def _compare_fields(rule: ir.CompareFields, ctx: Context) -> np.ndarray:
 
 
 def _in_set(rule: ir.InSet, ctx: Context) -> np.ndarray:
-    codes, distinct = ctx.encoded(rule.field)
+    codes, distinct = ctx.cohort.text_codes(rule.field)
     wanted = {value.lower() for value in rule.values}
-    member = np.isin(codes, [code for code, value in enumerate(distinct) if value in wanted])
-    return tri(codes >= 0, member)
+    member = np.array([value in wanted for value in distinct] + [False])  # code -1 (blank) picks the last
+    return tri(codes >= 0, member[codes])
 
 
 def _flag(rule: ir.Flag, ctx: Context) -> np.ndarray:
@@ -162,7 +158,7 @@ def half_life_days(rule: ir.Washout, ctx: Context) -> np.ndarray:
     """Per patient, the half-life that applies (NaN where the drug is unknown)."""
     if rule.drug is not None:
         return np.full(len(ctx), ctx.facts.half_lives_days.get(rule.drug.lower(), np.nan))
-    codes, distinct = ctx.encoded(cast(str, rule.drug_field))
+    codes, distinct = ctx.cohort.text_codes(cast(str, rule.drug_field))
     per_name = np.array([ctx.facts.half_lives_days.get(name, np.nan) for name in distinct] + [np.nan])
     return per_name[codes]  # code -1 (blank) picks the trailing NaN
 
@@ -190,9 +186,12 @@ def _any(rule: ir.Any_, ctx: Context) -> np.ndarray:
 
 
 def _at_least(rule: ir.AtLeast, ctx: Context) -> np.ndarray:
-    results = np.stack([ctx.evaluate(child) for child in rule.of])
-    true_count = (results == TRUE).sum(axis=0)
-    possible = true_count + (results == UNKNOWN).sum(axis=0)
+    true_count = np.zeros(len(ctx), dtype=np.int16)
+    possible = np.zeros(len(ctx), dtype=np.int16)
+    for child in rule.of:
+        result = ctx.evaluate(child)
+        true_count += result == TRUE
+        possible += result != FALSE
     return np.where(true_count >= rule.k, TRUE, np.where(possible < rule.k, FALSE, UNKNOWN)).astype(np.int8)
 
 

@@ -13,7 +13,7 @@ from matcher.evaluate import Context, criterion_holds, criterion_undecided_colum
 from matcher.facts import Facts, default_facts
 from matcher.trials import effective_facts
 
-INELIGIBLE, UNDECIDED, ELIGIBLE, INVALID = 0, 1, 2, 3
+INELIGIBLE, UNDECIDED, ELIGIBLE, INVALID = FALSE, UNKNOWN, TRUE, 3
 STATUS_NAMES = ("ineligible", "unknown", "eligible", "invalid")
 
 
@@ -66,13 +66,14 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
     criteria = [c for c in trial.criteria if not c.is_manual]
     manual = [c for c in trial.criteria if c.is_manual]
     n = len(ctx)
-    holds = np.empty((n, len(criteria)), dtype=np.int8)
-    missing: dict[str, np.ndarray] = {}
+    holds = np.empty((n, len(criteria)), dtype=np.int8, order="F")  # filled column by column
+    verdict = np.full(n, TRUE, np.int8)
     for index, criterion in enumerate(criteria):
         holds[:, index] = criterion_holds(criterion, ctx)
-    verdict = holds.min(axis=1) if criteria else np.full(n, TRUE, np.int8)
-    status = np.where(verdict == FALSE, INELIGIBLE, np.where(verdict == UNKNOWN, UNDECIDED, ELIGIBLE)).astype(np.int8)
-    status[~valid] = INVALID
+        np.minimum(verdict, holds[:, index], out=verdict)
+    # The Kleene codes are the status codes: INELIGIBLE = FALSE, UNDECIDED = UNKNOWN, ELIGIBLE = TRUE.
+    status = np.where(valid, verdict, np.int8(INVALID))
+    missing: dict[str, np.ndarray] = {}
     undecided_rows = status == UNDECIDED
     for index, criterion in enumerate(criteria):
         rows = undecided_rows & (holds[:, index] == UNKNOWN)
@@ -80,7 +81,9 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
             for column, mask in criterion_undecided_columns(criterion, ctx, rows).items():
                 missing[column] = missing[column] | mask if column in missing else mask
     names = sorted(name for name, mask in missing.items() if mask.any())
-    matrix = np.stack([missing[name] for name in names], axis=1) if names else np.zeros((n, 0), dtype=bool)
+    matrix = np.empty((n, len(names)), dtype=bool, order="F")
+    for index, name in enumerate(names):
+        matrix[:, index] = missing[name]
     return TrialScreen(trial, criteria, manual, holds, status, names, matrix)
 
 
