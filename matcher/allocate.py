@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -132,6 +134,40 @@ class PatientOutcome:
     actions: list[str] = field(default_factory=list)
 
 
+class CodedText:
+    """Per row, an index into a table of distinct texts: a million reasons cost an int32 each, not a string each."""
+
+    def __init__(self, codes: np.ndarray, texts: pa.Array) -> None:
+        self.codes = codes.astype(np.int32)
+        self._table = texts
+        self._added: list[str] = []
+        self._listed: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, row: int) -> str:
+        return self.texts()[self.codes[row]]
+
+    def assign(self, rows: np.ndarray, texts: list[str], which: np.ndarray | None = None) -> None:
+        """Give ``rows`` the texts ``texts[which]`` (``texts[0]`` for every row when ``which`` is None)."""
+        start = len(self._table) + len(self._added)
+        self._added.extend(texts)
+        self._listed = None
+        self.codes[rows] = start if which is None else start + which
+
+    def texts(self) -> list[str]:
+        """The table of distinct texts as Python strings (built once, on first per-row use)."""
+        if self._listed is None:
+            self._listed = self._table.to_pylist() + self._added
+        return self._listed
+
+    def arrow(self) -> pa.Array:
+        """Every row's text as one Arrow string array (for the CSV writer)."""
+        table = pa.concat_arrays([self._table.cast(pa.string()), pa.array(self._added, pa.string())])
+        return table.take(pa.array(self.codes))
+
+
 @dataclass
 class PatientColumns:
     """One entry per input patient, in input order, kept as columns so a million rows stay cheap."""
@@ -140,7 +176,7 @@ class PatientColumns:
     trial_id: np.ndarray  # None where not placed
     status: np.ndarray
     planned_date: np.ndarray  # ISO text, None where not placed
-    reason: np.ndarray
+    reason: CodedText
     actions: dict[int, list[str]]  # by row, for patients placed on a plan
 
     def outcome(self, row: int) -> PatientOutcome:
@@ -480,25 +516,26 @@ def _explain(
     reason = nowhere_reasons(screening)
     trial_of = np.full(n, None, dtype=object)
     planned_of = np.full(n, None, dtype=object)
-    if displaced:
-        waiting_rows = np.fromiter(displaced, dtype=np.int64, count=len(displaced))
-        status_of[waiting_rows] = "waitlist"
-        reason[waiting_rows] = list(displaced.values())
+    waiting_rows, which, displaced_texts = displaced
+    status_of[waiting_rows] = "waitlist"
+    reason.assign(waiting_rows, displaced_texts, which)
     placed_rows = arcs.row[chosen] if chosen else np.zeros(0, dtype=np.int64)
     status_of[placed_rows] = "assigned"
     trial_of[placed_rows] = np.asarray(trial_ids, dtype=object)[arcs.trial[chosen]] if chosen else []
-    reason[placed_rows] = "eligible now"
+    reason.assign(placed_rows, ["eligible now"])
     actions: dict[int, list[str]] = {}
+    on_plan: dict[int, str] = {}
     for i in chosen:
         row, t, ahead = int(arcs.row[i]), int(arcs.trial[i]), int(arcs.days[i])
         planned = screening.as_of + dt.timedelta(days=ahead)
         planned_of[row] = planned.isoformat()
         plan = plan_of.get((row, t))
         if plan is not None:
-            reason[row] = f"eligible from {planned.isoformat()} by plan"
+            on_plan[row] = f"eligible from {planned.isoformat()} by plan"
             actions[row] = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions]
-    for row, why in cohort.invalid.items():
-        status_of[row], reason[row], trial_of[row], planned_of[row] = "invalid", why, None, None
+    _assign_each(reason, on_plan)
+    invalid_rows = _assign_each(reason, cohort.invalid)
+    status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
     patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, reason, actions)
     return Allocation(screening.as_of, status, proven, best, bound, gap, levels, outcomes, patients, len(arcs), reduced)
 
@@ -514,6 +551,13 @@ _DISPLACED = (
 )
 
 
+def _assign_each(column: CodedText, texts: dict[int, str]) -> np.ndarray:
+    """Give each row in ``texts`` its own text; the rows given."""
+    rows = np.fromiter(texts, dtype=np.int64, count=len(texts))
+    column.assign(rows, list(texts.values()), np.arange(len(rows)))
+    return rows
+
+
 def _displaced_reasons(
     arcs: Arcs,
     weights: np.ndarray,
@@ -523,8 +567,11 @@ def _displaced_reasons(
     cohort: Cohort,
     trial_ids: list[str],
     capacity_of: list[int],
-) -> dict[int, str]:
-    """For each waitlisted patient, per trial that could take them: which trial was full and why, by objective level."""
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """For each waitlisted patient, per trial that could take them: which trial was full and why, by objective level.
+
+    Returned as (rows, index into the texts per row, the distinct texts).
+    """
     waiting = ~patient_placed[arcs.row]
     code = np.zeros(len(arcs), dtype=np.int64)
     texts: list[list[str]] = []
@@ -547,14 +594,12 @@ def _displaced_reasons(
             arcs.kept[w] > arcs.kept[mine], 1, np.where(weights[mine] > weights[w], 2, first_difference)
         )
     rows = np.unique(arcs.row[waiting])
-    if not len(rows):
-        return {}
     position = np.searchsorted(rows, arcs.row[waiting])
     matrix = np.zeros((len(rows), len(trial_ids)), dtype=np.int64)
     matrix[position, arcs.trial[waiting]] = code[waiting] + 1
     inverse, unique = _combine([matrix[:, t] for t in range(len(trial_ids))], [len(_DISPLACED) + 1] * len(trial_ids))
-    joined = ["; ".join(texts[t][c - 1] for t, c in enumerate(combo) if c) for combo in unique]
-    return dict(zip(rows.tolist(), (joined[i] for i in inverse.tolist()), strict=True))
+    joined = ["; ".join(texts[t][c - 1] for t, c in enumerate(combo) if c) for combo in unique.tolist()]
+    return rows, inverse, joined
 
 
 def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
@@ -596,15 +641,20 @@ def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
     return inverse, texts
 
 
-def nowhere_reasons(screening: Screening) -> np.ndarray:
-    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial."""
+def nowhere_reasons(screening: Screening) -> CodedText:
+    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial.
+
+    Texts are joined by Arrow once per distinct combination of the trials' reasons.
+    """
     per_trial = [_trial_reason_codes(result) for result in screening.results]
     inverse, unique = _combine([codes for codes, _ in per_trial], [len(texts) for _, texts in per_trial])
-    texts = [
-        "eligible nowhere: " + "; ".join(t for t in (per_trial[k][1][c] for k, c in enumerate(row)) if t)
-        for row in unique
+    # Each non-empty part carries its "; "; the first one's is replaced by the prefix.
+    parts = [
+        pa.array([f"; {text}" if text else "" for text in texts], pa.string()).take(pa.array(unique[:, k]))
+        for k, (_, texts) in enumerate(per_trial)
     ]
-    return np.asarray(texts, dtype=object)[inverse]
+    joined = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * len(unique), pa.string())
+    return CodedText(inverse, pc.utf8_replace_slice(joined, 0, 2, "eligible nowhere: "))
 
 
 _DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting
@@ -620,13 +670,13 @@ def _distinct(code: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
     return distinct, inverse.reshape(-1)
 
 
-def _combine(columns: list[np.ndarray], radix: list[int]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """Distinct rows of small-integer columns: (per-row index, the distinct rows), packed in mixed radix."""
+def _combine(columns: list[np.ndarray], radix: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of small-integer columns: (per-row index, the distinct rows as a matrix), packed in mixed radix."""
     code = np.zeros(len(columns[0]), dtype=np.int64)
-    rows: list[tuple[int, ...]] = [()]
+    rows = np.zeros((1, 0), dtype=np.int64)
     for column, base in zip(columns, radix, strict=True):
         distinct, code = _distinct(code * base + column.astype(np.int64), len(rows) * base)
-        rows = [(*rows[value // base], value % base) for value in distinct.tolist()]
+        rows = np.column_stack([rows[distinct // base], distinct % base])
     return code, rows
 
 

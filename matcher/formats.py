@@ -264,7 +264,7 @@ def allocation_csv(result: Allocation) -> str:
             "trial_id": columns.trial_id,
             "status": columns.status,
             "planned_date": columns.planned_date,
-            "reason": columns.reason,
+            "reason": columns.reason.arrow(),
             "actions": actions,
         }
     )

@@ -79,7 +79,7 @@ def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";")
     return texts[inverse.reshape(-1)]
 
 
-def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray]) -> str:
+def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray | pa.Array]) -> str:
     """A CSV from whole columns (None = empty), written by Arrow's CSV writer.
 
     Text cells are made spreadsheet-safe column by column; Arrow quotes every text
@@ -87,7 +87,10 @@ def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray]) -> st
     """
     arrays = {}
     for name, values in columns.items():
-        array = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+        if isinstance(values, pa.Array):
+            array = values.cast(pa.string())
+        else:
+            array = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
         risky = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
         arrays[name] = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
     sink = pa.BufferOutputStream()
