@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     result = allocate(screening, {}, [])
     print(f"{'allocate':<12} {resident()[0]:8.2f} {resident()[1]:9.2f}")
     with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "out.csv").write_text(formats.allocation_csv(result), "utf-8")
+        (Path(scratch) / "out.csv").write_bytes(formats.allocation_csv(result))
     print(f"{'csv':<12} {resident()[0]:8.2f} {resident()[1]:9.2f}")
 
 

@@ -644,17 +644,16 @@ def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
 def nowhere_reasons(screening: Screening) -> CodedText:
     """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial.
 
-    Texts are joined by Arrow once per distinct combination of the trials' reasons.
+    Each trial's text per patient is taken from its few distinct texts and joined by Arrow.
     """
-    per_trial = [_trial_reason_codes(result) for result in screening.results]
-    inverse, unique = _combine([codes for codes, _ in per_trial], [len(texts) for _, texts in per_trial])
+    n = len(screening.cohort.ids)
     # Each non-empty part carries its "; "; the first one's is replaced by the prefix.
     parts = [
-        pa.array([f"; {text}" if text else "" for text in texts], pa.string()).take(pa.array(unique[:, k]))
-        for k, (_, texts) in enumerate(per_trial)
+        pa.array([f"; {text}" if text else "" for text in texts], pa.string()).take(pa.array(codes))
+        for codes, texts in (_trial_reason_codes(result) for result in screening.results)
     ]
-    joined = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * len(unique), pa.string())
-    return CodedText(inverse, pc.utf8_replace_slice(joined, 0, 2, "eligible nowhere: "))
+    joined = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * n, pa.string())
+    return CodedText(np.arange(n), pc.utf8_replace_slice(joined, 0, 2, "eligible nowhere: "))
 
 
 _DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting

@@ -103,7 +103,7 @@ def _report_rows(cohort: Cohort) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | bytes, output: str | None) -> None:
     if output:
         write_atomic(output, text)
     else:

@@ -53,7 +53,7 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
             }
 
 
-def screen_csv(screening: Screening) -> str:
+def screen_csv(screening: Screening) -> bytes:
     """One row per patient and trial (patients in input order), built column-wise."""
     n, trials = len(screening.cohort), len(screening.results)
     valid = screening.cohort.valid_mask()
@@ -253,7 +253,7 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
     return console.export_text()
 
 
-def allocation_csv(result: Allocation) -> str:
+def allocation_csv(result: Allocation) -> bytes:
     columns = result.columns
     actions = np.full(len(columns.patient_id), None, dtype=object)
     for row, listed in columns.actions.items():

@@ -38,7 +38,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write through a temporary file, flushed to disk, then rename it over the target.
 
     A failure or an interrupt at any point leaves no half-written file, and an
@@ -50,8 +50,8 @@ def write_atomic(path: str | Path, text: str) -> None:
     except OSError as exc:
         raise MatcherError(f"{target}: cannot write: {exc.strerror}") from exc
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8") if isinstance(text, str) else text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
@@ -79,8 +79,8 @@ def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";")
     return texts[inverse.reshape(-1)]
 
 
-def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray | pa.Array]) -> str:
-    """A CSV from whole columns (None = empty), written by Arrow's CSV writer.
+def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray | pa.Array]) -> bytes:
+    """A CSV (UTF-8 bytes) from whole columns (None = empty), written by Arrow's CSV writer.
 
     Text cells are made spreadsheet-safe column by column; Arrow quotes every text
     cell, which any CSV reader accepts.
@@ -94,7 +94,7 @@ def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray | pa.Ar
         risky = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
         arrays[name] = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
     sink = pa.BufferOutputStream()
+    sink.write(csv_text(list(columns), []).encode("utf-8"))
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed", delimiter=",")
     pacsv.write_csv(pa.table(arrays), sink, options)
-    header = csv_text(list(columns), [])
-    return header + sink.getvalue().to_pybytes().decode("utf-8")
+    return sink.getvalue().to_pybytes()
