@@ -98,6 +98,10 @@ class Context:
     def cutoff(self, duration: ir.Duration) -> int:
         return day_number(subtract(self.as_of, duration))
 
+    def forget_nodes(self) -> None:
+        """Drop the memoized rule-node arrays (criterion results stay): a million-row screen keeps one criterion's."""
+        self._memo.clear()
+
     def evaluate(self, rule: ir.Rule) -> np.ndarray:
         """Kleene codes of ``rule`` for every patient (memoized per node)."""
         key = id(rule)

@@ -68,19 +68,28 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
     n = len(ctx)
     holds = np.empty((n, len(criteria)), dtype=np.int8, order="F")  # filled column by column
     verdict = np.full(n, TRUE, np.int8)
+    # The blank columns behind each criterion's unknowns, gathered while its rule nodes are
+    # still memoized; kept only for undecided patients below (the walk only narrows its rows).
+    missing: dict[str, np.ndarray] = {}
     for index, criterion in enumerate(criteria):
         holds[:, index] = criterion_holds(criterion, ctx)
         np.minimum(verdict, holds[:, index], out=verdict)
+        unknown = holds[:, index] == UNKNOWN
+        if unknown.any():
+            for column, mask in criterion_undecided_columns(criterion, ctx, unknown).items():
+                if column in missing:
+                    missing[column] |= mask
+                else:
+                    missing[column] = mask
+        ctx.forget_nodes()
     # The Kleene codes are the status codes: INELIGIBLE = FALSE, UNDECIDED = UNKNOWN, ELIGIBLE = TRUE.
     status = np.where(valid, verdict, np.int8(INVALID))
-    missing: dict[str, np.ndarray] = {}
     undecided_rows = status == UNDECIDED
-    for index, criterion in enumerate(criteria):
-        rows = undecided_rows & (holds[:, index] == UNKNOWN)
-        if rows.any():
-            for column, mask in criterion_undecided_columns(criterion, ctx, rows).items():
-                missing[column] = missing[column] | mask if column in missing else mask
-    names = sorted(name for name, mask in missing.items() if mask.any())
+    names = []
+    for name in sorted(missing):
+        missing[name] &= undecided_rows
+        if missing[name].any():
+            names.append(name)
     matrix = np.empty((n, len(names)), dtype=bool, order="F")
     for index, name in enumerate(names):
         matrix[:, index] = missing[name]
