@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort
+from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, tri
 from matcher.contract import columns
 from matcher.derived import DERIVED_FIELDS, Derived, day_number, derive
 from matcher.facts import Facts
@@ -44,14 +44,6 @@ def subtract(day: dt.date, duration: ir.Duration) -> dt.date:
     month += 1
     clamped = dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
     return clamped - dt.timedelta(days=duration.days + 7 * duration.weeks)
-
-
-def tri(known: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Kleene codes from a known-mask and a truth-mask: 2·(known and true) + (not known), in bytes."""
-    known = np.asarray(known, dtype=bool)
-    codes = np.logical_and(known, truth).view(np.int8) << 1
-    codes += np.logical_not(known).view(np.int8)
-    return codes
 
 
 class Context:
