@@ -466,13 +466,8 @@ def _parse_distinct(
     distinct = _parse_column(pa.chunked_array([dictionary]), column, factor, found, decimal_comma)
     blank = len(dictionary)  # a null index (a Parquet category's blank) picks the blank appended here
     distinct = np.concatenate([distinct, _blank(column, 1)])
-    indices = np.concatenate(
-        [np.zeros(0, dtype=np.int32)]
-        + [
-            (pc.fill_null(chunk.indices, blank) if chunk.null_count else chunk.indices).to_numpy(zero_copy_only=False)
-            for chunk in unified.chunks
-        ]
-    )
+    codes = pa.chunked_array([chunk.indices for chunk in unified.chunks], unified.type.index_type)
+    indices = (pc.fill_null(codes, blank) if codes.null_count else codes).to_numpy()
     if found.reasons:
         bad = np.zeros(blank + 1, dtype=bool)
         bad[list(found.reasons)] = True
