@@ -78,10 +78,9 @@ def _age(cohort: Cohort, as_of: dt.date) -> Derived:
 
 def _prednisone(cohort: Cohort, facts: Facts) -> Derived:
     dose = cohort.column("glucocorticoid_mg_day")
-    drugs = cohort.column("glucocorticoid")
-    factor = np.full(len(dose), np.nan)
-    for name in set(drugs[drugs != None].tolist()):  # noqa: E711
-        factor[drugs == name] = 5.0 / facts.steroid_equivalent_mg.get(str(name).lower(), np.nan)
+    codes, drugs = cohort.text_codes("glucocorticoid")
+    per_drug = [5.0 / facts.steroid_equivalent_mg.get(name, np.nan) for name in drugs]
+    factor = np.array([*per_drug, np.nan])[codes]  # code -1 (blank) picks the trailing NaN
     # Rounded to 1e-6 mg so that exact equivalents (4.5 mg dexamethasone = 30 mg) meet their limits.
     equivalent = np.where(dose == 0, 0.0, np.round(dose * factor, 6))
     blanks = {
@@ -121,8 +120,9 @@ def cockcroft_gault(
 
 
 def _sex(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
-    sex = cohort.column("sex")
-    return sex == "F", sex == None  # noqa: E711
+    """(female, blank) per patient."""
+    codes, spellings = cohort.text_codes("sex")
+    return np.array([spelling == "f" for spelling in spellings] + [False])[codes], codes < 0
 
 
 def _egfr(cohort: Cohort, age: Derived) -> Derived:
@@ -165,14 +165,22 @@ def _crcl(cohort: Cohort, age: Derived) -> Derived:
     return Derived(crcl, blanks)
 
 
-def derive(cohort: Cohort, as_of: dt.date, facts: Facts) -> dict[str, Derived]:
-    """All derived fields for one screening date and set of facts."""
-    age = _age(cohort, as_of)
+def derive(
+    cohort: Cohort, as_of: dt.date, facts: Facts, same_date: dict[str, Derived] | None = None
+) -> dict[str, Derived]:
+    """All derived fields for one screening date and set of facts.
+
+    ``same_date``: the fields already derived for this cohort and date under other facts;
+    those the facts do not change (age, eGFR, CrCl) are taken from it.
+    """
     prednisone = _prednisone(cohort, facts)
+    if same_date is None:
+        age = _age(cohort, as_of)
+        fact_free = {"age": age, "egfr_ml_min_1_73m2": _egfr(cohort, age), "crcl_ml_min": _crcl(cohort, age)}
+    else:
+        fact_free = {name: same_date[name] for name in ("age", "egfr_ml_min_1_73m2", "crcl_ml_min")}
     return {
-        "age": age,
+        **fact_free,
         "prednisone_equivalent_mg_day": prednisone,
         "prednisone_equivalent_mg_kg_day": _per_kg(prednisone, cohort),
-        "egfr_ml_min_1_73m2": _egfr(cohort, age),
-        "crcl_ml_min": _crcl(cohort, age),
     }

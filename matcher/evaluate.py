@@ -49,12 +49,13 @@ def subtract(day: dt.date, duration: ir.Duration) -> dt.date:
 class Context:
     """One cohort seen at one screening date with one set of facts."""
 
-    def __init__(self, cohort: Cohort, as_of: dt.date, facts: Facts) -> None:
+    def __init__(self, cohort: Cohort, as_of: dt.date, facts: Facts, same_date: Context | None = None) -> None:
+        """``same_date``: a context of this cohort and date (other facts); its fact-free derived values are reused."""
         self.cohort = cohort
         self.as_of = as_of
         self.today = day_number(as_of)
         self.facts = facts
-        self.derived: dict[str, Derived] = derive(cohort, as_of, facts)
+        self.derived: dict[str, Derived] = derive(cohort, as_of, facts, same_date.derived if same_date else None)
         self._blanks: dict[str, dict[str, np.ndarray]] = {}
         self._holds: dict[int, np.ndarray] = {}
         self._memo: dict[int, np.ndarray] = {}

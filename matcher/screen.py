@@ -104,7 +104,7 @@ def screen(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, facts: Facts 
         trial_facts = effective_facts(trial, facts or default_facts())
         key = trial_facts.cache_key()
         if key not in contexts:
-            contexts[key] = Context(cohort, as_of, trial_facts)
+            contexts[key] = Context(cohort, as_of, trial_facts, next(iter(contexts.values()), None))
         results.append(screen_trial(trial, contexts[key]))
     return Screening(cohort, as_of, results)
 
