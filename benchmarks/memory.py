@@ -15,6 +15,7 @@ from benchmarks.common import AS_OF, CACHE_DIR, cohort_file
 from matcher import formats
 from matcher.allocate import allocate
 from matcher.cohort import load_cohort
+from matcher.output import write_atomic
 from matcher.screen import screen
 from matcher.trials import load_trials
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     result = allocate(screening, {}, [])
     print(f"{'allocate':<12} {resident()[0]:8.2f} {resident()[1]:9.2f}")
     with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "out.csv").write_bytes(formats.allocation_csv(result))
+        write_atomic(Path(scratch) / "out.csv", formats.allocation_csv(result))
     print(f"{'csv':<12} {resident()[0]:8.2f} {resident()[1]:9.2f}")
 
 

@@ -142,6 +142,7 @@ class CodedText:
         self._table = texts
         self._added: list[str] = []
         self._listed: list[str] | None = None
+        self._arrow_table: pa.Array | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -153,7 +154,7 @@ class CodedText:
         """Give ``rows`` the texts ``texts[which]`` (``texts[0]`` for every row when ``which`` is None)."""
         start = len(self._table) + len(self._added)
         self._added.extend(texts)
-        self._listed = None
+        self._listed = self._arrow_table = None
         self.codes[rows] = start if which is None else start + which
 
     def texts(self) -> list[str]:
@@ -162,10 +163,11 @@ class CodedText:
             self._listed = self._table.to_pylist() + self._added
         return self._listed
 
-    def arrow(self) -> pa.Array:
-        """Every row's text as one Arrow string array (for the CSV writer)."""
-        table = pa.concat_arrays([self._table.cast(pa.string()), pa.array(self._added, pa.string())])
-        return table.take(pa.array(self.codes))
+    def arrow(self, start: int, stop: int) -> pa.Array:
+        """The texts of rows ``start`` to ``stop`` as an Arrow string array (for the CSV writer)."""
+        if self._arrow_table is None:
+            self._arrow_table = pa.concat_arrays([self._table.cast(pa.string()), pa.array(self._added, pa.string())])
+        return self._arrow_table.take(pa.array(self.codes[start:stop]))
 
 
 @dataclass

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,11 +103,16 @@ def _report_rows(cohort: Cohort) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
-def _emit(text: str | bytes, output: str | None) -> None:
+def _emit(text: str | bytes | Iterable[bytes], output: str | None) -> None:
     if output:
         write_atomic(output, text)
-    else:
+    elif isinstance(text, (str, bytes)):
         click.echo(text, nl=False)
+    else:
+        stdout = sys.stdout.buffer  # the binary stream under click's (and CliRunner's) stdout
+        for chunk in text:
+            stdout.write(chunk)
+        stdout.flush()
 
 
 @click.group()

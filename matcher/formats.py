@@ -9,12 +9,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from matcher.allocate import Allocation
-from matcher.output import csv_from_columns, csv_text, joined_rows
+from matcher.output import (
+    ROWS_PER_CHUNK,
+    CsvChunks,
+    coded_text,
+    csv_chunks,
+    csv_text,
+    joined_rows,
+    row_ranges,
+    text_array,
+)
 from matcher.render import criterion_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.whatif import Plan
@@ -53,27 +63,37 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
             }
 
 
-def screen_csv(screening: Screening) -> bytes:
-    """One row per patient and trial (patients in input order), built column-wise."""
+def screen_csv(screening: Screening) -> CsvChunks:
+    """One row per patient and trial (patients in input order), built column-wise in Arrow, chunk by chunk."""
     n, trials = len(screening.cohort), len(screening.results)
     valid = screening.cohort.valid_mask()
     reasons = np.full(n, "", dtype=object)
     for row, reason in screening.cohort.invalid.items():
         reasons[row] = reason
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in SCREEN_COLUMNS}
+    ids, reason_texts = text_array(screening.cohort.ids), text_array(reasons)
+    columns: dict[str, list[pa.Array]] = {name: [] for name in SCREEN_COLUMNS}
     for result in screening.results:
-        ids = result.criterion_ids
-        manual = ";".join(c.id for c in result.manual)
-        columns["patient_id"].append(screening.cohort.ids)
-        columns["trial_id"].append(np.full(n, result.trial.id, dtype=object))
-        columns["status"].append(np.asarray(STATUS_NAMES, dtype=object)[result.status])
-        columns["failed"].append(joined_rows((result.holds == 0) & valid[:, None], ids))
+        criterion_ids = result.criterion_ids
+        columns["patient_id"].append(ids)
+        columns["trial_id"].append(coded_text(np.zeros(n), [result.trial.id]))
+        columns["status"].append(coded_text(result.status, list(STATUS_NAMES)))
+        columns["failed"].append(joined_rows((result.holds == 0) & valid[:, None], criterion_ids))
         columns["missing"].append(joined_rows(result.missing & valid[:, None], result.missing_columns))
-        columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], ids))
-        columns["manual"].append(np.where(valid, manual, ""))
-        columns["reason"].append(reasons)
-    patient_major = {name: np.stack(parts, axis=1).reshape(n * trials) for name, parts in columns.items()}
-    return csv_from_columns(patient_major)
+        columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], criterion_ids))
+        columns["manual"].append(coded_text(~valid, [";".join(c.id for c in result.manual), ""]))
+        columns["reason"].append(reason_texts)
+
+    def batches() -> Iterator[dict[str, pa.Array]]:
+        for start, stop in row_ranges(n, max(1, ROWS_PER_CHUNK // max(1, trials))):
+            # Trial-major parts, read out patient-major: row r of trial t sits at t * rows + r.
+            rows = stop - start
+            patient_major = pa.array((np.arange(trials) * rows + np.arange(rows)[:, None]).reshape(-1))
+            yield {
+                name: pa.concat_arrays([text_array(part.slice(start, rows)) for part in parts]).take(patient_major)
+                for name, parts in columns.items()
+            }
+
+    return csv_chunks(SCREEN_COLUMNS, batches() if trials else [])
 
 
 def funnel_records(result: TrialScreen) -> list[dict[str, Any]]:
@@ -253,20 +273,25 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
     return console.export_text()
 
 
-def allocation_csv(result: Allocation) -> bytes:
+def allocation_csv(result: Allocation) -> CsvChunks:
     columns = result.columns
     actions = np.full(len(columns.patient_id), None, dtype=object)
     for row, listed in columns.actions.items():
         actions[row] = " | ".join(listed)
-    return csv_from_columns(
-        {
-            "patient_id": columns.patient_id,
-            "trial_id": columns.trial_id,
-            "status": columns.status,
-            "planned_date": columns.planned_date,
-            "reason": columns.reason.arrow(),
-            "actions": actions,
-        }
+    header = ("patient_id", "trial_id", "status", "planned_date", "reason", "actions")
+    return csv_chunks(
+        header,
+        (
+            {
+                "patient_id": columns.patient_id[start:stop],
+                "trial_id": columns.trial_id[start:stop],
+                "status": columns.status[start:stop],
+                "planned_date": columns.planned_date[start:stop],
+                "reason": columns.reason.arrow(start, stop),
+                "actions": actions[start:stop],
+            }
+            for start, stop in row_ranges(len(columns.patient_id))
+        ),
     )
 
 

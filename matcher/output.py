@@ -6,8 +6,9 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +39,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> None:
+def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> None:
     """Write through a temporary file, flushed to disk, then rename it over the target.
 
     A failure or an interrupt at any point leaves no half-written file, and an
@@ -51,7 +52,12 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise MatcherError(f"{target}: cannot write: {exc.strerror}") from exc
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8") if isinstance(text, str) else text)
+            if isinstance(text, str):
+                stream.write(text.encode("utf-8"))
+            elif isinstance(text, bytes):
+                stream.write(text)
+            else:
+                stream.writelines(text)  # chunk by chunk: a large CSV is never whole in memory
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
@@ -62,39 +68,65 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise
 
 
-def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";") -> np.ndarray:
-    """For an (n x m) boolean matrix, each row's true labels joined, as an object array.
+def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";") -> pa.DictionaryArray:
+    """For an (n x m) boolean matrix, each row's true labels joined, as an Arrow dictionary array.
 
-    Rows are grouped by pattern first (bit-packed, sorted once), so the joining is done
-    once per distinct pattern rather than once per row.
+    Rows are grouped by pattern first (bit-packed, hashed by Arrow), so the joining is
+    done once per distinct pattern rather than once per row.
     """
-    if matrix.shape[1] == 0:
-        return np.full(matrix.shape[0], "", dtype=object)
+    n, m = matrix.shape
+    if m == 0:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([""], pa.string()))
     packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    patterns = np.unpackbits(unique.view(np.uint8).reshape(len(unique), -1), axis=1)[:, : matrix.shape[1]]
+    width = packed.shape[1]
+    keys = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, pa.py_buffer(packed)])
+    encoded = pc.dictionary_encode(keys)
+    distinct = encoded.dictionary
+    unique = np.frombuffer(distinct.buffers()[1], dtype=np.uint8, count=len(distinct) * width, offset=0)
+    patterns = np.unpackbits(unique.reshape(len(distinct), width), axis=1)[:, :m].astype(bool)
     names = np.asarray(labels, dtype=object)
-    texts = np.array([separator.join(names[pattern.astype(bool)]) for pattern in patterns], dtype=object)
-    return texts[inverse.reshape(-1)]
+    texts = [separator.join(names[pattern]) for pattern in patterns]
+    return pa.DictionaryArray.from_arrays(encoded.indices, pa.array(texts, pa.string()))
 
 
-def csv_from_columns(columns: Mapping[str, Sequence[object] | np.ndarray | pa.Array]) -> bytes:
-    """A CSV (UTF-8 bytes) from whole columns (None = empty), written by Arrow's CSV writer.
+def text_array(values: Sequence[object] | np.ndarray | pa.Array) -> pa.Array:
+    """Any column of text (None = empty) as an Arrow string array."""
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
 
-    Text cells are made spreadsheet-safe column by column; Arrow quotes every text
-    cell, which any CSV reader accepts.
+
+def coded_text(codes: np.ndarray, texts: Sequence[str]) -> pa.DictionaryArray:
+    """A column that takes few values: per row an index into ``texts``."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)), pa.array(texts, pa.string()))
+
+
+Column: TypeAlias = Sequence[object] | np.ndarray | pa.Array
+CsvChunks: TypeAlias = Iterator[bytes]
+ROWS_PER_CHUNK = 1 << 16
+
+
+def csv_chunks(header: Sequence[str], batches: Iterable[Mapping[str, Column]]) -> CsvChunks:
+    """A CSV (UTF-8) written by Arrow's CSV writer: the header, then one chunk per batch of rows.
+
+    Memory stays bounded by one batch however many rows there are.  Text cells are made
+    spreadsheet-safe column by column (None = empty); Arrow quotes every text cell,
+    which any CSV reader accepts.
     """
-    arrays = {}
-    for name, values in columns.items():
-        if isinstance(values, pa.Array):
-            array = values.cast(pa.string())
-        else:
-            array = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
-        risky = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
-        arrays[name] = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
-    sink = pa.BufferOutputStream()
-    sink.write(csv_text(list(columns), []).encode("utf-8"))
+    yield csv_text(header, []).encode("utf-8")
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed", delimiter=",")
-    pacsv.write_csv(pa.table(arrays), sink, options)
-    return sink.getvalue().to_pybytes()
+    for batch in batches:
+        arrays = {}
+        for name in header:
+            array = text_array(batch[name])
+            risky = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
+            arrays[name] = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(pa.table(arrays), sink, options)
+        yield sink.getvalue().to_pybytes()
+
+
+def row_ranges(rows: int, size: int = ROWS_PER_CHUNK) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive batches of at most ``size`` rows."""
+    for start in range(0, rows, size):
+        yield start, min(rows, start + size)

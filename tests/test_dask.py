@@ -32,12 +32,12 @@ def client() -> Iterator[Any]:
 
 
 def local_csv(path: Path) -> str:
-    return formats.screen_csv(screen(check_as_of(load_cohort(path), AS_OF), TRIALS, AS_OF))
+    return b"".join(formats.screen_csv(screen(check_as_of(load_cohort(path), AS_OF), TRIALS, AS_OF)))
 
 
 def test_demo_screening_is_identical_across_partitions(client: Any) -> None:
     screening = screen_on_dask(DEMO, TRIALS, AS_OF, client, blocksize="8KB")
-    assert formats.screen_csv(screening) == local_csv(DEMO)
+    assert b"".join(formats.screen_csv(screening)) == local_csv(DEMO)
     assert formats.screen_json(screening, True) == formats.screen_json(
         screen(check_as_of(load_cohort(DEMO), AS_OF), TRIALS, AS_OF), True
     ).replace(str(DEMO), screening.cohort.source)
@@ -54,8 +54,8 @@ def test_synthetic_parquet_dataset_is_read_partition_by_partition(client: Any, t
     for part, start in enumerate(range(0, table.num_rows, 200)):  # three files, one partition each
         pq.write_table(table.slice(start, 200), dataset / f"part-{part}.parquet")
     screening = screen_on_dask(dataset, TRIALS, AS_OF, client)
-    expected = formats.screen_csv(screen(check_as_of(load_cohort(source), AS_OF), TRIALS, AS_OF))
-    assert formats.screen_csv(screening).replace(bytes(dataset), bytes(source)) == expected
+    expected = b"".join(formats.screen_csv(screen(check_as_of(load_cohort(source), AS_OF), TRIALS, AS_OF)))
+    assert b"".join(formats.screen_csv(screening)).replace(bytes(dataset), bytes(source)) == expected
 
 
 def test_near_miss_scan_is_identical(client: Any) -> None:

@@ -296,6 +296,7 @@ def test_report_in_headless_chromium(browser: Any, demo_report: Path) -> None:
 
 def test_hostile_ids_render_as_text_in_chromium(browser: Any, hostile_report: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     _open(browser, hostile_report)
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
@@ -309,5 +310,9 @@ def test_hostile_ids_render_as_text_in_chromium(browser: Any, hostile_report: Pa
     link = browser.find_element(By.CSS_SELECTOR, "td.roster a.pid")
     assert link.text == SCRIPT_ID
     link.click()
+    # The click filters the patient list on the page's next render: wait for it, then check.
+    WebDriverWait(browser, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#patient-list article.patient")) == 1
+    )
     cards = browser.find_elements(By.CSS_SELECTOR, "#patient-list article.patient")
     assert len(cards) == 1 and cards[0].find_element(By.CSS_SELECTOR, "h3 .mono").text == SCRIPT_ID
