@@ -28,7 +28,6 @@ from matcher.evaluate import Context
 from matcher.ir import Trial
 from matcher.output import write_atomic
 from matcher.render import trial_text
-from matcher.report import cohort_report
 from matcher.screen import screen
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
 from matcher.trials import effective_facts, select_trials, trial_schema
@@ -427,6 +426,8 @@ def report_command(
     models: Path | None,
 ) -> None:
     """One self-contained HTML report (no network needed to view): summary, funnels, allocation, near misses."""
+    from matcher.report import cohort_report  # Plotly and Jinja2 load only for the report
+
     chosen = _select_trials(trials, models)
     loaded = _load_checked(cohort, as_of)
     with Progress(transient=True, console=Console(stderr=True)) as bar:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
-
-import pint
+from typing import TYPE_CHECKING
 
 from matcher.errors import CohortError
+
+if TYPE_CHECKING:
+    import pint
 
 _SCALE = re.compile(r"^\s*(?:10\^(?P<exp>-?\d+)|(?P<num>\d+(?:\.\d+)?(?:e-?\d+)?))\s*(?=/|\*|$|\s|[a-zA-Z])")
 _AREA_LABEL = "/1.73m2"
@@ -20,6 +22,8 @@ _AREA_LABEL = "/1.73m2"
 
 @cache
 def _registry() -> pint.UnitRegistry:
+    import pint  # imported on the first unit header: pint (and pandas under it) cost every run a fifth of a second
+
     registry: pint.UnitRegistry = pint.UnitRegistry()
     registry.enable_contexts("chemistry")
     return registry
@@ -56,6 +60,7 @@ def conversion_factor(column: str, given: str, canonical: str, molar_mass_g_mol:
         raise CohortError(f"column {column!r}: unit {given!r} is not convertible to {canonical!r}")
     given, canonical = given.replace(_AREA_LABEL, ""), canonical.replace(_AREA_LABEL, "")
     registry = _registry()
+    import pint
     try:
         given_scale, given_expr = _split(given)
         canonical_scale, canonical_expr = _split(canonical)
