@@ -107,6 +107,7 @@ def run_size(size: int, args: Any) -> dict[str, Any]:
         "size": size,
         "file_bytes": path.stat().st_size,
         "ours": {**best, "wall_s": min(run["wall_s"] for run in runs), "peak_rss_bytes": peak},
+        "runs": [{key: run[key] for key in ("cpu_s", "wall_s", "peak_rss_bytes")} for run in runs],
         "pyarrow_read_csv": baseline_time.as_dict(),
         "output": checked,
         "ratio_cpu": versus_cpu,

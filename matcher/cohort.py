@@ -489,13 +489,15 @@ def _parse_number(
         good = pc.fill_null(pc.match_substring_regex(text, _NUMBER), True)
         problems.add(_present(text) & ~_numpy(good, bool), f"column {column.name}: not a number")
         values = _numpy(pc.cast(pc.if_else(good, text, pa.scalar(None, pa.string())), pa.float64()))
-    infinite = np.isinf(values)
-    problems.add(infinite, f"column {column.name}: not a finite number")
-    values[infinite] = np.nan
+    _reject(values, np.isinf(values), problems, f"column {column.name}: not a finite number")
     if column.kind == "int":
-        fractional = np.isfinite(values) & (values != np.round(values))
-        problems.add(fractional, f"column {column.name}: not a whole number")
-        values[fractional] = np.nan
+        with np.errstate(invalid="ignore"):
+            _reject(
+                values,
+                np.isfinite(values) & (values != np.round(values)),
+                problems,
+                f"column {column.name}: not a whole number",
+            )
     with np.errstate(over="ignore", invalid="ignore"):
         if factor != 1.0:
             values *= factor
@@ -504,15 +506,24 @@ def _parse_number(
         values *= 1e6
         np.rint(values, out=values)
         values /= 1e6
-    too_large = np.isinf(values) | (np.abs(values) > _LARGEST)
-    problems.add(too_large, f"column {column.name}: too large")
-    values[too_large] = np.nan
-    bounds = plausible_ranges().get(column.name)
-    if bounds is not None and (bounds.low is not None or bounds.high is not None):
-        outside = (values < _or(bounds.low, -np.inf)) | (values > _or(bounds.high, np.inf))
-        problems.add(outside, f"column {column.name}: outside the plausible range ({_span(bounds, column.unit)})")
-        values[outside] = np.nan
+        _reject(values, (values > _LARGEST) | (values < -_LARGEST), problems, f"column {column.name}: too large")
+        bounds = plausible_ranges().get(column.name)
+        if bounds is not None and (bounds.low is not None or bounds.high is not None):
+            outside = (values < _or(bounds.low, -np.inf)) | (values > _or(bounds.high, np.inf))
+            _reject(
+                values,
+                outside,
+                problems,
+                f"column {column.name}: outside the plausible range ({_span(bounds, column.unit)})",
+            )
     return values
+
+
+def _reject(values: np.ndarray, bad: np.ndarray, problems: _RowProblems, reason: str) -> None:
+    """Blank the bad values and give their rows the reason (the common case, no bad value, costs one scan)."""
+    if bad.any():
+        problems.add(bad, reason)
+        values[bad] = np.nan
 
 
 def _or(bound: float | None, default: float) -> float:
