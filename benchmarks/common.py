@@ -65,6 +65,39 @@ def measure(action: Callable[[], T], repeat: int = 1) -> tuple[Timing, T]:
     return Timing(min(walls), min(cpus)), result
 
 
+def into_page_cache(path: Path) -> None:
+    """Read the file's bytes once, without keeping them (so that both sides read from memory)."""
+    with path.open("rb") as handle:
+        while handle.read(1 << 24):
+            pass
+
+
+def measure_fresh(setup: str, statement: str, repeat: int = 1) -> tuple[Timing, Any]:
+    """Time the expression ``statement`` in a new interpreter after ``setup`` (its imports), best of ``repeat``.
+
+    A new process starts with a cold memory allocator, as every command-line run does;
+    timing two sides in one process would favour whichever reuses memory the other freed.
+    The expression's value (keep it small) comes back as JSON.
+    """
+    script = "\n".join(
+        [
+            "import json, time",
+            setup,
+            "wall, cpu = time.perf_counter(), time.process_time()",
+            f"value = {statement}",
+            "wall, cpu = time.perf_counter() - wall, time.process_time() - cpu",
+            "print(json.dumps({'wall': wall, 'cpu': cpu, 'value': value}))",
+        ]
+    )
+    runs = []
+    for _ in range(max(1, repeat)):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{statement} failed in a child process: {done.stderr[-2000:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return Timing(min(run["wall"] for run in runs), min(run["cpu"] for run in runs)), runs[-1]["value"]
+
+
 def ratio(ours: float, baseline: float) -> float:
     return ours / baseline if baseline > 0 else float("inf")
 
