@@ -134,40 +134,54 @@ class PatientOutcome:
     actions: list[str] = field(default_factory=list)
 
 
-class CodedText:
-    """Per row, an index into a table of distinct texts: a million reasons cost an int32 each, not a string each."""
+class ReasonColumn:
+    """Per patient, why they are where they are, kept as codes until text is asked for.
 
-    def __init__(self, codes: np.ndarray, texts: pa.Array) -> None:
-        self.codes = codes.astype(np.int32)
-        self._table = texts
-        self._added: list[str] = []
-        self._listed: list[str] | None = None
-        self._arrow_table: pa.Array | None = None
+    The default reason joins one part per trial (``prefix`` then the non-empty parts,
+    "; " between them), each part an index into that trial's few distinct texts; rows
+    given their own text (placed, waitlisted, invalid) override it.  Text is built
+    for a row, or by Arrow for a batch of rows, so a million reasons never sit in
+    memory as strings at once.
+    """
+
+    def __init__(self, prefix: str, parts: list[tuple[np.ndarray, list[str]]], rows: int) -> None:
+        self.prefix = prefix
+        self._codes = [codes.astype(np.int32) for codes, _ in parts]
+        self._texts = [texts for _, texts in parts]
+        self._own = np.full(rows, -1, dtype=np.int32)  # index into _own_texts, -1 = the joined parts
+        self._own_texts: list[str] = []
 
     def __len__(self) -> int:
-        return len(self.codes)
+        return len(self._own)
 
     def __getitem__(self, row: int) -> str:
-        return self.texts()[self.codes[row]]
+        own = int(self._own[row])
+        if own >= 0:
+            return self._own_texts[own]
+        parts = (texts[int(codes[row])] for codes, texts in zip(self._codes, self._texts, strict=True))
+        return self.prefix + "; ".join(part for part in parts if part)
 
     def assign(self, rows: np.ndarray, texts: list[str], which: np.ndarray | None = None) -> None:
         """Give ``rows`` the texts ``texts[which]`` (``texts[0]`` for every row when ``which`` is None)."""
-        start = len(self._table) + len(self._added)
-        self._added.extend(texts)
-        self._listed = self._arrow_table = None
-        self.codes[rows] = start if which is None else start + which
-
-    def texts(self) -> list[str]:
-        """The table of distinct texts as Python strings (built once, on first per-row use)."""
-        if self._listed is None:
-            self._listed = self._table.to_pylist() + self._added
-        return self._listed
+        start = len(self._own_texts)
+        self._own_texts.extend(texts)
+        self._own[rows] = start if which is None else start + which
 
     def arrow(self, start: int, stop: int) -> pa.Array:
         """The texts of rows ``start`` to ``stop`` as an Arrow string array (for the CSV writer)."""
-        if self._arrow_table is None:
-            self._arrow_table = pa.concat_arrays([self._table.cast(pa.string()), pa.array(self._added, pa.string())])
-        return self._arrow_table.take(pa.array(self.codes[start:stop]))
+        rows = stop - start
+        # Each non-empty part carries its "; "; the first one's is replaced by the prefix.
+        parts = [
+            pa.array([f"; {text}" if text else "" for text in texts], pa.string()).take(pa.array(codes[start:stop]))
+            for codes, texts in zip(self._codes, self._texts, strict=True)
+        ]
+        joined = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * rows, pa.string())
+        default = pc.utf8_replace_slice(joined, 0, 2, self.prefix)
+        own = self._own[start:stop]
+        if not (own >= 0).any():
+            return default
+        given = pa.array(self._own_texts, pa.string()).take(pa.array(np.maximum(own, 0)))
+        return pc.if_else(pa.array(own >= 0), given, default)
 
 
 @dataclass
@@ -178,7 +192,7 @@ class PatientColumns:
     trial_id: np.ndarray  # None where not placed
     status: np.ndarray
     planned_date: np.ndarray  # ISO text, None where not placed
-    reason: CodedText
+    reason: ReasonColumn
     actions: dict[int, list[str]]  # by row, for patients placed on a plan
 
     def outcome(self, row: int) -> PatientOutcome:
@@ -553,7 +567,7 @@ _DISPLACED = (
 )
 
 
-def _assign_each(column: CodedText, texts: dict[int, str]) -> np.ndarray:
+def _assign_each(column: ReasonColumn, texts: dict[int, str]) -> np.ndarray:
     """Give each row in ``texts`` its own text; the rows given."""
     rows = np.fromiter(texts, dtype=np.int64, count=len(texts))
     column.assign(rows, list(texts.values()), np.arange(len(rows)))
@@ -643,19 +657,10 @@ def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
     return inverse, texts
 
 
-def nowhere_reasons(screening: Screening) -> CodedText:
-    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial.
-
-    Each trial's text per patient is taken from its few distinct texts and joined by Arrow.
-    """
-    n = len(screening.cohort.ids)
-    # Each non-empty part carries its "; "; the first one's is replaced by the prefix.
-    parts = [
-        pa.array([f"; {text}" if text else "" for text in texts], pa.string()).take(pa.array(codes))
-        for codes, texts in (_trial_reason_codes(result) for result in screening.results)
-    ]
-    joined = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * n, pa.string())
-    return CodedText(np.arange(n), pc.utf8_replace_slice(joined, 0, 2, "eligible nowhere: "))
+def nowhere_reasons(screening: Screening) -> ReasonColumn:
+    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial."""
+    parts = [_trial_reason_codes(result) for result in screening.results]
+    return ReasonColumn("eligible nowhere: ", parts, len(screening.cohort.ids))
 
 
 _DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting

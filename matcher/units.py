@@ -61,6 +61,7 @@ def conversion_factor(column: str, given: str, canonical: str, molar_mass_g_mol:
     given, canonical = given.replace(_AREA_LABEL, ""), canonical.replace(_AREA_LABEL, "")
     registry = _registry()
     import pint
+
     try:
         given_scale, given_expr = _split(given)
         canonical_scale, canonical_expr = _split(canonical)

@@ -250,3 +250,17 @@ def test_cli_within_places_near_eligible_patients_with_their_plan() -> None:
     rows = {r["patient_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     vaccinated = rows["P020"]  # live vaccine 14 days ago: eligible for NCT06821659 from 2026-12-09
     assert vaccinated["status"] == "assigned" and vaccinated["planned_date"] > "2026-11-23"
+
+
+def test_reasons_read_per_patient_equal_the_csv_batches_and_name_each_trial() -> None:
+    from matcher.cohort import check_as_of, load_cohort
+    from matcher.screen import screen
+
+    screening = screen(check_as_of(load_cohort(DEMO), AS_OF), TRIALS, AS_OF)
+    reasons = allocate(screening, {}, []).columns.reason
+    per_patient = [reasons[row] for row in range(len(reasons))]
+    assert reasons.arrow(0, len(reasons)).to_pylist() == per_patient
+    assert reasons.arrow(5, 9).to_pylist() == per_patient[5:9]
+    nowhere = [text for text in per_patient if text.startswith("eligible nowhere: ")]
+    assert nowhere and all(text.count("; ") == len(TRIALS) - 1 for text in nowhere)  # one part per trial
+    assert "eligible now" in per_patient
