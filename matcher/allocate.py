@@ -626,12 +626,15 @@ def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
     n_failed = failed.sum(axis=1)
     first_failed = failed.argmax(axis=1) if failed.shape[1] else np.zeros(len(n_failed), dtype=np.int64)
     n_missing = result.missing.sum(axis=1)
-    first_missing = second_missing = np.zeros(len(n_missing), dtype=np.int64)
-    if result.missing.shape[1]:
-        first_missing = result.missing.argmax(axis=1)
-        rest = result.missing.copy()
-        rest[np.arange(len(rest)), first_missing] = False
-        second_missing = rest.argmax(axis=1)
+    first_missing = np.zeros(len(n_missing), dtype=np.int64)
+    second_missing = np.zeros(len(n_missing), dtype=np.int64)
+    undecided = np.flatnonzero(n_missing)
+    if len(undecided):
+        # Only undecided patients have columns to measure: search their rows alone (a compact copy).
+        rest = result.missing[undecided]
+        first = rest.argmax(axis=1)
+        rest[np.arange(len(rest)), first] = False
+        first_missing[undecided], second_missing[undecided] = first, rest.argmax(axis=1)
     # One code per case: 0 invalid, 1 eligible, then ineligible cases, then unknown cases.
     ineligible = 2 + first_failed * criteria + n_failed
     unknown = 2 + criteria * criteria + (first_missing * columns + second_missing) * columns + n_missing
