@@ -225,16 +225,21 @@ _EVALUATORS: dict[type, Callable[..., np.ndarray]] = {
 }
 
 
-def criterion_holds(criterion: ir.Criterion, ctx: Context) -> np.ndarray:
-    """Whether each patient meets the criterion (an exclusion holds when its rule is false); memoized."""
+def criterion_holds(criterion: ir.Criterion, ctx: Context, remember: bool = True) -> np.ndarray:
+    """Whether each patient meets the criterion (an exclusion holds when its rule is false).
+
+    Memoized unless ``remember`` is false (a caller that copies the result keeps no second copy).
+    """
     key = id(criterion)
-    if key not in ctx._holds:
-        result = ctx.evaluate(cast(ir.Rule, criterion.rule))
-        holds = result if criterion.kind == "inclusion" else (TRUE - result).astype(np.int8)
-        if criterion.applies_when is not None:
-            holds = implies(ctx.evaluate(criterion.applies_when), holds)
+    if key in ctx._holds:
+        return ctx._holds[key]
+    result = ctx.evaluate(cast(ir.Rule, criterion.rule))
+    holds = result if criterion.kind == "inclusion" else (TRUE - result).astype(np.int8)
+    if criterion.applies_when is not None:
+        holds = implies(ctx.evaluate(criterion.applies_when), holds)
+    if remember:
         ctx._holds[key] = holds
-    return ctx._holds[key]
+    return holds
 
 
 def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -72,7 +72,7 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
     # still memoized; kept only for undecided patients below (the walk only narrows its rows).
     missing: dict[str, np.ndarray] = {}
     for index, criterion in enumerate(criteria):
-        holds[:, index] = criterion_holds(criterion, ctx)
+        holds[:, index] = criterion_holds(criterion, ctx, remember=False)
         np.minimum(verdict, holds[:, index], out=verdict)
         unknown = holds[:, index] == UNKNOWN
         if unknown.any():
