@@ -362,6 +362,7 @@ def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False)
         _report_ids(ids, source)
     problems = _RowProblems()
     values: dict[str, np.ndarray] = {}
+    text_codes: dict[str, tuple[np.ndarray, list[str]]] = {}
     contract = columns()
     for name, (position, unit) in resolved.items():
         if name == "patient_id":
@@ -376,9 +377,11 @@ def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False)
             except CohortError as exc:
                 raise CohortError(f"{source}: {exc}") from exc
         with _readable(source, names[position]):
-            values[name] = _parse_column(table.column(position), column, factor, problems, decimal_comma)
+            values[name] = _parse_column(table.column(position), column, factor, problems, decimal_comma, text_codes)
 
     cohort = Cohort(source=source, ids=ids, values=values, warnings=warnings)
+    for name, (codes, words) in text_codes.items():  # what screening would compute again from the strings
+        cohort._text_codes[name] = (values[name], codes, words)
     _check_consistency(cohort, problems)
     cohort.invalid = problems.merged_with({})
     return cohort
@@ -437,10 +440,15 @@ def _present(array: pa.ChunkedArray) -> np.ndarray:
 
 
 def _parse_column(
-    raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems, decimal_comma: bool
+    raw: pa.ChunkedArray,
+    column: Column,
+    factor: float,
+    problems: _RowProblems,
+    decimal_comma: bool,
+    text_codes: dict[str, tuple[np.ndarray, list[str]]] | None = None,
 ) -> np.ndarray:
     if pa.types.is_dictionary(raw.type):
-        return _parse_distinct(raw, column, factor, problems, decimal_comma)
+        return _parse_distinct(raw, column, factor, problems, decimal_comma, text_codes)
     if column.kind in ("float", "int"):
         return _parse_number(raw, column, factor, problems, decimal_comma)
     if column.kind == "date":
@@ -453,17 +461,23 @@ def _parse_column(
 
 
 def _parse_distinct(
-    raw: pa.ChunkedArray, column: Column, factor: float, problems: _RowProblems, decimal_comma: bool
+    raw: pa.ChunkedArray,
+    column: Column,
+    factor: float,
+    problems: _RowProblems,
+    decimal_comma: bool,
+    text_codes: dict[str, tuple[np.ndarray, list[str]]] | None,
 ) -> np.ndarray:
     """Parse each distinct value once, then spread the values and the reasons to the rows that hold them.
 
     A cohort column has few distinct spellings (dates, lab values, flags), so this is the
     text parsing at a fraction of the cost, with the same values and the same reasons.
+    A text or enum column's codes (see ``Cohort.text_codes``) come out of it too, into ``text_codes``.
     """
     unified = pa.Table.from_arrays([raw], ["cells"]).unify_dictionaries().column(0)
     dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], pa.string())
     found = _RowProblems()
-    distinct = _parse_column(pa.chunked_array([dictionary]), column, factor, found, decimal_comma)
+    distinct = _parse_column(pa.chunked_array([dictionary]), column, factor, found, decimal_comma, None)
     blank = len(dictionary)  # a null index (a Parquet category's blank) picks the blank appended here
     distinct = np.concatenate([distinct, _blank(column, 1)])
     codes = pa.chunked_array([chunk.indices for chunk in unified.chunks], unified.type.index_type)
@@ -473,6 +487,10 @@ def _parse_distinct(
         bad[list(found.reasons)] = True
         for row in np.flatnonzero(bad[indices]):
             problems.reasons.setdefault(int(row), []).extend(found.reasons[int(indices[row])])
+    if text_codes is not None and column.kind in ("text", "enum"):
+        encoded = pc.utf8_lower(pa.array(distinct, pa.string(), from_pandas=True)).dictionary_encode()
+        words = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        text_codes[column.name] = (words[indices], encoded.dictionary.to_pylist())
     return distinct[indices]
 
 

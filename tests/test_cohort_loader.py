@@ -16,6 +16,7 @@ from matcher.cohort import (
     NEVER,
     TRUE,
     UNKNOWN,
+    Cohort,
     _parse_csv,
     _read_typed,
     _text_types,
@@ -240,7 +241,8 @@ _CELLS = {
     ],
     "sledai_2k": ["", "4", "4.0", "4.5", "-1", "1e1", "106", "nan", "x"],
     "live_vaccine_date": ["", "2026-01-05", "never", "Never", "2026-02-30", "05/01/2026", "2026-1-5"],
-    "sex": ["", "F", "m", "x"],
+    "sex": ["", "F", "m", "x", " M "],
+    "site": ["", "ABC-1", "abc-1", " Abc-1", "İstanbul", "ß"],
 }
 
 
@@ -262,6 +264,15 @@ def test_typed_and_text_reads_agree_cell_for_cell(
     assert loaded.invalid == text.invalid
     for name in _CELLS:
         np.testing.assert_array_equal(loaded.values[name], text.values[name])
+    # Text codes made while loading read as those screening would make from the strings.
+    fresh = Cohort(loaded.source, loaded.ids, dict(loaded.values))
+    for name in ("sex", "site"):
+        assert _words(loaded, name) == _words(fresh, name)
+
+
+def _words(cohort: Cohort, name: str) -> list[str | None]:
+    codes, words = cohort.text_codes(name)
+    return [words[code] if code >= 0 else None for code in codes]
 
 
 def test_a_clean_file_takes_the_typed_read_and_a_word_in_a_number_column_does_not(tmp_path: Path) -> None:
