@@ -636,7 +636,9 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
             problems.add(finite & (days > _day_number(latest)), f"column {name}: after {after} ({as_of.isoformat()})")
     if not problems.reasons:
         return cohort
-    return replace(cohort, invalid=problems.merged_with(cohort.invalid))
+    checked = replace(cohort, invalid=problems.merged_with(cohort.invalid))
+    checked._text_codes.update(cohort._text_codes)  # the same column arrays: their codes still hold
+    return checked
 
 
 def _day_number(day: dt.date) -> int:
