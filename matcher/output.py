@@ -75,7 +75,7 @@ def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";")
     done once per distinct pattern rather than once per row.
     """
     n, m = matrix.shape
-    if m == 0:
+    if m == 0 or n == 0:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([""], pa.string()))
     packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
     width = packed.shape[1]
