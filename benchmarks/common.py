@@ -145,6 +145,23 @@ def arguments(description: str, sizes: str) -> argparse.ArgumentParser:
     return parser
 
 
+def run_benchmark(
+    name: str,
+    title: str,
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    run_size: Callable[[int], dict[str, Any]],
+    table: Callable[[list[dict[str, Any]]], tuple[list[str], list[list[Any]]]],
+) -> None:
+    """Measure each size (smallest first), merge the rows into ``results/NAME.json`` and print the table."""
+    rows = []
+    for size in sorted(parse_sizes(args.sizes)):
+        rows.append(run_size(size))
+        print(f"size {size}: done", file=sys.stderr, flush=True)
+    write_results(args.results_dir, name, command_line(f"benchmarks.{name}", argv), rows)
+    print_table(title, *table(rows))
+
+
 def write_results(results_dir: Path, name: str, command: str, rows: list[dict[str, Any]], key: str = "size") -> Path:
     """Merge ``rows`` into ``results_dir/name.json`` by ``key`` (a later run of the same size replaces it)."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -27,13 +27,10 @@ from benchmarks.common import (
     AS_OF,
     arguments,
     cohort_file,
-    command_line,
     goal,
     into_page_cache,
-    parse_sizes,
-    print_table,
     ratio,
-    write_results,
+    run_benchmark,
 )
 from matcher.trials import load_trials
 
@@ -171,14 +168,13 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__.splitlines()[0], "1000000").parse_args(argv)
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        rows.append(run_size(size, args))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "e2e", command_line("benchmarks.e2e", argv), rows)
-    print_table(
+    run_benchmark(
+        "e2e",
         "End to end (seconds; ratio = matcher allocate / pyarrow read; goals <= 2 x on CPU time, peak <= 4 GiB)",
-        *table(rows),
+        args,
+        argv,
+        lambda size: run_size(size, args),
+        table,
     )
 
 

@@ -21,7 +21,6 @@ functions (candidate_arcs, _solve, _explain, nowhere_reasons, _displaced_reasons
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,14 +33,11 @@ import matcher.allocate as allocation
 from benchmarks.common import (
     AS_OF,
     arguments,
-    command_line,
     goal,
     load_synthetic,
     measure,
-    parse_sizes,
-    print_table,
     ratio,
-    write_results,
+    run_benchmark,
 )
 from matcher.screen import Screening, screen
 from matcher.trials import load_trials
@@ -213,15 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = arguments(__doc__.splitlines()[0], "10000,100000,1000000")
     parser.add_argument("--naive-time-limit", type=float, default=30.0, help="deterministic seconds for naive CP-SAT")
     args = parser.parse_args(argv)
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        row = run_size(size, args)
-        rows.append(row)
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "p1_allocation", command_line("benchmarks.p1_allocation", argv), rows)
-    print_table(
+    run_benchmark(
+        "p1_allocation",
         "P1 allocation (CPU seconds; ratio = ours / baseline; goal ours <= 0.1 x min-cost flow, proven)",
-        *table(rows),
+        args,
+        argv,
+        lambda size: run_size(size, args),
+        table,
     )
 
 

@@ -16,7 +16,6 @@ failed-criterion lists) equal ours, patient by patient.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import duckdb
@@ -26,14 +25,11 @@ import pyarrow as pa
 from benchmarks.common import (
     AS_OF,
     arguments,
-    command_line,
     goal,
     load_synthetic,
     measure,
-    parse_sizes,
-    print_table,
     ratio,
-    write_results,
+    run_benchmark,
 )
 from benchmarks.sql import screening_query
 from matcher import ir
@@ -192,14 +188,13 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__.splitlines()[0], "100000,1000000").parse_args(argv)
     trials = list(load_trials().values())
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        rows.append(run_size(size, trials, args))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "p2_screening", command_line("benchmarks.p2_screening", argv), rows)
-    print_table(
+    run_benchmark(
+        "p2_screening",
         "P2 screening (CPU seconds; ratio = ours / baseline; goals <= 1.0 x DuckDB, <= 3 x one memory pass)",
-        *table(rows),
+        args,
+        argv,
+        lambda size: run_size(size, trials, args),
+        table,
     )
 
 

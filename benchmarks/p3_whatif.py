@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
 import time
 from typing import Any
 
@@ -23,12 +22,9 @@ import matcher.whatif as whatif
 from benchmarks.common import (
     AS_OF,
     arguments,
-    command_line,
     goal,
     load_synthetic,
-    parse_sizes,
-    print_table,
-    write_results,
+    run_benchmark,
 )
 from matcher import ir
 from matcher.cohort import Cohort
@@ -151,14 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="which patients are sampled")
     args = parser.parse_args(argv)
     trials = list(load_trials().values())
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        rows.append(run_size(size, trials, args))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "p3_whatif", command_line("benchmarks.p3_whatif", argv), rows)
-    print_table(
+    run_benchmark(
+        "p3_whatif",
         f"P3 what-if (plan: CPU ms per patient over all trials; scan: plans per wall second; {os.cpu_count()} cores)",
-        *table(rows),
+        args,
+        argv,
+        lambda size: run_size(size, trials, args),
+        table,
     )
 
 

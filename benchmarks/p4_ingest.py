@@ -12,20 +12,16 @@ freed.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from benchmarks.common import (
     arguments,
     cohort_file,
-    command_line,
     goal,
     into_page_cache,
     measure_fresh,
-    parse_sizes,
-    print_table,
     ratio,
-    write_results,
+    run_benchmark,
 )
 
 GOAL_RATIO = 1.5
@@ -93,14 +89,13 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__.splitlines()[0], "1000000").parse_args(argv)
-    rows = []
-    for size in sorted(parse_sizes(args.sizes)):
-        rows.append(run_size(size, args))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    write_results(args.results_dir, "p4_ingest", command_line("benchmarks.p4_ingest", argv), rows)
-    print_table(
+    run_benchmark(
+        "p4_ingest",
         "P4 ingest (seconds; ratio = ours / pyarrow read; goal <= 1.5 x on CPU time)",
-        *table(rows),
+        args,
+        argv,
+        lambda size: run_size(size, args),
+        table,
     )
 
 
