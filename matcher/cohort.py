@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,11 +94,14 @@ class Cohort:
         column = self.column(name)
         cached = self._text_codes.get(name)
         if cached is None or cached[0] is not column:
-            encoded = pc.utf8_lower(pa.array(column, pa.string(), from_pandas=True)).dictionary_encode()
-            codes = np.array(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
-            cached = (column, codes, encoded.dictionary.to_pylist())
+            cached = (column, *_lowered_codes(column))
             self._text_codes[name] = cached
         return cached[1], cached[2]
+
+    def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray:
+        """Per row, ``value`` of the row's lower-cased text in column ``name`` (``blank`` where it is blank)."""
+        codes, words = self.text_codes(name)
+        return np.array([value(word) for word in words] + [blank])[codes]  # code -1 picks the trailing blank
 
     def column(self, name: str) -> np.ndarray:
         """A contract column; an absent column is all blank."""
@@ -118,6 +121,13 @@ class Cohort:
         if self.invalid:
             mask[list(self.invalid)] = False
         return mask
+
+
+def _lowered_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Text (None = blank) as int32 codes (-1 = blank) into its distinct lower-cased values."""
+    encoded = pc.utf8_lower(pa.array(values, pa.string(), from_pandas=True)).dictionary_encode()
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+    return codes, encoded.dictionary.to_pylist()
 
 
 def _blank(column: Column, n: int) -> np.ndarray:
@@ -488,9 +498,8 @@ def _parse_distinct(
         for row in np.flatnonzero(bad[indices]):
             problems.reasons.setdefault(int(row), []).extend(found.reasons[int(indices[row])])
     if text_codes is not None and column.kind in ("text", "enum"):
-        encoded = pc.utf8_lower(pa.array(distinct, pa.string(), from_pandas=True)).dictionary_encode()
-        words = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
-        text_codes[column.name] = (words[indices], encoded.dictionary.to_pylist())
+        codes, words = _lowered_codes(distinct)
+        text_codes[column.name] = (codes[indices], words)
     return distinct[indices]
 
 
@@ -604,11 +613,10 @@ def _check_consistency(cohort: Cohort, problems: _RowProblems) -> None:
     """Cross-column rules of the contract."""
     if "glucocorticoid_mg_day" in cohort.values:
         dose = cohort.values["glucocorticoid_mg_day"]
-        codes, names = cohort.text_codes("glucocorticoid")
-        named = codes >= 0
+        named = cohort.text_codes("glucocorticoid")[0] >= 0
         problems.add((dose > 0) & ~named, "column glucocorticoid: a dose is given without the drug's name")
         known = sorted(default_facts().steroid_equivalent_mg)
-        listed = np.array([name in known for name in names] + [False])[codes]  # code -1 (blank) picks the last
+        listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, f"column glucocorticoid: not a known glucocorticoid ({', '.join(known)})")
 
 

@@ -78,9 +78,8 @@ def _age(cohort: Cohort, as_of: dt.date) -> Derived:
 
 def _prednisone(cohort: Cohort, facts: Facts) -> Derived:
     dose = cohort.column("glucocorticoid_mg_day")
-    codes, drugs = cohort.text_codes("glucocorticoid")
-    per_drug = [5.0 / facts.steroid_equivalent_mg.get(name, np.nan) for name in drugs]
-    factor = np.array([*per_drug, np.nan])[codes]  # code -1 (blank) picks the trailing NaN
+    equivalent_mg = facts.steroid_equivalent_mg
+    factor = cohort.per_word("glucocorticoid", lambda name: 5.0 / equivalent_mg.get(name, np.nan), np.nan)
     # Rounded to 1e-6 mg so that exact equivalents (4.5 mg dexamethasone = 30 mg) meet their limits.
     equivalent = np.where(dose == 0, 0.0, np.round(dose * factor, 6))
     blanks = {
@@ -121,8 +120,7 @@ def cockcroft_gault(
 
 def _sex(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
     """(female, blank) per patient."""
-    codes, spellings = cohort.text_codes("sex")
-    return np.array([spelling == "f" for spelling in spellings] + [False])[codes], codes < 0
+    return cohort.per_word("sex", lambda spelling: spelling == "f", False), cohort.text_codes("sex")[0] < 0
 
 
 def _egfr(cohort: Cohort, age: Derived) -> Derived:

@@ -127,10 +127,8 @@ def _compare_fields(rule: ir.CompareFields, ctx: Context) -> np.ndarray:
 
 
 def _in_set(rule: ir.InSet, ctx: Context) -> np.ndarray:
-    codes, distinct = ctx.cohort.text_codes(rule.field)
     wanted = {value.lower() for value in rule.values}
-    member = np.array([value in wanted for value in distinct] + [False])  # code -1 (blank) picks the last
-    return tri(codes >= 0, member[codes])
+    return tri(ctx.cohort.text_codes(rule.field)[0] >= 0, ctx.cohort.per_word(rule.field, wanted.__contains__, False))
 
 
 def _flag(rule: ir.Flag, ctx: Context) -> np.ndarray:
@@ -155,9 +153,8 @@ def half_life_days(rule: ir.Washout, ctx: Context) -> np.ndarray:
     """Per patient, the half-life that applies (NaN where the drug is unknown)."""
     if rule.drug is not None:
         return np.full(len(ctx), ctx.facts.half_lives_days.get(rule.drug.lower(), np.nan))
-    codes, distinct = ctx.cohort.text_codes(cast(str, rule.drug_field))
-    per_name = np.array([ctx.facts.half_lives_days.get(name, np.nan) for name in distinct] + [np.nan])
-    return per_name[codes]  # code -1 (blank) picks the trailing NaN
+    half_lives = ctx.facts.half_lives_days
+    return ctx.cohort.per_word(cast(str, rule.drug_field), lambda name: half_lives.get(name, np.nan), np.nan)
 
 
 def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
