@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from matcher import ir
 from matcher.derived import DERIVED_FIELDS, day_number
-from matcher.evaluate import subtract
+from matcher.evaluate import subtract, washout_days
 from matcher.facts import Facts
 from matcher.trials import effective_facts
 
@@ -137,7 +137,8 @@ class Translator:
         return self.field(rule.field) if rule.value else f"NOT {self.field(rule.field)}"
 
     def _occurredwithin(self, rule: ir.OccurredWithin) -> str:
-        return f"{self.field(rule.field)} > {self.cutoff(rule.window)}"
+        within = f"{self.field(rule.field)} > {self.cutoff(rule.window)}"
+        return f"CASE WHEN coalesce({within}, FALSE) THEN TRUE END" if rule.renewable else within
 
     def _elapsedatleast(self, rule: ir.ElapsedAtLeast) -> str:
         column = self.field(rule.field)
@@ -146,16 +147,25 @@ class Translator:
 
     def _washout(self, rule: ir.Washout) -> str:
         column = self.field(rule.field)
-        if rule.drug is not None:
-            half_life = self.facts.half_lives_days.get(rule.drug.lower())
-            needed = "NULL" if half_life is None else number(math.ceil(rule.half_lives * half_life))
-        else:
-            cases = " ".join(
-                f"WHEN {text(drug)} THEN {number(math.ceil(rule.half_lives * days))}"
-                for drug, days in sorted(self.facts.half_lives_days.items())
-            )
-            needed = f"(CASE lower({self.field(str(rule.drug_field))}) {cases} ELSE NULL END)"
-        return f"CASE WHEN {column} = '-inf'::DOUBLE THEN TRUE ELSE ({self.today} - {column}) >= {needed} END"
+        fewest, most = self._washout_days(rule, 0), self._washout_days(rule, 1)
+        elapsed = f"({self.today} - {column})"
+        return (
+            f"CASE WHEN {column} = '-inf'::DOUBLE THEN TRUE WHEN {elapsed} >= {most} THEN TRUE "
+            f"WHEN {elapsed} < {fewest} THEN FALSE END"
+        )
+
+    def _washout_days(self, rule: ir.Washout, end: int) -> str:
+        """The fewest (end 0) or most (end 1) days the washout needs, by the recorded drug name if any."""
+        unnamed = washout_days(rule, self.facts, None)[end]
+        fallback = "NULL" if math.isnan(unnamed) else number(unnamed)
+        if rule.drug_field is None:
+            return fallback
+        names = sorted({*self.facts.half_lives_days, *self.facts.drug_classes})
+        cases = " ".join(
+            f"WHEN {text(name)} THEN {number(washout_days(rule, self.facts, name)[end])}" for name in names
+        )
+        name = self.field(rule.drug_field)
+        return f"(CASE WHEN {name} IS NULL THEN {fallback} ELSE (CASE lower({name}) {cases} ELSE NULL END) END)"
 
     def _known(self, rule: ir.Known) -> str:
         return f"{self.field(rule.field)} IS NOT NULL"
@@ -181,7 +191,7 @@ class Translator:
     def _if(self, rule: ir.If) -> str:
         condition, then = self.rule(rule.condition), self.rule(rule.then)
         otherwise = self.rule(rule.otherwise) if rule.otherwise is not None else "TRUE"
-        return f"({condition} AND {then}) OR (NOT {condition} AND {otherwise})"
+        return f"({condition} AND {then}) OR (NOT {condition} AND {otherwise}) OR ({then} AND {otherwise})"
 
     def criterion(self, criterion: ir.Criterion) -> str:
         """Whether the patient meets the criterion (an exclusion is met when its rule is false)."""

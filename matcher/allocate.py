@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matcher import ir
-from matcher.cohort import Cohort
+from matcher.cohort import FALSE_WORDS, TRUE_WORDS, Cohort
+from matcher.contract import columns, did_you_mean
 from matcher.errors import MatcherError
 from matcher.output import unescape_cell
 from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
@@ -69,13 +71,54 @@ class Scenario(BaseModel):
     quotas: tuple[ScenarioQuota, ...] = ()
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, known_trials: Collection[str]) -> Scenario:
+    """A scenario file whose every trial, column and quota value exists; an error names the file and the key."""
     try:
-        return Scenario.model_validate(yaml.safe_load(Path(path).read_text("utf-8")) or {})
+        scenario = Scenario.model_validate(yaml.safe_load(Path(path).read_text("utf-8")) or {})
     except OSError as exc:
         raise MatcherError(f"{path}: cannot be read: {exc.strerror}") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise MatcherError(f"{path}: not a valid scenario: {str(exc).splitlines()[0]}") from exc
+    known = f"known: {', '.join(known_trials)}"
+    for trial_id, count in scenario.slots.items():
+        if trial_id not in known_trials:
+            raise MatcherError(f"{path}: slots: unknown trial {trial_id!r}; {known}")
+        if count < 0:
+            raise MatcherError(f"{path}: slots: {trial_id}: {count} is not a whole number >= 0")
+    for index, quota in enumerate(scenario.quotas):
+        where = f"{path}: quotas[{index}] ({QuotaRule(**quota.model_dump()).describe()})"
+        if quota.trial not in known_trials:
+            raise MatcherError(f"{where}: unknown trial {quota.trial!r}; {known}")
+        problem = quota_problem(quota.column, quota.value)
+        if problem:
+            raise MatcherError(f"{where}: {problem}")
+    return scenario
+
+
+def quota_problem(column: str, value: str) -> str | None:
+    """Why a quota on ``column == value`` could never count anyone (None when it can)."""
+    contract = columns()
+    if column not in contract:
+        return f"unknown column {column!r}{did_you_mean(column)}"
+    kind = contract[column]
+    if kind.kind == "enum" and value.lower() not in {code.lower() for code in kind.codes}:
+        return f"{value!r} cannot occur in column {column}; allowed: {', '.join(kind.codes)}"
+    if kind.kind == "bool" and value.lower() not in (*TRUE_WORDS, *FALSE_WORDS):
+        return f"{value!r} cannot occur in column {column}; allowed: true, false"
+    if kind.numeric:
+        try:
+            float(value)
+        except ValueError:
+            return f"{value!r} cannot occur in column {column}, a number"
+    if kind.kind in ("date", "id"):
+        return f"column {column} is a {kind.kind}; a quota counts patients by an enum, boolean, number or text column"
+    return None
+
+
+def left_out_of(scenario: Scenario, trial_ids: Collection[str]) -> list[str]:
+    """Trials the scenario gives slots or quotas that are not among ``trial_ids`` (so those do not apply)."""
+    named = [*scenario.slots, *(quota.trial for quota in scenario.quotas)]
+    return sorted({trial_id for trial_id in named if trial_id not in trial_ids})
 
 
 @dataclass(frozen=True)
@@ -116,12 +159,26 @@ class Arcs:
         return Arcs(*(getattr(self, name)[index] for name in ("row", "trial", "days", "rank", "priority", "kept")))
 
 
+RECRUITING_STATUSES = ("recruiting", "enrolling_by_invitation")
+
+
+def is_recruiting(status: str) -> bool:
+    """Whether a trial with this registry ``status:`` takes patients now (the others stay in unless left out)."""
+    return status in RECRUITING_STATUSES
+
+
+def status_words(status: str) -> str:
+    """A registry status for people: ``active_not_recruiting`` -> "active, not recruiting"."""
+    return status.replace("_not_", ", not ").replace("_", " ")
+
+
 @dataclass
 class TrialOutcome:
     trial_id: str
     slots: int
     roster: list[str]
     waitlist: list[str]
+    recruitment: str  # the trial's registry status, e.g. recruiting or not_yet_recruiting
 
 
 @dataclass
@@ -304,7 +361,7 @@ def candidate_arcs(
         row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
         near = []
         for p in plans:
-            if p.reachable and p.status_at_plan == "eligible" and p.earliest_date is not None:
+            if p.eligible_pending_results and p.earliest_date is not None:
                 ahead = (p.earliest_date - screening.as_of).days
                 if 0 < ahead <= within or (ahead == 0 and p.actions):
                     key = (row_of[p.patient_id], trial_ids.index(p.trial_id))
@@ -415,9 +472,19 @@ def allocate(
     trial_ids = [t.id for t in trials]
     capacity_of = [slots.get(t.id, t.slots) for t in trials]
     previous_rows = {}
+    previous_warnings = []
     if previous:
         row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
         previous_rows = {row_of[p]: trial_ids.index(t) for p, t in previous.items() if p in row_of and t in trial_ids}
+        strangers = [patient for patient in previous if patient not in row_of]
+        if strangers:
+            previous_warnings.append(f"the previous allocation names patients not in the cohort: {_listed(strangers)}")
+        elsewhere = sorted({trial for trial in previous.values() if trial not in trial_ids})
+        if elsewhere:
+            previous_warnings.append(
+                f"the previous allocation names trials not considered: {_listed(elsewhere)}; "
+                "its assignments to them are not kept"
+            )
     arcs, plan_of, warnings = candidate_arcs(screening, plans, within, previous_rows)
     capacity = int(min(sum(capacity_of), len(np.unique(arcs.row)) if len(arcs) else 0))
     weights = _weights(arcs, capacity, len(trials), len(previous_rows))
@@ -486,8 +553,14 @@ def allocate(
         gap,
         len(arcs),
     )
-    allocation.warnings = warnings
+    allocation.warnings = [*warnings, *previous_warnings]
     return allocation
+
+
+def _listed(names: list[str], shown: int = 10) -> str:
+    """The first ``shown`` names, then how many more."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _explain(
@@ -525,7 +598,7 @@ def _explain(
         ranked = ranking[arcs.trial[ranking] == t]
         roster = sorted(cohort.ids[arcs.row[ranked[placed[ranked]]]].astype(str).tolist())
         waitlist = cohort.ids[arcs.row[ranked[~patient_placed[arcs.row[ranked]]]]].astype(str).tolist()
-        outcomes.append(TrialOutcome(trial_id, capacity_of[t], roster, waitlist))
+        outcomes.append(TrialOutcome(trial_id, capacity_of[t], roster, waitlist, screening.results[t].trial.status))
     displaced = _displaced_reasons(arcs, weights, order, placed, patient_placed, cohort, trial_ids, capacity_of)
     n = len(cohort.ids)
     status_of = np.full(n, "unplaced", dtype=object)
@@ -690,13 +763,17 @@ def _combine(columns: list[np.ndarray], radix: list[int]) -> tuple[np.ndarray, n
 
 
 def quota_rules(trials: list[ir.Trial], scenario: Scenario | None) -> list[QuotaRule]:
-    rules = [QuotaRule(t.id, q.column, q.value, q.min, q.max) for t in trials for q in t.quotas]
+    """The trials' own quotas, then the scenario's (checked by ``load_scenario``) for the trials considered."""
+    rules = []
+    for trial in trials:
+        for index, quota in enumerate(trial.quotas):
+            problem = quota_problem(quota.column, quota.value)
+            if problem:
+                raise MatcherError(f"{trial.id}: quotas[{index}]: {problem}")
+            rules.append(QuotaRule(trial.id, quota.column, quota.value, quota.min, quota.max))
     if scenario:
-        known = {t.id for t in trials}
-        for q in scenario.quotas:
-            if q.trial not in known:
-                raise MatcherError(f"scenario quota names unknown trial {q.trial!r}")
-            rules.append(QuotaRule(q.trial, q.column, q.value, q.min, q.max))
+        considered = {trial.id for trial in trials}
+        rules.extend(QuotaRule(**q.model_dump()) for q in scenario.quotas if q.trial in considered)
     return rules
 
 

@@ -6,11 +6,15 @@ and only here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
 import sys
+import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +23,19 @@ from rich.console import Console
 from rich.progress import Progress
 
 from matcher import formats
-from matcher.allocate import allocate, load_scenario, quota_rules, read_previous
-from matcher.cohort import Cohort, check_as_of, invalid_rows_report, load_cohort
+from matcher.allocate import (
+    Allocation,
+    QuotaRule,
+    allocate,
+    is_recruiting,
+    left_out_of,
+    load_scenario,
+    quota_rules,
+    read_previous,
+    status_words,
+)
+from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
+from matcher.contract import absent_columns
 from matcher.coverage import coverage_problems
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.errors import MatcherError
@@ -28,10 +43,10 @@ from matcher.evaluate import Context
 from matcher.ir import Trial
 from matcher.output import write_atomic
 from matcher.render import trial_text
-from matcher.screen import screen
+from matcher.screen import Screening, screen
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
-from matcher.trials import effective_facts, select_trials, trial_schema
-from matcher.whatif import DEFAULT_HORIZON, near_misses, patient_row, plan, rescreen
+from matcher.trials import effective_facts, load_trials, select_trials, trial_schema
+from matcher.whatif import DEFAULT_HORIZON, Plan, near_misses, patient_row, plan, rescreen
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,6 +94,38 @@ models_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Directory of trial model files (NCT*.yaml); default: the bundled models.",
 )
+recruiting_option = click.option(
+    "--recruiting-only",
+    is_flag=True,
+    help="Leave out trials not recruiting now (status other than recruiting or enrolling_by_invitation).",
+)
+allow_missing_option = click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Run even when a column every selected trial needs first is absent (a warning, not an error).",
+)
+output_option = click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."
+)
+
+
+class RunWarnings:
+    """The warnings of one run, each once, in order: printed on stderr when the run ends, and in JSON outputs.
+
+    They are printed at the end so that a run stopped by an error prints only its one-line error.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            if line not in self.lines:
+                self.lines.append(line)
+
+    def print(self) -> None:
+        for line in self.lines:
+            click.echo(f"warning: {line}", err=True)
 
 
 def _select_trials(ids: list[str], models: Path | None) -> list[Trial]:
@@ -88,18 +135,62 @@ def _select_trials(ids: list[str], models: Path | None) -> list[Trial]:
     return chosen
 
 
-def _load_checked(path: Path, as_of: dt.date) -> Cohort:
-    """The cohort with its dates checked against the as-of date; unknown columns and invalid rows on stderr."""
+def _trials_for_run(
+    ids: list[str], models: Path | None, recruiting_only: bool, as_of: dt.date, warnings: RunWarnings
+) -> list[Trial]:
+    """The trials to screen against (less those not recruiting, with --recruiting-only).
+
+    Warns of each trial not recruiting, and of an as-of date so far from today that the verdicts are not current.
+    """
+    if abs((as_of - dt.date.today()).days) > 365:
+        warnings.add(
+            f"--as-of {as_of.isoformat()} is more than a year from today ({dt.date.today().isoformat()}); "
+            "the verdicts will not reflect the present"
+        )
+    chosen = _select_trials(ids, models)
+    for trial in chosen:
+        if not is_recruiting(trial.status):
+            fate = "left out (--recruiting-only)" if recruiting_only else "kept in; --recruiting-only leaves it out"
+            warnings.add(f"{trial.id} is not recruiting ({status_words(trial.status)}): {fate}")
+    if recruiting_only:
+        chosen = [trial for trial in chosen if is_recruiting(trial.status)]
+        if not chosen:
+            raise MatcherError("--recruiting-only leaves no trial: none of those selected is recruiting")
+    return chosen
+
+
+def _load_checked(
+    path: Path, as_of: dt.date, trials: list[Trial], allow_missing: bool, warnings: RunWarnings
+) -> Cohort:
+    """The cohort with its dates checked against the as-of date; its warnings and invalid rows go to ``warnings``."""
     loaded = check_as_of(load_cohort(path), as_of)
-    _report_rows(loaded)
+    warnings.add(*loaded.warnings, *_check_columns(path, trials, allow_missing), *invalid_rows_report(loaded))
     return loaded
 
 
-def _report_rows(cohort: Cohort) -> None:
-    for warning in cohort.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for line in invalid_rows_report(cohort):
-        click.echo(f"warning: {line}", err=True)
+ABSENT_NAMED = 20  # absent columns named in the warning, most-read first; a file lacking more is not an extract
+
+
+def _check_columns(path: Path, trials: list[Trial], allow_missing: bool) -> list[str]:
+    """Columns the trials read that the file lacks: a warning, or an error when no patient could be eligible."""
+    absent = absent_columns(given_columns(path), trials)
+    blocking = [column.name for column in absent if column.blocks_every_trial]
+    if blocking and not allow_missing:
+        raise MatcherError(
+            f"{path}: no column {blocking[0]}, which the first inclusion criterion of every selected trial reads, "
+            "so no patient could be eligible; add the column, or pass --allow-missing"
+        )
+    if not absent:
+        return []
+    listed = ", ".join(f"{column.name} ({_criteria(column.criteria)})" for column in absent[:ABSENT_NAMED])
+    rest = absent[ABSENT_NAMED:]
+    if rest:
+        listed += f" and {len(rest)} more columns ({_criteria(sum(column.criteria for column in rest))})"
+    return [f"{path}: absent columns leave criteria of the selected trials undecided: {listed}"]
+
+
+def _criteria(count: int) -> str:
+    return f"{count} criterion" if count == 1 else f"{count} criteria"
 
 
 def _emit(text: str | bytes | Iterable[bytes], output: str | None) -> None:
@@ -150,10 +241,34 @@ def engine_options(command: F) -> F:
     return command
 
 
-def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
+_PIPE_WIDTH = 100_000  # wider than any table: a table in a pipe or a file keeps its natural width
+PROGRESS_EVERY_S = 10.0  # at most one plain progress line this often, when stderr is not a terminal
+_clock = time.monotonic
+
+
+def _progress_bar(label: str) -> tuple[AbstractContextManager[Any], Callable[[int, int], None]]:
+    """A progress bar on a terminal; in a log (stderr not a terminal), a plain line at most every 10 seconds."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(), _PlainProgress(label)
     bar = Progress(transient=True, console=Console(stderr=True))
     task = bar.add_task(label, total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+class _PlainProgress:
+    """Progress for a log: ``label: done of total (share)`` once PROGRESS_EVERY_S seconds have passed since the last."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.last = _clock()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = _clock()
+        if now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        share = f" of {total:,} ({done / total:.0%})" if total else ""
+        click.echo(f"{self.label}: {done:,}{share}", err=True)
 
 
 @main.command("screen")
@@ -161,8 +276,10 @@ def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
 @trials_option
 @as_of_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@output_option
 @click.option("--funnel", is_flag=True, help="Add the attrition funnel per trial (CSV: the funnel only).")
+@recruiting_option
+@allow_missing_option
 @models_option
 @engine_options
 @reports_errors
@@ -173,6 +290,8 @@ def screen_command(
     fmt: str,
     output: str | None,
     funnel: bool,
+    recruiting_only: bool,
+    allow_missing: bool,
     models: Path | None,
     engine: str,
     scheduler: str | None,
@@ -180,24 +299,28 @@ def screen_command(
     blocksize: str,
 ) -> None:
     """Three-valued screening of COHORT (CSV or Parquet) against the trials."""
-    chosen = _select_trials(trials, models)
+    warnings = RunWarnings()
+    chosen = _trials_for_run(trials, models, recruiting_only, as_of, warnings)
     if engine == "dask":
+        absent = _check_columns(cohort, chosen, allow_missing)
         bar, progress = _progress_bar("screening on dask")
         with bar, dask_client(scheduler, dask_workers) as client:
             screening = screen_on_dask(cohort, chosen, as_of, client, blocksize, progress)
-        _report_rows(screening.cohort)
+        warnings.add(*screening.cohort.warnings, *absent, *invalid_rows_report(screening.cohort))
     else:
-        screening = screen(_load_checked(cohort, as_of), chosen, as_of)
+        screening = screen(_load_checked(cohort, as_of, chosen, allow_missing, warnings), chosen, as_of)
     if fmt == "csv":
         _emit(formats.funnel_csv(screening) if funnel else formats.screen_csv(screening), output)
     elif fmt == "json":
-        _emit(formats.screen_json(screening, funnel), output)
+        _emit(formats.screen_json(screening, funnel, warnings.lines), output)
     elif output:
-        console = Console(record=True, width=160, file=io.StringIO())  # capture() would empty the record
+        console = Console(record=True, width=_PIPE_WIDTH, file=io.StringIO())  # capture() would empty the record
         formats.print_screen_table(screening, console, funnel)
         write_atomic(output, console.export_text())
     else:
-        formats.print_screen_table(screening, Console(), funnel)
+        # Off a terminal every column stays whole: the tables' natural width, not the 80 columns rich assumes.
+        formats.print_screen_table(screening, Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH), funnel)
+    warnings.print()
 
 
 def _changes(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
@@ -243,7 +366,9 @@ def _changes(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...
     help="Deterministic time limit per solve.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@output_option
+@recruiting_option
+@allow_missing_option
 @models_option
 @engine_options
 @reports_errors
@@ -261,6 +386,8 @@ def whatif_command(
     time_limit: float | None,
     fmt: str,
     output: str | None,
+    recruiting_only: bool,
+    allow_missing: bool,
     models: Path | None,
     engine: str,
     scheduler: str | None,
@@ -274,21 +401,23 @@ def whatif_command(
         raise click.UsageError("give --patient ID, or --near-miss --within DAYS")
     if engine == "dask" and not near_miss:
         raise click.UsageError("--engine dask runs --near-miss scans; a single patient's plan runs locally")
-    chosen = _select_trials(trials, models)
+    warnings = RunWarnings()
+    chosen = _trials_for_run(trials, models, recruiting_only, as_of, warnings)
     if engine == "dask":
         assert within is not None
+        warnings.add(*_check_columns(cohort, chosen, allow_missing))
         bar, progress = _progress_bar("near-miss scan on dask")
         with bar, dask_client(scheduler, dask_workers) as client:
             plans = near_misses_on_dask(cohort, chosen, as_of, within, client, blocksize, progress)
-        _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
+        _emit_plans(plans, as_of, fmt, output, warnings)
         return
-    loaded = _load_checked(cohort, as_of)
+    loaded = _load_checked(cohort, as_of, chosen, allow_missing, warnings)
     if near_miss:
         assert within is not None
         bar, progress = _progress_bar("near-miss scan")
         with bar:
             plans = near_misses(loaded, chosen, as_of, within, workers, time_limit, progress)
-        _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
+        _emit_plans(plans, as_of, fmt, output, warnings)
         return
     assert patient_id is not None
     row = patient_row(loaded, patient_id)
@@ -300,13 +429,27 @@ def whatif_command(
     if changes or wait_days is not None:
         screening = rescreen(loaded, patient_id, chosen, as_of, changes, wait_days or 0)
         _emit(
-            formats.screen_json(screening, False) if fmt == "json" else formats.rescreen_table(screening, changes),
+            formats.screen_json(screening, False, warnings.lines)
+            if fmt == "json"
+            else formats.rescreen_table(screening, changes),
             output,
         )
+        warnings.print()
         return
     alone = loaded.take([row])
-    plans = [plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit) for trial in chosen]
-    _emit(formats.plans_json(plans, as_of) if fmt == "json" else formats.plans_table(plans, as_of), output)
+    plans = [
+        plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit, alternatives=True)
+        for trial in chosen
+    ]
+    _emit_plans(plans, as_of, fmt, output, warnings)
+
+
+def _emit_plans(plans: list[Plan], as_of: dt.date, fmt: str, output: str | None, warnings: RunWarnings) -> None:
+    """Plans as JSON or a table, then the run's warnings."""
+    _emit(
+        formats.plans_json(plans, as_of, warnings.lines) if fmt == "json" else formats.plans_table(plans, as_of), output
+    )
+    warnings.print()
 
 
 def _slots(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> dict[str, int]:
@@ -323,125 +466,160 @@ def _slots(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
     return slots
 
 
+def allocation_options(command: F) -> F:
+    """Slots, quotas, near misses and stability: the same for ``allocate`` and ``report``."""
+    options = [
+        click.option(
+            "--slots", "slots", multiple=True, callback=_slots, metavar="ID=N", help="Override a trial's slots."
+        ),
+        click.option(
+            "--scenario", type=click.Path(dir_okay=False, path_type=Path), help="Scenario YAML: slots and quotas."
+        ),
+        click.option(
+            "--within",
+            type=click.IntRange(0, 3650),
+            default=None,
+            help="Also place patients whose what-if plan reaches eligibility within DAYS.",
+        ),
+        click.option(
+            "--previous",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="An earlier `allocate --format csv` output to keep stable.",
+        ),
+        click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans."),
+        recruiting_option,
+        allow_missing_option,
+        models_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _slots_and_quotas(
+    chosen: list[Trial], models: Path | None, slots: dict[str, int], scenario: Path | None, warnings: RunWarnings
+) -> tuple[dict[str, int], list[QuotaRule]]:
+    """Slots (the scenario's, then --slots over them) and quotas for the trials considered.
+
+    --slots must name a trial considered; a scenario file may name others, whose lines do not apply.
+    """
+    considered = [trial.id for trial in chosen]
+    known = list(load_trials(models))
+    for trial_id in slots:
+        if trial_id not in known:
+            raise MatcherError(f"--slots names unknown trial {trial_id!r}; known: {', '.join(known)}")
+        if trial_id not in considered:
+            raise MatcherError(f"--slots names {trial_id}, which is not among the trials considered")
+    loaded = load_scenario(scenario, known) if scenario else None
+    scenario_slots = {}
+    if loaded:
+        left_out = left_out_of(loaded, considered)
+        if left_out:
+            ignored = ", ".join(left_out)
+            warnings.add(f"{scenario}: ignoring the slots and quotas of {ignored}, not among the trials considered")
+        scenario_slots = {trial_id: count for trial_id, count in loaded.slots.items() if trial_id in considered}
+    return {**scenario_slots, **slots}, quota_rules(chosen, loaded)
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    """The values of ``allocation_options`` (but --recruiting-only and --models, which select the trials)."""
+
+    slots: dict[str, int]
+    scenario: Path | None
+    within: int | None
+    previous: Path | None
+    workers: int | None
+    allow_missing: bool
+
+
+def _allocation(
+    cohort: Path,
+    chosen: list[Trial],
+    models: Path | None,
+    as_of: dt.date,
+    request: AllocationRequest,
+    warnings: RunWarnings,
+    time_limit: float | None = None,
+) -> tuple[Screening, list[Plan] | None, Allocation]:
+    """Screen, plan near misses (with --within) and allocate, as the options ask."""
+    slots, quotas = _slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
+    previous = read_previous(request.previous) if request.previous else None
+    loaded = _load_checked(cohort, as_of, chosen, request.allow_missing, warnings)
+    screening = screen(loaded, chosen, as_of)
+    plans = None
+    if request.within is not None:
+        bar, progress = _progress_bar("what-if plans")
+        with bar:
+            plans = near_misses(loaded, chosen, as_of, request.within, request.workers, None, progress)
+    result = allocate(screening, slots, quotas, plans, request.within, previous, time_limit)
+    warnings.add(*result.warnings)
+    return screening, plans, result
+
+
 @main.command("allocate")
 @click.argument("cohort", type=click.Path(dir_okay=True, path_type=Path))
 @trials_option
 @as_of_option
-@click.option("--slots", "slots", multiple=True, callback=_slots, metavar="ID=N", help="Override a trial's slots.")
-@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), help="Scenario YAML: slots and quotas.")
-@click.option(
-    "--within",
-    type=click.IntRange(0, 3650),
-    default=None,
-    help="Also place patients whose what-if plan reaches eligibility within DAYS.",
-)
-@click.option(
-    "--previous",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="An earlier `allocate --format csv` output to keep stable.",
-)
+@allocation_options
 @click.option(
     "--time-limit",
     type=click.FloatRange(0, None, min_open=True),
     default=None,
     help="Deterministic time limit (seconds of CP-SAT deterministic time).",
 )
-@click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@models_option
+@output_option
 @reports_errors
 def allocate_command(
     cohort: Path,
     trials: list[str],
     as_of: dt.date,
-    slots: dict[str, int],
-    scenario: Path | None,
-    within: int | None,
-    previous: Path | None,
+    recruiting_only: bool,
+    models: Path | None,
     time_limit: float | None,
-    workers: int | None,
     fmt: str,
     output: str | None,
-    models: Path | None,
+    **options: Any,
 ) -> None:
     """Best allocation of COHORT's patients to the trials' slots, proven optimal by CP-SAT."""
-    chosen = _select_trials(trials, models)
-    loaded_scenario = load_scenario(scenario) if scenario else None
-    all_slots = {**(loaded_scenario.slots if loaded_scenario else {}), **slots}
-    unknown = sorted(set(all_slots) - {t.id for t in chosen})
-    if unknown:
-        raise MatcherError(f"--slots names unknown trial {unknown[0]!r}; known: {', '.join(t.id for t in chosen)}")
-    if any(count < 0 for count in all_slots.values()):
-        raise MatcherError("slots must be whole numbers >= 0")
-    loaded = _load_checked(cohort, as_of)
-    screening = screen(loaded, chosen, as_of)
-    plans = None
-    if within is not None:
-        bar, progress = _progress_bar("what-if plans")
-        with bar:
-            plans = near_misses(loaded, chosen, as_of, within, workers, None, progress)
-    result = allocate(
-        screening,
-        all_slots,
-        quota_rules(chosen, loaded_scenario),
-        plans,
-        within,
-        read_previous(previous) if previous else None,
-        time_limit,
-    )
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    warnings = RunWarnings()
+    chosen = _trials_for_run(trials, models, recruiting_only, as_of, warnings)
+    _, _, result = _allocation(cohort, chosen, models, as_of, AllocationRequest(**options), warnings, time_limit)
     if fmt == "csv":
         _emit(formats.allocation_csv(result), output)
     elif fmt == "json":
-        _emit(formats.allocation_json(result), output)
+        _emit(formats.allocation_json(result, warnings.lines), output)
     else:
         _emit(formats.allocation_table(result), output)
+    warnings.print()
 
 
 @main.command("report")
 @click.argument("cohort", type=click.Path(dir_okay=True, path_type=Path))
 @trials_option
 @as_of_option
-@click.option("--slots", "slots", multiple=True, callback=_slots, metavar="ID=N", help="Override a trial's slots.")
-@click.option(
-    "--within",
-    type=click.IntRange(0, 3650),
-    default=None,
-    help="Add near misses: patients whose what-if plan reaches eligibility within DAYS (also placed).",
-)
-@click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans.")
+@allocation_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
-@models_option
 @reports_errors
 def report_command(
     cohort: Path,
     trials: list[str],
     as_of: dt.date,
-    slots: dict[str, int],
-    within: int | None,
-    workers: int | None,
-    output: str,
+    recruiting_only: bool,
     models: Path | None,
+    output: str,
+    **options: Any,
 ) -> None:
     """One self-contained HTML report (no network needed to view): summary, funnels, allocation, near misses."""
-    from matcher.report import cohort_report  # Plotly and Jinja2 load only for the report
+    from matcher.report import render_report  # Plotly and Jinja2 load only for the report
 
-    chosen = _select_trials(trials, models)
-    loaded = _load_checked(cohort, as_of)
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("report", total=None)
-        page = cohort_report(
-            loaded,
-            chosen,
-            as_of,
-            slots,
-            within,
-            workers,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
-    write_atomic(output, page)
+    warnings = RunWarnings()
+    chosen = _trials_for_run(trials, models, recruiting_only, as_of, warnings)
+    request = AllocationRequest(**options)
+    screening, plans, result = _allocation(cohort, chosen, models, as_of, request, warnings)
+    write_atomic(output, render_report(screening, result, plans, request.within, warnings.lines))
+    warnings.print()
 
 
 @main.command("synth")
@@ -477,9 +655,9 @@ def synth_command(
 ) -> None:
     """Write a synthetic cohort in the contract's columns, streamed in chunks (deterministic per seed)."""
     options = SynthOptions(rows, seed, parse_mix(mix), blank_fraction, unit_variants, as_of)
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("synthetic cohort", total=rows)
-        write_cohort(output, options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    bar, progress = _progress_bar("synthetic cohort")
+    with bar:
+        write_cohort(output, options, progress=progress)
 
 
 @main.group("trials")

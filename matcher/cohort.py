@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from matcher.contract import Column, Plausible, by_stem, columns, plausible_ranges
+from matcher.contract import Column, Plausible, by_key, by_stem, columns, header_key, nearest_column, plausible_ranges
 from matcher.errors import CohortError
 from matcher.facts import default_facts
 from matcher.units import conversion_factor
@@ -53,7 +53,8 @@ NEVER = -np.inf
 TRUE_WORDS = ("true", "yes", "1", "y", "t")
 FALSE_WORDS = ("false", "no", "0", "n", "f")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
-_HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_]+)\s*\[(?P<unit>[^\]]+)\]$")
+_HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_\s]+?)\s*\[(?P<unit>[^\]]+)\]$")
+_DAY_MONTH_YEAR = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
 _DELIMITERS = (",", ";", "\t")
 _EPOCH = dt.date(1970, 1, 1)
 # Beyond any contract quantity in its unit; keeps value x 10**6 (CP-SAT's scale) inside int64.
@@ -153,6 +154,21 @@ def load_cohort(path: str | Path) -> Cohort:
     return cohort
 
 
+def given_columns(path: str | Path) -> set[str]:
+    """The contract columns a cohort file gives, from its header (or Parquet schema) alone."""
+    path = Path(path)
+    if not path.exists():
+        raise CohortError(f"{path}: no such file")
+    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            names = pq.ParquetDataset(path).schema.names
+        except (pa.ArrowException, OSError) as exc:
+            raise CohortError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+    else:
+        names, _ = _header(path)
+    return set(_resolve_headers(names, str(path))[0])
+
+
 def _read_parquet(path: Path) -> pa.Table:
     try:
         return pq.read_table(path)
@@ -218,7 +234,7 @@ def _spellings(words: tuple[str, ...]) -> list[str]:
 
 def _text_types(names: list[str]) -> dict[str, pa.DataType]:
     """Every cell as text: the ids as strings, the other columns as dictionaries."""
-    return {name: pa.string() if name.strip().lstrip("\ufeff") == "patient_id" else _TEXT_CELLS for name in names}
+    return {name: pa.string() if header_key(name) == "patient_id" else _TEXT_CELLS for name in names}
 
 
 def _typed_types(names: list[str], source: str) -> dict[str, pa.DataType]:
@@ -310,21 +326,24 @@ def _physical_line(path: Path, row: int) -> int:
 def _resolve_headers(names: list[str], source: str) -> tuple[dict[str, tuple[int, str | None]], list[str]]:
     """Map each contract column to (position in the file, unit given in the header or None).
 
-    Also returns the headers that name no contract column, each once.
+    Headers match whatever their case and spacing (``Diagnosis``, ``Birth Date``).  Also
+    returns the headers that name no contract column, each once.
     """
-    contract, stems = columns(), by_stem()
+    contract, stems, keys = columns(), by_stem(), by_key()
     resolved: dict[str, tuple[int, str | None]] = {}
     given_as: dict[str, str] = {}
     unknown: dict[str, None] = {}
     for position, raw in enumerate(names):
         name = raw.strip().lstrip("\ufeff")
         match = _HEADER_WITH_UNIT.match(name)
-        if name in contract:
-            canonical, unit = name, None
-        elif match and match.group("stem") in stems:
-            canonical, unit = stems[match.group("stem")].name, match.group("unit").strip()
-        elif match and match.group("stem") in contract:
-            canonical, unit = match.group("stem"), match.group("unit").strip()
+        known = keys.get(header_key(name), "")
+        stem = keys.get(header_key(match.group("stem")), "") if match else ""
+        if known in contract:
+            canonical, unit = known, None
+        elif match and stem in stems:
+            canonical, unit = stems[stem].name, match.group("unit").strip()
+        elif match and stem in contract:
+            canonical, unit = stem, match.group("unit").strip()
         else:
             unknown[name or f"(unnamed column {position + 1})"] = None
             continue
@@ -363,7 +382,8 @@ def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False)
     n = table.num_rows
     if n == 0:
         raise CohortError(f"{source}: the file has a header but no patient rows")
-    warnings = [f"{source}: ignoring unknown columns: {', '.join(unknown)}"] if unknown else []
+    hinted = ", ".join(_with_hint(name, resolved) for name in unknown)
+    warnings = [f"{source}: ignoring unknown columns: {hinted}"] if unknown else []
 
     with _readable(source, "patient_id"):
         id_text = _strings(table.column(resolved["patient_id"][0]))
@@ -397,13 +417,21 @@ def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False)
     return cohort
 
 
+def _with_hint(header: str, resolved: dict[str, tuple[int, str | None]]) -> str:
+    """An unknown header, with the contract column it most likely meant when the file does not give that one."""
+    nearest = nearest_column(header)
+    return f"{header} (did you mean {nearest}?)" if nearest and nearest not in resolved else header
+
+
 @contextmanager
 def _readable(source: str, header: str) -> Iterator[None]:
-    """A column Arrow cannot turn into text (e.g. a nested Parquet type) is a file error."""
+    """A column Arrow cannot turn into text (e.g. a nested Parquet type) is a file error; its errors name the file."""
     try:
         yield
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as exc:
         raise CohortError(f"{source}: column {header!r} cannot be read as text or numbers") from exc
+    except CohortError as exc:
+        raise CohortError(f"{source}: {exc}") from exc
 
 
 def _report_ids(ids: np.ndarray, source: str) -> None:
@@ -456,13 +484,15 @@ def _parse_column(
     problems: _RowProblems,
     decimal_comma: bool,
     text_codes: dict[str, tuple[np.ndarray, list[str]]] | None = None,
+    rows_per_value: Callable[[], np.ndarray] | None = None,
 ) -> np.ndarray:
+    """A column's values; ``rows_per_value`` counts the rows behind each value when ``raw`` holds distinct ones."""
     if pa.types.is_dictionary(raw.type):
         return _parse_distinct(raw, column, factor, problems, decimal_comma, text_codes)
     if column.kind in ("float", "int"):
         return _parse_number(raw, column, factor, problems, decimal_comma)
     if column.kind == "date":
-        return _parse_date(raw, column, problems)
+        return _parse_date(raw, column, problems, rows_per_value)
     if column.kind == "bool":
         return _parse_bool(raw, column, problems)
     if column.kind == "enum":
@@ -486,12 +516,20 @@ def _parse_distinct(
     """
     unified = pa.Table.from_arrays([raw], ["cells"]).unify_dictionaries().column(0)
     dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], pa.string())
-    found = _RowProblems()
-    distinct = _parse_column(pa.chunked_array([dictionary]), column, factor, found, decimal_comma, None)
     blank = len(dictionary)  # a null index (a Parquet category's blank) picks the blank appended here
-    distinct = np.concatenate([distinct, _blank(column, 1)])
     codes = pa.chunked_array([chunk.indices for chunk in unified.chunks], unified.type.index_type)
     indices = (pc.fill_null(codes, blank) if codes.null_count else codes).to_numpy()
+    found = _RowProblems()
+    distinct = _parse_column(
+        pa.chunked_array([dictionary]),
+        column,
+        factor,
+        found,
+        decimal_comma,
+        None,
+        lambda: np.bincount(indices, minlength=blank + 1)[:blank],
+    )
+    distinct = np.concatenate([distinct, _blank(column, 1)])
     if found.reasons:
         bad = np.zeros(blank + 1, dtype=bool)
         bad[list(found.reasons)] = True
@@ -565,7 +603,9 @@ def _span(bounds: Plausible, unit: str) -> str:
     return f"{span} {unit}".strip()
 
 
-def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
+def _parse_date(
+    raw: pa.ChunkedArray, column: Column, problems: _RowProblems, rows_per_value: Callable[[], np.ndarray] | None
+) -> np.ndarray:
     if pa.types.is_date(raw.type) or pa.types.is_timestamp(raw.type):
         days = pc.cast(pc.cast(raw, pa.date32()), pa.int32())
         return _numpy(pc.cast(days, pa.float64()))
@@ -580,10 +620,37 @@ def _parse_date(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     real = _numpy(pc.fill_null(pc.equal(pc.day(parsed), written_day), False), bool)
     days = _numpy(pc.cast(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), pa.float64()))
     days[~real] = np.nan
-    bad = _present(text) & ~never & np.isnan(days)
+    present = _present(text)
+    bad = present & ~never & np.isnan(days)
+    if bad.any():
+        _refuse_day_month_dates(text, bad, present, column, rows_per_value)
     problems.add(bad, f"column {column.name}: not an ISO date (YYYY-MM-DD) or 'never'")
     days[never] = NEVER
     return days
+
+
+def _refuse_day_month_dates(
+    text: pa.ChunkedArray,
+    bad: np.ndarray,
+    present: np.ndarray,
+    column: Column,
+    rows_per_value: Callable[[], np.ndarray] | None,
+) -> None:
+    """Most of a column written DD/MM/YYYY or MM/DD/YYYY is the export's date format, not a few bad rows: stop.
+
+    Rows marked invalid one by one would hide that nothing in the column was read.  The
+    message quotes one value, since the format cannot be told otherwise.
+    """
+    foreign = bad & _numpy(pc.fill_null(pc.match_substring_regex(text, _DAY_MONTH_YEAR), False), bool)
+    if not foreign.any():
+        return
+    rows = rows_per_value() if rows_per_value else np.ones(len(foreign), dtype=np.int64)
+    if 2 * rows[foreign].sum() > rows[present].sum():
+        sample = text[int(np.argmax(foreign))].as_py()
+        raise CohortError(
+            f"column {column.name}: most dates are written like {sample!r} (DD/MM/YYYY or MM/DD/YYYY); "
+            "write them as YYYY-MM-DD"
+        )
 
 
 def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) -> np.ndarray:
@@ -611,7 +678,8 @@ def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
 
 def _check_consistency(cohort: Cohort, problems: _RowProblems) -> None:
     """Cross-column rules of the contract."""
-    if "glucocorticoid_mg_day" in cohort.values:
+    if "glucocorticoid_mg_day" in cohort.values and "glucocorticoid" in cohort.values:
+        # Both given: a dose needs its drug.  A dose alone (``whatif --set``) keeps the patient's recorded drug.
         dose = cohort.values["glucocorticoid_mg_day"]
         named = cohort.text_codes("glucocorticoid")[0] >= 0
         problems.add((dose > 0) & ~named, "column glucocorticoid: a dose is given without the drug's name")

@@ -9,11 +9,15 @@ The plausible range of each number and date column is data too
 from __future__ import annotations
 
 import csv
+import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
+
+from matcher import ir
 
 ColumnKind = Literal["id", "date", "float", "int", "bool", "text", "enum"]
 
@@ -67,6 +71,95 @@ def columns() -> dict[str, Column]:
 def by_stem() -> dict[str, Column]:
     """Columns that may be given as ``STEM[unit]``, by stem."""
     return {col.stem: col for col in columns().values() if col.stem}
+
+
+def header_key(name: str) -> str:
+    """A header as matched against the contract: case and spacing do not count (``Birth Date`` is birth_date)."""
+    return re.sub(r"[\s_]+", "_", name.strip().lstrip("\ufeff").lower())
+
+
+@cache
+def by_key() -> dict[str, str]:
+    """Contract column names and unit stems by their header key."""
+    return {header_key(name): name for name in [*columns(), *by_stem()]}
+
+
+def nearest_column(name: str) -> str | None:
+    """The contract column a misspelled name most likely meant (None when none is close)."""
+    close = difflib.get_close_matches(header_key(name), list(columns()), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str) -> str:
+    """The hint to append to an unknown name: ' (did you mean X?)' when X is close to it, else ''."""
+    nearest = nearest_column(name)
+    return f" (did you mean {nearest}?)" if nearest else ""
+
+
+# Which columns give each derived value (matcher/derived.py): any one alternative, with all of its columns.
+DERIVED_FROM: dict[str, tuple[tuple[str, ...], ...]] = {
+    "age": (("birth_date",), ("age_years",)),
+    "prednisone_equivalent_mg_day": (("glucocorticoid_mg_day", "glucocorticoid"),),
+    "prednisone_equivalent_mg_kg_day": (("glucocorticoid_mg_day", "glucocorticoid", "weight_kg"),),
+    "egfr_ml_min_1_73m2": (
+        ("egfr_ml_min_1_73m2",),
+        ("creatinine_mg_dl", "sex", "age"),
+        ("creatinine_mg_dl", "height_cm", "age"),
+    ),
+    "crcl_ml_min": (("crcl_ml_min",), ("creatinine_mg_dl", "weight_kg", "sex", "age")),
+}
+
+
+def _absent(field: str, given: Collection[str]) -> str | None:
+    """What a file lacks for ``field`` ("birth_date or age_years"), or None when it can be had."""
+    if field in given:
+        return None
+    alternatives = DERIVED_FROM.get(field)
+    if alternatives is None:
+        return field
+    lacking: dict[str, None] = {}
+    for alternative in alternatives:
+        parts = [field if name == field else _absent(name, given) for name in alternative]
+        missing = [f"({part})" if " or " in part else part for part in parts if part]
+        if not missing:
+            return None
+        lacking[" and ".join(missing)] = None
+    return " or ".join(lacking)
+
+
+@dataclass(frozen=True)
+class AbsentColumn:
+    """A column (or alternatives) the selected trials read that a cohort file does not give."""
+
+    name: str  # e.g. "diagnosis", or "birth_date or age_years" for a derived value
+    criteria: int  # criteria of the selected trials that read it
+    blocks_every_trial: bool  # the first inclusion criterion of every selected trial reads it
+
+
+def absent_columns(given: Collection[str], trials: list[ir.Trial]) -> list[AbsentColumn]:
+    """The columns the trials read that are not among ``given``, most-read first.
+
+    Manual criteria read nothing.  A derived value (age, eGFR, ...) is absent only when no
+    alternative source of it is given.
+    """
+    readers: dict[str, int] = {}
+    first_reads: list[set[str]] = []
+    for trial in trials:
+        first: set[str] | None = None
+        for criterion in trial.criteria:
+            if criterion.is_manual:
+                continue
+            rules = [cast(ir.Rule, criterion.rule), *([criterion.applies_when] if criterion.applies_when else [])]
+            fields = {name for rule in rules for name in ir.fields_read(rule)}
+            lacking = {absent for name in fields if (absent := _absent(name, given))}
+            for name in lacking:
+                readers[name] = readers.get(name, 0) + 1
+            if first is None and criterion.kind == "inclusion":
+                first = lacking
+        first_reads.append(first or set())
+    blocking = set.intersection(*first_reads) if first_reads else set()
+    ranked = sorted(readers.items(), key=lambda item: (-item[1], item[0]))
+    return [AbsentColumn(name, count, name in blocking) for name, count in ranked]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN
 from matcher.derived import day_number
-from matcher.evaluate import OPERATORS, Context, subtract
+from matcher.evaluate import OPERATORS, Context, subtract, washout_days
 
 SCALE = 10**6
 Lit = bool | cp_model.IntVar | cp_model.LiteralT  # a Python bool is a folded constant
@@ -52,7 +52,12 @@ class TestDay:
     """The date of a test repeated by a plan: a variable the planner ties to the enrolment day."""
 
 
-Value = Unknown | Never | TestDay | float | str | bool | cp_model.LinearExpr
+@dataclass(frozen=True)
+class PlanDay:
+    """A date on the enrolment day itself (a drug course that goes on up to it)."""
+
+
+Value = Unknown | Never | TestDay | PlanDay | float | str | bool | cp_model.LinearExpr
 Alternatives = list[tuple[Lit, Value]]
 
 
@@ -190,6 +195,8 @@ class Compiler:
     def date_expr(self, value: Value) -> cp_model.LinearExpr | int:
         if isinstance(value, TestDay):
             return cast(cp_model.LinearExpr, self.today + self.test_day)
+        if isinstance(value, PlanDay):
+            return self.enrolment_day()
         return int(cast(float, value))
 
     # ----- rules ------------------------------------------------------------
@@ -220,16 +227,33 @@ class Compiler:
             if exact:
                 return is_true, self.neg(is_true)
             return is_true, self.neg(self.count_at_least([self.neg(p[1]) for p in parts], rule.k))
+        # (C and T) or (not C and O) or (T and O), as in the evaluator.
         (c_true, c_false), (then_true, then_false), (other_true, other_false) = parts
-        is_true = self.disj([self.conj([c_true, then_true]), self.conj([c_false, other_true])])
+        is_true = self.disj(
+            [self.conj([c_true, then_true]), self.conj([c_false, other_true]), self.conj([then_true, other_true])]
+        )
         if exact:
             return is_true, self.neg(is_true)
-        is_false = self.conj([self.disj([c_false, then_false]), self.disj([c_true, other_false])])
+        is_false = self.conj(
+            [
+                self.disj([c_false, then_false]),
+                self.disj([c_true, other_false]),
+                self.disj([then_false, other_false]),
+            ]
+        )
         return is_true, is_false
 
     def _leaf(self, rule: ir.Rule) -> Rails:
         field = cast(str, getattr(rule, "field"))  # noqa: B009 - every remaining leaf has a field
-        alternatives = [(guard, self._leaf_value(rule, value)) for guard, value in self.alternatives(field)]
+        if isinstance(rule, ir.Washout) and rule.drug_field is not None:
+            # An action may change the date and the drug's name together: every pair of alternatives.
+            alternatives = [
+                (self.conj([date_guard, name_guard]), self._washout(rule, date, name))
+                for date_guard, date in self.alternatives(field)
+                for name_guard, name in self.alternatives(rule.drug_field)
+            ]
+        else:
+            alternatives = [(guard, self._leaf_value(rule, value)) for guard, value in self.alternatives(field)]
         is_true = self.disj([self.conj([guard, pair[0]]) for guard, pair in alternatives])
         if all(decided(pair) for _, pair in alternatives):  # the guards are exclusive and exhaustive
             return is_true, self.neg(is_true)
@@ -260,16 +284,16 @@ class Compiler:
             return matches, not matches
         if isinstance(rule, ir.OccurredWithin):
             if isinstance(value, Never):
-                return False, True
+                return (False, False) if rule.renewable else (False, True)
             holds = self._date_after_cutoff(value, rule.window)
-            return holds, self.neg(holds)
+            return holds, False if rule.renewable else self.neg(holds)
         if isinstance(rule, ir.ElapsedAtLeast):
             if isinstance(value, Never):
                 return rule.when_never, not rule.when_never
             holds = self.neg(self._date_after_cutoff(value, rule.duration))
             return holds, self.neg(holds)
         if isinstance(rule, ir.Washout):
-            return self._washout(rule, value)
+            return self._washout(rule, value, Unknown())
         raise TypeError(f"cannot compile {type(rule).__name__}")
 
     def _date_after_cutoff(self, value: Value, duration: ir.Duration) -> Lit:
@@ -279,20 +303,21 @@ class Compiler:
             return date > cutoff
         return self.reify(cast(cp_model.LinearExpr, date - cutoff), ">", 0)
 
-    def _washout(self, rule: ir.Washout, value: Value) -> Rails:
+    def _washout(self, rule: ir.Washout, value: Value, name: Value) -> Rails:
+        """Washed out under the longest possible half-life; not washed out under the shortest."""
+        if isinstance(value, Unknown):
+            return UNKNOWN_RAILS
         if isinstance(value, Never):
             return True, False
-        if rule.drug is not None:
-            half_life = self.ctx.facts.half_lives_days.get(rule.drug.lower())
-        else:
-            name = self.original(cast(str, rule.drug_field))
-            half_life = None if isinstance(name, Unknown) else self.ctx.facts.half_lives_days.get(str(name))
-        if half_life is None:
+        recorded = None if isinstance(name, (Unknown, Never)) else str(name)
+        fewest, most = washout_days(rule, self.ctx.facts, recorded)
+        if np.isnan(fewest):
             return UNKNOWN_RAILS
-        needed = int(np.ceil(rule.half_lives * half_life))
-        elapsed = self.enrolment_day() - self.date_expr(value)
-        holds = self.reify(cast(cp_model.LinearExpr, elapsed), ">=", needed)
-        return holds, self.neg(holds)
+        elapsed = cast(cp_model.LinearExpr, self.enrolment_day() - self.date_expr(value))
+        done = self.reify(elapsed, ">=", int(most))
+        if fewest == most:
+            return done, self.neg(done)
+        return done, self.reify(elapsed, "<", int(fewest))
 
     def _compare_fields(self, rule: ir.CompareFields) -> Rails:
         left, right = self.original(rule.left), self.original(rule.right)

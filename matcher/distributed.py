@@ -175,6 +175,7 @@ def _merge(parts: list[Partition], source: str, trials: list[ir.Trial], as_of: d
                 np.concatenate([piece.status for piece in pieces]),
                 columns,
                 missing,
+                np.concatenate([piece.manual_applies for piece in pieces]),
             )
         )
     return Screening(cohort, as_of, results)

@@ -11,3 +11,7 @@ class CohortError(MatcherError):
 
 class TrialModelError(MatcherError):
     """A trial YAML file is invalid; the message points at the YAML path."""
+
+
+class FactsError(MatcherError):
+    """A site's facts file cannot be read or does not fit facts.yaml."""

@@ -139,7 +139,10 @@ def _flag(rule: ir.Flag, ctx: Context) -> np.ndarray:
 def _occurred_within(rule: ir.OccurredWithin, ctx: Context) -> np.ndarray:
     days = ctx.values(rule.field)
     with np.errstate(invalid="ignore"):
-        return tri(~np.isnan(days), days > ctx.cutoff(rule.window))
+        within = days > ctx.cutoff(rule.window)
+    if rule.renewable:
+        return np.where(within, TRUE, UNKNOWN).astype(np.int8)
+    return tri(~np.isnan(days), within)
 
 
 def _elapsed_at_least(rule: ir.ElapsedAtLeast, ctx: Context) -> np.ndarray:
@@ -149,21 +152,37 @@ def _elapsed_at_least(rule: ir.ElapsedAtLeast, ctx: Context) -> np.ndarray:
     return tri(~np.isnan(days), elapsed)
 
 
-def half_life_days(rule: ir.Washout, ctx: Context) -> np.ndarray:
-    """Per patient, the half-life that applies (NaN where the drug is unknown)."""
-    if rule.drug is not None:
-        return np.full(len(ctx), ctx.facts.half_lives_days.get(rule.drug.lower(), np.nan))
-    half_lives = ctx.facts.half_lives_days
-    return ctx.cohort.per_word(cast(str, rule.drug_field), lambda name: half_lives.get(name, np.nan), np.nan)
+def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[float, float]:
+    """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
+
+    NaN where the half-life is unknown: a named drug missing from the facts, or no name and no ``drug``.
+    """
+    drug = name if rule.drug_field is not None and name is not None else rule.drug
+    bounds = facts.half_life_range(drug) if drug is not None else None
+    if bounds is None:
+        return np.nan, np.nan
+    return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))
+
+
+def washout_bounds(rule: ir.Washout, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient, the fewest and most days the washout may need (equal where the drug is known)."""
+    if rule.drug_field is None:
+        fewest, most = washout_days(rule, ctx.facts, None)
+        return np.full(len(ctx), fewest), np.full(len(ctx), most)
+    bounds = ctx.cohort.per_word(
+        rule.drug_field, lambda name: washout_days(rule, ctx.facts, name), washout_days(rule, ctx.facts, None)
+    )
+    return bounds[:, 0].astype(float), bounds[:, 1].astype(float)
 
 
 def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
     days = ctx.values(rule.field)
-    needed = np.ceil(rule.half_lives * half_life_days(rule, ctx))
+    fewest, most = washout_bounds(rule, ctx)
     never = np.isneginf(days)
     with np.errstate(invalid="ignore"):
-        done = (ctx.today - days) >= needed
-    return tri(never | (~np.isnan(days) & ~np.isnan(needed)), never | done)
+        elapsed = ctx.today - days
+        done, not_done = elapsed >= most, elapsed < fewest
+    return np.where(never | done, TRUE, np.where(not_done & ~never, FALSE, UNKNOWN)).astype(np.int8)
 
 
 def _known(rule: ir.Known, ctx: Context) -> np.ndarray:
@@ -198,10 +217,16 @@ def implies(condition: np.ndarray, then: np.ndarray) -> np.ndarray:
 
 
 def _if(rule: ir.If, ctx: Context) -> np.ndarray:
+    """(C and T) or (not C and O) or (T and O): the last term makes an unknown condition harmless
+    where both branches hold, which is what Kleene logic says of a case split."""
     condition = ctx.evaluate(rule.condition)
     then = ctx.evaluate(rule.then)
-    otherwise = ctx.evaluate(rule.otherwise) if rule.otherwise is not None else np.full(len(ctx), TRUE, np.int8)
-    return np.maximum(np.minimum(condition, then), np.minimum(TRUE - condition, otherwise)).astype(np.int8)
+    if rule.otherwise is None:
+        return implies(condition, then)
+    otherwise = ctx.evaluate(rule.otherwise)
+    return np.maximum.reduce(
+        [np.minimum(condition, then), np.minimum(TRUE - condition, otherwise), np.minimum(then, otherwise)]
+    ).astype(np.int8)
 
 
 _EVALUATORS: dict[type, Callable[..., np.ndarray]] = {
@@ -251,12 +276,19 @@ def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str
             out[column] = out[column] | mask if column in out else mask
 
     subrules = ir.children(rule)
+    if isinstance(rule, ir.OccurredWithin) and rule.renewable:
+        merge({rule.field: rows})  # blank or too old: the result is to be had again
+        return out
+    if isinstance(rule, ir.Washout):
+        merge({column: mask & rows for column, mask in ctx.blanks(rule.field).items()})
+        if rule.drug_field is not None:
+            # Undecided by the drug: its name is not recorded, or has no known half-life (add it to the facts).
+            fewest, most = washout_bounds(rule, ctx)
+            merge({rule.drug_field: rows & ~(fewest == most)})
+        return out
     if not subrules:
         for field in ir.fields_read(rule):
             merge({column: mask & rows for column, mask in ctx.blanks(field).items()})
-        if isinstance(rule, ir.Washout) and rule.drug_field is not None:
-            # A named drug without a known half-life: the name is what to check (or add to the facts).
-            merge({rule.drug_field: rows & np.isnan(half_life_days(rule, ctx))})
         return out
     for child in subrules:
         merge(undecided_columns(child, ctx, rows))

@@ -1,4 +1,4 @@
-"""Clinical facts (steroid equivalence, half-lives, taper schedule, action costs).
+"""Clinical facts (steroid equivalence, half-lives, taper schedule, action burdens).
 
 Defaults ship in ``matcher/data/facts.yaml``; a trial overrides them under
 ``defaults:`` in its YAML file, and the merged facts are what its rules use.
@@ -6,12 +6,16 @@ Defaults ship in ``matcher/data/facts.yaml``; a trial overrides them under
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from matcher.errors import FactsError
 
 
 class TaperStep(BaseModel):
@@ -29,6 +33,7 @@ class GlucocorticoidColumns(_Frozen):
     dose: str
     drug: str
     changed: str
+    taper_failed: str
 
 
 class WithheldDrug(_Frozen):
@@ -41,14 +46,28 @@ class ImmunosuppressantColumns(_Frozen):
     start: str
     changed: str
     last_dose: str
+    stopped_name: str
+
+
+class Contraindication(_Frozen):
+    """A known value that rules an invasive test out (``field op value``)."""
+
+    field: str
+    op: str
+    value: float
+    reason: str
 
 
 class RepeatableTest(_Frozen):
     name: str
     date: str
-    sets: dict[str, str] = Field(default_factory=dict)
+    sets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    pending: tuple[str, ...] = ()
     condition: str
     applies_when: str | None = None
+    invasive: bool = False
+    lead_days: int = Field(0, ge=0)
+    contraindications: tuple[Contraindication, ...] = ()
 
 
 class AdministrativeStep(_Frozen):
@@ -70,8 +89,10 @@ class Facts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     steroid_equivalent_mg: dict[str, float]
     half_lives_days: dict[str, float]
+    drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...]
-    action_costs: dict[str, int]
+    action_burden_days: dict[str, int]
+    tablet_mg: dict[str, float]
     change: ChangeModel
 
     def with_overrides(self, half_lives_days: dict[str, float], steroid_equivalent_mg: dict[str, float]) -> Facts:
@@ -84,11 +105,48 @@ class Facts(BaseModel):
             }
         )
 
+    def half_life_range(self, drug: str) -> tuple[float, float] | None:
+        """Shortest and longest half-life (days) a drug or drug class may have; None if not known.
+
+        A class (``drug_classes``) spans its members, so a washout whose drug is not named
+        is decided only where every member would decide it the same way.
+        """
+        name = drug.lower()
+        if name in self.half_lives_days:
+            return self.half_lives_days[name], self.half_lives_days[name]
+        members = [self.half_lives_days[m] for m in self.drug_classes.get(name, ()) if m in self.half_lives_days]
+        return (min(members), max(members)) if members else None
+
     def cache_key(self) -> tuple[Any, ...]:
         return tuple(sorted(self.steroid_equivalent_mg.items())), tuple(sorted(self.half_lives_days.items()))
 
 
+SITE_FACTS = "MATCHER_SITE_FACTS"
+
+
 @cache
 def default_facts() -> Facts:
+    """The bundled facts, with a site's own entries (``$MATCHER_SITE_FACTS``, a YAML file) laid over them.
+
+    A site overrides whole top-level entries or keys of the mappings in them, e.g. its own
+    ``action_burden_days`` for stopping an immunosuppressant, or the tablet strengths it stocks.
+    """
     text = resources.files("matcher").joinpath("data/facts.yaml").read_text("utf-8")
-    return Facts.model_validate(yaml.safe_load(text))
+    document = yaml.safe_load(text)
+    site = os.environ.get(SITE_FACTS)
+    if site:
+        try:
+            overrides = yaml.safe_load(Path(site).read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise FactsError(f"{SITE_FACTS}={site}: cannot be read: {exc}") from exc
+        if not isinstance(overrides, dict):
+            raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
+        for key, value in overrides.items():
+            merged = isinstance(value, dict) and isinstance(document.get(key), dict)
+            document[key] = {**document[key], **value} if merged else value
+    try:
+        return Facts.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise FactsError(f"{SITE_FACTS}={site}: {where}: {first['msg']}") from exc

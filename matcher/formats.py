@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from matcher.allocate import Allocation
+from matcher.allocate import Allocation, is_recruiting, status_words
 from matcher.output import (
     ROWS_PER_CHUNK,
     CsvChunks,
@@ -43,7 +43,7 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
                 result.failed_lists(),
                 result.undecided_lists(),
                 result.missing_lists(),
-                [criterion.id for criterion in result.manual],
+                result.manual_lists(),
             )
         )
     invalid = screening.cohort.invalid
@@ -58,7 +58,7 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
                 "failed": failed[row] if valid else [],
                 "missing": missing[row] if valid else [],
                 "undecided": undecided[row] if valid else [],
-                "manual": manual if valid else [],
+                "manual": manual[row],
                 "reason": invalid.get(row, ""),
             }
 
@@ -80,7 +80,7 @@ def screen_csv(screening: Screening) -> CsvChunks:
         columns["failed"].append(joined_rows((result.holds == 0) & valid[:, None], criterion_ids))
         columns["missing"].append(joined_rows(result.missing & valid[:, None], result.missing_columns))
         columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], criterion_ids))
-        columns["manual"].append(coded_text(~valid, [";".join(c.id for c in result.manual), ""]))
+        columns["manual"].append(joined_rows(result.manual_applies, [c.id for c in result.manual]))
         columns["reason"].append(reason_texts)
 
     def batches() -> Iterator[dict[str, pa.Array]]:
@@ -116,7 +116,8 @@ def funnel_csv(screening: Screening) -> str:
     return csv_text(header, rows)
 
 
-def screen_json(screening: Screening, with_funnel: bool) -> str:
+def screen_json(screening: Screening, with_funnel: bool, warnings: list[str] | None = None) -> str:
+    """The screening as JSON; ``warnings``: every warning of the run (default: the cohort's own)."""
     trials = []
     for result in screening.results:
         entry: dict[str, Any] = {
@@ -132,7 +133,7 @@ def screen_json(screening: Screening, with_funnel: bool) -> str:
         "as_of": screening.as_of.isoformat(),
         "cohort": screening.cohort.source,
         "patients": len(screening.cohort),
-        "warnings": screening.cohort.warnings,
+        "warnings": screening.cohort.warnings if warnings is None else warnings,
         "trials": trials,
         "results": list(screen_records(screening)),
     }
@@ -143,7 +144,16 @@ def _short(criterion_id: str) -> str:
     return criterion_id.split(".", 1)[1] if "." in criterion_id else criterion_id
 
 
-def print_screen_table(screening: Screening, console: Console, with_funnel: bool, max_rows: int = 200) -> None:
+TABLE_ROWS = 200  # rows a table shows before it names the format that holds them all
+
+
+def _more_rows(console: Console, hidden: int, what: str, formats: str) -> None:
+    """The notice under a shortened table."""
+    if hidden > 0:
+        console.print(f"({hidden} more {what}: use --format {formats} for all)")
+
+
+def print_screen_table(screening: Screening, console: Console, with_funnel: bool, max_rows: int = TABLE_ROWS) -> None:
     summary = Table(title=f"Screening of {screening.cohort.source} as of {screening.as_of.isoformat()}")
     summary.add_column("trial")
     summary.add_column("slots", justify="right")
@@ -166,8 +176,7 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
         cells = [_cell(record) for record in group]
         patients.add_row(escape(str(group[0]["patient_id"])), *cells)
     console.print(patients)
-    if shown < len(screening.cohort):
-        console.print(f"({len(screening.cohort) - shown} more patients: use --format csv or json for all)")
+    _more_rows(console, len(screening.cohort) - shown, "patients", "csv or json")
     if screening.cohort.invalid:
         invalid = Table(title="Invalid rows (not screened)")
         invalid.add_column("patient_id", no_wrap=True)
@@ -209,8 +218,10 @@ def _cell(record: dict[str, Any]) -> str:
     return f"[{style}]{status}[/{style}]{escape(detail)}"
 
 
-def plans_json(plans: list[Plan], as_of: dt.date) -> str:
-    return json.dumps({"as_of": as_of.isoformat(), "plans": [p.as_dict() for p in plans]}, indent=2) + "\n"
+def plans_json(plans: list[Plan], as_of: dt.date, warnings: list[str] | None = None) -> str:
+    """The plans as JSON, with every warning of the run."""
+    document = {"as_of": as_of.isoformat(), "warnings": warnings or [], "plans": [p.as_dict() for p in plans]}
+    return json.dumps(document, indent=2) + "\n"
 
 
 def plans_table(plans: list[Plan], as_of: dt.date) -> str:
@@ -228,7 +239,7 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
         "blocking / measure",
     ):
         table.add_column(column)
-    for p in plans:
+    for p in plans[:TABLE_ROWS]:
         actions = "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions)
         why = ", ".join(p.blocking) if p.blocking else _measure(p.missing)
         table.add_row(
@@ -237,15 +248,40 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
             p.status_now,
             "yes" if p.reachable else "no",
             p.earliest_date.isoformat() if p.earliest_date else "-",
-            p.eligible_until.isoformat() if p.eligible_until else ("open" if p.reachable else "-"),
+            _until(p),
             p.status_at_plan or "-",
-            escape(actions),
+            escape(actions) + (f" (burden {p.burden} days)" if p.burden else ""),
             why,
         )
     console.print(table)
     if not plans:
         console.print("no plans")
+    for p in plans[:TABLE_ROWS]:
+        for line in plan_footnotes(p):
+            console.print(escape(f"{p.patient_id} {p.trial_id}: {line}"))
+    _more_rows(console, len(plans) - TABLE_ROWS, "plans", "json")
     return console.export_text()
+
+
+def _until(p: Plan) -> str:
+    if p.eligible_until is None:
+        return "open" if p.reachable else "-"
+    return p.eligible_until.isoformat() + (" (renewable: repeat the test)" if p.renewable_until else "")
+
+
+def plan_footnotes(p: Plan) -> list[str]:
+    """What a plan leaves open: its less burdensome alternatives, results to wait for, questions to ask."""
+    lines = []
+    for other in p.alternatives:
+        kept = {(a.action, a.column) for a in other.actions}
+        dropped = [a.summary for a in p.actions if (a.action, a.column) not in kept]
+        without = f" without {', '.join(dropped)}" if dropped else ""
+        when = f"{other.status_at_plan} {other.earliest_date.isoformat()}"
+        lines.append(f"or: {when}{without} (burden {other.burden} days)")
+    if p.pending:
+        lines.append(f"pending results: {', '.join(p.pending)}")
+    lines += [f"manual check: {question}" for question in p.manual_checks]
+    return lines
 
 
 def _measure(columns: list[str], shown: int = 4) -> str:
@@ -295,11 +331,23 @@ def allocation_csv(result: Allocation) -> CsvChunks:
     )
 
 
-def allocation_json(result: Allocation) -> str:
-    return json.dumps(result.as_dict(), indent=2) + "\n"
+def allocation_json(result: Allocation, warnings: list[str] | None = None) -> str:
+    """The allocation as JSON; ``warnings``: every warning of the run (default: the allocation's own)."""
+    document = result.as_dict()
+    if warnings is not None:
+        document["warnings"] = warnings
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _listed(ids: list[str], shown: int) -> str:
+    return ", ".join(ids[:shown]) + (f" +{len(ids) - shown}" if len(ids) > shown else "")
 
 
 def allocation_table(result: Allocation) -> str:
+    """Proof, slots per trial (with each trial not recruiting said so) and the first patients not placed.
+
+    Only the rows shown are turned into outcomes, so a large cohort's table costs what it prints.
+    """
     console = Console(record=True, width=160, file=io.StringIO())
     proof = "optimal (proven)" if result.proven_optimal else f"{result.solver_status}, gap {result.gap:.2%}"
     console.print(
@@ -311,16 +359,24 @@ def allocation_table(result: Allocation) -> str:
     for column in ("trial", "slots", "filled", "roster", "waitlist"):
         summary.add_column(column)
     for trial in result.trials:
-        waitlist = ", ".join(trial.waitlist[:8]) + (f" +{len(trial.waitlist) - 8}" if len(trial.waitlist) > 8 else "")
+        name = trial.trial_id
+        if not is_recruiting(trial.recruitment):
+            name += f"\n({status_words(trial.recruitment)})"
         summary.add_row(
-            trial.trial_id, str(trial.slots), str(len(trial.roster)), escape(", ".join(trial.roster)), escape(waitlist)
+            name,
+            str(trial.slots),
+            str(len(trial.roster)),
+            escape(_listed(trial.roster, TABLE_ROWS)),
+            escape(_listed(trial.waitlist, 8)),
         )
     console.print(summary)
     unplaced = Table(title="Patients not placed")
     for column in ("patient", "status", "reason"):
         unplaced.add_column(column)
-    for patient in result.patients:
-        if patient.status != "assigned":
-            unplaced.add_row(escape(patient.patient_id), patient.status, escape(patient.reason))
+    rows = np.flatnonzero(result.columns.status != "assigned")
+    for row in rows[:TABLE_ROWS].tolist():
+        patient = result.columns.outcome(row)
+        unplaced.add_row(escape(patient.patient_id), patient.status, escape(patient.reason))
     console.print(unplaced)
+    _more_rows(console, len(rows) - TABLE_ROWS, "patients not placed", "csv or json")
     return console.export_text()

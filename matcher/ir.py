@@ -21,9 +21,10 @@ Conventions shared by all backends:
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Node(BaseModel):
@@ -109,11 +110,15 @@ class OccurredWithin(Node):
     """The event in date ``field`` happened within ``window`` before the as-of date.
 
     ``never`` counts as not within.  A date after the as-of date counts as within.
+    ``renewable``: the date is of a result that is simply repeated when it is too old
+    (a pregnancy test whose text gives no window): outside the window, or ``never``,
+    the rule is unknown with ``field`` to measure again, not false.
     """
 
     type: Literal["occurred_within"]
     field: str
     window: Duration
+    renewable: bool = False
 
 
 class ElapsedAtLeast(Node):
@@ -132,8 +137,11 @@ class ElapsedAtLeast(Node):
 class Washout(Node):
     """A stopped drug's last dose lies at least ``half_lives`` half-lives back.
 
-    The half-life comes from the trial's defaults, by ``drug`` or by the drug name
-    held in ``drug_field`` (e.g. ``other_biologic``).  ``never`` means washed out.
+    The half-life is that of the drug named in ``drug_field`` when the patient's row
+    names one, else that of ``drug`` (a drug, or a class from the facts' ``drug_classes``).
+    A class with no recorded name decides the washout only where every member decides
+    it alike; in between the rule is unknown and ``drug_field`` is what to measure.
+    ``never`` means washed out.
     """
 
     type: Literal["washout"]
@@ -143,9 +151,9 @@ class Washout(Node):
     drug_field: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> Washout:
-        if (self.drug is None) == (self.drug_field is None):
-            raise ValueError("a washout names exactly one of drug or drug_field")
+    def _some_source(self) -> Washout:
+        if self.drug is None and self.drug_field is None:
+            raise ValueError("a washout names drug, drug_field or both")
         return self
 
 
@@ -188,9 +196,11 @@ class Not(Node):
 class If(Node):
     """A conditional: where ``condition`` holds, ``then`` must hold; elsewhere ``otherwise``.
 
-    Kleene semantics: (condition and then) or (not condition and otherwise).
-    Without ``otherwise`` the rule is vacuously true where the condition is false,
-    which is how disease-specific branches leave other diseases untouched.
+    Kleene semantics of a case split: (condition and then) or (not condition and
+    otherwise) or (then and otherwise), so an unknown condition does not matter where
+    both branches hold.  Without ``otherwise`` (true) the rule is vacuously true where
+    the condition is false, which is how disease-specific branches leave other
+    diseases untouched.
     """
 
     type: Literal["if"]
@@ -221,6 +231,9 @@ for _model in (All, Any_, AtLeast, Not, If):
     _model.model_rebuild()
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>~|])")
+
+
 class ManualCheck(Node):
     """A requirement only a person can judge; listed, never changes the verdict."""
 
@@ -229,7 +242,12 @@ class ManualCheck(Node):
 
 
 class Criterion(Node):
-    """One eligibility criterion: an id, the text it encodes and its rule."""
+    """One eligibility criterion: an id, the text it encodes and its rule.
+
+    The quote is shown to users, so the markdown escapes of the published text
+    (``\\<50,000``, ``0\\~1``) are removed when the model is loaded; ``source_items``
+    keep the text exactly as published.
+    """
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     kind: Literal["inclusion", "exclusion"]
@@ -237,6 +255,22 @@ class Criterion(Node):
     interpretation: str | None = None
     applies_when: Rule | None = None
     rule: Annotated[Rule | ManualCheck, Field(discriminator="type")]
+    unchanged: tuple[str, ...] = Field(
+        (), description="columns the text requires to stay as they are (a stable dose through screening): "
+        "no what-if action that changes them is offered for this trial"
+    )
+    history_only: bool = Field(
+        False, description="met only by the record as it stands (months of stable treatment): actions never count"
+    )
+    anchor: Literal["screening", "enrolment", "lymphodepletion", "infusion"] = Field(
+        "screening", description="the event the text counts this criterion's windows to; dates are counted to the "
+        "as-of date, which a plan names as this event"
+    )
+
+    @field_validator("quote")
+    @classmethod
+    def _unescaped(cls, quote: str) -> str:
+        return _MARKDOWN_ESCAPE.sub(r"\1", quote)
 
     @property
     def is_manual(self) -> bool:

@@ -43,7 +43,8 @@ def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> None:
     """Write through a temporary file, flushed to disk, then rename it over the target.
 
     A failure or an interrupt at any point leaves no half-written file, and an
-    existing file at ``path`` intact.  An OS error becomes a MatcherError naming the file.
+    existing file at ``path`` intact.  The file gets the mode any new file gets (0666 less
+    the umask), not the temporary file's 0600.  An OS error becomes a MatcherError naming the file.
     """
     target = Path(path)
     try:
@@ -52,6 +53,7 @@ def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> None:
         raise MatcherError(f"{target}: cannot write: {exc.strerror}") from exc
     try:
         with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), 0o666 & ~current_umask())
             if isinstance(text, str):
                 stream.write(text.encode("utf-8"))
             elif isinstance(text, bytes):
@@ -66,6 +68,13 @@ def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> None:
         if isinstance(exc, OSError):
             raise MatcherError(f"{target}: cannot write: {exc.strerror or exc}") from exc
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it, so set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def joined_rows(matrix: np.ndarray, labels: Sequence[str], separator: str = ";") -> pa.DictionaryArray:

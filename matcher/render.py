@@ -37,12 +37,14 @@ def words(rule: ir.Rule) -> str:
     if isinstance(rule, ir.Flag):
         return f"{rule.field} is {'true' if rule.value else 'false'}"
     if isinstance(rule, ir.OccurredWithin):
-        return f"{rule.field} falls within the last {duration(rule.window)}"
+        renew = " (older or never: to be repeated)" if rule.renewable else ""
+        return f"{rule.field} falls within the last {duration(rule.window)}{renew}"
     if isinstance(rule, ir.ElapsedAtLeast):
         never = "counts" if rule.when_never else "does not count"
         return f"at least {duration(rule.duration)} have passed since {rule.field} ('never' {never})"
     if isinstance(rule, ir.Washout):
-        drug = rule.drug or f"the drug named in {rule.drug_field}"
+        named = f"the drug named in {rule.drug_field}" if rule.drug_field else None
+        drug = " (else ".join(p for p in (named, rule.drug) if p) + (")" if named and rule.drug else "")
         return f"at least {_number(rule.half_lives)} half-lives of {drug} have passed since {rule.field}"
     if isinstance(rule, ir.Known):
         return f"{rule.field} is recorded"

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from matcher import __version__, ir
-from matcher.allocate import Allocation, allocate, quota_rules
+from matcher.allocate import Allocation, allocate, is_recruiting, quota_rules, status_words
 from matcher.cohort import FALSE, Cohort
 from matcher.errors import MatcherError
 from matcher.render import criterion_words
@@ -44,8 +44,9 @@ _COLOURS = {
     "unknown": "#f9a825",
     "ineligible": "#c62828",
     "invalid": "#8e24aa",
+    "elsewhere": "#90a4ae",  # a near miss the allocation placed in another trial
 }
-_LIGHT = {"eligible": "#a5d6a7", "unknown": "#ffe082"}  # timeline bars, light enough to carry dark labels
+_LIGHT = {"eligible": "#a5d6a7", "unknown": "#ffe082", "elsewhere": "#eceff1"}  # timeline bars, carry dark labels
 
 
 def cohort_report(
@@ -69,18 +70,25 @@ def cohort_report(
     return render_report(screening, allocation, plans, within)
 
 
-def render_report(screening: Screening, allocation: Allocation, plans: list[Plan] | None, within: int | None) -> str:
-    """The report page for results the library already computed."""
+def render_report(
+    screening: Screening,
+    allocation: Allocation,
+    plans: list[Plan] | None,
+    within: int | None,
+    warnings: list[str] | None = None,
+) -> str:
+    """The report page for results the library already computed; ``warnings``: every warning of the run."""
     as_of = screening.as_of
     horizon_end = as_of + dt.timedelta(days=within) if within is not None else None
     outcome_of = {patient.patient_id: patient for patient in allocation.patients}
+    placed_in = {patient.patient_id: patient.trial_id for patient in outcome_of.values() if patient.trial_id}
     missing = _missing_ranking(screening)
     charts: dict[str, dict[str, Any]] = {"allocation": _allocation_figure(allocation, outcome_of)}
     for result in screening.results:
         charts[f"funnel-{result.trial.id}"] = _funnel_figure(result)
     if plans:
         assert horizon_end is not None  # plans come only with --within
-        charts["timeline"] = _timeline_figure(plans, screening, as_of, horizon_end)
+        charts["timeline"] = _timeline_figure(plans, screening, as_of, horizon_end, placed_in)
     if missing:
         charts["missing"] = _missing_figure(missing)
     tables = {
@@ -90,7 +98,7 @@ def render_report(screening: Screening, allocation: Allocation, plans: list[Plan
         },
         "unplaced": _unplaced_table(allocation),
         "missing": _missing_table(missing, screening),
-        "near-misses": _near_miss_table(plans or []),
+        "near-misses": _near_miss_table(plans or [], placed_in),
     }
     data = {"charts": charts, "tables": tables, "patients": _patient_data(screening, allocation, plans or [])}
     page = _environment().get_template("report.html.j2")
@@ -102,9 +110,10 @@ def render_report(screening: Screening, allocation: Allocation, plans: list[Plan
         version=__version__,
         patients=len(screening.cohort),
         invalid=len(screening.cohort.invalid),
-        warnings=[*screening.cohort.warnings, *allocation.warnings],
+        warnings=[*screening.cohort.warnings, *allocation.warnings] if warnings is None else warnings,
         proof=_proof(allocation),
         allocation=allocation,
+        not_recruiting=_not_recruiting(allocation),
         trials=_summary_rows(screening, allocation, outcome_of),
         funnels=[_funnel_rows(result) for result in screening.results],
         near_miss_count=len(plans or []),
@@ -125,7 +134,13 @@ def render_report(screening: Screening, allocation: Allocation, plans: list[Plan
 def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("matcher", "templates"), autoescape=True)
     environment.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "sort_keys": False}
+    environment.filters["noun"] = _noun
     return environment
+
+
+def _noun(count: int, singular: str) -> str:
+    """The noun to follow ``count``: row for 1, rows for any other number."""
+    return singular if count == 1 else singular + "s"
 
 
 def _asset(name: str) -> str:
@@ -140,6 +155,11 @@ def _script_safe(code: str) -> str:
 def _label(text: object) -> str:
     """Text for a Plotly label: Plotly reads a few HTML tags and decodes entities, so encode them."""
     return html.escape(str(text), quote=False)
+
+
+def _not_recruiting(allocation: Allocation) -> dict[str, str]:
+    """The status of each trial not recruiting now, in words, by trial id."""
+    return {t.trial_id: status_words(t.recruitment) for t in allocation.trials if not is_recruiting(t.recruitment)}
 
 
 def _proof(allocation: Allocation) -> str:
@@ -269,23 +289,39 @@ def _allocation_figure(allocation: Allocation, outcome_of: dict[str, Any]) -> di
     planned = [sum(_planned(outcome_of[pid], allocation.as_of) for pid in t.roster) for t in allocation.trials]
     now = [len(t.roster) - p for t, p in zip(allocation.trials, planned, strict=True)]
     open_slots = [t.slots - len(t.roster) for t in allocation.trials]
-    waitlist = [len(t.waitlist) for t in allocation.trials]
     segments = (
-        ("enrolled, eligible now", now, _COLOURS["eligible"], None),
-        ("enrolled on a what-if plan", planned, _COLOURS["planned"], None),
-        ("open slots", open_slots, _COLOURS["open"], None),
-        ("waitlist (beyond the slots)", waitlist, _COLOURS["waitlist"], {"shape": "/"}),
+        ("enrolled, eligible now", now, _COLOURS["eligible"]),
+        ("enrolled on a what-if plan", planned, _COLOURS["planned"]),
+        ("open slots", open_slots, _COLOURS["open"]),
     )
+    # The bars are the slots (filled against capacity); the waitlist, which may run to thousands, is a number
+    # beside each bar, so a long one cannot shrink the slots to a sliver.
+    waitlists = [
+        {
+            "x": t.slots,
+            "y": t.trial_id,
+            "xref": "x",
+            "yref": "y",
+            "xanchor": "left",
+            "xshift": 6,
+            "showarrow": False,
+            "text": f"waitlist {len(t.waitlist):,}",
+            "font": {"color": _COLOURS["waitlist"]},
+        }
+        for t in allocation.trials
+    ]
     figure = go.Figure(
         layout=_layout(
             90 + 48 * len(trial_ids),
             barmode="stack",
             yaxis={"autorange": "reversed"},
             legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
-            xaxis={"title": {"text": "patients"}},
+            xaxis={"title": {"text": "slots"}},
+            annotations=waitlists,
+            margin={"l": 10, "r": 120, "t": 30, "b": 40},
         )
     )
-    for name, counts, colour, pattern in segments:
+    for name, counts, colour in segments:
         figure.add_trace(
             go.Bar(
                 name=name,
@@ -294,7 +330,7 @@ def _allocation_figure(allocation: Allocation, outcome_of: dict[str, Any]) -> di
                 orientation="h",
                 text=[count or "" for count in counts],
                 textposition="inside",
-                marker={"color": colour, **({"pattern": pattern} if pattern else {})},
+                marker={"color": colour},
                 hovertemplate=f"%{{y}}: %{{x}} {name}<extra></extra>",
             )
         )
@@ -308,11 +344,14 @@ def _timeline_capped(plans: list[Plan]) -> bool:
     return max(per_trial.values()) > TIMELINE_ROWS_PER_TRIAL
 
 
-def _timeline_figure(plans: list[Plan], screening: Screening, as_of: dt.date, horizon_end: dt.date) -> dict[str, Any]:
+def _timeline_figure(
+    plans: list[Plan], screening: Screening, as_of: dt.date, horizon_end: dt.date, placed_in: dict[str, str]
+) -> dict[str, Any]:
     """Windows of eligibility: one lane per trial (headed by its id), one row per patient in it, earliest first.
 
     Rows sit on a numeric axis with their own tick labels, since Plotly's multicategory axis
-    orders the patients of every lane by their first appearance in any lane.
+    orders the patients of every lane by their first appearance in any lane.  A patient the
+    allocation placed in another trial is greyed and labelled with it: not a candidate here.
     """
     order = {result.trial.id: index for index, result in enumerate(screening.results)}
     ranked = sorted(plans, key=lambda p: (order[p.trial_id], p.earliest_date or as_of, p.patient_id))
@@ -344,6 +383,11 @@ def _timeline_figure(plans: list[Plan], screening: Screening, as_of: dt.date, ho
     ]
     starts = [p.earliest_date or as_of for _, p in shown]
     ends = [(p.eligible_until or horizon_end) + dt.timedelta(days=1) for _, p in shown]
+    elsewhere = [_placed_elsewhere(p, placed_in) for _, p in shown]
+    kinds = [
+        "elsewhere" if other else "unknown" if p.status_at_plan == "unknown" else "eligible"
+        for (_, p), other in zip(shown, elsewhere, strict=True)
+    ]
     figure = go.Figure(
         go.Bar(
             orientation="h",
@@ -351,18 +395,18 @@ def _timeline_figure(plans: list[Plan], screening: Screening, as_of: dt.date, ho
             base=[start.isoformat() for start in starts],
             x=[(end - start).days * _DAY_MS for start, end in zip(starts, ends, strict=True)],
             width=0.7,
-            text=[_label(_action_summary(p)) for _, p in shown],
+            text=[
+                _label(f"placed in {other} · " if other else "") + _label(_action_summary(p))
+                for (_, p), other in zip(shown, elsewhere, strict=True)
+            ],
             textposition="inside",  # from the bar's start, full size, running past a short bar on the light lane
             insidetextanchor="start",
             constraintext="none",
             insidetextfont={"color": "#1f2933", "size": 11},
             cliponaxis=False,
             marker={
-                "color": [_LIGHT["unknown" if p.status_at_plan == "unknown" else "eligible"] for _, p in shown],
-                "line": {
-                    "width": 1,
-                    "color": [_COLOURS["unknown" if p.status_at_plan == "unknown" else "eligible"] for _, p in shown],
-                },
+                "color": [_LIGHT[kind] for kind in kinds],
+                "line": {"width": 1, "color": [_COLOURS[kind] for kind in kinds]},
             },
             customdata=[
                 [
@@ -371,9 +415,10 @@ def _timeline_figure(plans: list[Plan], screening: Screening, as_of: dt.date, ho
                     start.isoformat(),
                     p.eligible_until.isoformat() if p.eligible_until else f"{horizon_end.isoformat()} (open)",
                     "<br>".join(_label(f"{a.date.isoformat()}: {a.note}") for a in p.actions) or "wait",
-                    "unknown until measured" if p.status_at_plan == "unknown" else "eligible",
+                    (f"placed in {other}; " if other else "")
+                    + ("unknown until measured" if p.status_at_plan == "unknown" else "eligible"),
                 ]
-                for (_, p), start in zip(shown, starts, strict=True)
+                for (_, p), start, other in zip(shown, starts, elsewhere, strict=True)
             ],
             hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}: %{customdata[5]}"
             "<br>from %{customdata[2]} until %{customdata[3]}<br>%{customdata[4]}<extra></extra>",
@@ -427,6 +472,12 @@ def _date_note(day: dt.date, text: str) -> dict[str, Any]:
         "showarrow": False,
         "font": {"size": 10},
     }
+
+
+def _placed_elsewhere(p: Plan, placed_in: dict[str, str]) -> str | None:
+    """The trial the allocation placed the plan's patient in, when it is another one."""
+    trial = placed_in.get(p.patient_id)
+    return trial if trial and trial != p.trial_id else None
 
 
 def _action_summary(p: Plan) -> str:
@@ -535,7 +586,7 @@ def _missing_table(missing: list[_MissingColumn], screening: Screening) -> dict[
     return _table(columns, rows, sort=1)
 
 
-def _near_miss_table(plans: list[Plan]) -> dict[str, Any]:
+def _near_miss_table(plans: list[Plan], placed_in: dict[str, str]) -> dict[str, Any]:
     columns = [
         ("patient", "patient"),
         ("trial", "text"),
@@ -544,7 +595,8 @@ def _near_miss_table(plans: list[Plan]) -> dict[str, Any]:
         ("until", "date"),
         ("at the plan", "text"),
         ("actions", "text"),
-        ("cost", "number"),
+        ("burden (days)", "number"),
+        ("placed in another trial", "text"),
     ]
     rows = [
         [
@@ -555,7 +607,8 @@ def _near_miss_table(plans: list[Plan]) -> dict[str, Any]:
             p.eligible_until.isoformat() if p.eligible_until else "open",
             p.status_at_plan,
             "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions) or "wait",
-            p.cost,
+            p.burden,
+            _placed_elsewhere(p, placed_in),
         ]
         for p in plans
     ]

@@ -36,6 +36,7 @@ class TrialScreen:
     status: np.ndarray  # (n,) INELIGIBLE/UNDECIDED/ELIGIBLE/INVALID
     missing_columns: list[str]
     missing: np.ndarray  # (n, len(missing_columns)) bool
+    manual_applies: np.ndarray  # (n, len(manual)) bool: the check is asked of this patient
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -49,6 +50,9 @@ class TrialScreen:
 
     def missing_lists(self) -> list[list[str]]:
         return row_lists(self.missing, self.missing_columns)
+
+    def manual_lists(self) -> list[list[str]]:
+        return row_lists(self.manual_applies, [criterion.id for criterion in self.manual])
 
     def counts(self) -> dict[str, int]:
         return {name: int((self.status == code).sum()) for code, name in enumerate(STATUS_NAMES)}
@@ -93,7 +97,18 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
     matrix = np.empty((n, len(names)), dtype=bool, order="F")
     for index, name in enumerate(names):
         matrix[:, index] = missing[name]
-    return TrialScreen(trial, criteria, manual, holds, status, names, matrix)
+    return TrialScreen(trial, criteria, manual, holds, status, names, matrix, manual_applies(manual, ctx, valid))
+
+
+def manual_applies(manual: list[ir.Criterion], ctx: Context, valid: np.ndarray) -> np.ndarray:
+    """Per patient and manual check, whether it is asked: the row is valid and the check's
+    ``applies_when`` is not known to be false (a blank condition still asks)."""
+    asked = np.empty((len(ctx), len(manual)), dtype=bool, order="F")
+    for index, criterion in enumerate(manual):
+        applies = ctx.evaluate(criterion.applies_when) != FALSE if criterion.applies_when is not None else True
+        asked[:, index] = valid & applies
+    ctx.forget_nodes()
+    return asked
 
 
 def screen(cohort: Cohort, trials: list[ir.Trial], as_of: dt.date, facts: Facts | None = None) -> Screening:

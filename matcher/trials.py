@@ -101,6 +101,11 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
             roots.append((criterion.rule, f"criteria[{index}].rule"))  # type: ignore[arg-type]
         if criterion.applies_when is not None:
             roots.append((criterion.applies_when, f"criteria[{index}].applies_when"))
+        for position, column in enumerate(criterion.unchanged):
+            if column not in kinds:
+                raise TrialModelError(
+                    f"{source}: criteria[{index}].unchanged[{position}]: unknown column {column!r} ({criterion.id})"
+                )
         for root, root_path in roots:
             for node, path in _walk(root, root_path):
                 fields = [
@@ -118,7 +123,7 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
                             f"but a {node.type} rule needs {' or '.join(accepted)} ({criterion.id})"
                         )
                 if isinstance(node, ir.Washout):
-                    if node.drug is not None and node.drug.lower() not in facts.half_lives_days:
+                    if node.drug is not None and facts.half_life_range(node.drug) is None:
                         raise TrialModelError(
                             f"{source}: {path}.drug: no half-life known for {node.drug!r} ({criterion.id}); "
                             "add it under defaults.half_lives_days"

@@ -29,27 +29,30 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, check_as_of, cohort_from_records
-from matcher.cpsat import Alternatives, Compiler, Lit, Never, Rails, TestDay, Unknown, Value, kleene
+from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value, kleene
 from matcher.derived import EPOCH
 from matcher.errors import MatcherError
-from matcher.evaluate import Context, criterion_holds, criterion_undecided_columns
+from matcher.evaluate import OPERATORS, Context, criterion_holds, criterion_undecided_columns, washout_days
 from matcher.facts import Facts
 from matcher.screen import INELIGIBLE, STATUS_NAMES, UNDECIDED, Screening, screen
 from matcher.trials import effective_facts
 
 DEFAULT_HORIZON = 180
-_DAY_WEIGHT = 100_000  # one day outweighs any sum of action costs
 
 
 @dataclass(frozen=True)
 class Action:
+    """One step of a plan, from ``date`` to ``until`` (None: a one-off on ``date``), in plain words."""
+
     action: str
     column: str
     before: str | None
     after: str | None
     date: dt.date
+    until: dt.date | None
     note: str
-    cost: int
+    burden: int
+    summary: str  # a short phrase: "stopping tacrolimus"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,8 +61,27 @@ class Action:
             "from": self.before,
             "to": self.after,
             "date": self.date.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
             "note": self.note,
-            "cost": self.cost,
+            "burden_days": self.burden,
+        }
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another plan on the Pareto front of (date, burden): later, but with less burden."""
+
+    earliest_date: dt.date
+    burden: int
+    status_at_plan: str
+    actions: list[Action]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "earliest_date": self.earliest_date.isoformat(),
+            "burden_days": self.burden,
+            "status_at_plan": self.status_at_plan,
+            "actions": [action.as_dict() for action in self.actions],
         }
 
 
@@ -75,11 +97,26 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    manual_checks: list[str] = field(default_factory=list)
+    closes: list[str] = field(default_factory=list)
+    renewable_until: bool = False
+    anchors: dict[str, str] = field(default_factory=dict)
+    alternatives: list[Alternative] = field(default_factory=list)
     solver_status: str = ""
 
     @property
-    def cost(self) -> int:
-        return sum(action.cost for action in self.actions)
+    def burden(self) -> int:
+        return sum(action.burden for action in self.actions)
+
+    @property
+    def eligible_pending_results(self) -> bool:
+        """Eligible at the plan date, or undecided only by results the plan's own tests are waiting for."""
+        if not self.reachable:
+            return False
+        return self.status_at_plan == "eligible" or (
+            self.status_at_plan == "unknown" and bool(self.missing) and set(self.missing) <= set(self.pending)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,10 +126,18 @@ class Plan:
             "reachable": self.reachable,
             "earliest_date": self.earliest_date.isoformat() if self.earliest_date else None,
             "eligible_until": self.eligible_until.isoformat() if self.eligible_until else None,
+            "closed_by": self.closes,
+            "renewable_until": self.renewable_until,
             "status_at_plan": self.status_at_plan,
+            "burden_days": self.burden,
             "actions": [action.as_dict() for action in self.actions],
+            "pending": self.pending,
+            "manual_checks": self.manual_checks,
             "blocking": self.blocking,
             "missing": self.missing,
+            "date_counts_to": "screening",
+            "anchors": self.anchors,
+            "alternatives": [alternative.as_dict() for alternative in self.alternatives],
             "solver_status": self.solver_status,
         }
 
@@ -106,9 +151,13 @@ class _Choice:
     column: str
     before: str | None
     after: str | None
-    cost: int
+    burden: int
     note: str
-    earliest_day: int = 0  # the day the action's result is reached (taper end)
+    summary: str
+    earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
+    lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off
+    depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
+    pending: tuple[str, ...] = ()  # results the action waits for
     overrides: dict[str, Value] = field(default_factory=dict)
 
 
@@ -120,35 +169,49 @@ def _date_text(value: Value) -> str | None:
     return (EPOCH + dt.timedelta(days=int(cast(float, value)))).isoformat()
 
 
-def taper_steps(dose: float, facts: Facts, horizon: int) -> list[tuple[float, int]]:
-    """(dose reached, day reached) along the taper schedule, first step today."""
-    steps, day = [], 0
+def taper_steps(dose_mg: float, drug: str, facts: Facts, horizon: int) -> list[tuple[float, int]]:
+    """(dose of the patient's own drug reached, day reached) along the taper schedule, first step today.
+
+    Each step goes down by the schedule's step for the current prednisone-equivalent dose,
+    to the largest dose one can prescribe (a multiple of the drug's ``tablet_mg``) at or below it.
+    """
+    to_prednisone = 5.0 / facts.steroid_equivalent_mg[drug]
+    tablet = facts.tablet_mg.get(drug, 0.0)
+    steps, day, dose = [], 0, dose_mg
     while dose > 0 and day <= horizon:
-        band = next(step for step in facts.taper_schedule if dose > step.above)
-        dose = round(max(dose - band.step_mg, 0.0), 6)
+        band = next(step for step in facts.taper_schedule if dose * to_prednisone > step.above)
+        target = dose - band.step_mg / to_prednisone
+        if tablet:
+            target = np.floor(round(target / tablet, 6)) * tablet
+        dose = round(max(target, 0.0), 6)
         steps.append((dose, day))
         day += band.every_days
     return steps
 
 
 class _PlanModel:
-    """One patient, one trial: the compiled criteria plus the actions that may change data."""
+    """One patient, one trial: the compiled criteria plus the actions that may change data.
 
-    def __init__(
-        self,
-        ctx: Context,
-        trial: ir.Trial,
-        row: int,
-        horizon: int,
-    ) -> None:
+    Actions that change a column a criterion of the trial requires unchanged are not offered,
+    and criteria met only by history are compiled on the record as it stands.
+    """
+
+    def __init__(self, ctx: Context, trial: ir.Trial, row: int, horizon: int) -> None:
         self.ctx, self.trial, self.row, self.facts = ctx, trial, row, ctx.facts
         self.compiler = Compiler(ctx, row, horizon)
         self.model = self.compiler.model
+        self.as_of = ctx.as_of
+        self.unchanged = {name for criterion in trial.criteria for name in criterion.unchanged}
+        self.routine_test_dates = {test.date for test in self.facts.change.tests if not test.invasive}
+        self.criteria = [c for c in trial.criteria if not c.is_manual]
+        self.manual = [c for c in trial.criteria if c.is_manual]
         # While planning, a repeated test is done on the enrolment day; the window check fixes it instead.
         self.tests_on_plan_day = self.model.new_bool_var("tests_on_plan_day")
         self.model.add(self.compiler.test_day == self.compiler.t).only_enforce_if(self.tests_on_plan_day)
         self.choices: list[_Choice] = []
+        self._continuing: dict[str, Lit] = {}  # withheld drug column -> the withhold literal
         self._add_taper()
+        self._add_withheld_drugs()
         self._add_immunosuppressant_stop()
         self._add_tests()
         self._add_administrative()
@@ -156,68 +219,129 @@ class _PlanModel:
         for choice in self.choices:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
-        self.criteria = [c for c in trial.criteria if not c.is_manual]
-        self.rails: list[Rails] = [self.compiler.criterion(c) for c in self.criteria]
+        self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
+        self.asked: list[Rails] = [
+            self.compiler.rails(c.applies_when) if c.applies_when is not None else (True, False) for c in self.manual
+        ]
         # Earliest day first, then no action unless needed: the search order of the objective.
         self.model.add_decision_strategy([self.compiler.t], cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
         if self.choices:
             literals = [choice.literal for choice in self.choices]
             self.model.add_decision_strategy(literals, cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
 
-    def _new_choice(self, **kwargs: Any) -> _Choice:
+    def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
+        if not criterion.history_only:
+            return self.compiler.criterion(criterion)
+        changed, self.compiler.overrides = self.compiler.overrides, {}
+        try:
+            return self.compiler.criterion(criterion)
+        finally:
+            self.compiler.overrides = changed
+
+    def _new_choice(self, **kwargs: Any) -> _Choice | None:
+        """A choice, unless it changes a column the trial requires unchanged."""
+        if self.unchanged & set(kwargs.get("overrides", {})):
+            return None
         literal = self.model.new_bool_var(f"{kwargs['action']}_{len(self.choices)}")
         choice = _Choice(literal=literal, **kwargs)
         self.choices.append(choice)
         return choice
 
+    def _day(self, offset: int) -> dt.date:
+        return self.as_of + dt.timedelta(days=offset)
+
     def _add_taper(self) -> None:
         columns = self.facts.change.glucocorticoid
-        dose = float(self.ctx.values("prednisone_equivalent_mg_day")[self.row])
-        if not np.isfinite(dose) or dose <= 0:
+        dose_pe = float(self.ctx.values("prednisone_equivalent_mg_day")[self.row])
+        if not np.isfinite(dose_pe) or dose_pe <= 0:
             return
         drug = str(self.ctx.lowered_at(columns.drug, self.row))
-        drug_mg = self.facts.steroid_equivalent_mg[drug]
+        dose = float(self.ctx.values(columns.dose)[self.row])
+        to_prednisone = 5.0 / self.facts.steroid_equivalent_mg[drug]
         weight = float(self.ctx.cohort.column("weight_kg")[self.row])
-        choices = []
-        for target, day in taper_steps(dose, self.facts, self.compiler.horizon):
-            per_kg: Value = round(target / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
-            choices.append(
-                self._new_choice(
-                    action="taper_glucocorticoid",
-                    column="prednisone_equivalent_mg_day",
-                    before=f"{dose:g}",
-                    after=f"{target:g}",
-                    cost=self.facts.action_costs["taper_glucocorticoid"],
-                    earliest_day=day,
-                    note=f"taper {drug} to {target * drug_mg / 5:g} mg/day ({target:g} mg prednisone equivalent)",
-                    overrides={
-                        "prednisone_equivalent_mg_day": target,
-                        "prednisone_equivalent_mg_kg_day": per_kg,
-                        columns.dose: round(target * drug_mg / 5, 6),
-                        columns.changed: float(self.ctx.today + day),
-                    },
-                )
+        failed_before = bool(self.ctx.values(columns.taper_failed)[self.row] == TRUE)
+        per_step = self.facts.action_burden_days["taper_step_after_failed_taper" if failed_before else "taper_step"]
+        warning = "; a previous taper failed (gc_taper_failed): only if the treating physician agrees" * failed_before
+        literals, reached = [], []
+        for count, (target, day) in enumerate(taper_steps(dose, drug, self.facts, self.compiler.horizon), 1):
+            reached.append(f"{target:g} mg/day from {self._day(day).isoformat()}")
+            target_pe = round(target * to_prednisone, 6)
+            per_kg: Value = round(target_pe / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
+            choice = self._new_choice(
+                action="taper_glucocorticoid",
+                column=columns.dose,
+                before=f"{dose:g}",
+                after=f"{target:g}",
+                burden=per_step * count,
+                earliest_day=day,
+                depth=int(round((dose_pe - target_pe) * 2)),
+                note=f"taper {drug} from {dose:g} mg/day: " + ", ".join(reached) + warning,
+                summary=f"tapering {drug} to {target:g} mg/day",
+                overrides={
+                    "prednisone_equivalent_mg_day": target_pe,
+                    "prednisone_equivalent_mg_kg_day": per_kg,
+                    columns.dose: target,
+                    columns.changed: float(self.ctx.today + day),
+                },
             )
-        self.model.add_at_most_one([c.literal for c in choices])
+            if choice is not None:
+                literals.append(choice.literal)
+        self.model.add_at_most_one(literals)
+
+    def _add_withheld_drugs(self) -> None:
+        """A recent dose whose window the trial reads: the course goes on unless the plan withholds it.
+
+        Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
+        """
+        leaves = [
+            node
+            for c in self.criteria
+            for root in (c.rule, c.applies_when)
+            if root is not None
+            for node in ir.walk(cast(ir.Rule, root))
+            if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
+        ]
+        for drug in self.facts.change.withheld_drugs:
+            last = self.compiler.original(drug.column)
+            if not isinstance(last, float) or not any(
+                _still_acting(leaf, last, self.ctx) for leaf in leaves if leaf.field == drug.column
+            ):
+                continue
+            choice = self._new_choice(
+                action="withhold_drug",
+                column=drug.column,
+                before=_date_text(last),
+                after=_date_text(last),
+                burden=self.facts.action_burden_days["withhold_biologic"],
+                lasts=True,
+                note=f"give no more {drug.drug} (last dose {_date_text(last)}) until the plan date",
+                summary=f"withholding {drug.drug}",
+                overrides={},
+            )
+            if choice is not None:
+                self._continuing[drug.column] = choice.literal
 
     def _add_immunosuppressant_stop(self) -> None:
         columns = self.facts.change.immunosuppressant
         start = self.ctx.values(columns.start)[self.row]
         if not np.isfinite(start):
             return
-        name = self.ctx.cohort.column(columns.name)[self.row] or "immunosuppressant"
+        recorded = self.ctx.lowered_at(columns.name, self.row)
+        name = recorded if recorded not in (None, "none") else "immunosuppressant"
         self._new_choice(
             action="stop_immunosuppressant",
             column=columns.start,
             before=_date_text(float(start)),
             after="never",
-            cost=self.facts.action_costs["stop_immunosuppressant"],
-            note=f"stop {name}; its washout starts today",
+            burden=self.facts.action_burden_days["stop_immunosuppressant"],
+            note=f"stop {name} on {self.as_of.isoformat()}; its washout runs from then",
+            summary=f"stopping {name}",
             overrides={
                 columns.name: "none",
                 columns.start: Never(),
                 columns.changed: Never(),
                 columns.last_dose: float(self.ctx.today),
+                columns.stopped_name: Unknown() if name == "immunosuppressant" else name,
             },
         )
 
@@ -225,19 +349,45 @@ class _PlanModel:
         for test in self.facts.change.tests:
             if test.applies_when and self.ctx.values(test.applies_when)[self.row] == FALSE:
                 continue
+            ruled_out = [c.reason for c in test.contraindications if self._known_to_hold(c.field, c.op, c.value)]
+            if ruled_out:
+                continue
             overrides: dict[str, Value] = {test.date: TestDay()}
-            for column, spelled in test.sets.items():
+            kinds = []
+            for column, spellings in test.sets.items():
+                spelled = self._accepted_spelling(column, spellings)
                 overrides[column] = _spelled_value(self.ctx, column, spelled)
-            before = _date_text(self.compiler.original(test.date))
+                kinds.append(spelled)
+            overrides.update({column: Unknown() for column in test.pending})
+            unchecked = [c.field for c in test.contraindications if np.isnan(self.ctx.values(c.field)[self.row])]
+            check_first = f"; first check {', '.join(unchecked)} (contraindications)" if unchecked else ""
+            kind = f" ({', '.join(kinds)})" if kinds else ""
             self._new_choice(
-                action="repeat_test",
+                action="invasive_procedure" if test.invasive else "repeat_test",
                 column=test.date,
-                before=before,
+                before=_date_text(self.compiler.original(test.date)),
                 after="plan date",
-                cost=self.facts.action_costs["repeat_test"],
-                note=f"repeat {test.name}: {test.condition}",
+                burden=self.facts.action_burden_days["invasive_procedure" if test.invasive else "repeat_test"],
+                earliest_day=test.lead_days,
+                pending=test.pending,
+                note=f"repeat the {test.name}{kind}: {test.condition}; the result is awaited{check_first}",
+                summary=f"a {test.name}" if test.invasive else f"repeating the {test.name}",
                 overrides=overrides,
             )
+
+    def _known_to_hold(self, column: str, op: str, bound: float) -> bool:
+        value = float(self.ctx.values(column)[self.row])
+        return bool(np.isfinite(value) and OPERATORS[op](value, bound))
+
+    def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
+        """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
+        accepted = [
+            {value.lower() for value in node.values}
+            for c in self.criteria
+            for node in ir.walk(cast(ir.Rule, c.rule))
+            if isinstance(node, ir.InSet) and node.field == column
+        ]
+        return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
 
     def _add_administrative(self) -> None:
         for step in self.facts.change.administrative:
@@ -248,21 +398,28 @@ class _PlanModel:
                 column=step.column,
                 before=None,
                 after="true",
-                cost=self.facts.action_costs["administrative_step"],
+                burden=self.facts.action_burden_days["administrative_step"],
                 note=step.name,
+                summary=f"the step '{step.name}'",
                 overrides={step.column: True},
             )
 
     def _apply_overrides(self) -> None:
-        by_column: dict[str, list[tuple[cp_model.IntVar, Value]]] = {}
+        by_column: dict[str, list[tuple[Lit, Value]]] = {}
         for choice in self.choices:
             for column, value in choice.overrides.items():
                 by_column.setdefault(column, []).append((choice.literal, value))
+        for column, withheld in self._continuing.items():
+            # Not withheld: the course goes on, a dose on the plan day.
+            by_column.setdefault(column, []).append((self.compiler.neg(withheld), PlanDay()))
         for column, changed in by_column.items():
-            none_taken = self.compiler.conj([~literal for literal, _ in changed])
+            none_taken = self.compiler.conj([self.compiler.neg(literal) for literal, _ in changed])
             alternatives: Alternatives = [(none_taken, self.compiler.original(column))]
-            alternatives += [(cast(Lit, literal), value) for literal, value in changed]
+            alternatives += changed
             self.compiler.overrides[column] = alternatives
+
+    def burden(self) -> cp_model.LinearExpr:
+        return cast(cp_model.LinearExpr, sum(choice.burden * choice.literal for choice in self.choices))
 
     def solver(self, time_limit: float | None) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
@@ -277,6 +434,15 @@ class _PlanModel:
         if time_limit:
             solver.parameters.max_deterministic_time = time_limit
         return solver
+
+
+def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:
+    """Whether a dose on day ``last`` still counts for this window on the as-of date."""
+    if isinstance(leaf, ir.Washout):
+        needed = washout_days(leaf, ctx.facts, None)[1]
+        return bool(np.isnan(needed) or ctx.today - last < needed)
+    window = leaf.window if isinstance(leaf, ir.OccurredWithin) else leaf.duration
+    return last > ctx.cutoff(window)
 
 
 def _spelled_value(ctx: Context, column: str, spelled: str) -> Value:
@@ -300,12 +466,23 @@ def status_now(ctx: Context, trial: ir.Trial, row: int) -> str:
 
 
 def plan(
-    ctx: Context, trial: ir.Trial, row: int, horizon: int = DEFAULT_HORIZON, time_limit: float | None = None
+    ctx: Context,
+    trial: ir.Trial,
+    row: int,
+    horizon: int = DEFAULT_HORIZON,
+    time_limit: float | None = None,
+    alternatives: bool = False,
 ) -> Plan:
-    """The nearest plan that makes patient ``row`` eligible for ``trial`` (or why none exists)."""
+    """The plan that makes patient ``row`` eligible for ``trial`` soonest, counting burden as days.
+
+    Objective, lexicographic: days waited plus the actions' burden (in days-equivalent),
+    then fewer actions, then the shallowest taper.  With ``alternatives``, also the other
+    plans of the Pareto front of (date, burden): each later one carries less burden.
+    """
     patient_id = str(ctx.cohort.ids[row])
     now = status_now(ctx, trial, row)
     result = Plan(patient_id, trial.id, now, reachable=False)
+    result.anchors = {c.id: c.anchor for c in trial.criteria if c.anchor != "screening"}
     if now == "invalid":
         result.solver_status = "not solved: invalid row"
         return result
@@ -321,9 +498,9 @@ def plan(
         assume = built.model.new_bool_var(f"meets[{criterion.id}]")
         built.model.add_implication(assume, ~is_false)
         assumptions.append((criterion.id, assume))
-    costs = [choice.cost * choice.literal for choice in built.choices]
-    built.model.minimize(_DAY_WEIGHT * built.compiler.t + sum(costs))
     built.model.add_assumptions([built.tests_on_plan_day, *(literal for _, literal in assumptions)])
+    weights = _Weights(built)
+    built.model.minimize(weights.burden_as_days())
     solver = built.solver(time_limit)
     status = solver.solve(built.model)
     result.solver_status = _status(solver, status)
@@ -332,54 +509,114 @@ def plan(
         return result
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return result
-    day = int(solver.value(built.compiler.t))
-    taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
+    primary = _solution(built, solver)
     result.reachable = True
-    result.earliest_date = ctx.as_of + dt.timedelta(days=day)
+    result.earliest_date, result.status_at_plan = primary.earliest_date, primary.status_at_plan
+    result.actions = primary.actions
+    taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
+    result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
-    result.status_at_plan = STATUS_NAMES[min(codes)] if codes else "eligible"
-    result.actions = [_action(choice, ctx.as_of, day) for choice in taken] + _withheld(ctx, built, row, day)
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
-    result.missing = _missing_columns(ctx, row, undecided)
-    result.eligible_until = _eligible_until(ctx, built, taken, day, horizon, time_limit)
+    awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
+    result.missing = sorted(set(_missing_columns(ctx, row, undecided)) | awaited)
+    result.manual_checks = [
+        f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
+        for c, rails in zip(built.manual, built.asked, strict=True)
+        if kleene(rails, solver) != FALSE
+    ]
+    day = (primary.earliest_date - ctx.as_of).days
+    result.eligible_until, result.closes = _eligible_until(ctx, built, taken, day, horizon, time_limit)
+    result.renewable_until = bool(result.closes) and all(
+        set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) & built.routine_test_dates for c in result.closes
+    )
+    if alternatives:
+        result.alternatives = [
+            other
+            for other in _pareto_front(built, weights, time_limit)
+            if (other.earliest_date, other.burden) != (primary.earliest_date, primary.burden)
+        ]
     return result
 
 
+class _Weights:
+    """Integer weights that make a sum of terms an exact lexicographic objective."""
+
+    def __init__(self, built: _PlanModel) -> None:
+        self.built = built
+        self.actions = cast(cp_model.LinearExpr, sum(choice.literal for choice in built.choices))
+        self.depth = cast(cp_model.LinearExpr, sum(choice.depth * choice.literal for choice in built.choices))
+        self.per_action = 1 + max((choice.depth for choice in built.choices), default=0)
+        self.per_day = self.per_action * (len(built.choices) + 1)
+        self.most_burden = sum(choice.burden for choice in built.choices)
+
+    def tie_breaks(self) -> cp_model.LinearExpr:
+        return self.per_action * self.actions + self.depth
+
+    def burden_as_days(self) -> cp_model.LinearExpr:
+        """Days waited plus burden, then fewer actions, then the shallowest taper."""
+        return self.per_day * (self.built.compiler.t + self.built.burden()) + self.tie_breaks()
+
+    def date_first(self) -> cp_model.LinearExpr:
+        """The earliest date, then the least burden, then the tie-breaks."""
+        per_burden = self.per_day
+        return per_burden * (self.most_burden + 1) * self.built.compiler.t + per_burden * self.built.burden() + (
+            self.tie_breaks()
+        )
+
+
+def _pareto_front(built: _PlanModel, weights: _Weights, time_limit: float | None) -> list[Alternative]:
+    """Every plan no other plan beats on both date and burden, earliest first.
+
+    Found by tightening a bound: the earliest plan, then the earliest with less burden
+    than the last one found, until none is left (the last carries the least burden).
+    """
+    front: list[Alternative] = []
+    while True:
+        model = built.model.clone()
+        model.minimize(weights.date_first())
+        if front:
+            model.add(built.burden() <= front[-1].burden - 1)
+        solver = built.solver(time_limit)
+        status = solver.solve(model)
+        _status(solver, status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return front
+        front.append(_solution(built, solver))
+        if front[-1].burden == 0:
+            return front
+
+
+def _solution(built: _PlanModel, solver: cp_model.CpSolver) -> Alternative:
+    day = int(solver.value(built.compiler.t))
+    codes = [kleene(rails, solver) for rails in built.rails]
+    taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
+    return Alternative(
+        built.as_of + dt.timedelta(days=day),
+        sum(choice.burden for choice in taken),
+        STATUS_NAMES[min(codes)] if codes else "eligible",
+        [_action(choice, built.as_of, day) for choice in taken],
+    )
+
+
 def _action(choice: _Choice, as_of: dt.date, day: int) -> Action:
-    on = as_of + dt.timedelta(days=day if choice.action == "repeat_test" else 0)
-    after = on.isoformat() if choice.after == "plan date" else choice.after
-    return Action(choice.action, choice.column, choice.before, after, on, choice.note, choice.cost)
+    """Tests are done on the plan day; a taper runs until its last step; a withheld drug until the plan day."""
+    plan_day = as_of + dt.timedelta(days=day)
+    on = plan_day if choice.action in ("repeat_test", "invasive_procedure") else as_of
+    after = plan_day.isoformat() if choice.after == "plan date" else choice.after
+    if choice.lasts:
+        until = plan_day
+    elif choice.action == "taper_glucocorticoid":
+        until = as_of + dt.timedelta(days=choice.earliest_day)
+    else:
+        until = on
+    return Action(
+        choice.action, choice.column, choice.before, after, on, until, choice.note, choice.burden, choice.summary
+    )
 
 
-def _withheld(ctx: Context, built: _PlanModel, row: int, day: int) -> list[Action]:
-    """Washouts the plan relies on: drugs whose dated rules change between today and the plan date."""
-    if day == 0:
-        return []
-    one = ctx.cohort.take([row])
-    now, then = Context(one, ctx.as_of, ctx.facts), Context(one, ctx.as_of + dt.timedelta(days=day), ctx.facts)
-    leaves = [
-        node
-        for c in built.criteria
-        for node in ir.walk(cast(ir.Rule, c.rule))
-        if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
-    ]
-    actions = []
-    for drug in ctx.facts.change.withheld_drugs:
-        relevant = [leaf for leaf in leaves if leaf.field == drug.column]
-        if any(now.evaluate(leaf)[0] != then.evaluate(leaf)[0] for leaf in relevant):
-            last = _date_text(float(ctx.values(drug.column)[row]))
-            actions.append(
-                Action(
-                    "withhold_drug",
-                    drug.column,
-                    last,
-                    last,
-                    ctx.as_of,
-                    f"withhold {drug.drug} until its washout ends",
-                    ctx.facts.action_costs["stop_biologic"],
-                )
-            )
-    return actions
+def _criterion_fields(criterion: ir.Criterion) -> set[str]:
+    roots = [cast(ir.Rule, criterion.rule)] + ([criterion.applies_when] if criterion.applies_when else [])
+    return {name for root in roots for name in ir.fields_read(root)}
 
 
 def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> list[str]:
@@ -393,15 +630,16 @@ def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> l
 
 def _eligible_until(
     ctx: Context, built: _PlanModel, taken: list[_Choice], day: int, horizon: int, time_limit: float | None
-) -> dt.date | None:
-    """The last day the plan keeps the patient eligible, or None if it stays so through the horizon.
+) -> tuple[dt.date | None, list[str]]:
+    """The last day the plan keeps the patient eligible and the criteria that close it then,
+    or (None, []) if it stays so through the horizon.
 
     Solved on a copy of the plan's model: actions and test dates fixed, the criteria no
     longer required, and some criterion failing on a later day.
     """
     failing = [is_false for _, is_false in built.rails if not isinstance(is_false, bool)]
     if day >= horizon or not failing:
-        return None
+        return None, []
     window = built.model.clone()
     window.clear_assumptions()
     for choice in built.choices:
@@ -409,12 +647,18 @@ def _eligible_until(
     window.add(built.compiler.test_day == day)
     window.add(built.compiler.t >= day + 1)
     window.add_bool_or(failing)
+    window.minimize(built.compiler.t)
     solver = built.solver(time_limit)
     status = solver.solve(window)
     _status(solver, status)
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1)
-    return None
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, []
+    closes = [
+        criterion.id
+        for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True)
+        if not isinstance(is_false, bool) and solver.boolean_value(is_false)
+    ]
+    return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes
 
 
 def _minimal_core(

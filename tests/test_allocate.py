@@ -37,7 +37,8 @@ def instance(eligible: np.ndarray, priorities: list[int], preferences: list[str]
     for t, trial in enumerate(TRIALS):
         status = np.where(eligible[:, t], ELIGIBLE, INELIGIBLE).astype(np.int8)
         n = len(records)
-        results.append(TrialScreen(trial, [], [], np.zeros((n, 0), np.int8), status, [], np.zeros((n, 0), bool)))
+        none = np.zeros((n, 0), bool)
+        results.append(TrialScreen(trial, [], [], np.zeros((n, 0), np.int8), status, [], none, none))
     return Screening(cohort, AS_OF, results)
 
 
@@ -202,17 +203,29 @@ def run(*args: str) -> Any:
     return CliRunner().invoke(main, ["allocate", DEMO, "--as-of", "2026-11-23", *args])
 
 
+def most_eligible_trial() -> str:
+    """The trial with the most demo patients eligible now (derived, so model changes do not break the tests)."""
+    from matcher.cohort import check_as_of, load_cohort
+    from matcher.screen import screen
+
+    screening = screen(check_as_of(load_cohort(DEMO), AS_OF), TRIALS, AS_OF)
+    best = max(screening.results, key=lambda result: result.counts()["eligible"])
+    assert best.counts()["eligible"] >= 3
+    return best.trial.id
+
+
 def test_cli_csv_has_every_patient_once_and_reruns_are_identical() -> None:
+    trial_id = most_eligible_trial()
     first, second = (
-        run("--format", "csv", "--slots", "NCT06821659=2"),
-        run("--format", "csv", "--slots", "NCT06821659=2"),
+        run("--format", "csv", "--slots", f"{trial_id}=2"),
+        run("--format", "csv", "--slots", f"{trial_id}=2"),
     )
     assert first.exit_code == 0, first.output
     assert first.stdout == second.stdout
     rows = list(csv.DictReader(io.StringIO(first.stdout)))
     with open(DEMO, encoding="utf-8") as handle:
         assert [r["patient_id"] for r in rows] == [r["patient_id"] for r in csv.DictReader(handle)]
-    placed = [r for r in rows if r["trial_id"] == "NCT06821659"]
+    placed = [r for r in rows if r["trial_id"] == trial_id]
     assert len(placed) == 2
     assert {r["status"] for r in rows} == {"assigned", "waitlist", "unplaced", "invalid"}
 
@@ -229,6 +242,10 @@ def test_cli_previous_round_trip(tmp_path: Any) -> None:
     [
         (("--slots", "NCT06821659=-1"), "is not ID=N"),
         (("--slots", "NCT00000000=3"), "unknown trial 'NCT00000000'"),
+        (
+            ("--trials", "NCT06056921", "--slots", "NCT06983964=3"),
+            "--slots names NCT06983964, which is not among the trials considered",
+        ),
     ],
 )
 def test_cli_bad_slots(args: tuple[str, ...], message: str) -> None:

@@ -34,6 +34,18 @@ patient values other than the id.
 | criterion kind, dangling reference, invalid range         |                                                   |
 | ``--models`` directory without models                     | error                                             |
 | ``whatif --patient`` on an invalid row (no ``--set``)     | error with the row's reason                       |
+| header ``Diagnosis`` or `` Birth Date`` (case, spacing)   | matched to the contract column                    |
+| header close to a contract column (``sledai2k``)          | warning: unknown, "did you mean sledai_2k?"       |
+| a column the selected trials read is absent               | warning naming each, with the criteria reading it |
+| absent, and read by every trial's first inclusion         | error (no one could be eligible), unless          |
+| criterion (no ``birth_date`` nor ``age_years``)           | ``--allow-missing``                               |
+| most of a date column written DD/MM/YYYY or MM/DD/YYYY    | error naming the column and one sample value      |
+| scenario quota on a misspelled column                     | error naming the file, the quota, the column and  |
+|                                                           | the nearest contract column                       |
+| scenario quota value that cannot occur (``XYZ``)          | error naming the allowed values                   |
+| scenario ``slots:`` naming an unknown trial               | error naming the scenario file and its key        |
+| ``--previous`` naming an unknown trial or patient         | warning naming them; their assignments not kept   |
+| ``whatif --set glucocorticoid_mg_day=20``                 | the patient's recorded drug is kept               |
 
 Why the split: a bad value concerns one patient, so the other patients are screened and
 the row stays visible with its reason.  A problem of the file as a whole (structure,
@@ -51,9 +63,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from matcher import output
+from matcher import ir, output
 from matcher.cli import main
-from matcher.trials import load_trials
+from matcher.trials import load_trials, scenarios_dir
 
 AS_OF = "2026-11-23"
 TRIALS = len(load_trials())
@@ -160,6 +172,7 @@ def statuses(result: Result) -> dict[str, set[tuple[str, str]]]:
 
 
 GOOD_ROW = {"patient_id": "P1", "sex": "F", "diagnosis": "SLE", "birth_date": "1990-05-01"}
+ONE_PATIENT = "patient_id,sex,birth_date\nP1,F,1990-05-01\n"  # the fewest columns that can make anyone eligible
 
 
 @pytest.mark.parametrize(
@@ -172,7 +185,7 @@ GOOD_ROW = {"patient_id": "P1", "sex": "F", "diagnosis": "SLE", "birth_date": "1
         ("sledai_2k", "8.5", "column sledai_2k: not a whole number"),
         ("birth_date", "2026-13-45", "column birth_date: not an ISO date (YYYY-MM-DD) or 'never'"),
         ("last_relapse_date", "2026-02-30", "column last_relapse_date: not an ISO date"),
-        ("last_relapse_date", "03/04/2025", "column last_relapse_date: not an ISO date"),
+        ("birth_date", "03/04/1990", "column birth_date: not an ISO date"),  # one of two dates: a row, not the format
         ("prior_car_t", "maybe", "column prior_car_t: not a boolean (true/false, yes/no, 1/0)"),
         ("diagnosis", "lupus-ish", "column diagnosis: not one of SLE|SS|SSC|IIM|AAV|OTHER"),
         ("anc_10e9_l", "-0.5", "column anc_10e9_l: outside the plausible range (at least 0 10^9/L)"),
@@ -215,13 +228,14 @@ def test_a_bad_value_makes_the_row_invalid_in_every_output(
     table = screen(path).stdout
     assert "Invalid rows" in table and f"column {csv_reason.split()[1]}" in table
 
-    for message in (csv_reason, result.stderr.replace(str(path), "cohort.csv")):
+    row_lines = [line.replace(str(path), "cohort.csv") for line in result.stderr.splitlines() if "(patient_id " in line]
+    for message in (csv_reason, *row_lines):
         assert value not in message, f"patient value {value!r} was printed"
 
 
 def test_unknown_columns_are_a_warning_listing_each_once(tmp_path: Path) -> None:
     path = write(tmp_path, "patient_id,shoe_size,sex,shoe_size,favourite_colour,\nP1,9,F,9,red,\n")
-    result = screen(path, "--format", "csv")
+    result = screen(path, "--format", "csv", "--allow-missing")
     assert result.exit_code == 0
     warnings = [line for line in result.stderr.splitlines() if "unknown columns" in line]
     assert warnings == [
@@ -243,9 +257,12 @@ def test_unknown_columns_are_a_warning_listing_each_once(tmp_path: Path) -> None
 )
 def test_common_export_variants_read_the_same(tmp_path: Path, content: str) -> None:
     plain = write(tmp_path, "patient_id,sex,weight_kg,lvef_pct\nP1,F,60.5,55\n", "plain.csv")
-    reference = screen(plain, "--format", "csv")
-    result = screen(write(tmp_path, content), "--format", "csv")
-    assert result.exit_code == 0 and result.stderr == ""
+    reference = screen(plain, "--format", "csv", "--allow-missing")
+    path = write(tmp_path, content)
+    result = screen(path, "--format", "csv", "--allow-missing")
+    assert result.exit_code == 0
+    assert result.stderr.replace(str(path), "FILE") == reference.stderr.replace(str(plain), "FILE")
+    assert "unknown columns" not in result.stderr and "could not be read" not in result.stderr
     assert result.stdout == reference.stdout
     assert "invalid" not in result.stdout
 
@@ -325,7 +342,7 @@ def test_trials_commands_read_the_model_directory(tmp_path: Path) -> None:
 
 
 def test_whatif_on_an_invalid_row_says_why(tmp_path: Path) -> None:
-    path = write(tmp_path, "patient_id,sex,lvef_pct\nP1,F,55\nP2,F,140\n")
+    path = write(tmp_path, "patient_id,sex,birth_date,lvef_pct\nP1,F,1990-05-01,55\nP2,F,1990-05-01,140\n")
     result = CliRunner().invoke(main, ["whatif", str(path), "--patient", "P2", "--as-of", AS_OF])
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     error = result.stderr.strip().splitlines()[-1]
@@ -334,7 +351,7 @@ def test_whatif_on_an_invalid_row_says_why(tmp_path: Path) -> None:
 
 
 def test_whatif_set_is_checked_like_a_cohort_value(tmp_path: Path) -> None:
-    path = write(tmp_path, "patient_id,sex,lvef_pct\nP1,F,55\n")
+    path = write(tmp_path, "patient_id,sex,birth_date,lvef_pct\nP1,F,1990-05-01,55\n")
     result = CliRunner().invoke(
         main, ["whatif", str(path), "--patient", "P1", "--as-of", AS_OF, "--set", "lvef_pct=180"]
     )
@@ -352,21 +369,21 @@ def test_formula_like_patient_ids_are_neutralised_in_csv_but_kept_in_json(tmp_pa
     writer.writerows([patient_id, "F"] for patient_id in ids)
     path = write(tmp_path, buffer.getvalue())
 
-    result = screen(path, "--format", "csv")
+    result = screen(path, "--format", "csv", "--allow-missing")
     assert result.exit_code == 0
     cells = [row["patient_id"] for row in csv.DictReader(io.StringIO(result.stdout))]
     assert set(cells) == {"'" + ids[0], "'+1+2", "'-3", "'@SUM(A1)", "plain"}
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in cells)
     assert [output.unescape_cell(cell) for cell in cells[::TRIALS]] == ids
 
-    document = json.loads(screen(path, "--format", "json").stdout)
+    document = json.loads(screen(path, "--format", "json", "--allow-missing").stdout)
     assert [r["patient_id"] for r in document["results"]][::TRIALS] == ids
 
 
 def test_a_failed_write_keeps_the_existing_file_and_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cohort = write(tmp_path, "patient_id,sex\nP1,F\n")
+    cohort = write(tmp_path, ONE_PATIENT)
     target = tmp_path / "out" / "screen.csv"
     target.parent.mkdir()
     target.write_text("previous results\n")
@@ -384,7 +401,7 @@ def test_a_failed_write_keeps_the_existing_file_and_leaves_no_partial_file(
 def test_ctrl_c_mid_write_exits_130_in_one_line_and_keeps_the_existing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cohort = write(tmp_path, "patient_id,sex\nP1,F\n")
+    cohort = write(tmp_path, ONE_PATIENT)
     target = tmp_path / "out" / "screen.json"
     target.parent.mkdir()
     target.write_text("{}\n")
@@ -407,12 +424,12 @@ def test_ctrl_c_during_screening_exits_130_without_a_traceback(tmp_path: Path, m
         raise KeyboardInterrupt
 
     monkeypatch.setattr(matcher.cli, "screen", interrupted)
-    result = screen(write(tmp_path, "patient_id,sex\nP1,F\n"))
+    result = screen(write(tmp_path, ONE_PATIENT))
     assert result.exit_code == 130 and result.stderr == "Interrupted.\n" and result.stdout == ""
 
 
 def test_output_into_a_missing_directory_is_a_clean_error(tmp_path: Path) -> None:
-    cohort = write(tmp_path, "patient_id,sex\nP1,F\n")
+    cohort = write(tmp_path, ONE_PATIENT)
     missing = tmp_path / "no" / "such" / "dir" / "out.csv"
     assert_clean_error(screen(cohort, "--format", "csv", "-o", str(missing)), f"{missing}: cannot write")
 
@@ -423,8 +440,8 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    rows = "".join(f"P{i:05d},F,SLE\n" for i in range(2000))  # megabytes of output
-    cohort = write(tmp_path, "patient_id,sex,diagnosis\n" + rows)
+    rows = "".join(f"P{i:05d},F,SLE,1990-05-01\n" for i in range(2000))  # megabytes of output
+    cohort = write(tmp_path, "patient_id,sex,diagnosis,birth_date\n" + rows)
     matcher = shutil.which("matcher", path=str(Path(sys.executable).parent))
     assert matcher is not None
     process = subprocess.Popen(
@@ -438,3 +455,227 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     error = process.stderr.read().decode()
     process.wait(timeout=120)
     assert "Traceback" not in error and "Exception ignored" not in error
+
+
+# ------------------------------------------------------------------ everyday mistakes (issue 14)
+
+DEMO = scenarios_dir() / "demo-cohort.csv"
+
+
+def demo_rows() -> tuple[list[str], list[list[str]]]:
+    with DEMO.open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def write_rows(tmp_path: Path, header: list[str], rows: list[list[str]], name: str = "cohort.csv") -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write(tmp_path, buffer.getvalue(), name)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, [*args, "--as-of", AS_OF])
+
+
+def warning_lines(result: Result) -> list[str]:
+    return [line.removeprefix("warning: ") for line in result.stderr.splitlines() if line.startswith("warning: ")]
+
+
+def criteria_reading(field: str) -> int:
+    """Criteria of the bundled trials whose rule or applies_when reads ``field`` (manual ones read nothing)."""
+    return sum(
+        any(field in ir.fields_read(rule) for rule in (criterion.rule, criterion.applies_when) if rule is not None)
+        for trial in load_trials().values()
+        for criterion in trial.criteria
+        if not criterion.is_manual
+    )
+
+
+def test_headers_match_whatever_their_case_and_spacing(tmp_path: Path) -> None:
+    """The demo with ``Diagnosis`` and `` Birth Date `` headers allocates exactly as the demo does."""
+    header, rows = demo_rows()
+    sloppy = {"diagnosis": "Diagnosis", "birth_date": " Birth Date ", "sledai_2k": "SLEDAI_2K"}
+    path = write_rows(tmp_path, [sloppy.get(name, name) for name in header], rows)
+    reference = run("allocate", str(DEMO), "--format", "csv")
+    result = run("allocate", str(path), "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == reference.stdout
+    assert "assigned" in result.stdout
+    assert result.stderr.replace(str(path), "FILE") == reference.stderr.replace(str(DEMO), "FILE")
+
+
+def test_a_header_close_to_a_contract_column_suggests_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "patient_id,birth_date,sledai2k,shoe_size,diagnosis,diagnosys\nP1,1990-05-01,8,9,SLE,SLE\n")
+    result = screen(path, "--format", "csv")
+    assert result.exit_code == 0
+    unknown = [line for line in warning_lines(result) if "unknown columns" in line]
+    # diagnosys is close to diagnosis, which the file gives already: no suggestion for it.
+    assert unknown == [f"{path}: ignoring unknown columns: sledai2k (did you mean sledai_2k?), shoe_size, diagnosys"]
+
+
+def test_two_headers_for_one_column_whatever_their_case_are_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "patient_id,diagnosis,Diagnosis\nP1,SLE,SLE\n")
+    assert_clean_error(screen(path), "cohort.csv: columns 'diagnosis' and 'Diagnosis' both give diagnosis; keep one")
+
+
+def test_an_absent_column_the_trials_read_is_a_warning_with_its_criteria(tmp_path: Path) -> None:
+    header, rows = demo_rows()
+    keep = [index for index, name in enumerate(header) if name != "diagnosis"]
+    path = write_rows(tmp_path, [header[i] for i in keep], [[row[i] for i in keep] for row in rows])
+    result = run("screen", str(path), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    (absent,) = [line for line in warning_lines(result) if "absent columns" in line]
+    assert absent.startswith(f"{path}: absent columns leave criteria of the selected trials undecided: ")
+    assert f"diagnosis ({criteria_reading('diagnosis')} criteria)" in absent
+    assert criteria_reading("diagnosis") > 1
+    assert json.loads(result.stdout)["warnings"] == warning_lines(result)
+
+
+def test_no_age_at_all_is_an_error_unless_allowed(tmp_path: Path) -> None:
+    """Every trial's first inclusion criterion reads the age: without birth_date or age_years no one is eligible."""
+    firsts = [next(c for c in t.criteria if c.kind == "inclusion" and not c.is_manual) for t in load_trials().values()]
+    assert all(first.rule is not None and "age" in ir.fields_read(first.rule) for first in firsts)
+    path = write(tmp_path, "patient_id,sex,diagnosis\nP1,F,SLE\n")
+    assert_clean_error(
+        screen(path),
+        "cohort.csv: no column birth_date or age_years, which the first inclusion criterion of every selected trial "
+        "reads, so no patient could be eligible; add the column, or pass --allow-missing",
+    )
+    allowed = screen(path, "--format", "csv", "--allow-missing")
+    assert allowed.exit_code == 0 and statuses(allowed)["P1"] <= {("unknown", ""), ("ineligible", "")}
+    (absent,) = [line for line in warning_lines(allowed) if "absent columns" in line]
+    assert f"birth_date or age_years ({criteria_reading('age')} criteria)" in absent
+    with_age = screen(
+        write(tmp_path, "patient_id,sex,diagnosis,age_years\nP1,F,SLE,40\n", "aged.csv"), "--format", "csv"
+    )
+    assert with_age.exit_code == 0 and "birth_date or age_years" not in with_age.stderr
+
+
+@pytest.mark.parametrize(
+    ("dates", "sample"),
+    [(["25/03/1980", "01/12/1975", ""], "25/03/1980"), (["03/25/1980", "12.01.1975", "1990-05-01"], "03/25/1980")],
+    ids=["day-first", "month-first"],
+)
+def test_a_date_column_written_day_first_is_one_clean_error(tmp_path: Path, dates: list[str], sample: str) -> None:
+    rows = "".join(f"P{i},F,SLE,{date}\n" for i, date in enumerate(dates))
+    path = write(tmp_path, "patient_id,sex,diagnosis,birth_date\n" + rows)
+    assert_clean_error(
+        screen(path, "--format", "csv"),
+        f"cohort.csv: column birth_date: most dates are written like '{sample}' (DD/MM/YYYY or MM/DD/YYYY); "
+        "write them as YYYY-MM-DD",
+    )
+
+
+def test_a_day_first_parquet_column_is_the_same_error(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "cohort.parquet"
+    pq.write_table(pa.table({"patient_id": ["P1", "P2"], "birth_date": ["25/03/1980", "01/12/1975"]}), path)
+    assert_clean_error(screen(path), "cohort.parquet: column birth_date: most dates are written like '25/03/1980'")
+
+
+def test_a_few_day_first_dates_among_iso_ones_are_invalid_rows(tmp_path: Path) -> None:
+    rows = "P1,F,1980-03-25\nP2,F,1975-12-01\nP3,F,25/03/1980\n"
+    result = screen(write(tmp_path, "patient_id,sex,birth_date\n" + rows), "--format", "csv")
+    assert result.exit_code == 0
+    assert statuses(result)["P3"] == {("invalid", "column birth_date: not an ISO date (YYYY-MM-DD) or 'never'")}
+
+
+def scenario(tmp_path: Path, text: str) -> Path:
+    return write(tmp_path, text, "scenario.yaml")
+
+
+@pytest.mark.parametrize(
+    ("quota", "message"),
+    [
+        (
+            "{trial: NCT06056921, column: diagnosys, value: SLE, max: 8}",
+            "scenario.yaml: quotas[0] (NCT06056921: at most 8 with diagnosys = SLE): "
+            "unknown column 'diagnosys' (did you mean diagnosis?)",
+        ),
+        (
+            "{trial: NCT06056921, column: diagnosis, value: XYZ, max: 8}",
+            "scenario.yaml: quotas[0] (NCT06056921: at most 8 with diagnosis = XYZ): "
+            "'XYZ' cannot occur in column diagnosis; allowed: SLE, SS, SSC, IIM, AAV, OTHER",
+        ),
+        (
+            "{trial: NCT06056921, column: prior_car_t, value: perhaps, min: 1}",
+            "'perhaps' cannot occur in column prior_car_t; allowed: true, false",
+        ),
+        ("{trial: NCT06056921, column: sledai_2k, value: high, max: 2}", "'high' cannot occur in column sledai_2k"),
+        ("{trial: NCT06056921, column: birth_date, value: '1980-01-01', max: 2}", "column birth_date is a date"),
+        ("{trial: NCT00000000, column: diagnosis, value: SLE, max: 2}", "unknown trial 'NCT00000000'; known: NCT"),
+    ],
+    ids=["misspelled-column", "impossible-enum-value", "impossible-boolean", "not-a-number", "date", "unknown-trial"],
+)
+def test_a_scenario_quota_that_cannot_count_anyone_is_an_error(tmp_path: Path, quota: str, message: str) -> None:
+    path = scenario(tmp_path, f"quotas:\n  - {quota}\n")
+    result = run("allocate", str(DEMO), "--scenario", str(path))
+    assert_clean_error(result, message)
+    assert "scenario.yaml: quotas[0]" in result.stderr
+
+
+def test_scenario_slots_for_an_unknown_trial_name_the_file_and_key(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "slots: {NCT00000000: 3}\n")
+    line = assert_clean_error(
+        run("allocate", str(DEMO), "--scenario", str(path)), "scenario.yaml: slots: unknown trial 'NCT00000000'"
+    )
+    assert "--slots" not in line
+    negative = scenario(tmp_path, "slots: {NCT06056921: -2}\n")
+    assert_clean_error(
+        run("allocate", str(DEMO), "--scenario", str(negative)), "slots: NCT06056921: -2 is not a whole number"
+    )
+
+
+def test_a_scenario_naming_a_trial_left_out_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    path = scenario(
+        tmp_path, "slots: {NCT06821659: 5}\nquotas:\n  - {trial: NCT06821659, column: diagnosis, value: SLE, max: 1}\n"
+    )
+    result = run("allocate", str(DEMO), "--scenario", str(path), "--trials", "NCT06056921", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert f"{path}: ignoring the slots and quotas of NCT06821659, not among the trials considered" in warning_lines(
+        result
+    )
+    assert [trial["trial_id"] for trial in json.loads(result.stdout)["trials"]] == ["NCT06056921"]
+
+
+def test_previous_naming_unknown_trials_or_patients_warns_and_keeps_nothing_of_them(tmp_path: Path) -> None:
+    earlier = tmp_path / "earlier.csv"
+    assert run("allocate", str(DEMO), "--format", "csv", "-o", str(earlier)).exit_code == 0
+    rows = list(csv.DictReader(earlier.open(encoding="utf-8")))
+    assigned = [row for row in rows if row["status"] == "assigned"]
+    assert len(assigned) >= 2
+    assigned[0]["trial_id"] = "NCT00000000"  # a trial no model has
+    rows.append({**assigned[1], "patient_id": "GHOST"})  # a patient not in the cohort
+    edited = write_rows(tmp_path, list(rows[0]), [list(row.values()) for row in rows], "edited.csv")
+    result = run("allocate", str(DEMO), "--previous", str(edited), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "the previous allocation names patients not in the cohort: GHOST" in warning_lines(result)
+    assert (
+        "the previous allocation names trials not considered: NCT00000000; its assignments to them are not kept"
+        in warning_lines(result)
+    )
+    assert json.loads(result.stdout)["levels"]["kept"] == len(assigned) - 1
+
+
+def test_whatif_set_dose_keeps_the_recorded_drug() -> None:
+    """P001 is on prednisone: a new dose alone re-screens with it, as if the name were given again."""
+    header, rows = demo_rows()
+    p001 = dict(zip(header, rows[0], strict=True))
+    assert p001["patient_id"] == "P001" and p001["glucocorticoid"] == "prednisone"
+
+    def rescreened(*changes: str) -> Result:
+        sets = [part for change in changes for part in ("--set", change)]
+        return run("whatif", str(DEMO), "--patient", "P001", *sets, "--format", "json")
+
+    dose = rescreened("glucocorticoid_mg_day=60")
+    assert dose.exit_code == 0, dose.stderr
+    assert "without the drug's name" not in dose.stderr
+    named = rescreened("glucocorticoid_mg_day=60", "glucocorticoid=prednisone")
+    assert json.loads(dose.stdout)["results"] == json.loads(named.stdout)["results"]
+    low = rescreened("glucocorticoid_mg_day=5")
+    assert json.loads(low.stdout)["results"] != json.loads(dose.stdout)["results"]  # the dose was read

@@ -259,7 +259,14 @@ def test_typed_and_text_reads_agree_cell_for_cell(
     names = ["patient_id", *_CELLS]
     lines = [",".join(names)] + [",".join([f"P{i}", *(row[n] for n in _CELLS)]) for i, row in enumerate(rows)]
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    loaded = load_cohort(path)
+    try:
+        loaded = load_cohort(path)
+    except CohortError as refused:  # most dates written DD/MM/YYYY: every read refuses the file alike
+        for types in (_text_types(names), dict.fromkeys(names, pa.string())):
+            with pytest.raises(CohortError) as again:
+                cohort_from_table(_parse_csv(path, names, types, ",", parallel=False), str(path))
+            assert str(again.value) == str(refused)
+        return
     # The text read (dictionaries, parsed per distinct spelling) and plain strings parsed cell by cell.
     for types in (_text_types(names), dict.fromkeys(names, pa.string())):
         text = cohort_from_table(_parse_csv(path, names, types, ",", parallel=False), str(path))
@@ -291,3 +298,38 @@ def test_a_clean_file_takes_the_typed_read_and_a_word_in_a_number_column_does_no
         cohort = load_cohort(messy)
         assert cohort.invalid == {0: "column age_years: not a number"}
         assert np.isnan(cohort.values["age_years"]).all()
+
+
+def test_a_dose_needs_its_drug_only_where_the_file_gives_the_drug_column() -> None:
+    """Both columns given: a dose with a blank drug is a bad row.  A dose alone (as ``whatif --set`` gives it)
+    is not: the drug comes from elsewhere, or is a column to measure."""
+    both = cohort_from_records([{"patient_id": "p", "glucocorticoid": "", "glucocorticoid_mg_day": "20"}])
+    assert both.invalid == {0: "column glucocorticoid: a dose is given without the drug's name"}
+    alone = cohort_from_records([{"patient_id": "p", "glucocorticoid_mg_day": "20"}])
+    assert alone.invalid == {} and alone.values["glucocorticoid_mg_day"].tolist() == [20.0]
+
+
+def test_headers_match_whatever_their_case_and_spacing(tmp_path: Path) -> None:
+    exact = load_cohort(write(tmp_path, "patient_id,birth_date,creatinine[umol/L]\nP1,1990-05-01,88.4\n", "exact.csv"))
+    sloppy = load_cohort(write(tmp_path, "Patient_ID, Birth  Date ,Creatinine [umol/L]\nP1,1990-05-01,88.4\n"))
+    assert sloppy.warnings == [] and sloppy.ids.tolist() == ["P1"]
+    assert sorted(sloppy.values) == sorted(exact.values) == ["birth_date", "creatinine_mg_dl"]
+    for name in exact.values:
+        np.testing.assert_array_equal(sloppy.values[name], exact.values[name])
+    assert sloppy.values["creatinine_mg_dl"].round(3).tolist() == [1.0]  # converted from umol/L
+
+
+def test_the_absent_column_check_knows_every_derived_value_and_its_inputs() -> None:
+    """contract.DERIVED_FROM mirrors matcher/derived.py: the same fields, and every input a derivation reads."""
+    import datetime as dt
+
+    from matcher.contract import DERIVED_FROM
+    from matcher.derived import DERIVED_FIELDS, derive
+    from matcher.facts import default_facts
+
+    assert set(DERIVED_FROM) == set(DERIVED_FIELDS)
+    derived = derive(cohort_from_records([{"patient_id": "p"}]), dt.date(2026, 11, 23), default_facts())
+    for field, alternatives in DERIVED_FROM.items():
+        inputs = {name for alternative in alternatives for name in alternative}
+        inputs |= {name for alternative in DERIVED_FROM["age"] for name in alternative} if "age" in inputs else set()
+        assert set(derived[field].blanks) <= inputs, field

@@ -11,6 +11,7 @@ import datetime as dt
 from functools import cache
 from typing import Any, cast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
@@ -20,6 +21,7 @@ from matcher.cohort import cohort_from_records
 from matcher.contract import columns
 from matcher.cpsat import Compiler, kleene
 from matcher.evaluate import Context, criterion_holds, subtract
+from matcher.facts import default_facts
 from matcher.trials import effective_facts, load_trials
 
 AS_OF = dt.date(2026, 11, 23)
@@ -171,3 +173,38 @@ def test_parity_on_the_trials_own_eligible_vignettes() -> None:
         for name, value in vars(module).items():
             if name.startswith("ELIGIBLE") and isinstance(value, dict) and "diagnosis" in value:
                 check_parity(trial_id, {k: v for k, v in value.items() if k != "patient_id"})
+
+
+TRUTH = {"true": "true", "false": "false", "unknown": ""}
+KLEENE = {"true": 2, "unknown": 1, "false": 0}
+
+
+def _kleene_case_split(condition: int, then: int, otherwise: int) -> int:
+    """(C and T) or (not C and O) or (T and O) over codes 0 false, 1 unknown, 2 true."""
+    return max(min(condition, then), min(2 - condition, otherwise), min(then, otherwise))
+
+
+@pytest.mark.parametrize("otherwise", [*TRUTH, None])
+@pytest.mark.parametrize("then", list(TRUTH))
+@pytest.mark.parametrize("condition", list(TRUTH))
+def test_if_is_kleene_exact_in_both_backends(condition: str, then: str, otherwise: str | None) -> None:
+    """All 27 truth combinations (and the 9 without ``otherwise``, which is true): evaluator and CP-SAT agree
+    with the exact case split; an unknown condition with both branches true is true."""
+    rule: dict[str, Any] = {
+        "type": "if",
+        "condition": {"type": "flag", "field": "childbearing_potential"},
+        "then": {"type": "flag", "field": "contraception_agreed"},
+    }
+    record = {"childbearing_potential": TRUTH[condition], "contraception_agreed": TRUTH[then]}
+    if otherwise is not None:
+        rule["otherwise"] = {"type": "flag", "field": "consent_signed"}
+        record["consent_signed"] = TRUTH[otherwise]
+    expected = _kleene_case_split(KLEENE[condition], KLEENE[then], KLEENE[otherwise or "true"])
+    criterion = ir.Criterion.model_validate({"id": "T.1", "kind": "inclusion", "quote": "q", "rule": rule})
+    ctx = Context(cohort_from_records([{"patient_id": "p", **record}]), AS_OF, default_facts())
+    compiler = Compiler(ctx, 0, horizon=0, fixed_day=0)
+    rails = compiler.criterion(criterion)
+    solver = cp_model.CpSolver()
+    assert solver.solve(compiler.model) == cp_model.OPTIMAL
+    assert int(criterion_holds(criterion, ctx)[0]) == expected
+    assert kleene(rails, solver) == expected

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
 from matcher import ir
 from matcher.cohort import cohort_from_records
-from matcher.evaluate import Context, subtract
+from matcher.evaluate import Context, criterion_undecided_columns, subtract
 from matcher.facts import default_facts
 
 AS_OF = dt.date(2026, 11, 23)
@@ -24,6 +25,14 @@ def truth(rule: dict[str, Any], patient: dict[str, Any], as_of: dt.date = AS_OF)
     code = Context(cohort, as_of, default_facts()).evaluate(RULE.validate_python(rule))[0]
     return ("false", "unknown", "true")[code]
 
+
+STOPPED_IMMUNOSUPPRESSANT = {
+    "type": "washout",
+    "field": "immunosuppressant_last_dose",
+    "drug": "conventional_immunosuppressant",
+    "drug_field": "stopped_immunosuppressant",
+    "half_lives": 5,
+}
 
 CASES = [
     # (rule, patient, expected)
@@ -191,6 +200,41 @@ CASES = [
     ),
     ({"type": "known", "field": "essdai"}, {"essdai": "0"}, "true"),
     ({"type": "known", "field": "essdai"}, {"essdai": ""}, "false"),
+    # A class with the drug named: that drug's half-life (mycophenolate 0.75 d: 5 half-lives = 4 days).
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-19", "stopped_immunosuppressant": "mycophenolate"},
+        "true",
+    ),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-20", "stopped_immunosuppressant": "mycophenolate"},
+        "false",
+    ),
+    # Unnamed: washed out only after the slowest member (leflunomide 19 d: 95 days) ...
+    (STOPPED_IMMUNOSUPPRESSANT, {"immunosuppressant_last_dose": "2026-08-20", "stopped_immunosuppressant": ""}, "true"),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-08-21", "stopped_immunosuppressant": ""},
+        "unknown",
+    ),
+    # ... and not washed out only before the fastest (azathioprine 0.21 d: 2 days).
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-21", "stopped_immunosuppressant": ""},
+        "unknown",
+    ),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": ""},
+        "false",
+    ),
+    # A named drug missing from the facts is not guessed from the class.
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2020-01-01", "stopped_immunosuppressant": "voclosporin"},
+        "unknown",
+    ),
 ]
 
 
@@ -314,3 +358,18 @@ def test_age_years_is_used_without_birth_date() -> None:
     assert truth(rule, {"age_years": "65.9"}) == "true"
     assert truth(rule, {"age_years": "66.0"}) == "false"
     assert truth(rule, {"age_years": "17.99"}) == "false"
+
+
+def test_an_unnamed_class_drug_asks_for_its_name_only_where_the_name_decides() -> None:
+    rule = ir.Criterion.model_validate(
+        {"id": "T.1", "kind": "inclusion", "quote": "q", "rule": STOPPED_IMMUNOSUPPRESSANT}
+    )
+    records = [
+        {"patient_id": "gap", "immunosuppressant_last_dose": "2026-10-01"},
+        {"patient_id": "old", "immunosuppressant_last_dose": "2025-01-01"},
+        {"patient_id": "undated", "stopped_immunosuppressant": "mycophenolate"},
+    ]
+    ctx = Context(cohort_from_records(records), AS_OF, default_facts())
+    found = criterion_undecided_columns(rule, ctx, np.ones(3, dtype=bool))
+    assert found["stopped_immunosuppressant"].tolist() == [True, False, False]
+    assert found["immunosuppressant_last_dose"].tolist() == [False, False, True]

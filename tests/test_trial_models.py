@@ -100,3 +100,13 @@ def test_models_are_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
         trial.slots = 3  # type: ignore[misc]
     assert isinstance(trial.criteria[0], ir.Criterion)
+
+
+def test_quotes_shown_to_users_lose_the_markdown_escapes_of_the_published_text() -> None:
+    trial = load_trials()["NCT06821659"]
+    assert trial.criterion("NCT06821659.incl.2").quote == ">40kg."
+    assert trial.criterion("NCT06821659.excl.11.3").quote.endswith("autoimmune disease: Platelet count <50,000/mm³;")
+    published = next(item.text for item in trial.source_items if "NCT06821659.incl.2" in item.criteria)
+    assert published == r"- • 2. \>40kg."
+    for criterion in (c for t in load_trials().values() for c in t.criteria):
+        assert "\\" not in criterion.quote, criterion.id

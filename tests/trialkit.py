@@ -45,3 +45,9 @@ def ago(days: int = 0, months: int = 0) -> str:
 
 def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}
+
+
+def manual_checks(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> list[str]:
+    """The manual checks asked of one patient for one trial (those whose ``applies_when`` is not false)."""
+    cohort = cohort_from_records([{"patient_id": "p1", **patient}])
+    return screen(cohort, [trial(trial_id)], as_of).results[0].manual_lists()[0]

@@ -7,7 +7,7 @@ AS_OF is 2026-11-23: 1 week back is 2026-11-16, 2 weeks 2026-11-09, 4 weeks 2026
 from __future__ import annotations
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import manual_checks, verdict, with_changes
 
 from matcher.coverage import coverage_problems
 from matcher.trials import load_trial_file, models_dir
@@ -126,10 +126,9 @@ FAILS_ONLY = [
     ("SLE", {"dlco_pct_pred": 39.9}, "incl.5.lung"),
     ("SLE", {"fvc_pct_pred": 49.9}, "incl.5.lung"),
     ("SLE", {"apheresis_suitable": "false"}, "incl.5.collection"),
-    ("SLE", {"contraception_agreed": "false"}, "incl.6"),
-    ("SLE", {"pregnancy_test_negative_date": "2026-11-16"}, "incl.6"),  # 7 days old: outside the window
-    ("SLE", {"pregnancy_test_negative_date": "never"}, "incl.6"),
-    ("SLE", {"sex": "M", "contraception_agreed": "false"}, "incl.6"),
+    ("SLE", {"contraception_agreed": "false"}, "incl.6.contraception"),
+    # a stale or missing negative test no longer fails: it is to be repeated (see test_pregnancy_test_is_renewable)
+    ("SLE", {"sex": "M", "contraception_agreed": "false"}, "incl.6.contraception"),
     ("SLE", {"consent_signed": "false"}, "incl.7"),
     ("SLE", {"prior_car_t": "true"}, "excl.1"),
     ("SLE", {"active_infection": "true"}, "excl.3"),
@@ -278,7 +277,6 @@ def test_other_disease_branches_ignore_blank_columns():
         ("SLE", "dlco_pct_pred", ["dlco_pct_pred"]),
         ("SLE", "fvc_pct_pred", ["fvc_pct_pred"]),
         ("SLE", "apheresis_suitable", ["apheresis_suitable"]),
-        ("SLE", "childbearing_potential", ["childbearing_potential"]),
         ("SLE", "pregnancy_test_negative_date", ["pregnancy_test_negative_date"]),
         ("SLE", "contraception_agreed", ["contraception_agreed"]),
         ("SLE", "consent_signed", ["consent_signed"]),
@@ -308,7 +306,9 @@ def test_blank_is_unknown(disease, blank, missing):
         ({"hcv_ab_positive": "true"}, ["hcv_rna_detectable"]),
         ({"malignancy_type": "basal_cell_skin"}, ["malignancy_status"]),
         ({"gvhd_grade": 3}, ["gvhd_date"]),
-        ({"sex": None}, ["sex"]),  # childbearing potential: a woman needs the pregnancy test, a man does not
+        # sex blank and no recent test: a woman would need the test, a man not (the recent-test case is eligible,
+        # see test_blank_fertility_or_sex_with_every_requirement_met)
+        ({"sex": None, "pregnancy_test_negative_date": None}, ["pregnancy_test_negative_date", "sex"]),
     ],
 )
 def test_dependent_blanks(changes, missing):
@@ -324,10 +324,18 @@ def test_blank_pregnancy_status_decided_without_childbearing_potential():
         contraception_agreed=None,
     )
     assert verdict(TRIAL, no_cbp) == ELIGIBLE_RESULT
+    # a man with blank fertility who agreed to contraception meets incl.6 either way (this was pinned as unknown
+    # before `if` was Kleene-exact; reviewer item 1)
     male_blank = with_changes(
         ELIGIBLE_SLE, sex="M", childbearing_potential=None, pregnant=None, pregnancy_test_negative_date=None
     )
-    assert verdict(TRIAL, male_blank) == ("unknown", [], ["childbearing_potential"])
+    assert verdict(TRIAL, male_blank) == ELIGIBLE_RESULT
+    # without the agreement his fertility decides
+    assert verdict(TRIAL, with_changes(male_blank, contraception_agreed=None)) == (
+        "unknown",
+        [],
+        ["childbearing_potential", "contraception_agreed"],
+    )
 
 
 def test_diagnosis_blank_is_unknown():
@@ -361,4 +369,137 @@ def test_lab_units_converted():
 def test_manual_checks_do_not_change_the_verdict():
     trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
-    assert manual == [P + "excl.10", P + "excl.2"]
+    # excl.8.surgery added: "after radical surgery" is not recorded by malignancy_status
+    assert manual == [P + "excl.10", P + "excl.2", P + "excl.8.surgery"]
+    prostate = with_changes(ELIGIBLE_SLE, sex="M", malignancy_type="prostate_local", malignancy_status="treated")
+    assert verdict(TRIAL, prostate) == ELIGIBLE_RESULT
+
+
+# Review item 1: `if` is Kleene-exact, so a blank fertility flag (or sex) does not matter where every branch of
+# the case split is met: contraception agreed and, for a woman, a negative test within the 7-day default.
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"childbearing_potential": None},  # woman, test 6 days old ("2026-11-17"), contraception agreed
+        {"childbearing_potential": None, "pregnancy_test_negative_date": "2026-11-17"},
+        {"sex": "M", "childbearing_potential": None, "pregnancy_test_negative_date": None},
+        {"sex": None},  # a woman would need the test, and it is recent; a man would not
+        {"sex": None, "childbearing_potential": None},
+    ],
+)
+def test_blank_fertility_or_sex_with_every_requirement_met(changes):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ELIGIBLE_RESULT
+
+
+@pytest.mark.parametrize(
+    "changes,missing",
+    [
+        # the same woman whose test is 7 days old: the test must be repeated if she can conceive
+        (
+            {"childbearing_potential": None, "pregnancy_test_negative_date": "2026-11-16"},
+            ["childbearing_potential", "pregnancy_test_negative_date"],
+        ),
+        # contraception refused: fails only if she can conceive
+        ({"childbearing_potential": None, "contraception_agreed": "false"}, ["childbearing_potential"]),
+        ({"sex": "M", "childbearing_potential": None, "contraception_agreed": "false"}, ["childbearing_potential"]),
+    ],
+)
+def test_blank_fertility_decides_only_where_a_branch_fails(changes, missing):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ("unknown", [], missing)
+
+
+# Review item 2: "has a negative urine pregnancy test result" gives no window: the 7-day default, renewable.
+# A stale or missing test asks for a new one (unknown), it does not make her ineligible.
+@pytest.mark.parametrize(
+    "date,expected",
+    [
+        ("2026-11-17", ELIGIBLE_RESULT),  # 6 days old: inside the default window
+        ("2026-11-16", ("unknown", [], ["pregnancy_test_negative_date"])),  # 7 days old: repeat the test
+        ("2026-01-05", ("unknown", [], ["pregnancy_test_negative_date"])),  # months old
+        ("never", ("unknown", [], ["pregnancy_test_negative_date"])),  # none done: do it
+        ("2026-11-24", ELIGIBLE_RESULT),  # dated after the as-of date counts as within
+    ],
+)
+def test_pregnancy_test_is_renewable(date, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date=date)) == expected
+    # a serum test is accepted as well as the urine test the text names
+    serum = with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date=date, pregnancy_test_type="serum")
+    assert verdict(TRIAL, serum) == expected
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"childbearing_potential": "false"},  # a woman who cannot conceive needs no test
+        {"sex": "M"},  # nor does a man
+    ],
+)
+def test_stale_pregnancy_test_matters_only_for_women_who_can_conceive(changes):
+    patient = with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date="2026-11-16", **changes)
+    assert verdict(TRIAL, patient) == ELIGIBLE_RESULT
+
+
+# Review item 3: excl.7 "pregnancy test positive" in the canonical form: a recorded positive test excludes anyone;
+# a blank matters only for a woman who may conceive.
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"pregnant": "true"}, ("ineligible", [P + "excl.7"], [])),
+        ({"pregnant": "true", "childbearing_potential": "false"}, ("ineligible", [P + "excl.7"], [])),  # overrides
+        ({"pregnant": "true", "childbearing_potential": None}, ("ineligible", [P + "excl.7"], [])),
+        ({"pregnant": None}, ("unknown", [], ["pregnant"])),
+        ({"pregnant": None, "childbearing_potential": None}, ("unknown", [], ["childbearing_potential", "pregnant"])),
+        ({"pregnant": None, "childbearing_potential": "false"}, ELIGIBLE_RESULT),
+        ({"pregnant": None, "sex": "M"}, ELIGIBLE_RESULT),
+        ({"pregnant": "false"}, ELIGIBLE_RESULT),
+    ],
+)
+def test_positive_pregnancy_test_overrides_the_fertility_flag(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+# Review item 4: each manual check is asked only where it applies. excl.2 and excl.10 are the investigators'
+# general judgement (no column can narrow them); excl.8.surgery only where excl.8 lets a treated or cured local
+# prostate cancer or DCIS through, since the text exempts them only "after radical surgery".
+GENERAL = [P + "excl.2", P + "excl.10"]
+SURGERY = [P + "excl.2", P + "excl.8.surgery", P + "excl.10"]
+
+
+@pytest.mark.parametrize(
+    "changes,asked",
+    [
+        ({}, GENERAL),
+        ({"sex": "M", "malignancy_type": "prostate_local", "malignancy_status": "treated"}, SURGERY),
+        ({"sex": "M", "malignancy_type": "prostate_local", "malignancy_status": "cured"}, SURGERY),
+        ({"malignancy_type": "dcis", "malignancy_status": "treated"}, SURGERY),
+        ({"malignancy_type": "dcis", "malignancy_status": None}, SURGERY),  # blank status still asks
+        ({"malignancy_type": "dcis", "malignancy_status": "active"}, GENERAL),  # excluded by the data already
+        ({"malignancy_type": "cervical_cis", "malignancy_status": "treated"}, GENERAL),  # "adequately treated"
+        ({"malignancy_type": "basal_cell_skin", "malignancy_status": "treated"}, GENERAL),
+        ({"malignancy_type": "other", "malignancy_status": "cured"}, GENERAL),
+    ],
+)
+def test_manual_checks_are_asked_only_where_they_apply(changes, asked):
+    assert manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == asked
+
+
+# Review items 5 and 6: the text asks for no washout and exempts no disease-caused abnormality.
+def test_no_washout_of_b_cell_or_immunosuppressant_therapy_is_required():
+    recent = with_changes(
+        ELIGIBLE_SLE,
+        anti_cd20_last_dose="2026-11-22",
+        anti_cd20_drug="rituximab",
+        immunosuppressant_last_dose="2026-11-22",
+        stopped_immunosuppressant="mycophenolate",
+    )
+    assert verdict(TRIAL, recent) == ELIGIBLE_RESULT
+
+
+@pytest.mark.parametrize(
+    "platelets,expected",
+    [(30, ELIGIBLE_RESULT), (29.9, ("ineligible", [P + "incl.5.hematology"], []))],
+)
+def test_cytopenia_due_to_sle_gets_no_exemption(platelets, expected):
+    patient = with_changes(ELIGIBLE_SLE, platelets_10e9_l=platelets, refractory_cytopenia="true")
+    assert verdict(TRIAL, patient) == expected
+    assert manual_checks(TRIAL, patient) == GENERAL

@@ -1,7 +1,7 @@
 """NCT06222853: anti-CD19 CAR-T in pediatric refractory SLE (Zhejiang University). As-of date 2026-11-23."""
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import manual_checks, verdict, with_changes
 
 from matcher.trials import load_trial_file, models_dir
 
@@ -101,10 +101,30 @@ def test_eligible_sle():
         dict(standard_therapy_start_date="2026-05-23"),  # exactly 6 calendar months
         dict(conventional_intolerant="true", **NO_FAILURE_PATH),
         dict(dmards_failed=5),
-        # inclusion 3: any one qualifying feature
-        dict(gc_taper_failed="false", lupus_nephritis_class="III+V"),
-        dict(gc_taper_failed="false", lupus_nephritis_class="v"),
-        dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true"),
+        # hydroxychloroquine in the history (reviewer item 1): stopped HCQ counts; a current course proves it
+        dict(antimalarial_start_date="never", hydroxychloroquine_ever="true"),
+        dict(antimalarial_start_date="2026-11-23", hydroxychloroquine_ever=None),
+        # high-dose glucocorticoids shown by the current course (reviewer item 2): prednisone 40 mg at 40 kg is
+        # exactly 1.0 mg/kg/day; 45 mg since 2026-10-01; a recorded start of the high-dose course alone
+        dict(high_dose_gc_received=None, glucocorticoid_mg_day=40),
+        dict(high_dose_gc_received=None, glucocorticoid_mg_day=45, high_dose_gc_since_date="2026-10-01"),
+        dict(high_dose_gc_received="false", glucocorticoid_mg_day=40),
+        dict(high_dose_gc_received=None, glucocorticoid="methylprednisolone", glucocorticoid_mg_day=32),
+        dict(
+            high_dose_gc_received=None,
+            glucocorticoid=None,
+            glucocorticoid_mg_day=None,
+            high_dose_gc_since_date="2026-10-01",
+        ),
+        # inclusion 3: any one qualifying feature; nephritis and CNS lupus must be shown ACTIVE (reviewer item 5):
+        # proteinuria >= 0.5 g/g or g/24 h, or a biopsy within 6 months with activity index >= 1
+        dict(gc_taper_failed="false", lupus_nephritis_class="III+V", upcr_g_g=0.5),
+        dict(gc_taper_failed="false", lupus_nephritis_class="v", urine_protein_24h_g=0.5),
+        dict(gc_taper_failed="false", renal_biopsy_date="2026-05-24", ln_activity_index=1),  # 6 months less a day
+        # a UPCR below 0.5 does not outweigh a recorded 24-hour protein of 0.5 g
+        dict(gc_taper_failed="false", upcr_g_g=0.2, urine_protein_24h_g=0.5, renal_biopsy_date="never"),
+        # CNS disease with a lupus crisis (active CNS lupus) 6 months less a day ago
+        dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true", lupus_crisis_date="2026-05-24"),
         dict(gc_taper_failed="false", lupus_nephritis_class="II", refractory_cytopenia="true"),
         dict(lupus_nephritis_class="none", ln_chronicity_index=None),  # steroid dependence alone
         dict(lvef_pct=55),
@@ -124,6 +144,11 @@ def test_eligible_sle():
         dict(
             childbearing_potential="false", pregnancy_test_negative_date=None, pregnant=None, contraception_agreed=None
         ),
+        # blank childbearing potential: a recent negative test and agreed contraception settle both criteria
+        # (Kleene-exact applies_when; this used to pin "unknown")
+        dict(childbearing_potential=None),
+        # CNS disease known absent: no CNS event can have happened, a blank event date does not matter
+        dict(cns_event_date=None),
         # event windows just outside
         dict(cns_event_date="2026-09-24"),
         dict(dialysis_date="2026-08-23"),
@@ -135,7 +160,6 @@ def test_eligible_sle():
         dict(hsct_history="true", transplant_date="2020-01-01"),
         dict(gvhd_grade=2, gvhd_date="2026-11-09"),
         dict(gvhd_grade=1, gvhd_date="2026-11-20"),
-        dict(hbsag_positive="true", hbv_dna_detectable="false"),
         dict(hbcab_positive="true", hbv_dna_detectable="false"),
         dict(hcv_ab_positive="true", hcv_rna_detectable="false"),
         dict(macrophage_activation_date="2026-10-23"),
@@ -164,10 +188,51 @@ def test_still_eligible(changes):
         (dict(standard_therapy_start_date="2026-05-24"), [INCL + "2.3"]),  # a day short of 6 months
         (dict(standard_therapy_start_date="never"), [INCL + "2.3"]),
         (dict(high_dose_gc_received="false"), [INCL + "2.3"]),
-        (dict(antimalarial_start_date="never"), [INCL + "2.3"]),
+        # never received HCQ (reviewer item 1: hydroxychloroquine_ever, not the current-course date)
+        (dict(antimalarial_start_date="never", hydroxychloroquine_ever="false"), [INCL + "2.3"]),
+        # a recorded "no high-dose course" stands when the current dose is below 1 mg/kg/day (39.9 mg at 40 kg)
+        (dict(high_dose_gc_received="false", glucocorticoid_mg_day=39.9), [INCL + "2.3"]),
         (dict(dmards_failed=1), [INCL + "2.3"]),
         (dict(conventional_intolerant="false", **NO_FAILURE_PATH), [INCL + "2.3"]),
         (dict(gc_taper_failed="false", lupus_nephritis_class="II"), [INCL + "3"]),
+        # reviewer item 5: class IV on a 2019 biopsy, activity index 0, UPCR 0.1: nephritis not shown active
+        (
+            dict(
+                gc_taper_failed="false",
+                renal_biopsy_date="2019-03-01",
+                ln_activity_index=0,
+                upcr_g_g=0.1,
+                urine_protein_24h_g=0.1,
+            ),
+            [INCL + "3"],
+        ),
+        # one step short of each activity threshold
+        (
+            dict(gc_taper_failed="false", upcr_g_g=0.49, urine_protein_24h_g=0.49, renal_biopsy_date="never"),
+            [INCL + "3"],
+        ),
+        (
+            dict(gc_taper_failed="false", renal_biopsy_date="2026-05-23", ln_activity_index=5, upcr_g_g=0.2),
+            [INCL + "3"],
+        ),
+        (
+            dict(gc_taper_failed="false", renal_biopsy_date="2026-10-01", ln_activity_index=0, upcr_g_g=0.2),
+            [INCL + "3"],
+        ),
+        # reviewer item 5: cns_disease alone is not active CNS lupus; the last lupus crisis exactly 6 months ago
+        (
+            dict(
+                gc_taper_failed="false",
+                lupus_nephritis_class="none",
+                cns_disease="true",
+                lupus_crisis_date="2026-05-23",
+            ),
+            [INCL + "3"],
+        ),
+        (
+            dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true", lupus_crisis_date="never"),
+            [INCL + "3"],
+        ),
         (dict(lvef_pct=54.9), [INCL + "4.1"]),
         (dict(ecg_abnormal="true"), [INCL + "4.1"]),
         (dict(egfr_ml_min_1_73m2=29.9), [INCL + "4.2"]),
@@ -178,9 +243,7 @@ def test_still_eligible(changes):
         (dict(severe_lung_disease="true"), [INCL + "4.4", E + "5.1"]),
         (dict(spo2_pct=91.9), [INCL + "4.4", E + "5.2"]),
         (dict(apheresis_suitable="false"), [INCL + "5"]),
-        (dict(pregnancy_test_negative_date="2026-11-16"), [INCL + "6"]),  # 7 days old
-        (dict(pregnancy_test_negative_date="never"), [INCL + "6"]),
-        (dict(contraception_agreed="false"), [INCL + "6"]),
+        (dict(contraception_agreed="false"), [INCL + "6.contraception"]),
         (dict(consent_signed="false"), [INCL + "7"]),
         (dict(prior_car_t="true"), [E + "1"]),
         (dict(cns_event_date="2026-09-25"), [E + "2.1"]),  # 59 days ago
@@ -199,6 +262,9 @@ def test_still_eligible(changes):
         (dict(hsct_history="true", transplant_date="2026-11-01"), [E + "8.a"]),
         (dict(gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
         (dict(hbsag_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
+        # reviewer item 4: HBsAg positive excludes whatever the HBV-DNA
+        (dict(hbsag_positive="true", hbv_dna_detectable="false"), [E + "9.1"]),
+        (dict(hbsag_positive="true", hbv_dna_detectable=None), [E + "9.1"]),
         (dict(hbcab_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
         (dict(hcv_ab_positive="true", hcv_rna_detectable="true"), [E + "9.2"]),
         (dict(hiv_positive="true"), [E + "9.3"]),
@@ -223,7 +289,20 @@ def test_fails_only(changes, failed):
         (dict(classification_criteria_met=None), ["classification_criteria_met"]),
         (dict(sledai_2k=None), ["sledai_2k"]),
         (dict(standard_therapy_start_date=None), ["standard_therapy_start_date"]),
-        (dict(antimalarial_start_date=None), ["antimalarial_start_date"]),
+        # HCQ history unrecorded: a blank or `never` current-course date does not say "never had HCQ"
+        (dict(antimalarial_start_date=None), ["hydroxychloroquine_ever"]),
+        (dict(antimalarial_start_date="never"), ["hydroxychloroquine_ever"]),
+        # below 1 mg/kg/day now (39.9 mg at 40 kg) and the high-dose history blank
+        (dict(high_dose_gc_received=None, glucocorticoid_mg_day=39.9), ["high_dose_gc_received"]),
+        # inclusion 3: a qualifying class with no activity evidence recorded; CNS disease, lupus crisis unrecorded
+        (
+            dict(gc_taper_failed="false"),
+            ["ln_activity_index", "renal_biopsy_date", "upcr_g_g", "urine_protein_24h_g"],
+        ),
+        (
+            dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true"),
+            ["lupus_crisis_date"],
+        ),
         (dict(dmards_failed=None), ["dmards_failed"]),
         (dict(conventional_intolerant=None, **NO_FAILURE_PATH), ["conventional_intolerant"]),
         (dict(gc_taper_failed=None, lupus_nephritis_class="II"), ["gc_taper_failed"]),
@@ -233,17 +312,23 @@ def test_fails_only(changes, failed):
         (dict(alt_x_uln=None), ["alt_x_uln"]),
         (dict(spo2_pct=None), ["spo2_pct"]),
         (dict(apheresis_suitable=None), ["apheresis_suitable"]),
-        (dict(childbearing_potential=None), ["childbearing_potential"]),
+        # no window in the text: 7-day default, renewable: a test 7 days old or none is to be repeated, not failed
+        (dict(pregnancy_test_negative_date="2026-11-16"), ["pregnancy_test_negative_date"]),
+        (dict(pregnancy_test_negative_date="never"), ["pregnancy_test_negative_date"]),
         (dict(pregnancy_test_negative_date=None), ["pregnancy_test_negative_date"]),
+        (
+            dict(childbearing_potential=None, pregnancy_test_negative_date="2026-11-16"),
+            ["childbearing_potential", "pregnancy_test_negative_date"],
+        ),
         (dict(pregnant=None), ["pregnant"]),
         (dict(consent_signed=None), ["consent_signed"]),
-        (dict(cns_event_date=None), ["cns_event_date"]),
+        (dict(cns_event_date=None, cns_disease=None), ["cns_disease", "cns_event_date"]),
         (dict(ln_chronicity_index=None), ["ln_chronicity_index"]),
         (dict(cardiac_event_date=None), ["cardiac_event_date", "cardiac_event_type"]),
         (dict(cardiac_event_date="2026-10-01", cardiac_event_type=None), ["cardiac_event_type"]),
         (dict(infection_resolved_date=None), ["infection_resolved_date"]),
         (dict(solid_organ_transplant="true", transplant_date=None), ["transplant_date"]),
-        (dict(hbsag_positive="true", hbv_dna_detectable=None), ["hbv_dna_detectable"]),
+        (dict(hbcab_positive="true", hbv_dna_detectable=None), ["hbv_dna_detectable"]),
         (dict(malignancy_type=None), ["malignancy_type"]),
         (dict(other_trial_date=None), ["other_trial_date"]),
     ],
@@ -281,6 +366,29 @@ def test_never_versus_blank():
     # patients without lupus nephritis need no chronicity index
     no_ln = with_changes(ELIGIBLE_SLE, lupus_nephritis_class="none", ln_chronicity_index=None)
     assert verdict(T, no_ln)[0] == "eligible"
+
+
+def test_manual_checks_asked_only_where_they_apply():
+    always = [E + "6.other", E + "10.3.other", E + "13"]
+    renal = [E + "3.2.fibrosis", E + "3.3"]
+    # qualifies for inclusion 3 by data, no CNS disease, lupus nephritis class IV with chronicity 3
+    assert manual_checks(T, ELIGIBLE_SLE) == renal + always
+    # no lupus nephritis: no renal forecast or fibrosis question (reviewer item 3)
+    assert manual_checks(T, with_changes(ELIGIBLE_SLE, lupus_nephritis_class="none")) == always
+    # the data already exclude for chronicity > 6 or class VI: no fibrosis question; 6 still asks
+    assert E + "3.2.fibrosis" not in manual_checks(T, with_changes(ELIGIBLE_SLE, ln_chronicity_index=7))
+    assert E + "3.2.fibrosis" not in manual_checks(T, with_changes(ELIGIBLE_SLE, lupus_nephritis_class="VI"))
+    assert E + "3.2.fibrosis" in manual_checks(T, with_changes(ELIGIBLE_SLE, ln_chronicity_index=6))
+    # unknown nephritis status still asks both renal questions
+    assert set(renal) <= set(manual_checks(T, with_changes(ELIGIBLE_SLE, lupus_nephritis_class=None)))
+    # structural CNS damage / severe seizures: asked where CNS disease is recorded or blank, not where false
+    assert E + "2.2" in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="true"))
+    assert E + "2.2" in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease=None))
+    # inclusion 3 override asked only where the data do not qualify the patient
+    not_met = with_changes(ELIGIBLE_SLE, gc_taper_failed="false", lupus_nephritis_class="II")
+    assert INCL + "3.confirm" in manual_checks(T, not_met)
+    assert INCL + "3.confirm" in manual_checks(T, with_changes(ELIGIBLE_SLE, gc_taper_failed=None, upcr_g_g=0.2))
+    assert INCL + "3.confirm" not in manual_checks(T, with_changes(not_met, refractory_cytopenia="true"))
 
 
 def test_manual_checks():

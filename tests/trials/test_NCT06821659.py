@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from trialkit import AS_OF, verdict, with_changes
+from trialkit import AS_OF, manual_checks, verdict, with_changes
 
 T = "NCT06821659"
 C = T + "."
@@ -23,6 +23,7 @@ COMMON = {
     "contraception_agreed": "true",
     "pregnancy_test_negative_date": ago(3),
     "pregnancy_test_type": "serum",
+    "pregnant": "false",
     "breastfeeding": "false",
     "consent_signed": "true",
     "classification_criteria_met": "true",
@@ -147,7 +148,8 @@ FAILS_ONE = [
     # washouts: one day short of ceil(5 x half-life)
     (ELIGIBLE_SLE, {"belimumab_last_dose": ago(98)}, "incl.4.washout"),  # 5 x 19.8 = 99
     (ELIGIBLE_SLE, {"telitacicept_last_dose": ago(62)}, "incl.4.washout"),  # 5 x 12.5 = 62.5 -> 63
-    (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(141)}, "incl.4.washout"),  # 5 x 28.4 = 142
+    # anti-CD20 by its recorded name (rituximab 5 x 22 = 110); unnamed at 141 days is unknown (see washout tests)
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(109), "anti_cd20_drug": "rituximab"}, "incl.4.washout"),
     (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": ago(141)}, "incl.4.washout"),  # trial default 28.4
     (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(111)}, "incl.4.washout"),  # 5 x 22.4 = 112
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(64)}, "incl.4.washout"),  # 5 x 13 = 65
@@ -175,8 +177,8 @@ FAILS_ONE = [
     # IIM
     (ELIGIBLE_IIM, {"classification_criteria_met": "false"}, "incl.iim.1"),
     (ELIGIBLE_IIM, {"mmt8": 142, "ild_active": "false"}, "incl.iim.2"),
-    # PhGA and PtGA both high count as ONE finding
-    (ELIGIBLE_IIM, {"haq_di": 0.24, "muscle_enzyme_x_uln": 1.49}, "incl.iim.2"),
+    # PhGA and PtGA are two separate core measures: PhGA alone is ONE finding
+    (ELIGIBLE_IIM, {"ptga_vas": 1.9, "haq_di": 0.24, "muscle_enzyme_x_uln": 1.49}, "incl.iim.2"),
     (ELIGIBLE_IIM, {"phga_vas": 1.9, "ptga_vas": 1.9, "haq_di": 0.2}, "incl.iim.2"),
     (ELIGIBLE_IIM, {"myositis_specific_antibody": "false"}, "incl.iim.3"),
     # AAV
@@ -266,6 +268,7 @@ STILL_ELIGIBLE = [
     (ELIGIBLE_SLE, {"belimumab_last_dose": ago(99)}),
     (ELIGIBLE_SLE, {"telitacicept_last_dose": ago(63)}),
     (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(142)}),
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": ago(110), "anti_cd20_drug": "rituximab"}),
     (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": ago(142)}),
     (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(112)}),
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(65)}),
@@ -306,6 +309,8 @@ STILL_ELIGIBLE = [
     # exactly two findings at their boundaries
     (ELIGIBLE_IIM, {"phga_vas": 0, "ptga_vas": 0, "extramuscular_vas": 0, "haq_di": 0.25, "muscle_enzyme_x_uln": 1.5}),
     (ELIGIBLE_IIM, {"phga_vas": 0, "ptga_vas": 2, "extramuscular_vas": 2, "haq_di": 0, "muscle_enzyme_x_uln": 1}),
+    # PhGA and PtGA at 2 are two findings on their own (was pinned ineligible when counted as one finding)
+    (ELIGIBLE_IIM, {"phga_vas": 2, "ptga_vas": 2, "extramuscular_vas": 0, "haq_di": 0.24, "muscle_enzyme_x_uln": 1.49}),
     (ELIGIBLE_AAV, {"bvas": 15}),
     (ELIGIBLE_AAV, {"anca_positive": "true", "anca_ever_positive": None}),
     (ELIGIBLE_SLE, {"substance_abuse_date": ago(168)}),
@@ -385,7 +390,9 @@ UNKNOWN = [
     # washouts: blank is unknown, `never` is washed out
     (ELIGIBLE_SLE, {"belimumab_last_dose": None}, ["belimumab_last_dose"]),
     (ELIGIBLE_SLE, {"telitacicept_last_dose": None}, ["telitacicept_last_dose"]),
-    (ELIGIBLE_SLE, {"anti_cd20_last_dose": None}, ["anti_cd20_last_dose"]),
+    # the antibody unnamed too: its name is also to record (half-lives differ within the class)
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": None}, ["anti_cd20_drug", "anti_cd20_last_dose"]),
+    (ELIGIBLE_SLE, {"anti_cd20_last_dose": None, "anti_cd20_drug": "rituximab"}, ["anti_cd20_last_dose"]),
     (ELIGIBLE_SLE, {"other_b_cell_depletion_last_dose": None}, ["other_b_cell_depletion_last_dose"]),
     (ELIGIBLE_SLE, {"anifrolumab_last_dose": None}, ["anifrolumab_last_dose"]),
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": None}, ["tocilizumab_last_dose"]),
@@ -397,6 +404,7 @@ UNKNOWN = [
     (ELIGIBLE_SLE, {"pregnancy_test_type": None}, ["pregnancy_test_type"]),
     (ELIGIBLE_SLE, {"childbearing_potential": None, "contraception_agreed": "false"}, ["childbearing_potential"]),
     (ELIGIBLE_SLE, {"breastfeeding": None}, ["breastfeeding"]),
+    (ELIGIBLE_SLE, {"pregnant": None}, ["pregnant"]),
     (ELIGIBLE_SLE, {"consent_signed": None}, ["consent_signed"]),
     (ELIGIBLE_SLE, {"classification_criteria_met": None}, ["classification_criteria_met"]),
     (ELIGIBLE_SLE, {"ana_titer": None, "anti_dsdna": "false", "anti_sm": "false"}, ["ana_titer"]),
@@ -406,7 +414,8 @@ UNKNOWN = [
     (ELIGIBLE_SSC, {"diagnosis_subtype": None}, ["diagnosis_subtype"]),
     (ELIGIBLE_SSC, {"mrss": None, "ild_active": "true"}, ["dlco_pct_pred", "fvc_pct_pred", "mrss"]),
     (ELIGIBLE_IIM, {"mmt8": None}, ["ild_active", "mmt8"]),
-    (ELIGIBLE_IIM, {"haq_di": None, "muscle_enzyme_x_uln": 1.0}, ["haq_di"]),
+    # PhGA is the only finding (PtGA now counts on its own, so it is lowered too): HAQ decides
+    (ELIGIBLE_IIM, {"haq_di": None, "ptga_vas": 1, "muscle_enzyme_x_uln": 1.0}, ["haq_di"]),
     (ELIGIBLE_IIM, {"myositis_specific_antibody": None}, ["myositis_specific_antibody"]),
     (ELIGIBLE_AAV, {"anca_ever_positive": None}, ["anca_ever_positive"]),
     (ELIGIBLE_AAV, {"bvas": None}, ["bvas"]),
@@ -456,7 +465,14 @@ def test_manual_checks_listed_but_do_not_decide():
 
     trial = load_trial_file(models_dir() / f"{T}.yaml")
     manual = [c.id for c in trial.criteria if c.is_manual]
-    assert manual == [C + "incl.4.gc_adjustment", C + "incl.5.male_contraception", C + "excl.15"]
+    assert manual == [
+        C + "incl.4.gc_adjustment",
+        C + "incl.5.male_contraception",
+        C + "incl.ss.1.aecg",
+        C + "excl.9.cause",
+        C + "excl.11.cause",
+        C + "excl.15",
+    ]
 
 
 def test_source_text_fully_covered():
@@ -464,3 +480,288 @@ def test_source_text_fully_covered():
     from matcher.trials import load_trial_file, models_dir
 
     assert coverage_problems(load_trial_file(models_dir() / f"{T}.yaml")) == []
+
+
+# --- review items (independent clinical review) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        # item 1: a positive pregnancy test fails whatever childbearing_potential says
+        ({"pregnant": "true"}, ("ineligible", [C + "incl.5.not_pregnant"], [])),
+        ({"pregnant": "true", "childbearing_potential": "false"}, ("ineligible", [C + "incl.5.not_pregnant"], [])),
+        ({"pregnant": "false", "childbearing_potential": "false"}, ("eligible", [], [])),
+        # a blank matters only for a woman who may conceive
+        ({"pregnant": None}, ("unknown", [], ["pregnant"])),
+        ({"pregnant": None, "childbearing_potential": "false"}, ("eligible", [], [])),
+        (
+            {"pregnant": None, "sex": "M", "childbearing_potential": None, "pregnancy_test_negative_date": None},
+            ("eligible", [], []),
+        ),
+    ],
+    ids=["pos", "pos-no-cbp", "neg-no-cbp", "blank-cbp", "blank-no-cbp", "blank-man"],
+)
+def test_pregnancy_overrides_fertility_flag(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        # item 3: tied to women of childbearing potential; a recorded true fails anyone
+        ({"childbearing_potential": "false", "breastfeeding": None}, ("eligible", [], [])),
+        ({"childbearing_potential": "true", "breastfeeding": None}, ("unknown", [], ["breastfeeding"])),
+        (
+            {"childbearing_potential": "false", "breastfeeding": "true"},
+            ("ineligible", [C + "incl.5.breastfeeding"], []),
+        ),
+        ({"childbearing_potential": "false", "breastfeeding": "false"}, ("eligible", [], [])),
+    ],
+    ids=["no-cbp-blank", "cbp-blank", "no-cbp-true", "no-cbp-false"],
+)
+def test_breastfeeding_tied_to_childbearing_potential(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_pregnancy_test_window_is_stated_so_stale_fails():
+    """Item 9: "within 7 days before enrollment", serum: 6 days passes, 7 fails (not renewable), none fails."""
+    assert verdict(T, with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date=ago(6))) == ("eligible", [], [])
+    stale = ("ineligible", [C + "incl.5.pregnancy_test"], [])
+    assert verdict(T, with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date=ago(7))) == stale
+    assert verdict(T, with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date="never")) == stale
+    assert verdict(T, with_changes(ELIGIBLE_SLE, pregnancy_test_type="urine")) == stale
+
+
+MAN = with_changes(
+    ELIGIBLE_SLE,
+    sex="M",
+    childbearing_potential=None,
+    pregnancy_test_negative_date=None,
+    pregnancy_test_type=None,
+    pregnant=None,
+    breastfeeding=None,
+)
+
+
+def test_male_contraception_asked_only_of_men_without_recorded_agreement():
+    """Item 4: canonical manual form."""
+    male = C + "incl.5.male_contraception"
+    assert male not in manual_checks(T, with_changes(MAN, contraception_agreed="true"))
+    assert male in manual_checks(T, with_changes(MAN, contraception_agreed="false"))
+    assert male in manual_checks(T, with_changes(MAN, contraception_agreed=None))
+    assert male not in manual_checks(T, with_changes(ELIGIBLE_SLE, contraception_agreed="false"))
+    assert male not in manual_checks(T, with_changes(ELIGIBLE_SLE, childbearing_potential="false"))
+    # the question never decides the verdict
+    assert verdict(T, with_changes(MAN, contraception_agreed=None)) == ("eligible", [], [])
+
+
+def test_glucocorticoid_adjustment_asked_only_on_a_glucocorticoid():
+    """Item 5: the screening-adjustment question applies to patients on a glucocorticoid (dose > 0 or blank)."""
+    gc = C + "incl.4.gc_adjustment"
+    assert gc in manual_checks(T, ELIGIBLE_SLE)
+    assert gc in manual_checks(T, with_changes(ELIGIBLE_SLE, glucocorticoid_mg_day=0.5))
+    assert gc in manual_checks(T, with_changes(ELIGIBLE_SLE, glucocorticoid_mg_day=None))
+    assert gc not in manual_checks(T, with_changes(ELIGIBLE_SLE, glucocorticoid_mg_day=0))
+
+
+def test_investigator_judgement_asked_of_everyone():
+    assert C + "excl.15" in manual_checks(T, ELIGIBLE_SLE)
+    assert C + "excl.15" in manual_checks(T, MAN)
+
+
+@pytest.mark.parametrize(
+    "changes,failed",
+    [
+        # item 2: refractory cytopenia due to SLE is exempt at any count
+        ({"platelets_10e9_l": 40, "refractory_cytopenia": "true"}, []),
+        ({"hemoglobin_g_l": 65, "refractory_cytopenia": "true"}, []),
+        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "true"}, []),
+        ({"hemoglobin_g_l": 69.9, "refractory_cytopenia": "true"}, []),
+        ({"anc_10e9_l": 0.49, "refractory_cytopenia": "true"}, []),
+        # cause blank or not recorded as due to SLE: the failure stays
+        ({"platelets_10e9_l": 49.9}, ["excl.11.3"]),
+        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "false"}, ["excl.11.3"]),
+        ({"hemoglobin_g_l": 69.9}, ["excl.11.1"]),
+        ({"anc_10e9_l": 0.49}, ["excl.11.2"]),
+        # at the limit nothing excludes
+        ({"platelets_10e9_l": 50, "hemoglobin_g_l": 70, "anc_10e9_l": 0.5}, []),
+    ],
+)
+def test_cytopenia_due_to_sle_is_exempt(changes, failed):
+    expected = ("ineligible", [C + f for f in failed], []) if failed else ("eligible", [], [])
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_refractory_cytopenia_is_read_for_sle_only():
+    """The column records cytopenia due to SLE; for another disease the exclusion stands and a person is asked."""
+    patient = with_changes(ELIGIBLE_AAV, platelets_10e9_l=40, refractory_cytopenia="true")
+    assert verdict(T, patient) == ("ineligible", [C + "excl.11.3"], [])
+    assert C + "excl.11.cause" in manual_checks(T, patient)
+
+
+@pytest.mark.parametrize(
+    "changes,asked",
+    [
+        ({"platelets_10e9_l": 50}, False),
+        ({"platelets_10e9_l": 49.9}, True),
+        ({"hemoglobin_g_l": 70}, False),
+        ({"hemoglobin_g_l": 69.9}, True),
+        ({"anc_10e9_l": 0.5}, False),
+        ({"anc_10e9_l": 0.49}, True),
+        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "true"}, False),  # settled by data
+        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "false"}, True),
+        ({"platelets_10e9_l": None}, True),  # blank: asked while unknown
+    ],
+)
+def test_cytopenia_cause_question_only_where_a_count_fails(changes, asked):
+    assert (C + "excl.11.cause" in manual_checks(T, with_changes(ELIGIBLE_SLE, **changes))) is asked
+
+
+@pytest.mark.parametrize(
+    "changes,asked",
+    [
+        ({"alt_x_uln": 2.99}, False),
+        ({"alt_x_uln": 3.0}, True),
+        ({"ast_x_uln": 3.0}, True),
+        ({"alp_x_uln": 3.0}, True),
+        ({"bilirubin_x_uln": 1.5}, False),
+        ({"bilirubin_x_uln": 1.51}, True),
+    ],
+)
+def test_liver_cause_question_only_where_a_limit_is_exceeded(changes, asked):
+    """Item 6: excl.9 keeps the failure; the disease-cause override is listed where a limit is exceeded."""
+    patient = with_changes(ELIGIBLE_IIM, **changes)
+    assert (C + "excl.9.cause" in manual_checks(T, patient)) is asked
+    assert verdict(T, patient) == (("ineligible", [C + "excl.9"], []) if asked else ("eligible", [], []))
+
+
+def test_aecg_question_only_for_sjogren_not_meeting_2016():
+    aecg = C + "incl.ss.1.aecg"
+    assert aecg not in manual_checks(T, ELIGIBLE_SS)
+    assert aecg in manual_checks(T, with_changes(ELIGIBLE_SS, classification_criteria_met="false"))
+    assert aecg not in manual_checks(T, with_changes(ELIGIBLE_SLE, classification_criteria_met="false"))
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        # item 7: PhGA and PtGA are separate findings (exactly two at their limits; one a hair below)
+        (
+            {"phga_vas": 2, "ptga_vas": 2, "extramuscular_vas": 1.9, "haq_di": 0.24, "muscle_enzyme_x_uln": 1.49},
+            ("eligible", [], []),
+        ),
+        (
+            {"phga_vas": 2, "ptga_vas": 1.9, "extramuscular_vas": 1.9, "haq_di": 0.24, "muscle_enzyme_x_uln": 1.49},
+            ("ineligible", [C + "incl.iim.2"], []),
+        ),
+        # CADM: no muscle involvement, MMT-8 not read; active ILD required
+        ({"diagnosis_subtype": "CADM", "mmt8": None, "ild_active": "true"}, ("eligible", [], [])),
+        ({"diagnosis_subtype": "CADM", "mmt8": None, "ild_active": "false"}, ("ineligible", [C + "incl.iim.2"], [])),
+        ({"diagnosis_subtype": "CADM", "mmt8": 150, "ild_active": "false"}, ("ineligible", [C + "incl.iim.2"], [])),
+        ({"diagnosis_subtype": "CADM", "mmt8": None, "ild_active": None}, ("unknown", [], ["ild_active"])),
+        # the muscle route is for patients with muscle involvement: a CADM patient's scores do not qualify her
+        ({"diagnosis_subtype": "CADM", "mmt8": 120, "ild_active": "false"}, ("ineligible", [C + "incl.iim.2"], [])),
+        # DM keeps both routes
+        ({"diagnosis_subtype": "DM", "mmt8": 142, "ild_active": "true"}, ("eligible", [], [])),
+        ({"diagnosis_subtype": "DM", "mmt8": 142, "ild_active": "false"}, ("ineligible", [C + "incl.iim.2"], [])),
+        # subtype blank: decided where it cannot matter
+        ({"diagnosis_subtype": None, "mmt8": 142, "ild_active": "true"}, ("eligible", [], [])),
+        ({"diagnosis_subtype": None, "mmt8": 120, "ild_active": "false"}, ("unknown", [], ["diagnosis_subtype"])),
+    ],
+    ids=[
+        "phga+ptga",
+        "phga-only",
+        "cadm-ild",
+        "cadm-no-ild",
+        "cadm-150-no-ild",
+        "cadm-ild-blank",
+        "cadm-weak",
+        "dm-142-ild",
+        "dm-142-no-ild",
+        "blank-142-ild",
+        "blank-weak-no-ild",
+    ],
+)
+def test_iim_muscle_involvement(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_IIM, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"iim_probability_pct": 55}, ("eligible", [], [])),
+        ({"iim_probability_pct": 54.9}, ("ineligible", [C + "incl.iim.1"], [])),
+        ({"iim_probability_pct": 60, "classification_criteria_met": None}, ("eligible", [], [])),
+        (
+            {"iim_probability_pct": None, "classification_criteria_met": None},
+            ("unknown", [], ["classification_criteria_met"]),
+        ),
+    ],
+)
+def test_iim_classification_probability_decides_where_recorded(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_IIM, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        # item 8: rituximab named: 5 x 22 d = 110 days
+        ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(110)}, ("eligible", [], [])),
+        ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(109)}, ("ineligible", [C + "incl.4.washout"], [])),
+        # obinutuzumab named: 5 x 28.4 d -> 142 days
+        ({"anti_cd20_drug": "obinutuzumab", "anti_cd20_last_dose": ago(142)}, ("eligible", [], [])),
+        (
+            {"anti_cd20_drug": "obinutuzumab", "anti_cd20_last_dose": ago(141)},
+            ("ineligible", [C + "incl.4.washout"], []),
+        ),
+        # unnamed: washed out for every member from 142 days, for none before 110
+        ({"anti_cd20_last_dose": ago(142)}, ("eligible", [], [])),
+        ({"anti_cd20_last_dose": ago(141)}, ("unknown", [], ["anti_cd20_drug"])),
+        ({"anti_cd20_last_dose": ago(110)}, ("unknown", [], ["anti_cd20_drug"])),
+        ({"anti_cd20_last_dose": ago(109)}, ("ineligible", [C + "incl.4.washout"], [])),
+    ],
+    ids=["rtx-110", "rtx-109", "obi-142", "obi-141", "unnamed-142", "unnamed-141", "unnamed-110", "unnamed-109"],
+)
+def test_anti_cd20_washout_by_named_antibody(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_immunoglobulins_all_below_lln_is_hypogammaglobulinemia():
+    assert verdict(T, with_changes(ELIGIBLE_SLE, immunoglobulins_below_lln="true")) == (
+        "ineligible",
+        [C + "excl.5"],
+        [],
+    )
+    assert verdict(T, with_changes(ELIGIBLE_SLE, immunoglobulins_below_lln="false")) == ("eligible", [], [])
+    # blank: the hypogammaglobulinemia column decides
+    assert verdict(T, with_changes(ELIGIBLE_SLE, immunoglobulins_below_lln=None)) == ("eligible", [], [])
+
+
+def test_immunosuppressant_name_settles_a_blank_start_date():
+    """`immunosuppressant: none` says not on one: its start and stability checks do not apply."""
+    off = with_changes(
+        ELIGIBLE_SLE,
+        immunosuppressant="none",
+        immunosuppressant_start_date=None,
+        immunosuppressant_dose_changed_date=None,
+    )
+    assert verdict(T, off) == ("eligible", [], [])
+    # named drug, date blank: on one, so the start date is needed
+    assert verdict(T, with_changes(off, immunosuppressant="tacrolimus")) == (
+        "unknown",
+        [],
+        ["immunosuppressant_dose_changed_date", "immunosuppressant_start_date"],
+    )
+    # neither recorded: either settles it
+    assert verdict(T, with_changes(off, immunosuppressant=None, immunosuppressant_dose_changed_date="never")) == (
+        "unknown",
+        [],
+        ["immunosuppressant", "immunosuppressant_start_date"],
+    )
+    # a recorded start date decides over the name: 83 days fails the 12-week start
+    contradictory = with_changes(off, immunosuppressant_start_date=ago(83), immunosuppressant_dose_changed_date="never")
+    assert verdict(T, contradictory) == ("ineligible", [C + "incl.4.immunosuppressant_start"], [])
+    # off glucocorticoid and antimalarial too: "currently receiving" fails on the name alone
+    alone = with_changes(off, glucocorticoid_mg_day=0, antimalarial_start_date="never")
+    assert verdict(T, alone) == ("ineligible", [C + "incl.4.on_therapy"], [])

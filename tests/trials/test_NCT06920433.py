@@ -7,7 +7,7 @@ AS_OF is 2026-11-23. Window cut-offs used below:
 """
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import ago, manual_checks, verdict, with_changes
 
 TRIAL = "NCT06920433"
 INCL = f"{TRIAL}.incl."
@@ -51,6 +51,7 @@ ELIGIBLE_SLE = {
     "gilbert_syndrome": "",
     "crcl_ml_min": "80",
     "ecog": "1",
+    "nyha_class": "1",
     # exclusions
     "severe_drug_allergy": "false",
     "active_infection": "false",
@@ -67,6 +68,7 @@ ELIGIBLE_SLE = {
     "psychiatric_disorder": "false",
     "other_trial_date": "never",
     "immunosuppressant": "none",
+    "immunosuppressant_start_date": "never",
     "immunosuppressant_last_dose": "2026-06-01",
     "cyclophosphamide_last_dose": "never",
     "belimumab_last_dose": "never",
@@ -142,6 +144,7 @@ PASSING = [
     # Cockcroft-Gault: (140-36) x 60 / (72 x 2.4) x 0.85 = 30.7 mL/min
     {"crcl_ml_min": "", "creatinine_mg_dl": "2.4"},
     {"ecog": "0"},
+    {"nyha_class": "2"},  # NYHA II: not excluded on data (excl.5.other still asks)
     {"pregnancy_test_negative_date": "2026-11-17", "pregnancy_test_type": "urine"},  # 6 days ago
     {"malignancy_type": "basal_cell_skin", "malignancy_date": "2021-11-23", "malignancy_status": "cured"},
     {"hbsag_positive": "false", "hbcab_positive": "true", "hbv_dna_detectable": "false"},
@@ -150,12 +153,12 @@ PASSING = [
     {"hcv_ab_positive": "true", "hcv_rna_detectable": "false"},
     {"other_trial_date": "2026-08-23"},
     # washouts: exactly ceil(5 x half-life) days since the last dose
-    {"immunosuppressant_last_dose": "2026-08-20"},  # 95 d (class max, leflunomide 19 d)
+    {"immunosuppressant_last_dose": "2026-08-20"},  # 95 d: no drug named, washed out under every member
     {"immunosuppressant_last_dose": "never"},
     {"cyclophosphamide_last_dose": "2026-11-20"},  # 3 d = ceil(2.5)
     {"belimumab_last_dose": "2026-08-16"},  # 99 d
     {"telitacicept_last_dose": "2026-09-21"},  # 63 d = ceil(62.5)
-    {"anti_cd20_last_dose": "2026-07-04"},  # 142 d
+    {"anti_cd20_last_dose": "2026-07-04"},  # 142 d: no antibody named, washed out even for obinutuzumab
     {"other_b_cell_depletion_last_dose": "2026-07-04"},  # 142 d
     {"anifrolumab_last_dose": "2026-08-03"},  # 112 d
     {"tocilizumab_last_dose": "2026-09-19"},  # 65 d
@@ -172,7 +175,8 @@ def test_boundary_passes(changes):
 # Each patient fails exactly one criterion.
 FAILING = [
     ({"birth_date": "2008-11-24"}, INCL + "1"),  # turns 18 tomorrow
-    ({"diagnosis": "SS"}, INCL + "2"),
+    # the diagnosis is its own criterion; incl.2 (classification criteria) is the SLE branch
+    ({"diagnosis": "SS"}, INCL + "2.sle"),
     ({"classification_criteria_met": "false"}, INCL + "2"),
     ({"lupus_nephritis_class": "V"}, INCL + "3"),
     ({"lupus_nephritis_class": "II"}, INCL + "3"),
@@ -196,8 +200,8 @@ FAILING = [
     # Cockcroft-Gault: (140-36) x 60 / (72 x 2.5) x 0.85 = 29.5 mL/min
     ({"crcl_ml_min": "", "creatinine_mg_dl": "2.5"}, INCL + "16"),
     ({"ecog": "2"}, INCL + "17"),
-    ({"contraception_agreed": "false"}, INCL + "18"),
-    ({"sex": "M", "childbearing_potential": "", "contraception_agreed": "no"}, INCL + "18"),
+    ({"contraception_agreed": "false"}, INCL + "18.female"),
+    # (a man who has not agreed is no longer ineligible: see test_man_without_agreement_is_asked_not_excluded)
     ({"pregnancy_test_negative_date": "2026-11-16"}, INCL + "19"),  # exactly 7 days ago
     ({"breastfeeding": "true"}, INCL + "20"),
     ({"consent_signed": "false"}, INCL + "21"),
@@ -215,15 +219,19 @@ FAILING = [
     ({"psychiatric_disorder": "true"}, E + "12"),
     ({"other_trial_date": "2026-08-24"}, E + "13"),
     ({"immunosuppressant": "mycophenolate"}, E + "14"),
-    ({"immunosuppressant_last_dose": "2026-08-21"}, E + "14"),  # 94 d < 95
+    # 94 d: now only ineligible where the stopped drug is named and its washout is 95 d (unnamed: unknown)
+    ({"immunosuppressant_last_dose": "2026-08-21", "stopped_immunosuppressant": "leflunomide"}, E + "14"),
     ({"cyclophosphamide_last_dose": "2026-11-21"}, E + "14"),  # 2 d < 3
     ({"belimumab_last_dose": "2026-08-17"}, E + "14"),  # 98 d < 99
     ({"telitacicept_last_dose": "2026-09-22"}, E + "14"),  # 62 d < 63
-    ({"anti_cd20_last_dose": "2026-07-05"}, E + "14"),  # 141 d < 142
+    # 141 d < 142 for obinutuzumab; unnamed it is unknown (rituximab would be washed out at 110 d)
+    ({"anti_cd20_last_dose": "2026-07-05", "anti_cd20_drug": "obinutuzumab"}, E + "14"),
     ({"other_b_cell_depletion_last_dose": "2026-07-05"}, E + "14"),
     ({"anifrolumab_last_dose": "2026-08-04"}, E + "14"),  # 111 d < 112
     ({"tocilizumab_last_dose": "2026-09-20"}, E + "14"),  # 64 d < 65
     ({"other_biologic_last_dose": "2026-09-15", "other_biologic": "abatacept"}, E + "14"),  # 69 d < 70
+    ({"nyha_class": "3"}, E + "5"),
+    ({"nyha_class": "4"}, E + "5"),
     ({"pregnant": "true"}, E + "15"),
     ({"planning_pregnancy": "true"}, E + "15"),
 ]
@@ -264,8 +272,9 @@ UNKNOWN = [
     ({"crcl_ml_min": ""}, ["creatinine_mg_dl"]),
     ({"crcl_ml_min": "", "creatinine_mg_dl": "1.0", "weight_kg": ""}, ["weight_kg"]),
     ({"ecog": ""}, ["ecog"]),
-    ({"childbearing_potential": ""}, ["childbearing_potential"]),
-    ({"sex": "M", "childbearing_potential": "", "contraception_agreed": ""}, ["contraception_agreed"]),
+    # (childbearing_potential blank with a recent negative test is now eligible: Kleene `if`, see below;
+    # a man's blank agreement is now a manual question, not an unknown)
+    ({"childbearing_potential": "", "pregnancy_test_negative_date": "2026-11-16"}, ["childbearing_potential"]),
     ({"pregnancy_test_negative_date": ""}, ["pregnancy_test_negative_date"]),
     ({"breastfeeding": ""}, ["breastfeeding"]),
     ({"consent_signed": ""}, ["consent_signed"]),
@@ -283,8 +292,14 @@ UNKNOWN = [
     ({"hiv_positive": ""}, ["hiv_positive"]),
     ({"psychiatric_disorder": ""}, ["psychiatric_disorder"]),
     ({"other_trial_date": ""}, ["other_trial_date"]),
-    ({"immunosuppressant": ""}, ["immunosuppressant"]),
-    ({"immunosuppressant_last_dose": ""}, ["immunosuppressant_last_dose"]),
+    # (immunosuppressant blank with start date `never` is now settled: not on one)
+    (
+        {"immunosuppressant": "", "immunosuppressant_start_date": ""},
+        ["immunosuppressant", "immunosuppressant_start_date"],
+    ),
+    # with no date and no name, the name would also be needed to apply the drug's own half-life
+    ({"immunosuppressant_last_dose": ""}, ["immunosuppressant_last_dose", "stopped_immunosuppressant"]),
+    ({"nyha_class": ""}, ["nyha_class"]),
     ({"belimumab_last_dose": ""}, ["belimumab_last_dose"]),
     ({"cyclophosphamide_last_dose": ""}, ["cyclophosphamide_last_dose"]),
     ({"other_biologic_last_dose": "2026-01-01", "other_biologic": ""}, ["other_biologic"]),
@@ -330,4 +345,168 @@ def test_model_covers_the_published_text():
     trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
     assert coverage_problems(trial) == []
     manual = {c.id for c in trial.criteria if c.is_manual}
-    assert manual == {INCL + "7", INCL + "22", E + "2", E + "5", E + "16"}
+    assert manual == {
+        INCL + "7",
+        INCL + "16.disease_cause",
+        INCL + "18.male",
+        INCL + "22",
+        E + "2",
+        E + "5.other",
+        E + "16",
+    }
+
+
+# ---------------------------------------------------------------- review items (2026 clinical review)
+
+ALWAYS_ASKED = [INCL + "7", INCL + "22", E + "2", E + "5.other", E + "16"]
+
+
+def test_eligible_woman_is_asked_only_the_general_questions():
+    # item 8: no male, CrCl or NYHA-settled question is asked of an eligible woman
+    assert manual_checks(TRIAL, ELIGIBLE_SLE) == ALWAYS_ASKED
+
+
+def test_man_without_agreement_is_asked_not_excluded():
+    # item 1: the text obliges only men whose partner can conceive, and no column records the partner
+    man = with_changes(ELIGIBLE_SLE, sex="M", childbearing_potential="", contraception_agreed="false")
+    assert verdict(TRIAL, man) == ELIGIBLE
+    assert INCL + "18.male" in manual_checks(TRIAL, man)
+    assert INCL + "18.male" in manual_checks(TRIAL, with_changes(man, contraception_agreed=""))
+    # a recorded agreement settles it
+    assert INCL + "18.male" not in manual_checks(TRIAL, with_changes(man, contraception_agreed="true"))
+
+
+def test_woman_who_can_conceive_must_agree_and_is_never_asked_the_male_question():
+    woman = with_changes(ELIGIBLE_SLE, contraception_agreed="false")
+    assert verdict(TRIAL, woman) == ("ineligible", [INCL + "18.female"], [])
+    assert INCL + "18.male" not in manual_checks(TRIAL, woman)
+    assert verdict(TRIAL, with_changes(woman, contraception_agreed="")) == ("unknown", [], ["contraception_agreed"])
+
+
+WASHOUTS = [
+    # item 2: a named stopped immunosuppressant gets its own half-life (mycophenolate 5 x 0.75 = 3.75 -> 4 days)
+    ({"stopped_immunosuppressant": "mycophenolate", "immunosuppressant_last_dose": ago(4)}, ELIGIBLE),
+    (
+        {"stopped_immunosuppressant": "mycophenolate", "immunosuppressant_last_dose": ago(3)},
+        ("ineligible", [E + "14"], []),
+    ),
+    # unnamed: decided only where every member agrees (leflunomide 95 d ... azathioprine 5 x 0.21 -> 2 d)
+    ({"immunosuppressant_last_dose": ago(95)}, ELIGIBLE),
+    ({"immunosuppressant_last_dose": ago(94)}, ("unknown", [], ["stopped_immunosuppressant"])),
+    ({"immunosuppressant_last_dose": ago(2)}, ("unknown", [], ["stopped_immunosuppressant"])),
+    ({"immunosuppressant_last_dose": ago(1)}, ("ineligible", [E + "14"], [])),
+    # rituximab named: 5 x 22 = 110 days
+    ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(110)}, ELIGIBLE),
+    ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(109)}, ("ineligible", [E + "14"], [])),
+    # unnamed anti-CD20: washed out from 142 d (obinutuzumab), not before 110 d (rituximab), unknown between
+    ({"anti_cd20_last_dose": ago(142)}, ELIGIBLE),
+    ({"anti_cd20_last_dose": ago(141)}, ("unknown", [], ["anti_cd20_drug"])),
+    ({"anti_cd20_last_dose": ago(110)}, ("unknown", [], ["anti_cd20_drug"])),
+    ({"anti_cd20_last_dose": ago(109)}, ("ineligible", [E + "14"], [])),
+]
+
+
+@pytest.mark.parametrize("changes, expected", WASHOUTS)
+def test_class_washout_uses_the_named_drug(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+CURRENT_IMMUNOSUPPRESSANT = [
+    # item 4: a `never` start date settles "not on one" even with the drug column blank
+    ({"immunosuppressant": "", "immunosuppressant_start_date": "never"}, ELIGIBLE),
+    ({"immunosuppressant": "none", "immunosuppressant_start_date": ""}, ELIGIBLE),
+    ({"immunosuppressant": "", "immunosuppressant_start_date": ago(30)}, ("ineligible", [E + "14"], [])),
+    ({"immunosuppressant": "tacrolimus", "immunosuppressant_start_date": ""}, ("ineligible", [E + "14"], [])),
+    ({"immunosuppressant": "tacrolimus", "immunosuppressant_start_date": ago(300)}, ("ineligible", [E + "14"], [])),
+]
+
+
+@pytest.mark.parametrize("changes, expected", CURRENT_IMMUNOSUPPRESSANT)
+def test_current_immunosuppressant_from_either_column(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize("nyha", ["1", "2"])
+def test_nyha_below_3_leaves_the_cardiac_question(nyha):
+    # item 3: NYHA II is not excluded on data; the rest of "insufficient cardiac function" is asked
+    patient = with_changes(ELIGIBLE_SLE, nyha_class=nyha)
+    assert verdict(TRIAL, patient) == ELIGIBLE
+    assert E + "5.other" in manual_checks(TRIAL, patient)
+
+
+@pytest.mark.parametrize("nyha", ["3", "4"])
+def test_nyha_3_or_4_excludes_and_is_not_asked_again(nyha):
+    patient = with_changes(ELIGIBLE_SLE, nyha_class=nyha)
+    assert verdict(TRIAL, patient) == ("ineligible", [E + "5"], [])
+    assert E + "5.other" not in manual_checks(TRIAL, patient)
+
+
+def test_blank_nyha_is_unknown_and_still_asks():
+    patient = with_changes(ELIGIBLE_SLE, nyha_class="")
+    assert verdict(TRIAL, patient) == ("unknown", [], ["nyha_class"])
+    assert E + "5.other" in manual_checks(TRIAL, patient)
+
+
+def test_low_crcl_fails_and_asks_whether_the_disease_caused_it():
+    # item 5: CrCl 29.9 fails incl.16 on data; the disease-cause override question is asked
+    low = with_changes(ELIGIBLE_SLE, crcl_ml_min="29.9")
+    assert verdict(TRIAL, low) == ("ineligible", [INCL + "16"], [])
+    assert INCL + "16.disease_cause" in manual_checks(TRIAL, low)
+    # CrCl 30 passes and is not asked
+    assert INCL + "16.disease_cause" not in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, crcl_ml_min="30"))
+    # no CrCl and no creatinine: the question is still asked
+    assert INCL + "16.disease_cause" in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, crcl_ml_min=""))
+
+
+FERTILITY_UNKNOWN = [
+    # item 6: childbearing potential blank; the `if` is Kleene-exact, so a recent negative test and
+    # breastfeeding=false satisfy incl.19/incl.20 whichever way the flag would be recorded
+    ({"pregnancy_test_negative_date": ago(6)}, ELIGIBLE),
+    ({"pregnancy_test_negative_date": ago(7)}, ("unknown", [], ["childbearing_potential"])),
+    ({"breastfeeding": "true"}, ("ineligible", [INCL + "20"], [])),
+    ({"breastfeeding": ""}, ("unknown", [], ["breastfeeding", "childbearing_potential"])),
+    ({"pregnant": "true"}, ("ineligible", [E + "15"], [])),
+]
+
+
+@pytest.mark.parametrize("changes, expected", FERTILITY_UNKNOWN)
+def test_childbearing_potential_blank(changes, expected):
+    patient = with_changes(ELIGIBLE_SLE, childbearing_potential="", **changes)
+    assert verdict(TRIAL, patient) == expected
+
+
+def test_pregnancy_test_window_is_stated_so_not_renewable():
+    # item 7: "within 7 days" is the text's own window: a test never done fails (it is not "repeat the test")
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, pregnancy_test_negative_date="never")) == (
+        "ineligible",
+        [INCL + "19"],
+        [],
+    )
+    # any HCG test counts: urine at 6 days passes, 7 days fails
+    urine = with_changes(ELIGIBLE_SLE, pregnancy_test_type="urine")
+    assert verdict(TRIAL, with_changes(urine, pregnancy_test_negative_date=ago(6))) == ELIGIBLE
+    assert verdict(TRIAL, with_changes(urine, pregnancy_test_negative_date=ago(7)))[1] == [INCL + "19"]
+
+
+def test_planning_pregnancy_matters_only_for_women_who_can_conceive():
+    planning = with_changes(ELIGIBLE_SLE, planning_pregnancy="true")
+    assert verdict(TRIAL, planning) == ("ineligible", [E + "15"], [])
+    not_fertile = with_changes(
+        planning, childbearing_potential="false", pregnancy_test_negative_date="", breastfeeding="false"
+    )
+    assert verdict(TRIAL, not_fertile) == ELIGIBLE
+
+
+def test_allergic_tendency_is_not_asked_where_a_severe_drug_allergy_already_excludes():
+    allergic = with_changes(ELIGIBLE_SLE, severe_drug_allergy="true")
+    assert verdict(TRIAL, allergic) == ("ineligible", [E + "1"], [])
+    assert E + "2" not in manual_checks(TRIAL, allergic)
+    assert E + "2" in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, severe_drug_allergy=""))
+
+
+def test_malignancy_date_never_settles_a_blank_type():
+    # `never` malignancy date = never had one, even where the type column is blank
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="never")) == ELIGIBLE
+    # but a recorded active malignancy is not cleared by a contradictory `never` date
+    active = with_changes(ELIGIBLE_SLE, malignancy_type="other", malignancy_date="never", malignancy_status="active")
+    assert verdict(TRIAL, active) == ("ineligible", [E + "7"], [])

@@ -2,13 +2,13 @@
 
 AS_OF is 2026-11-23, so: 6 months back = 2026-05-23, 3 months = 2026-08-23, 2 months = 2026-09-23,
 1 month = 2026-10-23, 12 weeks = 2026-08-31, 6 weeks = 2026-10-12, 3 weeks = 2026-11-02,
-2 weeks = 2026-11-09, 28 days = 2026-10-26, 2 years = 2024-11-23.
+2 weeks = 2026-11-09, 7 days = 2026-11-16, 2 years = 2024-11-23.
 """
 
 from __future__ import annotations
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import manual_checks, verdict, with_changes
 
 from matcher.coverage import coverage_problems
 from matcher.trials import load_trial_file, models_dir
@@ -28,7 +28,7 @@ COMMON = {
     "childbearing_potential": "true",
     "pregnant": "false",
     "breastfeeding": "false",
-    "pregnancy_test_negative_date": "2026-11-10",
+    "pregnancy_test_negative_date": "2026-11-20",
     "pregnancy_test_type": "urine",
     "contraception_agreed": "true",
     "consent_signed": "true",
@@ -60,6 +60,7 @@ COMMON = {
     "glucocorticoid_mg_day": "10",
     "glucocorticoid_pulse_date": "never",
     "telitacicept_last_dose": "never",
+    "tocilizumab_last_dose": "never",
     "belimumab_last_dose": "never",
     "cns_event_date": "never",
     "cy_flu_severe_reaction": "false",
@@ -157,6 +158,13 @@ SS = with_changes(
 )
 BASES = {"SLE": SLE, "SSC": SSC, "AAV": AAV, "IIM": IIM, "SS": SS}
 NO_OTHER_COURSE = {"antimalarial_start_date": "never", "immunosuppressant_start_date": "never"}
+# no current course that shows 6 months of standard treatment: the three start dates `never`, prednisone 10 mg changed
+# 6 months less a day ago (SLE keeps glucocorticoid prednisone 10 mg/day)
+NO_COURSE_SHOWN = {
+    **NO_OTHER_COURSE,
+    "standard_therapy_start_date": "never",
+    "glucocorticoid_dose_changed_date": "2026-05-24",
+}
 
 
 def test_model_covers_the_published_text():
@@ -231,20 +239,24 @@ FAILS = [
     ("SLE", {"ana_titer": "40", "anti_dsdna": "false", "anti_sm": "false"}, "incl.sle.2"),
     ("SLE", {"sledai_2k": "7", "sledai_2k_clinical": "7"}, "incl.sle.3"),
     ("SLE", {"sledai_2k": "10", "sledai_2k_clinical": "5"}, "incl.sle.4"),
-    # no other current course (antimalarial, immunosuppressant) that could count as the 6 months of standard treatment
-    ("SLE", {"standard_therapy_start_date": "2026-05-24", **NO_OTHER_COURSE}, "incl.sle.5"),
-    ("SLE", {"standard_therapy_start_date": "never", **NO_OTHER_COURSE}, "incl.sle.5"),
+    # total 7, clinical blank: incl.sle.4 stays open (clinical 5..7), only incl.sle.3 fails
+    ("SLE", {"sledai_2k": "7", "sledai_2k_clinical": "", "anti_dsdna": "false"}, "incl.sle.3"),
+    # incl.sle.5 fails only where the SLE history is shorter than 6 months (diagnosed 6 months less a day ago) and no
+    # current course shows 6 months (reviewer item 1: courses known not to qualify no longer fail it on their own)
+    ("SLE", {**NO_COURSE_SHOWN, "diagnosis_date": "2026-05-24"}, "incl.sle.5"),
     (
         "SLE",
-        {**NO_OTHER_COURSE, "standard_therapy_start_date": "never", "antimalarial_start_date": "2026-05-24"},
+        {**NO_COURSE_SHOWN, "standard_therapy_start_date": "2026-05-24", "diagnosis_date": "2026-05-24"},
         "incl.sle.5",
     ),
+    ("SLE", {**NO_COURSE_SHOWN, "antimalarial_start_date": "2026-05-24", "diagnosis_date": "2026-05-24"}, "incl.sle.5"),
     ("SLE", {"disease_active_since": "2026-09-24"}, "incl.sle.6"),
     ("SLE", {"disease_active_since": "never"}, "incl.sle.6"),
     # dcSSc
     ("SSC", {"classification_criteria_met": "false"}, "incl.ssc.1"),
     ("SSC", {"diagnosis_subtype": "limited"}, "incl.ssc.2"),
     ("SSC", {"ild": "false"}, "incl.ssc.3"),
+    ("SSC", {"ild": "", "ild_diagnosis_date": "never", "mrss_change_6m_pct": "15"}, "incl.ssc.3"),
     ("SSC", {"fvc_pct_pred": "44.9", "dlco_pct_pred": "70.1"}, "incl.ssc.4"),
     ("SSC", {"fvc_pct_pred": "70.1", "dlco_pct_pred": "39.9"}, "incl.ssc.4"),
     ("SSC", {"treatment_failure": "false"}, "incl.ssc.5"),
@@ -263,6 +275,9 @@ FAILS = [
     ("AAV", {"relapse_after_remission": "false"}, "incl.aav.4"),
     # IIM
     ("IIM", {"iim_probability_pct": "54.9"}, "incl.iim.1"),
+    # a recorded probability decides over the classification flag; without it the 2017 criteria flag decides
+    ("IIM", {"iim_probability_pct": "54.9", "classification_criteria_met": "true"}, "incl.iim.1"),
+    ("IIM", {"iim_probability_pct": "", "classification_criteria_met": "false"}, "incl.iim.1"),
     ("IIM", {"diagnosis_subtype": "ASS"}, "incl.iim.2"),
     ("IIM", {"diagnosis_subtype": "IBM"}, "incl.iim.2"),
     ("IIM", {"mmt8": "142"}, "incl.iim.3"),
@@ -317,9 +332,8 @@ FAILS = [
     ("SLE", {"pleural_effusion": "true"}, "incl.17"),
     ("SLE", {"life_expectancy_months": "6"}, "incl.18"),
     ("SLE", {"contraception_agreed": "false"}, "incl.19"),
-    ("SLE", {"sex": "M", "childbearing_potential": "false", "contraception_agreed": "false"}, "incl.19"),
-    ("SLE", {"pregnancy_test_negative_date": "2026-10-26"}, "incl.21"),  # 28 days ago: outside
-    ("SLE", {"pregnancy_test_negative_date": "never"}, "incl.21"),
+    # (a man without a recorded agreement no longer fails incl.19: his partner question is manual, reviewer item 11;
+    # a stale or missing pregnancy test no longer fails incl.21: it is renewable, reviewer item 10)
     ("SLE", {"consent_signed": "false"}, "incl.22"),
     # exclusions
     ("SLE", {"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": "2010-01-01"}, "excl.1"),
@@ -340,16 +354,26 @@ FAILS = [
     ("SLE", {"mean_pap_mmhg": "61"}, "excl.2"),
     ("SLE", {"oxygen_required": "true"}, "excl.2"),
     ("SLE", {"immunoglobulins_below_lln": "true"}, "excl.3"),
-    ("SLE", {"anti_cd20_last_dose": "2026-10-24"}, "excl.4"),
-    ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-01"}, "excl.4"),
+    # within a month and the B-cell therapy not assessed as failed (reviewer item 2)
+    ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"}, "excl.4"),
+    ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-01", "b_cell_therapy_failed": "false"}, "excl.4"),
+    # the generic treatment_failure does not say the B-cell therapy failed
+    (
+        "SLE",
+        {"anti_cd20_last_dose": "2026-11-07", "treatment_failure": "true", "b_cell_therapy_failed": "false"},
+        "excl.4",
+    ),
     ("SLE", {"ivig_last_dose": "2026-10-24"}, "excl.5"),
     ("SLE", {"glucocorticoid_mg_day": "20"}, "excl.6"),
     ("SLE", {"glucocorticoid_pulse_date": "2026-11-10"}, "excl.7"),
     ("SLE", {"telitacicept_last_dose": "2026-11-10"}, "excl.8"),
+    ("SLE", {"tocilizumab_last_dose": "2026-11-10"}, "excl.8"),  # "tacrolizumab": both readings are checked
     ("SLE", {"belimumab_last_dose": "2026-11-03"}, "excl.9"),
     ("SLE", {"cns_event_date": "2026-05-24"}, "excl.10"),
     ("SLE", {"lupus_crisis_date": "2026-08-24"}, "excl.11"),
     ("SLE", {"urine_protein_24h_g": "4.01"}, "excl.12"),
+    ("SLE", {"urine_protein_24h_g": "", "upcr_g_g": "8.01"}, "excl.12"),  # UPCR above twice the limit
+    ("SLE", {"urine_protein_24h_g": "4.01", "upcr_g_g": "1"}, "excl.12"),  # a recorded 24-hour value decides
     ("SLE", {"creatinine_x_uln": "1.51"}, "excl.12"),  # incl.11 still met through CrCl 90
     ("SLE", {"crcl_ml_min": "29.9"}, "excl.12"),  # incl.11 still met through creatinine 0.8 x ULN
     ("SLE", {"cy_flu_severe_reaction": "true"}, "excl.14"),
@@ -367,9 +391,16 @@ FAILS = [
     ("SLE", {"diastolic_bp_mmhg": "101"}, "excl.26"),
     ("SLE", {"hypertensive_crisis_history": "true"}, "excl.27"),
     ("SLE", {"other_autoimmune_disease": "true"}, "excl.28"),
-    ("SLE", {"family_history_myopathy": "true"}, "excl.29"),
+    ("IIM", {"family_history_myopathy": "true"}, "excl.29"),
     ("SLE", {"pregnant": "true"}, "excl.30"),
     ("SLE", {"breastfeeding": "true"}, "excl.30"),
+    # a recorded positive test overrides the fertility flag; lactating women are excluded whatever their fertility
+    (
+        "SLE",
+        {"childbearing_potential": "false", "pregnancy_test_negative_date": "never", "pregnant": "true"},
+        "excl.30",
+    ),
+    ("SLE", {"childbearing_potential": "false", "breastfeeding": "true"}, "excl.30"),
     ("SLE", {"live_vaccine_date": "2026-10-13"}, "excl.31"),
     ("SLE", {"other_trial_date": "2026-08-24"}, "excl.32"),
     ("SLE", {"psychiatric_disorder": "true"}, "excl.34"),
@@ -393,7 +424,19 @@ PASSES_AT_BOUNDARY = [
     # the text's standard treatment may be an antimalarial or an immunosuppressant alone
     ("SLE", {"standard_therapy_start_date": "never", "antimalarial_start_date": "2026-05-23"}),
     ("SLE", {"standard_therapy_start_date": "never", "immunosuppressant_start_date": "2026-05-23"}),
+    # a current glucocorticoid (<= 20 mg/day) unchanged for 6 months is a stand-alone standard treatment (item 1)
+    ("SLE", {**NO_COURSE_SHOWN, "glucocorticoid_dose_changed_date": "2026-05-23"}),
+    ("SLE", {**NO_COURSE_SHOWN, "glucocorticoid_dose_changed_date": "2024-01-01"}),
+    ("SLE", {**NO_COURSE_SHOWN, "glucocorticoid_mg_day": "19.9", "glucocorticoid_dose_changed_date": "2026-05-23"}),
+    # no current course shows it but the history is long enough: met on data, the manual check incl.sle.7 asks
+    ("SLE", {**NO_COURSE_SHOWN, "diagnosis_date": "2026-05-23"}),
+    ("SLE", {**NO_COURSE_SHOWN, "glucocorticoid_mg_day": "0", "diagnosis_date": "2019-03-01"}),
+    # clinical SLEDAI blank: a total >= 10, or >= 8 with anti-dsDNA negative, leaves >= 6 clinical points (item 3)
+    ("SLE", {"sledai_2k": "10", "sledai_2k_clinical": ""}),
+    ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "", "anti_dsdna": "false"}),
     ("SLE", {"disease_active_since": "2026-09-23"}),
+    # ild blank: a recorded ILD diagnosis date shows the ILD
+    ("SSC", {"ild": "", "ild_diagnosis_date": "2024-01-01"}),
     ("SSC", {"fvc_pct_pred": "45", "dlco_pct_pred": "80"}),
     ("SSC", {"fvc_pct_pred": "70", "dlco_pct_pred": ""}),
     ("SSC", {"fvc_pct_pred": "30", "dlco_pct_pred": "40"}),
@@ -408,6 +451,8 @@ PASSES_AT_BOUNDARY = [
     ("AAV", {"standard_therapy_start_date": "2026-08-23"}),
     ("AAV", {"relapse_after_remission": "false", "treatment_failure": "true", "last_relapse_date": ""}),
     ("IIM", {"iim_probability_pct": "55"}),
+    # 2017 EULAR/ACR criteria met = probability >= 55% (item 4)
+    ("IIM", {"iim_probability_pct": "", "classification_criteria_met": "true"}),
     ("IIM", {"mmt8": "141"}),
     (
         "IIM",
@@ -426,7 +471,7 @@ PASSES_AT_BOUNDARY = [
     ("SLE", {"anc_10e9_l": "0.5", "platelets_10e9_l": "20", "hemoglobin_g_l": "60"}),
     ("SLE", {"inr_x_uln": "1.5", "aptt_x_uln": "1.5", "ast_x_uln": "3", "alt_x_uln": "3", "bilirubin_x_uln": "1.5"}),
     ("SLE", {"nyha_class": "2", "lvef_pct": "50", "spo2_pct": "92", "life_expectancy_months": "6.1"}),
-    ("SLE", {"pregnancy_test_negative_date": "2026-10-27", "pregnancy_test_type": "serum"}),
+    ("SLE", {"pregnancy_test_negative_date": "2026-11-17", "pregnancy_test_type": "serum"}),  # 6 days ago
     ("SLE", {"mean_pap_mmhg": "60"}),
     (
         "SLE",
@@ -437,7 +482,25 @@ PASSES_AT_BOUNDARY = [
         },
     ),
     ("SLE", {"glucocorticoid_mg_day": "19.9"}),
-    ("SLE", {"glucocorticoid_pulse_date": "2026-11-09", "telitacicept_last_dose": "2026-11-09"}),
+    (
+        "SLE",
+        {
+            "glucocorticoid_pulse_date": "2026-11-09",
+            "telitacicept_last_dose": "2026-11-09",
+            "tocilizumab_last_dose": "2026-11-09",
+        },
+    ),
+    # B-cell depletion within the month that the physician assessed as failed (item 2)
+    ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "true"}),
+    ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-22", "b_cell_therapy_failed": "true"}),
+    # no CNS disease recorded: a blank CNS event date does not matter (item 5)
+    ("SLE", {"cns_disease": "false", "cns_event_date": ""}),
+    # UPCR far below the 4 g/day limit stands in for a blank 24-hour collection (item 7)
+    ("SLE", {"urine_protein_24h_g": "", "upcr_g_g": "1.99"}),
+    ("SLE", {"urine_protein_24h_g": "4", "upcr_g_g": "9"}),  # a recorded 24-hour value decides
+    # family history of non-inflammatory myopathy: IIM only (item 6)
+    ("SLE", {"family_history_myopathy": ""}),
+    ("AAV", {"family_history_myopathy": "true"}),
     ("SLE", {"belimumab_last_dose": "2026-11-02"}),  # exactly 21 days ago
     ("SLE", {"cns_event_date": "2026-05-23", "cardiac_event_date": "2026-05-23", "cardiac_event_type": "MI"}),
     ("SLE", {"lupus_crisis_date": "2026-08-23", "other_trial_date": "2026-08-23"}),
@@ -473,24 +536,28 @@ def test_glucocorticoid_limit_in_prednisone_equivalent(drug, dose, excluded):
 
 
 @pytest.mark.parametrize(
-    "column",
+    "column, also_missing",
     [
-        "anti_cd20_last_dose",
-        "other_b_cell_depletion_last_dose",
-        "ivig_last_dose",
-        "glucocorticoid_pulse_date",
-        "telitacicept_last_dose",
-        "belimumab_last_dose",
-        "cns_event_date",
-        "lupus_crisis_date",
-        "cardiac_event_date",
-        "live_vaccine_date",
-        "other_trial_date",
+        # a blank B-cell depletion date: the failure assessment would settle it too (excl.4)
+        ("anti_cd20_last_dose", ["b_cell_therapy_failed"]),
+        ("other_b_cell_depletion_last_dose", ["b_cell_therapy_failed"]),
+        ("ivig_last_dose", []),
+        ("glucocorticoid_pulse_date", []),
+        ("telitacicept_last_dose", []),
+        ("tocilizumab_last_dose", []),
+        ("belimumab_last_dose", []),
+        # the SLE vignette has no cns_disease: a recorded false would settle it (excl.10)
+        ("cns_event_date", ["cns_disease"]),
+        ("lupus_crisis_date", []),
+        ("cardiac_event_date", []),
+        ("live_vaccine_date", []),
+        ("other_trial_date", []),
     ],
 )
-def test_event_dates_blank_is_unknown_never_is_clear(column):
+def test_event_dates_blank_is_unknown_never_is_clear(column, also_missing):
     assert verdict(TRIAL, with_changes(SLE, **{column: "never"})) == ELIGIBLE
-    assert verdict(TRIAL, with_changes(SLE, **{column: ""})) == ("unknown", [], [column])
+    status, failed, columns = verdict(TRIAL, with_changes(SLE, **{column: ""}))
+    assert (status, failed, set(columns)) == ("unknown", [], {column, *also_missing})
 
 
 @pytest.mark.parametrize(
@@ -499,11 +566,8 @@ def test_event_dates_blank_is_unknown_never_is_clear(column):
         ("SLE", "birth_date"),
         ("SLE", "classification_criteria_met"),
         ("SLE", "sledai_2k"),
-        ("SLE", "sledai_2k_clinical"),
         ("SLE", "disease_active_since"),
-        ("SLE", "urine_protein_24h_g"),
         ("SSC", "diagnosis_subtype"),
-        ("SSC", "ild"),
         ("AAV", "anca_type"),
         ("AAV", "last_relapse_date"),
         ("IIM", "mmt8"),
@@ -530,7 +594,8 @@ def test_event_dates_blank_is_unknown_never_is_clear(column):
         ("SLE", "tb_latent"),
         ("SLE", "serious_arrhythmia"),
         ("SLE", "systolic_bp_mmhg"),
-        ("SLE", "family_history_myopathy"),
+        ("IIM", "family_history_myopathy"),
+        ("SLE", "tocilizumab_last_dose"),
         ("SLE", "pregnant"),
         ("SLE", "psychiatric_disorder"),
     ],
@@ -544,13 +609,55 @@ def test_blank_required_value_is_unknown(disease, column):
     [
         # one renal arm met decides it; both blank leaves it open
         ("SS", {"creatinine_x_uln": "", "crcl_ml_min": ""}, {"creatinine_x_uln", "creatinine_mg_dl"}),
-        # any current course of 6 months could meet the SLE standard-treatment window, so all three are asked for
+        # any current course of 6 months could meet the SLE standard-treatment window, so every start date and the
+        # glucocorticoid change date are asked for; a long enough SLE history (diagnosis_date) would also settle it
         (
             "SLE",
             {"standard_therapy_start_date": ""},
-            {"standard_therapy_start_date", "antimalarial_start_date", "immunosuppressant_start_date"},
+            {
+                "standard_therapy_start_date",
+                "antimalarial_start_date",
+                "immunosuppressant_start_date",
+                "glucocorticoid_dose_changed_date",
+                "diagnosis_date",
+            },
         ),
-        ("SLE", {"standard_therapy_start_date": "", **NO_OTHER_COURSE}, {"standard_therapy_start_date"}),
+        (
+            "SLE",
+            {"standard_therapy_start_date": "", **NO_OTHER_COURSE, "glucocorticoid_dose_changed_date": "2026-05-24"},
+            {"standard_therapy_start_date", "diagnosis_date"},
+        ),
+        # reviewer item 1: prednisone 10 mg with its change date blank, the three start dates `never`: unknown, not
+        # ineligible (stopped or stand-alone regimens are not in the row)
+        (
+            "SLE",
+            {**NO_COURSE_SHOWN, "glucocorticoid_dose_changed_date": ""},
+            {"glucocorticoid_dose_changed_date", "diagnosis_date"},
+        ),
+        ("SLE", NO_COURSE_SHOWN, {"diagnosis_date"}),
+        # clinical SLEDAI blank and the total does not settle it (item 3)
+        ("SLE", {"sledai_2k": "9", "sledai_2k_clinical": ""}, {"sledai_2k_clinical"}),
+        ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "", "anti_dsdna": "true"}, {"sledai_2k_clinical"}),
+        ("SLE", {"sledai_2k": "8", "sledai_2k_clinical": "", "anti_dsdna": ""}, {"sledai_2k_clinical", "anti_dsdna"}),
+        # dcSSc: ILD neither recorded nor dated
+        ("SSC", {"ild": "", "ild_diagnosis_date": ""}, {"ild", "ild_diagnosis_date"}),
+        # IIM: neither the probability nor the 2017 criteria flag (item 4)
+        ("IIM", {"iim_probability_pct": ""}, {"iim_probability_pct", "classification_criteria_met"}),
+        # B-cell depletion a month less a day ago, failure not assessed (item 2)
+        ("SLE", {"anti_cd20_last_dose": "2026-10-24"}, {"b_cell_therapy_failed"}),
+        ("SLE", {"anti_cd20_last_dose": "2026-11-07", "treatment_failure": "true"}, {"b_cell_therapy_failed"}),
+        # CNS disease recorded (or blank) and no event date (item 5)
+        ("SLE", {"cns_disease": "true", "cns_event_date": ""}, {"cns_event_date"}),
+        # UPCR in the grey zone (2..8 g/g) or blank, 24-hour collection blank (item 7)
+        ("SLE", {"urine_protein_24h_g": "", "upcr_g_g": "2"}, {"urine_protein_24h_g"}),
+        ("SLE", {"urine_protein_24h_g": "", "upcr_g_g": "8"}, {"urine_protein_24h_g"}),
+        ("SLE", {"urine_protein_24h_g": "", "upcr_g_g": ""}, {"urine_protein_24h_g", "upcr_g_g"}),
+        # pregnancy test 7 days old or never done: repeat it (item 10; renewable 7-day default)
+        ("SLE", {"pregnancy_test_negative_date": "2026-11-16"}, {"pregnancy_test_negative_date"}),
+        ("SLE", {"pregnancy_test_negative_date": "never"}, {"pregnancy_test_negative_date"}),
+        # a woman of childbearing potential needs her pregnancy status; every woman her lactation status (item 10)
+        ("SLE", {"pregnant": ""}, {"pregnant"}),
+        ("SLE", {"childbearing_potential": "false", "breastfeeding": ""}, {"breastfeeding"}),
         # HBV DNA is asked for only once HBsAg is positive
         ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": ""}, {"hbv_dna_detectable"}),
         # a woman with unknown childbearing potential and no test on file
@@ -595,3 +702,78 @@ def test_blank_diagnosis_is_unknown():
     status, failed, columns = verdict(TRIAL, with_changes(SLE, diagnosis=""))
     assert (status, failed) == ("unknown", [])
     assert "diagnosis" in columns
+
+
+def manual(disease, **changes):
+    return {m.removeprefix(TRIAL + ".") for m in manual_checks(TRIAL, with_changes(BASES[disease], **changes))}
+
+
+GENERAL_MANUAL = {"excl.13", "excl.15", "excl.25", "excl.33", "excl.35"}
+
+
+@pytest.mark.parametrize(
+    "disease, changes, expected",
+    [
+        # reviewer item 9: each branch's questions go to that branch only (the fixtures' women may conceive: incl.20)
+        ("SLE", {}, {"incl.sle.7", "incl.20"}),
+        ("SSC", {}, {"incl.ssc.6", "incl.20"}),
+        ("AAV", {}, {"incl.20"}),
+        ("IIM", {}, {"incl.20"}),
+        ("SS", {}, {"incl.ss.5", "incl.20"}),
+        # SLE: a current glucocorticoid within the cap unchanged for 6 months shows the stable standard treatment
+        ("SLE", {"glucocorticoid_dose_changed_date": "2026-05-23"}, {"incl.20"}),
+        ("SLE", {"glucocorticoid_dose_changed_date": "2026-05-24"}, {"incl.sle.7", "incl.20"}),
+        (
+            "SLE",
+            {"glucocorticoid_dose_changed_date": "2024-01-01", "glucocorticoid_mg_day": "0"},
+            {"incl.sle.7", "incl.20"},
+        ),
+        # dcSSc: the composition of conventional treatment is not asked of a patient relapsing after a remission
+        ("SSC", {"relapse_after_remission": "true"}, {"incl.20"}),
+        ("SSC", {"relapse_after_remission": ""}, {"incl.ssc.6", "incl.20"}),
+        # SS: the 8-domain ESSDAI is not asked where the total is already below 5
+        ("SS", {"essdai": "4"}, {"incl.20"}),
+        ("SS", {"essdai": "5"}, {"incl.ss.5", "incl.20"}),
+        ("SS", {"essdai": ""}, {"incl.ss.5", "incl.20"}),
+        # reviewer item 11: a man without a recorded agreement is asked about his partner; with one, he is not
+        ("IIM", {"sex": "M", "childbearing_potential": "", "contraception_agreed": ""}, {"incl.19.male", "incl.20"}),
+        (
+            "IIM",
+            {"sex": "M", "childbearing_potential": "", "contraception_agreed": "false"},
+            {"incl.19.male", "incl.20"},
+        ),
+        ("IIM", {"sex": "M", "childbearing_potential": "", "contraception_agreed": "true"}, {"incl.20"}),
+        # a woman is never asked the partner question; one who cannot conceive is not asked about egg donation
+        ("AAV", {"contraception_agreed": "false"}, {"incl.20"}),
+        ("AAV", {"childbearing_potential": "false"}, set()),
+        ("AAV", {"childbearing_potential": ""}, {"incl.20"}),
+    ],
+)
+def test_manual_checks_are_asked_only_where_they_apply(disease, changes, expected):
+    assert manual(disease, **changes) == GENERAL_MANUAL | expected
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # reviewer item 11: the partner question is manual, so a man without a recorded agreement is not ineligible
+        ({"sex": "M", "childbearing_potential": "", "contraception_agreed": "false"}, ELIGIBLE),
+        ({"sex": "M", "childbearing_potential": "false", "contraception_agreed": ""}, ELIGIBLE),
+        # a woman who may conceive needs the recorded agreement; a blank fertility status is settled by one
+        ({"contraception_agreed": ""}, ("unknown", [], [])),
+        (
+            {
+                "childbearing_potential": "",
+                "contraception_agreed": "true",
+                "pregnancy_test_negative_date": "2026-11-20",
+            },
+            ELIGIBLE,
+        ),
+        ({"childbearing_potential": "false", "contraception_agreed": "false"}, ELIGIBLE),
+    ],
+)
+def test_contraception_by_sex_and_fertility(changes, expected):
+    status, failed, columns = verdict(TRIAL, with_changes(SLE, **changes))
+    assert (status, failed) == expected[:2]
+    if status == "unknown":
+        assert columns == ["contraception_agreed"]

@@ -198,10 +198,20 @@ VIGNETTES = [
     ),
     # AST/ALT <= 3.0 ULN and bilirubin <= 2.0 ULN are inclusive limits
     ("ast_3_0_inclusive", with_changes(MPA_MAN, ast_x_uln=3.0, alt_x_uln=3.0, bilirubin_x_uln=2.0), ELIGIBLE),
-    # --- reproduction: pregnancy-test recency (7-day window chosen; the text gives none) and polarity
+    # --- reproduction: pregnancy-test recency (the text gives no window: project default 7 days) and polarity
     ("hcg_6_days_old", with_changes(SLE_WOMAN, pregnancy_test_negative_date="2026-11-17"), ELIGIBLE),  # recent
-    # a negative test 8 days old no longer shows she is not pregnant at enrolment (chosen 7-day window)
-    ("hcg_8_days_old", with_changes(SLE_WOMAN, pregnancy_test_negative_date="2026-11-15"), fails("incl.6")),
+    # a negative test 7 or 8 days old no longer shows she is not pregnant at enrolment; since the text gives no
+    # window, the test is simply repeated: undecided, not failed (was pinned as failing incl.6; review item 2)
+    (
+        "hcg_7_days_old",
+        with_changes(SLE_WOMAN, pregnancy_test_negative_date="2026-11-16"),
+        unknown("pregnancy_test_negative_date"),
+    ),
+    (
+        "hcg_8_days_old",
+        with_changes(SLE_WOMAN, pregnancy_test_negative_date="2026-11-15"),
+        unknown("pregnancy_test_negative_date"),
+    ),
     # no negative test on record for a fertile woman: undecided until it is done, not failed
     (
         "hcg_not_done",
@@ -209,7 +219,18 @@ VIGNETTES = [
         unknown("pregnancy_test_negative_date"),
     ),
     # "the subject of childbearing age ... agrees to take effective contraceptive measures" covers fertile men
-    ("man_refuses_contraception", with_changes(MPA_MAN, contraception_agreed="false"), fails("incl.6")),
+    # (incl.6 is now split: incl.6.pregnancy_test and incl.6.contraception)
+    ("man_refuses_contraception", with_changes(MPA_MAN, contraception_agreed="false"), fails("incl.6.contraception")),
+    # review item 1: fertility not recorded, but contraception agreed (and, for her, a recent negative test): every
+    # branch of the case split is met, so eligible (was unknown before `if` was Kleene-exact)
+    ("woman_fertility_blank_all_met", with_changes(SLE_WOMAN, childbearing_potential=None), ELIGIBLE),
+    ("man_fertility_blank_agreed", with_changes(MPA_MAN, childbearing_potential=None), ELIGIBLE),
+    # ...and with the test 7 days old her fertility matters again
+    (
+        "woman_fertility_blank_stale_test",
+        with_changes(SLE_WOMAN, childbearing_potential=None, pregnancy_test_negative_date="2026-11-16"),
+        unknown("childbearing_potential", "pregnancy_test_negative_date"),
+    ),
     ("positive_hcg", with_changes(SLE_WOMAN, pregnant="true"), fails("excl.7")),  # "pregnancy test positive"
     # a woman of childbearing potential with no pregnancy status: the exclusion is undecided
     ("pregnancy_status_blank", with_changes(SLE_WOMAN, pregnant=None), unknown("pregnant")),

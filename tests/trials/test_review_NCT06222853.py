@@ -23,9 +23,9 @@ def unknown(*columns: str) -> tuple[str, list[str], list[str]]:
     return "unknown", [], list(columns)
 
 
-# J., a 15-year-old boy with class IV+V lupus nephritis despite 2 years of prednisone >= 1 mg/kg, HCQ,
-# mycophenolate and cyclophosphamide. Never transplanted: his GVHD columns are blank. eGFR by bedside
-# Schwartz: 0.413 x 165 / 0.9 = 75.7.
+# J., a 15-year-old boy with active class IV+V lupus nephritis (biopsy 2 months ago, activity index 9, UPCR 1.8)
+# despite 2 years of prednisone >= 1 mg/kg, HCQ, mycophenolate and cyclophosphamide. Never transplanted: his GVHD
+# columns are blank. eGFR by bedside Schwartz: 0.413 x 165 / 0.9 = 75.7.
 BOY = {
     "birth_date": "2011-03-02",
     "sex": "M",
@@ -44,7 +44,9 @@ BOY = {
     "dmards_failed": 2,
     "lupus_nephritis_class": "IV+V",
     "renal_biopsy_date": "2026-09-15",
+    "ln_activity_index": 9,
     "ln_chronicity_index": 4,
+    "upcr_g_g": 1.8,
     "cns_disease": "false",
     "refractory_cytopenia": "false",
     "gc_taper_failed": "false",
@@ -135,11 +137,91 @@ VIGNETTES = [
     ("therapy_5_months", with_changes(BOY, standard_therapy_start_date="2026-06-23"), fails("incl.2.3")),
     ("one_dmard_only", with_changes(BOY, dmards_failed=1), fails("incl.2.3")),  # "at least two DMARDs"
     ("no_high_dose_steroid", with_changes(BOY, high_dose_gc_received="false"), fails("incl.2.3")),  # >= 1 mg/kg/day
-    # not on hydroxychloroquine and not intolerant: fails (HCQ is part of the required standard of care; a past
-    # course that was stopped is invisible to the contract, a documented gap the coordinator may override)
-    ("never_on_hcq", with_changes(BOY, antimalarial_start_date="never"), fails("incl.2.3")),
+    # hydroxychloroquine is required in the history, not now (reviewer item 1). Not on it now and the history
+    # unrecorded: undecided (this used to fail him as "never had HCQ"); stopped after a past course: eligible;
+    # known never to have had it: fails
+    ("not_on_hcq_now", with_changes(BOY, antimalarial_start_date="never"), unknown("hydroxychloroquine_ever")),
+    (
+        "hcq_stopped_earlier",
+        with_changes(BOY, antimalarial_start_date="never", hydroxychloroquine_ever="true"),
+        ELIGIBLE,
+    ),
+    (
+        "never_had_hcq",
+        with_changes(BOY, antimalarial_start_date="never", hydroxychloroquine_ever="false"),
+        fails("incl.2.3"),
+    ),
+    # high-dose history blank, on prednisone 45 mg at 40 kg (1.125 mg/kg/day) since 2026-10-01: the current course
+    # shows >= 1 mg/kg/day was received (reviewer item 2)
+    (
+        "current_high_dose_course",
+        with_changes(
+            BOY,
+            weight_kg=40,
+            high_dose_gc_received=None,
+            glucocorticoid="prednisone",
+            glucocorticoid_mg_day=45,
+            high_dose_gc_since_date="2026-10-01",
+        ),
+        ELIGIBLE,
+    ),
+    # 39 mg at 40 kg (0.975 mg/kg/day), no high-dose course on record and the history blank: undecided
+    (
+        "current_dose_below_1_mg_kg",
+        with_changes(
+            BOY,
+            weight_kg=40,
+            high_dose_gc_received=None,
+            glucocorticoid="prednisone",
+            glucocorticoid_mg_day=39,
+            high_dose_gc_since_date="never",
+        ),
+        unknown("high_dose_gc_received"),
+    ),
     # --- inclusion 3: at least one of major organ involvement or steroid dependence
-    ("pure_class_v", with_changes(BOY, lupus_nephritis_class="V"), ELIGIBLE),  # class V is named here
+    ("pure_class_v", with_changes(BOY, lupus_nephritis_class="V"), ELIGIBLE),  # class V is named here (UPCR 1.8)
+    # "ACTIVE major organ involvement" (reviewer item 5): class IV on a 2019 biopsy, activity index 0, UPCR 0.1
+    # now: the nephritis is not shown active, and nothing else qualifies
+    (
+        "inactive_class_iv_2019",
+        with_changes(
+            BOY,
+            lupus_nephritis_class="IV",
+            renal_biopsy_date="2019-06-01",
+            ln_activity_index=0,
+            upcr_g_g=0.1,
+        ),
+        fails("incl.3"),
+    ),
+    # the same old biopsy with UPCR 0.5 today: active
+    (
+        "class_iv_2019_upcr_0_5",
+        with_changes(BOY, lupus_nephritis_class="IV", renal_biopsy_date="2019-06-01", upcr_g_g=0.5),
+        ELIGIBLE,
+    ),
+    # no proteinuria on record and the biopsy 7 months old: activity not shown yet, measure the proteinuria
+    (
+        "class_iv_activity_unrecorded",
+        with_changes(BOY, renal_biopsy_date="2026-04-20", upcr_g_g=None),
+        unknown("upcr_g_g", "urine_protein_24h_g"),
+    ),
+    # past CNS disease alone is not active CNS lupus; a lupus crisis (active CNS lupus) 3 months ago is
+    (
+        "cns_disease_no_crisis",
+        with_changes(GIRL, gc_taper_failed="false", cns_disease="true", lupus_crisis_date="never"),
+        fails("incl.3"),
+    ),
+    (
+        "cns_lupus_crisis_3_months_ago",
+        with_changes(
+            GIRL,
+            gc_taper_failed="false",
+            cns_disease="true",
+            lupus_crisis_date="2026-08-23",
+            cns_event_date="2026-08-23",  # 92 days ago: outside exclusion 2.1's 60 days
+        ),
+        ELIGIBLE,
+    ),
     ("class_ii_nothing_else", with_changes(BOY, lupus_nephritis_class="II"), fails("incl.3")),  # II is not
     ("refractory_cytopenia", with_changes(GIRL, gc_taper_failed="false", refractory_cytopenia="true"), ELIGIBLE),
     # steroid dependence unknown and no other feature: undecided
@@ -186,11 +268,17 @@ VIGNETTES = [
         with_changes(BOY, hsct_history="true", transplant_date="2025-01-10", gvhd_grade=2, gvhd_date="2026-11-13"),
         fails("excl.8.b"),
     ),
-    # --- reproduction (females of childbearing age; 7-day window chosen for "at screening")
-    ("hcg_8_days_old", with_changes(GIRL, pregnancy_test_negative_date="2026-11-15"), fails("incl.6")),
+    # --- reproduction (females of childbearing age). "At screening" has no window: the project default of 7 days,
+    # renewable: a test 8 days old is to be repeated (undecided), not a failure (reviewer item 6)
+    (
+        "hcg_8_days_old",
+        with_changes(GIRL, pregnancy_test_negative_date="2026-11-15"),
+        unknown("pregnancy_test_negative_date"),
+    ),
+    ("hcg_6_days_old", with_changes(GIRL, pregnancy_test_negative_date="2026-11-17"), ELIGIBLE),
     # a negative serum test 2 days ago is at least as good as the urine test named
     ("serum_hcg", with_changes(GIRL, pregnancy_test_negative_date="2026-11-21", pregnancy_test_type="serum"), ELIGIBLE),
-    ("girl_refuses_contraception", with_changes(GIRL, contraception_agreed="false"), fails("incl.6")),
+    ("girl_refuses_contraception", with_changes(GIRL, contraception_agreed="false"), fails("incl.6.contraception")),
     # a pre-menarchal girl needs neither test nor contraception
     (
         "premenarchal_girl",
@@ -203,7 +291,15 @@ VIGNETTES = [
         ),
         ELIGIBLE,
     ),
-    ("girl_fertility_unknown", with_changes(GIRL, childbearing_potential=None), unknown("childbearing_potential")),
+    # fertility status blank but a negative test 5 days ago and contraception agreed: both criteria are met whatever
+    # the status (Kleene-exact applies_when; this used to be undecided)
+    ("girl_fertility_unknown", with_changes(GIRL, childbearing_potential=None), ELIGIBLE),
+    # fertility status blank and no recent test: undecided on both
+    (
+        "girl_fertility_unknown_no_test",
+        with_changes(GIRL, childbearing_potential=None, pregnancy_test_negative_date="never"),
+        unknown("childbearing_potential", "pregnancy_test_negative_date"),
+    ),
     ("positive_pregnancy_test", with_changes(GIRL, pregnant="true"), fails("excl.11")),
     # a positive test excludes even where the record says "not of childbearing potential" (reviewer fix)
     (
@@ -225,6 +321,17 @@ VIGNETTES = [
     # HBcAb positive, HBV DNA undetectable: not "with detectable HBV-DNA"
     ("hbcab_dna_negative", with_changes(BOY, hbcab_positive="true", hbv_dna_detectable="false"), ELIGIBLE),
     ("hbsag_dna_positive", with_changes(BOY, hbsag_positive="true", hbv_dna_detectable="true"), fails("excl.9.1")),
+    # HBsAg positive is current infection; B-cell aplasia reactivates it whatever the DNA (reviewer item 4)
+    ("hbsag_dna_negative", with_changes(BOY, hbsag_positive="true", hbv_dna_detectable="false"), fails("excl.9.1")),
+    # HBcAb positive with the DNA not measured: undecided
+    ("hbcab_dna_unmeasured", with_changes(BOY, hbcab_positive="true"), unknown("hbv_dna_detectable")),
+    # no CNS disease ever: a blank CNS event date does not matter; with CNS disease it does
+    ("no_cns_disease_event_blank", with_changes(BOY, cns_event_date=None), ELIGIBLE),
+    (
+        "cns_disease_event_blank",
+        with_changes(BOY, cns_disease="true", cns_event_date=None),
+        unknown("cns_event_date"),
+    ),
     ("vasopressors", with_changes(BOY, vasopressors_required="true"), fails("excl.4.e")),  # hypotension on pressors
     ("juvenile_arthritis_on_mtx", with_changes(BOY, other_autoimmune_disease="true"), fails("excl.6")),
     # high-dose methylprednisolone now (48 mg = 60 mg prednisone): the text sets no steroid ceiling as data

@@ -79,6 +79,8 @@ LUPUS_WOMAN = {
     "contraception_agreed": "yes",
     "pregnancy_test_negative_date": ago(2),
     "pregnancy_test_type": "serum",
+    # a woman who may conceive needs her pregnancy status recorded (incl.5.not_pregnant reads it)
+    "pregnant": "no",
     "breastfeeding": "no",
     "diagnosis": "SLE",
     "classification_criteria_met": "yes",
@@ -273,8 +275,22 @@ CASES = [
         fails("incl.4.on_therapy"),
     ),
     # --- biologics discontinued >= 5 half-lives before infusion, counted in whole days (ceil(5 x t1/2))
-    ("rituximab_142_days", case(EGPA_MAN, anti_cd20_last_dose=ago(142)), ELIGIBLE),  # 5 x 28.4 d (anti-CD20 class)
-    ("rituximab_141_days", case(EGPA_MAN, anti_cd20_last_dose=ago(141)), fails("incl.4.washout")),
+    # anti-CD20 with the antibody unnamed: washed out only once the longest member (obinutuzumab 5 x 28.4 d) is
+    ("anti_cd20_unnamed_142_days", case(EGPA_MAN, anti_cd20_last_dose=ago(142)), ELIGIBLE),
+    # 141 days: washed out for rituximab (110) or ocrelizumab (130), not for obinutuzumab (142): the name decides.
+    # Was pinned ineligible when the class took the longest half-life; the class now defers to anti_cd20_drug.
+    ("anti_cd20_unnamed_141_days", case(EGPA_MAN, anti_cd20_last_dose=ago(141)), unknown("anti_cd20_drug")),
+    # named rituximab: its own half-life, 5 x 22 d = 110 days
+    (
+        "rituximab_named_110_days",
+        case(EGPA_MAN, anti_cd20_last_dose=ago(110), anti_cd20_drug="rituximab"),
+        ELIGIBLE,
+    ),
+    (
+        "rituximab_named_109_days",
+        case(EGPA_MAN, anti_cd20_last_dose=ago(109), anti_cd20_drug="rituximab"),
+        fails("incl.4.washout"),
+    ),
     ("belimumab_99_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(99)), ELIGIBLE),  # 5 x 19.8 d = 99
     ("belimumab_98_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(98)), fails("incl.4.washout")),
     ("telitacicept_63_days", case(LUPUS_WOMAN, telitacicept_last_dose=ago(63)), ELIGIBLE),  # 5 x 12.5 = 62.5 -> 63
@@ -302,8 +318,16 @@ CASES = [
         case(LUPUS_WOMAN, childbearing_potential=None, contraception_agreed="no"),
         unknown("childbearing_potential"),
     ),
-    # breastfeeding excludes every woman (encoder's stated reading: the infant is exposed whatever her fertility)
+    # a RECORDED breastfeeding excludes every woman (the infant is exposed whatever her fertility)
     ("breastfeeding_sterilised", case(SJOGREN_WOMAN, breastfeeding="yes"), fails("incl.5.breastfeeding")),
+    # but the sentence concerns women of childbearing potential: a sterilised woman's blank status does not matter
+    ("breastfeeding_blank_sterilised", case(SJOGREN_WOMAN, breastfeeding=None), ELIGIBLE),
+    ("breastfeeding_blank_fertile", case(LUPUS_WOMAN, breastfeeding=None), unknown("breastfeeding")),
+    # a positive pregnancy test contradicts the required negative HCG and shows she can conceive
+    ("pregnant_fertile", case(LUPUS_WOMAN, pregnant="yes"), fails("incl.5.not_pregnant")),
+    ("pregnant_recorded_sterilised", case(SJOGREN_WOMAN, pregnant="yes"), fails("incl.5.not_pregnant")),
+    ("pregnancy_status_blank_fertile", case(LUPUS_WOMAN, pregnant=None), unknown("pregnant")),
+    ("pregnancy_status_blank_sterilised", case(SJOGREN_WOMAN, pregnant=None), ELIGIBLE),
     # --- serology
     ("resolved_hbv", case(LUPUS_WOMAN, hbcab_positive="yes", hbv_dna_detectable="no"), ELIGIBLE),  # not chronic HBV
     ("hbsag_positive_dna_negative", case(LUPUS_WOMAN, hbsag_positive="yes", hbv_dna_detectable="no"), fails("excl.5")),
@@ -331,10 +355,28 @@ CASES = [
     ("ssc_sine_scleroderma", case(SCLERODERMA_MAN, diagnosis_subtype="sine"), fails("incl.ssc.2")),
     # IIM: exactly two findings at their limits (HAQ 0.25, enzymes 1.5 x ULN) with MMT-8 141
     ("iim_two_findings_at_limits", case(POLYMYOSITIS_WOMAN, mmt8=141, haq_di=0.25, muscle_enzyme_x_uln=1.5), ELIGIBLE),
-    # only the global assessments are abnormal: "PhGA or PtGA" is ONE finding in the text's list
+    # only the global assessments are abnormal: PhGA and PtGA are two IMACS core measures, so two findings.
+    # Was pinned ineligible when "PhGA or PtGA" was counted as one finding (reviewer item 7).
     (
         "iim_only_global_assessments",
         case(POLYMYOSITIS_WOMAN, phga_vas=5, ptga_vas=6, haq_di=0.1, muscle_enzyme_x_uln=1.2),
+        ELIGIBLE,
+    ),
+    # only one global assessment abnormal: one finding
+    (
+        "iim_only_phga",
+        case(POLYMYOSITIS_WOMAN, phga_vas=5, ptga_vas=1.9, haq_di=0.1, muscle_enzyme_x_uln=1.2),
+        fails("incl.iim.2"),
+    ),
+    # clinically amyopathic DM: no muscle involvement, so MMT-8 is not asked; the ILD route is what remains
+    (
+        "cadm_with_active_ild",
+        case(POLYMYOSITIS_WOMAN, diagnosis_subtype="CADM", mmt8=None, ild_active="yes"),
+        ELIGIBLE,
+    ),
+    (
+        "cadm_without_active_ild",
+        case(POLYMYOSITIS_WOMAN, diagnosis_subtype="CADM", mmt8=None, ild_active="no"),
         fails("incl.iim.2"),
     ),
     # full strength: only route (b), MMT-8 >= 142 with active ILD
@@ -351,6 +393,11 @@ CASES = [
     ("anc_500_per_mm3", in_unit(LUPUS_WOMAN, "anc_10e9_l", "anc[/mm3]", 500), ELIGIBLE),  # = 0.5 x 10^9/L
     ("anc_499_per_mm3", in_unit(LUPUS_WOMAN, "anc_10e9_l", "anc[/mm3]", 499), fails("excl.11.2")),
     ("platelets_50000_per_mm3", in_unit(LUPUS_WOMAN, "platelets_10e9_l", "platelets[/mm3]", 50000), ELIGIBLE),
+    # "excluding abnormalities due to the autoimmune disease": refractory cytopenia due to SLE is exempt
+    ("sle_thrombocytopenia_40", case(LUPUS_WOMAN, platelets_10e9_l=40, refractory_cytopenia="yes"), ELIGIBLE),
+    ("sle_anemia_65", case(LUPUS_WOMAN, hemoglobin_g_l=65, refractory_cytopenia="yes"), ELIGIBLE),
+    # cause not recorded: the exclusion stands (a person is asked, excl.11.cause)
+    ("platelets_40_cause_blank", case(LUPUS_WOMAN, platelets_10e9_l=40), fails("excl.11.3")),
     ("hb_7_0_g_dl", in_unit(LUPUS_WOMAN, "hemoglobin_g_l", "hemoglobin[g/dL]", 7.0), ELIGIBLE),  # 70 g/L
     ("hb_6_9_g_dl", in_unit(LUPUS_WOMAN, "hemoglobin_g_l", "hemoglobin[g/dL]", 6.9), fails("excl.11.1")),
     # creatinine > 2.5 mg/dL excludes on its own, even with a reported eGFR >= 30; 230 umol/L = 2.6 mg/dL

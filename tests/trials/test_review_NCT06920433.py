@@ -3,14 +3,15 @@
 Each case states, beside it, the verdict a clinical reader derives from the published text and why.
 As-of date 2026-11-23: 7 days back is 2026-11-16, 3 months 2026-08-23, 6 months 2026-05-23, 5 years 2021-11-23.
 Washouts are 5 half-lives rounded up to whole days: belimumab 5 x 19.8 = 99, telitacicept 5 x 12.5 = 63,
-anti-CD20 and obinutuzumab 5 x 28.4 = 142, abatacept 5 x 14 = 70, cyclophosphamide 5 x 0.5 = 3, a stopped
-conventional immunosuppressant (drug not recorded: leflunomide, the longest) 5 x 19 = 95.
+rituximab 5 x 22 = 110, obinutuzumab 5 x 28.4 = 142 (an unnamed anti-CD20 is decided only outside 110-142),
+abatacept 5 x 14 = 70, cyclophosphamide 5 x 0.5 = 3, a stopped conventional immunosuppressant by its own
+name (mycophenolate 5 x 0.75 -> 4, leflunomide 5 x 19 = 95; unnamed: decided only outside 2-95).
 """
 
 from __future__ import annotations
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import manual_checks, verdict, with_changes
 
 T = "NCT06920433"
 ELIGIBLE = ("eligible", [], [])
@@ -54,6 +55,7 @@ MAN = {
     "ast_x_uln": 0.9,
     "bilirubin_x_uln": 0.5,
     "ecog": 1,
+    "nyha_class": 1,
     "severe_drug_allergy": "false",
     "active_infection": "false",
     "cns_disease": "false",
@@ -67,7 +69,9 @@ MAN = {
     "psychiatric_disorder": "false",
     "other_trial_date": "never",
     "immunosuppressant": "none",
+    "immunosuppressant_start_date": "never",
     "immunosuppressant_last_dose": "2026-06-01",
+    "stopped_immunosuppressant": "mycophenolate",
     "cyclophosphamide_last_dose": "never",
     "belimumab_last_dose": "2025-12-10",
     "telitacicept_last_dose": "never",
@@ -163,10 +167,24 @@ VIGNETTES = [
         fails("excl.15"),
     ),
     ("planning_pregnancy", with_changes(WOMAN, planning_pregnancy="true"), fails("excl.15")),
-    ("man_refuses_contraception", with_changes(MAN, contraception_agreed="false"), fails("incl.18")),
+    # the text obliges only men whose partner can conceive, which no column records: a manual question
+    # (test_man_without_agreement_is_asked), not a data failure (reviewer fix; was fails("incl.18"))
+    ("man_refuses_contraception", with_changes(MAN, contraception_agreed="false"), ELIGIBLE),
+    ("woman_refuses_contraception", with_changes(WOMAN, contraception_agreed="false"), fails("incl.18.female")),
+    # fertility not recorded, but a negative test 4 days ago and not breastfeeding: eligible either way
+    ("woman_fertility_unknown", with_changes(WOMAN, childbearing_potential=None), ELIGIBLE),
     # --- washouts: "within five half-life before enrollment"
-    ("rituximab_141_days", with_changes(MAN, anti_cd20_last_dose="2026-07-05"), fails("excl.14")),
-    ("rituximab_142_days", with_changes(MAN, anti_cd20_last_dose="2026-07-04"), ELIGIBLE),
+    # rituximab named: its own 110 days (was pinned at the class maximum, 142 days, before anti_cd20_drug)
+    (
+        "rituximab_109_days",
+        with_changes(MAN, anti_cd20_drug="rituximab", anti_cd20_last_dose="2026-08-06"),
+        fails("excl.14"),
+    ),
+    ("rituximab_110_days", with_changes(MAN, anti_cd20_drug="rituximab", anti_cd20_last_dose="2026-08-05"), ELIGIBLE),
+    ("rituximab_141_days", with_changes(MAN, anti_cd20_drug="rituximab", anti_cd20_last_dose="2026-07-05"), ELIGIBLE),
+    # antibody not recorded: 141 days washes out rituximab but not obinutuzumab
+    ("anti_cd20_unnamed_141_days", with_changes(MAN, anti_cd20_last_dose="2026-07-05"), unknown("anti_cd20_drug")),
+    ("anti_cd20_unnamed_142_days", with_changes(MAN, anti_cd20_last_dose="2026-07-04"), ELIGIBLE),
     ("belimumab_98_days", with_changes(MAN, belimumab_last_dose="2026-08-17"), fails("excl.14")),
     ("belimumab_99_days", with_changes(MAN, belimumab_last_dose="2026-08-16"), ELIGIBLE),
     ("telitacicept_63_days", with_changes(MAN, telitacicept_last_dose="2026-09-21"), ELIGIBLE),
@@ -174,13 +192,31 @@ VIGNETTES = [
     ("cyclophosphamide_3_days", with_changes(MAN, cyclophosphamide_last_dose="2026-11-20"), ELIGIBLE),
     # still taking tacrolimus: its last dose is today, within any washout
     ("on_tacrolimus", with_changes(MAN, immunosuppressant="tacrolimus"), fails("excl.14")),
-    # a conventional immunosuppressant stopped 94 days ago: the drug is not recorded, so the longest of the class
-    # (leflunomide, 95 days) applies (project policy: never end a washout too early; debatable for MMF)
+    # mycophenolate stopped 94 days ago: its own washout is 4 days (was pinned at leflunomide's 95 days)
+    ("mycophenolate_94_days", with_changes(MAN, immunosuppressant_last_dose="2026-08-21"), ELIGIBLE),
+    ("mycophenolate_4_days", with_changes(MAN, immunosuppressant_last_dose="2026-11-19"), ELIGIBLE),
+    ("mycophenolate_3_days", with_changes(MAN, immunosuppressant_last_dose="2026-11-20"), fails("excl.14")),
+    # the stopped drug not recorded: 94 days could be leflunomide (95 days): record its name
     (
-        "stopped_immunosuppressant_94_days",
-        with_changes(MAN, immunosuppressant_last_dose="2026-08-21"),
+        "unnamed_immunosuppressant_94_days",
+        with_changes(MAN, immunosuppressant_last_dose="2026-08-21", stopped_immunosuppressant=None),
+        unknown("stopped_immunosuppressant"),
+    ),
+    (
+        "unnamed_immunosuppressant_95_days",
+        with_changes(MAN, immunosuppressant_last_dose="2026-08-20", stopped_immunosuppressant=None),
+        ELIGIBLE,
+    ),
+    (
+        "leflunomide_94_days",
+        with_changes(MAN, immunosuppressant_last_dose="2026-08-21", stopped_immunosuppressant="leflunomide"),
         fails("excl.14"),
     ),
+    # not on an immunosuppressant per its start date, drug column blank
+    ("no_current_immunosuppressant_by_date", with_changes(MAN, immunosuppressant=None), ELIGIBLE),
+    # --- cardiac function: NYHA III-IV on data
+    ("nyha_2", with_changes(MAN, nyha_class=2), ELIGIBLE),
+    ("nyha_3", with_changes(MAN, nyha_class=3), fails("excl.5")),
     (
         "obinutuzumab_141_days",
         with_changes(MAN, other_biologic="obinutuzumab", other_biologic_last_dose="2026-07-05"),
@@ -229,3 +265,15 @@ VIGNETTES = [
 @pytest.mark.parametrize("patient, expected", [(p, e) for _, p, e in VIGNETTES], ids=[n for n, _, _ in VIGNETTES])
 def test_vignette(patient, expected):
     assert verdict(T, patient) == expected
+
+
+def test_man_without_agreement_is_asked():
+    man = with_changes(MAN, contraception_agreed="false")
+    assert f"{T}.incl.18.male" in manual_checks(T, man)
+    assert f"{T}.incl.18.male" not in manual_checks(T, MAN)  # agreement recorded
+    assert f"{T}.incl.18.male" not in manual_checks(T, with_changes(WOMAN, contraception_agreed="false"))
+
+
+def test_low_crcl_asks_about_an_acute_lupus_decline():
+    assert f"{T}.incl.16.disease_cause" in manual_checks(T, with_changes(MAN, creatinine_mg_dl=3.3))  # CrCl 29.2
+    assert f"{T}.incl.16.disease_cause" not in manual_checks(T, with_changes(MAN, creatinine_mg_dl=2.8))  # 34.4

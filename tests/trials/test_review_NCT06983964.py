@@ -69,6 +69,7 @@ FIT = {
     "glucocorticoid_mg_day": 10,
     "glucocorticoid_pulse_date": "never",
     "telitacicept_last_dose": "never",
+    "tocilizumab_last_dose": "never",  # excl.8 reads both readings of "tacrolizumab"
     "belimumab_last_dose": "never",
     "cns_event_date": "never",
     "cy_flu_severe_reaction": "no",
@@ -101,7 +102,7 @@ LUPUS_WOMAN = {
     "childbearing_potential": "yes",
     "pregnant": "no",
     "breastfeeding": "no",
-    "pregnancy_test_negative_date": ago(10),
+    "pregnancy_test_negative_date": ago(3),  # within the 7-day default of a test "during the screening period"
     "pregnancy_test_type": "urine",
     "contraception_agreed": "yes",
     "diagnosis": "SLE",
@@ -254,24 +255,73 @@ CASES = [
     ("belimumab_21_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(21)), ELIGIBLE),
     ("belimumab_20_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(20)), fails("excl.9")),
     ("rituximab_one_month", case(MPA_WOMAN, anti_cd20_last_dose=ago(0, 1)), ELIGIBLE),  # 2026-10-23: not within
-    ("rituximab_month_less_a_day", case(MPA_WOMAN, anti_cd20_last_dose=ago(-1, 1)), fails("excl.4")),
-    ("daratumumab_10_days", case(MPA_WOMAN, other_b_cell_depletion_last_dose=ago(10)), fails("excl.4")),  # anti-CD38
-    ("rituximab_blank", case(MPA_WOMAN, anti_cd20_last_dose=None), unknown("anti_cd20_last_dose")),
+    # within the month, excluded unless the physician assessed the B-cell therapy as failed (b_cell_therapy_failed)
+    (
+        "rituximab_month_less_a_day_not_failed",
+        case(MPA_WOMAN, anti_cd20_last_dose=ago(-1, 1), b_cell_therapy_failed="no"),
+        fails("excl.4"),
+    ),
+    (
+        "rituximab_month_less_a_day_failed",
+        case(MPA_WOMAN, anti_cd20_last_dose=ago(-1, 1), b_cell_therapy_failed="yes"),
+        ELIGIBLE,
+    ),
+    # was fails("excl.4"): the failure exception was not read; unassessed it is now unknown
+    (
+        "rituximab_month_less_a_day_unassessed",
+        case(MPA_WOMAN, anti_cd20_last_dose=ago(-1, 1)),
+        unknown("b_cell_therapy_failed"),
+    ),
+    # reviewer item 2: rituximab 16 days ago, conventional therapy failed (treatment_failure) but B-cell therapy not
+    (
+        "rituximab_16_days_conventional_failure_only",
+        case(MPA_WOMAN, anti_cd20_last_dose=ago(16), treatment_failure="yes", b_cell_therapy_failed="no"),
+        fails("excl.4"),
+    ),
+    (
+        "rituximab_16_days_b_cell_therapy_failed",
+        case(MPA_WOMAN, anti_cd20_last_dose=ago(16), b_cell_therapy_failed="yes"),
+        ELIGIBLE,
+    ),
+    (
+        "daratumumab_10_days",
+        case(MPA_WOMAN, other_b_cell_depletion_last_dose=ago(10), b_cell_therapy_failed="no"),
+        fails("excl.4"),
+    ),  # anti-CD38
+    (
+        "rituximab_blank",
+        case(MPA_WOMAN, anti_cd20_last_dose=None),
+        unknown("anti_cd20_last_dose", "b_cell_therapy_failed"),
+    ),
     ("ivig_20_days", case(IMNM_MAN, ivig_last_dose=ago(20)), fails("excl.5")),
     ("ivig_blank", case(IMNM_MAN, ivig_last_dose=None), unknown("ivig_last_dose")),
     ("live_vaccine_42_days", case(IMNM_MAN, live_vaccine_date=ago(42)), ELIGIBLE),  # 6 weeks back: outside
     ("live_vaccine_41_days", case(IMNM_MAN, live_vaccine_date=ago(41)), fails("excl.31")),
-    # --- reproduction: negative urine OR blood test during screening (encoded screening window: 28 days)
-    ("urine_test_27_days", case(LUPUS_WOMAN, pregnancy_test_negative_date=ago(27)), ELIGIBLE),
-    ("urine_test_28_days", case(LUPUS_WOMAN, pregnancy_test_negative_date=ago(28)), fails("incl.21")),
-    ("fertile_never_tested", case(LUPUS_WOMAN, pregnancy_test_negative_date="never"), fails("incl.21")),
+    # --- reproduction: negative urine OR blood test "during the screening period" (no window stated: the project
+    # default of 7 days, renewable; was a 28-day window that failed a stale test, reviewer item 10)
+    ("urine_test_6_days", case(LUPUS_WOMAN, pregnancy_test_negative_date=ago(6)), ELIGIBLE),
+    (
+        "urine_test_7_days",
+        case(LUPUS_WOMAN, pregnancy_test_negative_date=ago(7)),
+        unknown("pregnancy_test_negative_date"),
+    ),
+    (
+        "fertile_never_tested",
+        case(LUPUS_WOMAN, pregnancy_test_negative_date="never"),
+        unknown("pregnancy_test_negative_date"),
+    ),
+    # a recorded positive test excludes even a woman recorded as not of childbearing potential
+    ("postmenopausal_positive_test", case(MPA_WOMAN, pregnant="yes"), fails("excl.30")),
     # a postmenopausal woman cannot be pregnant: her blank `pregnant` must not leave the verdict open
     ("postmenopausal_pregnant_blank", case(MPA_WOMAN, pregnant=None), ELIGIBLE),
     ("fertile_pregnant_blank", case(LUPUS_WOMAN, pregnant=None), unknown("pregnant")),
     ("pregnant", case(SJOGREN_WOMAN, pregnant="yes"), fails("excl.30")),
     ("lactating", case(SJOGREN_WOMAN, breastfeeding="yes"), fails("excl.30")),
     ("postmenopausal_lactating", case(MPA_WOMAN, breastfeeding="yes"), fails("excl.30")),
-    ("man_no_contraception", case(IMNM_MAN, contraception_agreed="no"), fails("incl.19")),
+    # was fails("incl.19"): whether he has a partner who can conceive is not recorded; it is the manual check
+    # incl.19.male (reviewer item 11)
+    ("man_no_contraception", case(IMNM_MAN, contraception_agreed="no"), ELIGIBLE),
+    ("fertile_woman_no_contraception", case(SJOGREN_WOMAN, contraception_agreed="no"), fails("incl.19")),
     # --- serology: HBV and HCV exclude only with viraemia, as the text pairs them
     ("hbsag_pos_dna_neg", case(LUPUS_WOMAN, hbsag_positive="yes", hbv_dna_detectable="no"), ELIGIBLE),
     ("hbsag_pos_dna_blank", case(LUPUS_WOMAN, hbsag_positive="yes"), unknown("hbv_dna_detectable")),
@@ -319,7 +369,42 @@ CASES = [
     ("sledai_8_no_serology", case(LUPUS_WOMAN, sledai_2k=8, sledai_2k_clinical=8), ELIGIBLE),  # rule 4 does not apply
     # standard treatment "used alone or in combination": hydroxychloroquine alone for >= 6 months counts
     ("hcq_alone_6_months", case(LUPUS_WOMAN, **HCQ_ONLY, antimalarial_start_date=ago(0, 6)), ELIGIBLE),
-    ("hcq_alone_5_months", case(LUPUS_WOMAN, **HCQ_ONLY, antimalarial_start_date=ago(0, 5)), fails("incl.sle.5")),
+    # was fails("incl.sle.5"): the prednisone she takes may itself be a stand-alone standard treatment of 6 months;
+    # its change date and her SLE history (diagnosis_date) are what to measure (reviewer item 1)
+    (
+        "hcq_alone_5_months",
+        case(LUPUS_WOMAN, **HCQ_ONLY, antimalarial_start_date=ago(0, 5)),
+        unknown("diagnosis_date", "glucocorticoid_dose_changed_date"),
+    ),
+    (
+        "hcq_5_months_prednisone_unchanged_6_months",
+        case(LUPUS_WOMAN, **HCQ_ONLY, antimalarial_start_date=ago(0, 5), glucocorticoid_dose_changed_date=ago(0, 6)),
+        ELIGIBLE,
+    ),
+    (
+        "hcq_5_months_prednisone_changed_within_6_months_new_sle",
+        case(
+            LUPUS_WOMAN,
+            **HCQ_ONLY,
+            antimalarial_start_date=ago(0, 5),
+            glucocorticoid_dose_changed_date=ago(-1, 6),
+            diagnosis_date=ago(-1, 6),
+        ),
+        fails("incl.sle.5"),
+    ),
+    # reviewer item 3: clinical SLEDAI blank, the total settles it
+    ("sledai_10_clinical_blank", case(LUPUS_WOMAN, sledai_2k=10, sledai_2k_clinical=None), ELIGIBLE),
+    ("sledai_9_clinical_blank", case(LUPUS_WOMAN, sledai_2k=9, sledai_2k_clinical=None), unknown("sledai_2k_clinical")),
+    (
+        "sledai_8_dsdna_negative_clinical_blank",
+        case(LUPUS_WOMAN, sledai_2k=8, sledai_2k_clinical=None, anti_dsdna="no"),
+        ELIGIBLE,
+    ),
+    # reviewer item 7: UPCR for a blank 24-hour urine protein, only beyond a factor-2 margin around 4 g/day
+    ("upcr_1_99", case(LUPUS_WOMAN, urine_protein_24h_g=None, upcr_g_g=1.99), ELIGIBLE),
+    ("upcr_2", case(LUPUS_WOMAN, urine_protein_24h_g=None, upcr_g_g=2), unknown("urine_protein_24h_g")),
+    ("upcr_8", case(LUPUS_WOMAN, urine_protein_24h_g=None, upcr_g_g=8), unknown("urine_protein_24h_g")),
+    ("upcr_8_01", case(LUPUS_WOMAN, urine_protein_24h_g=None, upcr_g_g=8.01), fails("excl.12")),
     ("active_exactly_2_months", case(LUPUS_WOMAN, disease_active_since=ago(0, 2)), ELIGIBLE),
     ("active_2_months_less_a_day", case(LUPUS_WOMAN, disease_active_since=ago(-1, 2)), fails("incl.sle.6")),
     ("lupus_crisis_3_months", case(LUPUS_WOMAN, lupus_crisis_date=ago(0, 3)), ELIGIBLE),
@@ -366,6 +451,16 @@ CASES = [
     # --- IIM
     ("iim_probability_55", case(IMNM_MAN, iim_probability_pct=55), ELIGIBLE),
     ("iim_probability_54_9", case(IMNM_MAN, iim_probability_pct=54.9), fails("incl.iim.1")),
+    # reviewer item 4: the 2017 criteria met = probability >= 55%
+    (
+        "iim_probability_blank_criteria_met",
+        case(IMNM_MAN, iim_probability_pct=None, classification_criteria_met="yes"),
+        ELIGIBLE,
+    ),
+    # reviewer item 6: a family history of non-inflammatory myopathy excludes IIM only
+    ("iim_family_myopathy", case(IMNM_MAN, family_history_myopathy="yes"), fails("excl.29")),
+    ("iim_family_myopathy_blank", case(IMNM_MAN, family_history_myopathy=None), unknown("family_history_myopathy")),
+    ("sle_family_myopathy_blank", case(LUPUS_WOMAN, family_history_myopathy=None), ELIGIBLE),
     ("iim_mmt8_141", case(IMNM_MAN, mmt8=141), ELIGIBLE),
     ("iim_mmt8_142", case(IMNM_MAN, mmt8=142), fails("incl.iim.3")),
     ("iim_enzyme_1_5_uln", case(IMNM_MAN, muscle_enzyme_x_uln=1.5), fails("incl.iim.4")),  # must be GREATER than 1.5
@@ -401,6 +496,12 @@ CASES = [
     ("bp_161_90", case(IMNM_MAN, systolic_bp_mmhg=161, diastolic_bp_mmhg=90), fails("excl.26")),
     ("cns_event_6_months", case(IMNM_MAN, cns_event_date=ago(0, 6)), ELIGIBLE),
     ("cns_event_within_6_months", case(IMNM_MAN, cns_event_date=ago(-1, 6)), fails("excl.10")),
+    # reviewer item 5: no CNS disease recorded, so no event date is needed
+    ("no_cns_disease_event_blank", case(IMNM_MAN, cns_disease="no", cns_event_date=None), ELIGIBLE),
+    ("cns_disease_event_blank", case(IMNM_MAN, cns_disease="yes", cns_event_date=None), unknown("cns_event_date")),
+    # reviewer item 8: "tacrolizumab" read as telitacicept or tocilizumab, both checked
+    ("tocilizumab_13_days", case(DCSSC_MAN, tocilizumab_last_dose=ago(13)), fails("excl.8")),
+    ("tocilizumab_14_days", case(DCSSC_MAN, tocilizumab_last_dose=ago(14)), ELIGIBLE),
     (
         "cabg_5_months",
         case(IMNM_MAN, cardiac_event_date=ago(0, 5), cardiac_event_type="coronary_intervention"),

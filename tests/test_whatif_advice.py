@@ -1,0 +1,190 @@
+"""What-if advice a clinician would sign: burden counted as days, the shallowest sufficient taper,
+nothing the trial forbids, invasive tests with their lead time, and the Pareto front of (date, burden).
+
+The patients in tests/data/reviewed-plans.csv are the synthetic patients (``matcher synth --n 2000
+--seed 3``) whose plans a rheumatologist reviewed; P031 and P035 are demo patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.cohort import Cohort, cohort_from_records, load_cohort
+from matcher.evaluate import Context
+from matcher.facts import default_facts
+from matcher.screen import ELIGIBLE, screen
+from matcher.trials import effective_facts, load_trials, scenarios_dir
+from matcher.whatif import Plan, patient_row, plan, taper_steps
+
+AS_OF = dt.date(2026, 11, 23)
+REVIEWED = Path(__file__).parent / "data" / "reviewed-plans.csv"
+
+
+def plan_of(cohort: Cohort, patient_id: str, trial_id: str, horizon: int = 180) -> Plan:
+    trial = load_trials()[trial_id]
+    ctx = Context(cohort, AS_OF, effective_facts(trial))
+    return plan(ctx, trial, patient_row(cohort, patient_id), horizon, alternatives=True)
+
+
+@pytest.fixture(scope="module")
+def reviewed() -> Cohort:
+    return load_cohort(REVIEWED)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Cohort:
+    return load_cohort(scenarios_dir() / "demo-cohort.csv")
+
+
+def every_plan(p: Plan) -> list[tuple[dt.date, int, list[str]]]:
+    primary = [(p.earliest_date, p.burden, [a.action for a in p.actions])] if p.earliest_date else []
+    return primary + [(a.earliest_date, a.burden, [x.action for x in a.actions]) for a in p.alternatives]
+
+
+@pytest.mark.parametrize(("source", "patient_id"), [("reviewed", "S000771"), ("reviewed", "S000447"), ("demo", "P031")])
+def test_no_conventional_immunosuppressant_is_stopped_for_a_trial_that_wants_it_stable(
+    source: str, patient_id: str, request: pytest.FixtureRequest
+) -> None:
+    """NCT06821659 wants the dose stable 'throughout the screening period': stopping it is never advised."""
+    result = plan_of(request.getfixturevalue(source), patient_id, "NCT06821659")
+    assert result.reachable
+    assert all("stop_immunosuppressant" not in actions for _, _, actions in every_plan(result))
+    assert any(burden == 0 for _, burden, _ in every_plan(result))  # waiting (and a test) is on offer
+
+
+@pytest.mark.parametrize(
+    ("patient_id", "trial_id", "floor"), [("S001790", "NCT06821659", 27.5), ("S001651", "NCT06983964", 17.5)]
+)
+def test_tapers_go_no_deeper_than_the_trial_needs(
+    reviewed: Cohort, patient_id: str, trial_id: str, floor: float
+) -> None:
+    result = plan_of(reviewed, patient_id, trial_id)
+    for action in result.actions:
+        if action.action == "taper_glucocorticoid":
+            assert float(str(action.after)) >= floor, action.note
+
+
+def test_a_taper_lands_on_doses_one_can_prescribe_with_a_date_per_step() -> None:
+    facts = default_facts()
+    assert taper_steps(40, "methylprednisolone", facts, 30) == [
+        (32.0, 0),
+        (28.0, 7),
+        (24.0, 14),
+        (20.0, 21),
+        (16.0, 28),
+    ]
+    assert taper_steps(37.5, "prednisone", facts, 14) == [(32.5, 0), (27.5, 7), (22.5, 14)]
+    steps = taper_steps(22, "methylprednisolone", facts, 365)
+    assert all(dose % 4 == 0 for dose, _ in steps) and steps[-1][0] == 0
+
+
+def test_a_renal_biopsy_waits_for_its_lead_time_and_its_result(demo: Cohort) -> None:
+    result = plan_of(demo, "P035", "NCT06920433")
+    biopsy = [a for a in result.actions if a.action == "invasive_procedure"]
+    if biopsy:
+        assert result.earliest_date is not None and result.earliest_date >= AS_OF + dt.timedelta(days=14)
+        assert result.status_at_plan == "unknown" and "lupus_nephritis_class" in result.pending
+    assert not (result.earliest_date == AS_OF and result.status_at_plan == "eligible")
+
+
+def test_no_percutaneous_biopsy_with_platelets_below_50(reviewed: Cohort) -> None:
+    for trial_id in load_trials():
+        result = plan_of(reviewed, "S000388", trial_id)
+        assert all("invasive_procedure" not in actions for _, _, actions in every_plan(result)), trial_id
+
+
+def test_a_repeated_pregnancy_test_leaves_its_result_pending() -> None:
+    from test_whatif import base  # the trials' own eligible vignettes
+
+    patient = {**base("NCT06920433"), "pregnancy_test_negative_date": "2026-10-01", "patient_id": "p1"}
+    result = plan_of(cohort_from_records([patient]), "p1", "NCT06920433")
+    assert [a.action for a in result.actions] == ["repeat_test"]
+    assert result.pending == ["pregnant"] and result.status_at_plan == "unknown"
+    assert result.eligible_pending_results
+    assert "pregnancy test (urine)" in result.actions[0].note  # the trial names no type: urine is enough
+
+
+def dominated(a: tuple[dt.date, int], b: tuple[dt.date, int]) -> bool:
+    return b[0] <= a[0] and b[1] <= a[1] and a != b
+
+
+PLANNABLE = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PLANNABLE
+@given(
+    trial_id=st.sampled_from(["NCT06821659", "NCT06983964", "NCT06920433"]),
+    dose=st.sampled_from(["5", "15", "25", "35", "50"]),
+    dose_changed=st.sampled_from(["2026-11-20", "2026-10-01", "never"]),
+    immunosuppressant_changed=st.sampled_from(["2026-11-01", "2026-06-01"]),
+    test_date=st.sampled_from(["2026-11-22", "2026-10-01"]),
+    consent=st.sampled_from(["true", "false"]),
+)
+def test_the_front_has_no_dominated_plan_and_offers_waiting_whenever_waiting_works(
+    trial_id: str, dose: str, dose_changed: str, immunosuppressant_changed: str, test_date: str, consent: str
+) -> None:
+    from test_whatif import base
+
+    name = "SLE" if trial_id == "NCT06983964" else "ELIGIBLE_SLE"
+    patient = {
+        **base(trial_id, name),
+        "patient_id": "p1",
+        "glucocorticoid": "prednisone",
+        "glucocorticoid_mg_day": dose,
+        "glucocorticoid_dose_changed_date": dose_changed,
+        "immunosuppressant_dose_changed_date": immunosuppressant_changed,
+        "pregnancy_test_negative_date": test_date,
+        "consent_signed": consent,
+    }
+    cohort = cohort_from_records([patient])
+    result = plan_of(cohort, "p1", trial_id, horizon=60)
+    points = [(date, burden) for date, burden, _ in every_plan(result)]
+    assert not any(dominated(a, b) for a, b in itertools.permutations(points, 2)), points
+    trial = load_trials()[trial_id]
+    waited = next(
+        (
+            d
+            for d in range(61)
+            if screen(cohort, [trial], AS_OF + dt.timedelta(days=d)).results[0].status[0] == ELIGIBLE
+        ),
+        None,
+    )
+    if waited is not None:
+        assert any(burden == 0 and date <= AS_OF + dt.timedelta(days=waited) for date, burden in points), points
+
+
+def test_alternatives_and_burden_reach_the_json(demo: Cohort) -> None:
+    document: dict[str, Any] = plan_of(demo, "P031", "NCT06920433").as_dict()
+    assert {"burden_days", "alternatives", "pending", "manual_checks", "closed_by", "anchors"} <= set(document)
+    for action in document["actions"]:
+        assert {"date", "until", "note", "burden_days"} <= set(action)
+
+
+def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from matcher.errors import FactsError
+
+    site = tmp_path / "site.yaml"
+    site.write_text("action_burden_days: {stop_immunosuppressant: 20}\ntablet_mg: {prednisone: 5}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    default_facts.cache_clear()
+    try:
+        facts = default_facts()
+        assert facts.action_burden_days["stop_immunosuppressant"] == 20
+        assert facts.action_burden_days["taper_step"] == 7  # the rest of the mapping is kept
+        assert taper_steps(37.5, "prednisone", facts, 7) == [(30.0, 0), (25.0, 7)]  # 5 mg tablets only
+        site.write_text("action_burden_days: {stop_immunosuppressant: soon}\n")
+        default_facts.cache_clear()
+        with pytest.raises(FactsError, match="action_burden_days.stop_immunosuppressant"):
+            default_facts()
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
