@@ -38,6 +38,7 @@ from matcher.screen import INELIGIBLE, STATUS_NAMES, UNDECIDED, Screening, scree
 from matcher.trials import effective_facts
 
 DEFAULT_HORIZON = 180
+DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
 
 
 @dataclass(frozen=True)
@@ -219,17 +220,23 @@ class _PlanModel:
         for choice in self.choices:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
+        self.changeable = set(self.compiler.overrides)
         self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
-        self.asked: list[Rails] = [
-            self.compiler.rails(c.applies_when) if c.applies_when is not None else (True, False) for c in self.manual
-        ]
+        self.asked: list[Rails] = [self._asked_rails(c) for c in self.manual]
         # Earliest day first, then no action unless needed: the search order of the objective.
         self.model.add_decision_strategy([self.compiler.t], cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
         if self.choices:
             literals = [choice.literal for choice in self.choices]
             self.model.add_decision_strategy(literals, cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
 
+    def _settled(self, criterion: ir.Criterion) -> bool:
+        """Whether no wait and no action can change the criterion: its screening value is its value."""
+        reads, timed = _reads(criterion)
+        return not timed and not (reads & self.changeable)
+
     def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
+        if self._settled(criterion) or criterion.history_only and not _reads(criterion)[1]:
+            return _CONSTANT_RAILS[int(criterion_holds(criterion, self.ctx)[self.row])]
         if not criterion.history_only:
             return self.compiler.criterion(criterion)
         changed, self.compiler.overrides = self.compiler.overrides, {}
@@ -237,6 +244,14 @@ class _PlanModel:
             return self.compiler.criterion(criterion)
         finally:
             self.compiler.overrides = changed
+
+    def _asked_rails(self, manual: ir.Criterion) -> Rails:
+        """Whether a manual check is asked: its ``applies_when`` (unchanged data: as screened)."""
+        if manual.applies_when is None:
+            return True, False
+        if self._settled(manual):
+            return (False, True) if self.ctx.evaluate(manual.applies_when)[self.row] == FALSE else (True, False)
+        return self.compiler.rails(manual.applies_when)
 
     def _new_choice(self, **kwargs: Any) -> _Choice | None:
         """A choice, unless it changes a column the trial requires unchanged."""
@@ -278,8 +293,8 @@ class _PlanModel:
                 note=f"taper {drug} from {dose:g} mg/day: " + ", ".join(reached) + warning,
                 summary=f"tapering {drug} to {target:g} mg/day",
                 overrides={
-                    "prednisone_equivalent_mg_day": target_pe,
-                    "prednisone_equivalent_mg_kg_day": per_kg,
+                    DERIVED_DOSES[0]: target_pe,
+                    DERIVED_DOSES[1]: per_kg,
                     columns.dose: target,
                     columns.changed: float(self.ctx.today + day),
                 },
@@ -294,12 +309,7 @@ class _PlanModel:
         Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
         """
         leaves = [
-            node
-            for c in self.criteria
-            for root in (c.rule, c.applies_when)
-            if root is not None
-            for node in ir.walk(cast(ir.Rule, root))
-            if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
+            node for node in _nodes(self.trial) if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
         ]
         for drug in self.facts.change.withheld_drugs:
             last = self.compiler.original(drug.column)
@@ -383,8 +393,7 @@ class _PlanModel:
         """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
         accepted = [
             {value.lower() for value in node.values}
-            for c in self.criteria
-            for node in ir.walk(cast(ir.Rule, c.rule))
+            for node in _nodes(self.trial)
             if isinstance(node, ir.InSet) and node.field == column
         ]
         return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
@@ -434,6 +443,45 @@ class _PlanModel:
         if time_limit:
             solver.parameters.max_deterministic_time = time_limit
         return solver
+
+
+_CONSTANT_RAILS: tuple[Rails, ...] = ((False, True), (False, False), (True, False))  # by Kleene code
+_READS: dict[int, tuple[set[str], bool]] = {}
+_NODES: dict[int, list[ir.Rule]] = {}
+
+
+def _nodes(trial: ir.Trial) -> list[ir.Rule]:
+    """Every node of a trial's data criteria (rules and ``applies_when``), walked once per process."""
+    if id(trial) not in _NODES:
+        roots = [root for c in trial.criteria if not c.is_manual for root in (c.rule, c.applies_when) if root]
+        _NODES[id(trial)] = [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
+    return _NODES[id(trial)]
+
+
+def _ever_changeable(facts: Facts) -> set[str]:
+    """Every column some what-if action may change (whoever the patient), derived doses included."""
+    change = facts.change
+    columns = {change.glucocorticoid.dose, change.glucocorticoid.changed, *DERIVED_DOSES}
+    columns |= {drug.column for drug in change.withheld_drugs}
+    columns |= set(change.immunosuppressant.model_dump().values())
+    columns |= {step.column for step in change.administrative}
+    for test in change.tests:
+        columns |= {test.date, *test.sets, *test.pending}
+    return columns
+
+
+def _reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
+    """The fields a criterion reads (rule and ``applies_when``), and whether waiting alone can change it."""
+    key = id(criterion)
+    if key not in _READS:
+        roots = [criterion.applies_when] if criterion.applies_when is not None else []
+        if not criterion.is_manual:
+            roots.append(cast(ir.Rule, criterion.rule))
+        nodes = [node for root in roots for node in ir.walk(root)]
+        reads = {name for root in roots for name in ir.fields_read(root)}
+        timed = "age" in reads or any(isinstance(n, (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)) for n in nodes)
+        _READS[key] = (reads, timed)
+    return _READS[key]
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:
@@ -486,6 +534,15 @@ def plan(
     if now == "invalid":
         result.solver_status = "not solved: invalid row"
         return result
+    ever_changeable = _ever_changeable(ctx.facts)
+    for criterion in trial.criteria:
+        reads, timed = _reads(criterion)
+        if criterion.is_manual or timed or reads & ever_changeable:
+            continue
+        if criterion_holds(criterion, ctx)[row] == FALSE:  # fails whatever changes: a minimal reason on its own
+            result.blocking = [criterion.id]
+            result.solver_status = "INFEASIBLE"
+            return result
     built = _PlanModel(ctx, trial, row, horizon)
     assumptions = []
     for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True):

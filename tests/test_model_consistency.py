@@ -82,8 +82,9 @@ MAN_WITHOUT_RECORDED_AGREEMENT: dict[str, Any] = {
 }
 DISEASE_FIELDS = {"diagnosis", "diagnosis_subtype"}
 NAMED_CLASS_WASHOUTS = {
-    "anti_cd20_last_dose": "anti_cd20_drug",
-    "immunosuppressant_last_dose": "stopped_immunosuppressant",
+    "anti_cd20_last_dose": ("anti_cd20", "anti_cd20_drug"),
+    "immunosuppressant_last_dose": ("conventional_immunosuppressant", "stopped_immunosuppressant"),
+    "other_biologic_last_dose": ("biologic", "other_biologic"),
 }
 
 
@@ -194,7 +195,7 @@ def test_class_washouts_use_the_recorded_drug_name() -> None:
             roots.append(cast(ir.Rule, criterion.rule))
         for node in (n for root in roots for n in ir.walk(root)):
             if isinstance(node, ir.Washout) and node.field in NAMED_CLASS_WASHOUTS:
-                assert node.drug_field == NAMED_CLASS_WASHOUTS[node.field], criterion.id
+                assert (node.drug, node.drug_field) == NAMED_CLASS_WASHOUTS[node.field], criterion.id
 
 
 def test_pregnancy_tests_without_a_window_in_the_text_use_the_renewable_default() -> None:
@@ -207,3 +208,13 @@ def test_pregnancy_tests_without_a_window_in_the_text_use_the_renewable_default(
                 stated = re.search(r"within (\d+) days", criterion.quote)
                 assert node.window == ir.Duration(days=int(stated.group(1)) if stated else 7), criterion.id
                 assert node.renewable is (stated is None), criterion.id
+
+
+def test_every_active_infection_criterion_reads_active_tuberculosis() -> None:
+    """Active TB is an active infection that needs systemic treatment: where a rule reads one, it reads both."""
+    for criterion in criteria():
+        if criterion.is_manual:
+            continue
+        read = ir.fields_read(cast(ir.Rule, criterion.rule))
+        if "active_infection" in read:
+            assert "tb_active" in read, criterion.id

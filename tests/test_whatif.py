@@ -105,8 +105,8 @@ def test_taper_of_methylprednisolone_is_stated_in_the_drug() -> None:
     }  # 40 mg prednisone equivalent
     result = plan_for("NCT06821659", patient)
     taper = next(a for a in result.actions if a.action == "taper_glucocorticoid")
-    # 40 -> 35 today -> 30 on day 7 (5 mg a week above 20 mg), then 7 stable days
-    assert taper.after == "30" and "methylprednisolone to 24 mg/day" in taper.note
+    # 40 -> 35 today -> 30 on day 7 (5 mg a week above 20 mg), then 7 stable days: 32 -> 28 -> 24 mg methylprednisolone
+    assert taper.after == "24" and "28 mg/day from 2026-11-23, 24 mg/day from 2026-11-30" in taper.note
     assert result.earliest_date == day("2026-12-07")
 
 
@@ -122,10 +122,13 @@ def test_biopsy_that_expires_closes_the_window() -> None:
     assert result.eligible_until == day("2026-11-30")  # six months after the biopsy
 
 
-def test_expired_biopsy_plans_a_repeat_biopsy_with_its_condition() -> None:
+def test_expired_biopsy_plans_a_repeat_biopsy_with_its_lead_time_condition_and_pending_result() -> None:
     result = plan_for("NCT06920433", {**base("NCT06920433"), "renal_biopsy_date": "2026-04-01"})
     repeat = [a for a in result.actions if a.column == "renal_biopsy_date"]
-    assert result.earliest_date == AS_OF and repeat and "must again show" in repeat[0].note
+    assert [a.action for a in repeat] == ["invasive_procedure"] and "must again show" in repeat[0].note
+    assert result.earliest_date == AS_OF + dt.timedelta(days=14)  # the biopsy's lead time
+    assert repeat[0].date == result.earliest_date and repeat[0].burden == 60
+    assert result.status_at_plan == "unknown" and "lupus_nephritis_class" in result.pending
 
 
 def test_stopping_a_named_immunosuppressant_waits_for_that_drugs_own_washout() -> None:
@@ -139,7 +142,7 @@ def test_stopping_a_named_immunosuppressant_waits_for_that_drugs_own_washout() -
     result = plan_for("NCT06920433", {**base("NCT06920433"), **on_mmf})
     assert result.status_now == "ineligible"
     stops = [a for a in result.actions if a.action == "stop_immunosuppressant"]
-    assert [a.note for a in stops] == ["stop mycophenolate; its washout starts today"]
+    assert [a.note for a in stops] == ["stop mycophenolate on 2026-11-23; its washout runs from then"]
     assert result.earliest_date == AS_OF + dt.timedelta(days=4)
 
 

@@ -106,7 +106,7 @@ def test_a_repeated_pregnancy_test_leaves_its_result_pending() -> None:
     patient = {**base("NCT06920433"), "pregnancy_test_negative_date": "2026-10-01", "patient_id": "p1"}
     result = plan_of(cohort_from_records([patient]), "p1", "NCT06920433")
     assert [a.action for a in result.actions] == ["repeat_test"]
-    assert result.pending == ["pregnant"] and result.status_at_plan == "unknown"
+    assert result.pending == ["pregnancy_test_negative_date", "pregnant"] and result.status_at_plan == "unknown"
     assert result.eligible_pending_results
     assert "pregnancy test (urine)" in result.actions[0].note  # the trial names no type: urine is enough
 

@@ -29,15 +29,18 @@ ELIGIBLE_SLE = {
     "conventional_intolerant": "false",
     "high_dose_gc_received": "true",
     "antimalarial_start_date": "2025-01-10",
+    "hydroxychloroquine_ever": "true",
     "dmards_failed": 2,
     "lupus_nephritis_class": "IV",
     "ln_chronicity_index": 3,
     "cns_disease": "false",
+    "lupus_crisis_date": "never",
     "refractory_cytopenia": "false",
     "gc_taper_failed": "true",
     "lvef_pct": 60,
     "ecg_abnormal": "false",
     "egfr_ml_min_1_73m2": 90,
+    "end_stage_renal_disease": "false",
     "ast_x_uln": 1.0,
     "alt_x_uln": 1.0,
     "bilirubin_x_uln": 0.8,
@@ -54,6 +57,7 @@ ELIGIBLE_SLE = {
     "vasopressors_required": "false",
     "other_autoimmune_disease": "false",
     "active_infection": "false",
+    "tb_active": "false",
     "infection_resolved_date": "never",
     "solid_organ_transplant": "false",
     "hsct_history": "false",
@@ -101,9 +105,8 @@ def test_eligible_sle():
         dict(standard_therapy_start_date="2026-05-23"),  # exactly 6 calendar months
         dict(conventional_intolerant="true", **NO_FAILURE_PATH),
         dict(dmards_failed=5),
-        # hydroxychloroquine in the history (reviewer item 1): stopped HCQ counts; a current course proves it
+        # hydroxychloroquine in the history (reviewer item 1): stopped HCQ counts
         dict(antimalarial_start_date="never", hydroxychloroquine_ever="true"),
-        dict(antimalarial_start_date="2026-11-23", hydroxychloroquine_ever=None),
         # high-dose glucocorticoids shown by the current course (reviewer item 2): prednisone 40 mg at 40 kg is
         # exactly 1.0 mg/kg/day; 45 mg since 2026-10-01; a recorded start of the high-dose course alone
         dict(high_dose_gc_received=None, glucocorticoid_mg_day=40),
@@ -290,8 +293,11 @@ def test_fails_only(changes, failed):
         (dict(sledai_2k=None), ["sledai_2k"]),
         (dict(standard_therapy_start_date=None), ["standard_therapy_start_date"]),
         # HCQ history unrecorded: a blank or `never` current-course date does not say "never had HCQ"
-        (dict(antimalarial_start_date=None), ["hydroxychloroquine_ever"]),
-        (dict(antimalarial_start_date="never"), ["hydroxychloroquine_ever"]),
+        (dict(antimalarial_start_date=None, hydroxychloroquine_ever=None), ["hydroxychloroquine_ever"]),
+        (dict(antimalarial_start_date="never", hydroxychloroquine_ever=None), ["hydroxychloroquine_ever"]),
+        # review round 2: a current antimalarial course no longer proves HCQ (it may be chloroquine); this used
+        # to be eligible
+        (dict(antimalarial_start_date="2026-11-23", hydroxychloroquine_ever=None), ["hydroxychloroquine_ever"]),
         # below 1 mg/kg/day now (39.9 mg at 40 kg) and the high-dose history blank
         (dict(high_dose_gc_received=None, glucocorticoid_mg_day=39.9), ["high_dose_gc_received"]),
         # inclusion 3: a qualifying class with no activity evidence recorded; CNS disease, lupus crisis unrecorded
@@ -299,8 +305,13 @@ def test_fails_only(changes, failed):
             dict(gc_taper_failed="false"),
             ["ln_activity_index", "renal_biopsy_date", "upcr_g_g", "urine_protein_24h_g"],
         ),
+        # review round 2: the lupus crisis is read with or without CNS disease
         (
-            dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true"),
+            dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true", lupus_crisis_date=None),
+            ["lupus_crisis_date"],
+        ),
+        (
+            dict(gc_taper_failed="false", lupus_nephritis_class="none", lupus_crisis_date=None),
             ["lupus_crisis_date"],
         ),
         (dict(dmards_failed=None), ["dmards_failed"]),
@@ -395,5 +406,123 @@ def test_manual_checks():
     trial = load_trial_file(models_dir() / f"{T}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
     assert manual == sorted(
-        [INCL + "3.confirm", E + "2.2", E + "3.2.fibrosis", E + "3.3", E + "6.other", E + "10.3.other", E + "13"]
+        [
+            INCL + "3.confirm",
+            E + "2.2",
+            E + "3.2.fibrosis",
+            E + "3.3",
+            E + "6.need",  # review round 2
+            E + "6.other",
+            E + "10.3.other",
+            E + "13",
+        ]
     )
+
+
+# --- review round 2 -----------------------------------------------------------------------------------------------
+ELIGIBLE = ("eligible", [], [])
+
+
+def fails(*criteria: str) -> tuple[str, list[str], list[str]]:
+    return "ineligible", [f"{T}.{c}" for c in criteria], []
+
+
+def unknown(*columns: str) -> tuple[str, list[str], list[str]]:
+    return "unknown", [], list(columns)
+
+
+# Only the lupus crisis can qualify this patient for inclusion 3 (no nephritis, no cytopenia, tapers fine).
+CRISIS_ONLY = dict(gc_taper_failed="false", lupus_nephritis_class="none", ln_chronicity_index=None)
+# Never transplanted as far as the dates say; transplant flags and GVHD columns blank.
+NO_TRANSPLANT_DATE = dict(hsct_history=None, solid_organ_transplant=None, transplant_date="never")
+GVHD_BLANK = dict(gvhd_grade=None, gvhd_date=None)
+
+ROUND_2 = [
+    # inclusion 2.3: hydroxychloroquine is read from hydroxychloroquine_ever only; a current antimalarial course
+    # (antimalarial_start_date) may be chloroquine and proves nothing either way
+    ("hcq_ever_true_current_course", dict(antimalarial_start_date="2026-11-23"), ELIGIBLE),
+    ("hcq_ever_true_no_course_date", dict(antimalarial_start_date=None), ELIGIBLE),
+    (
+        "hcq_ever_false_current_course",
+        dict(antimalarial_start_date="2026-11-23", hydroxychloroquine_ever="false"),
+        fails("incl.2.3"),
+    ),
+    (
+        "hcq_ever_blank_current_course",
+        dict(antimalarial_start_date="2025-01-10", hydroxychloroquine_ever=None),
+        unknown("hydroxychloroquine_ever"),
+    ),
+    # documented intolerance still qualifies without any HCQ history
+    ("hcq_ever_blank_intolerant", dict(conventional_intolerant="true", hydroxychloroquine_ever=None), ELIGIBLE),
+    # inclusion 3: a lupus crisis within 6 calendar months qualifies with or without CNS disease
+    ("crisis_today_no_cns", dict(CRISIS_ONLY, lupus_crisis_date="2026-11-23"), ELIGIBLE),
+    ("crisis_6_months_less_a_day_no_cns", dict(CRISIS_ONLY, lupus_crisis_date="2026-05-24"), ELIGIBLE),
+    ("crisis_exactly_6_months_no_cns", dict(CRISIS_ONLY, lupus_crisis_date="2026-05-23"), fails("incl.3")),
+    ("crisis_never_no_cns", dict(CRISIS_ONLY, lupus_crisis_date="never"), fails("incl.3")),
+    ("crisis_blank_no_cns", dict(CRISIS_ONLY, lupus_crisis_date=None), unknown("lupus_crisis_date")),
+    ("crisis_recent_cns_blank", dict(CRISIS_ONLY, lupus_crisis_date="2026-05-24", cns_disease=None), ELIGIBLE),
+    # a blank crisis date does not matter where steroid dependence already qualifies
+    ("crisis_blank_steroid_dependent", dict(lupus_crisis_date=None), ELIGIBLE),
+    # inclusion 4.2: recorded end-stage renal disease fails whatever the eGFR; false or blank adds nothing
+    ("esrd_true_egfr_90", dict(end_stage_renal_disease="true"), fails("incl.4.2")),
+    ("esrd_true_egfr_30", dict(end_stage_renal_disease="true", egfr_ml_min_1_73m2=30), fails("incl.4.2")),
+    ("esrd_true_egfr_blank", dict(end_stage_renal_disease="true", egfr_ml_min_1_73m2=None), fails("incl.4.2")),
+    ("esrd_false_egfr_30", dict(egfr_ml_min_1_73m2=30), ELIGIBLE),
+    ("esrd_false_egfr_29_9", dict(egfr_ml_min_1_73m2=29.9), fails("incl.4.2")),
+    ("esrd_blank_egfr_30", dict(end_stage_renal_disease=None, egfr_ml_min_1_73m2=30), ELIGIBLE),
+    (
+        "esrd_blank_egfr_blank",
+        dict(end_stage_renal_disease=None, egfr_ml_min_1_73m2=None),
+        unknown("creatinine_mg_dl"),
+    ),
+    # exclusion 7: active tuberculosis is an active infection needing systemic treatment
+    ("tb_active_true", dict(tb_active="true"), fails("excl.7")),
+    ("tb_active_true_infection_blank", dict(tb_active="true", active_infection=None), fails("excl.7")),
+    ("tb_active_blank", dict(tb_active=None), unknown("tb_active")),
+    ("tb_active_blank_infection_true", dict(tb_active=None, active_infection="true"), fails("excl.7")),
+    # exclusion 8.b: transplant_date `never` says no transplant, so blank transplant flags and GVHD columns do
+    # not leave the patient undecided; a blank date does
+    ("transplant_never_gvhd_blank", dict(NO_TRANSPLANT_DATE, **GVHD_BLANK), ELIGIBLE),
+    (
+        "transplant_date_blank_gvhd_blank",
+        dict(NO_TRANSPLANT_DATE, transplant_date=None, **GVHD_BLANK),
+        unknown("gvhd_date", "gvhd_grade", "hsct_history", "solid_organ_transplant", "transplant_date"),
+    ),
+    # a recorded grade is still read: grade 2 on 2026-11-10 (13 days ago) excludes, 2026-11-09 (14 days) does not
+    (
+        "transplant_never_gvhd_2_13_days_ago",
+        dict(NO_TRANSPLANT_DATE, gvhd_grade=2, gvhd_date="2026-11-10"),
+        fails("excl.8.b"),
+    ),
+    ("transplant_never_gvhd_2_14_days_ago", dict(NO_TRANSPLANT_DATE, gvhd_grade=2, gvhd_date="2026-11-09"), ELIGIBLE),
+    ("transplant_never_gvhd_1_recent", dict(NO_TRANSPLANT_DATE, gvhd_grade=1, gvhd_date="2026-11-20"), ELIGIBLE),
+    # an old dated transplant with the HSCT flag blank still needs the GVHD assessment
+    (
+        "transplant_2020_hsct_blank_gvhd_blank",
+        dict(NO_TRANSPLANT_DATE, transplant_date="2020-01-01", solid_organ_transplant="false", **GVHD_BLANK),
+        unknown("gvhd_date", "gvhd_grade", "hsct_history"),
+    ),
+]
+
+
+@pytest.mark.parametrize("changes, expected", [(c, e) for _, c, e in ROUND_2], ids=[n for n, _, _ in ROUND_2])
+def test_review_round_2(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_review_round_2_manual_checks():
+    # exclusion 6.need: asked where another autoimmune disease is recorded or blank, not where it is false
+    assert E + "6.need" not in manual_checks(T, ELIGIBLE_SLE)
+    assert E + "6.need" in manual_checks(T, with_changes(ELIGIBLE_SLE, other_autoimmune_disease="true"))
+    assert E + "6.need" in manual_checks(T, with_changes(ELIGIBLE_SLE, other_autoimmune_disease=None))
+    # the data exclusion stands (the question only lets a person override it)
+    assert verdict(T, with_changes(ELIGIBLE_SLE, other_autoimmune_disease="true")) == fails("excl.6")
+    assert verdict(T, with_changes(ELIGIBLE_SLE, other_autoimmune_disease=None)) == unknown("other_autoimmune_disease")
+    # inclusion 3.confirm: not asked where a lupus crisis within 6 months qualifies, asked from 6 months on
+    assert INCL + "3.confirm" not in manual_checks(
+        T, with_changes(ELIGIBLE_SLE, **CRISIS_ONLY, lupus_crisis_date="2026-05-24")
+    )
+    assert INCL + "3.confirm" in manual_checks(
+        T, with_changes(ELIGIBLE_SLE, **CRISIS_ONLY, lupus_crisis_date="2026-05-23")
+    )
+    assert INCL + "3.confirm" in manual_checks(T, with_changes(ELIGIBLE_SLE, **CRISIS_ONLY, lupus_crisis_date=None))

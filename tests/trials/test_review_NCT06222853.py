@@ -8,7 +8,7 @@ As-of date 2026-11-23: 1 week back is 2026-11-16, 2 weeks 2026-11-09, 4 weeks 20
 from __future__ import annotations
 
 import pytest
-from trialkit import verdict, with_changes
+from trialkit import manual_checks, verdict, with_changes
 
 T = "NCT06222853"
 ELIGIBLE = ("eligible", [], [])
@@ -32,6 +32,7 @@ BOY = {
     "weight_kg": 52,
     "height_cm": 165,
     "creatinine_mg_dl": 0.9,
+    "end_stage_renal_disease": "false",
     "consent_signed": "true",
     "diagnosis": "SLE",
     "classification_criteria_met": "true",
@@ -41,6 +42,7 @@ BOY = {
     "standard_therapy_start_date": "2024-10-01",
     "high_dose_gc_received": "true",
     "antimalarial_start_date": "2024-10-01",
+    "hydroxychloroquine_ever": "true",
     "dmards_failed": 2,
     "lupus_nephritis_class": "IV+V",
     "renal_biopsy_date": "2026-09-15",
@@ -48,6 +50,7 @@ BOY = {
     "ln_chronicity_index": 4,
     "upcr_g_g": 1.8,
     "cns_disease": "false",
+    "lupus_crisis_date": "never",
     "refractory_cytopenia": "false",
     "gc_taper_failed": "false",
     "lvef_pct": 64,
@@ -68,6 +71,7 @@ BOY = {
     "vasopressors_required": "false",
     "other_autoimmune_disease": "false",
     "active_infection": "false",
+    "tb_active": "false",
     "infection_resolved_date": "never",
     "solid_organ_transplant": "false",
     "hsct_history": "false",
@@ -140,7 +144,11 @@ VIGNETTES = [
     # hydroxychloroquine is required in the history, not now (reviewer item 1). Not on it now and the history
     # unrecorded: undecided (this used to fail him as "never had HCQ"); stopped after a past course: eligible;
     # known never to have had it: fails
-    ("not_on_hcq_now", with_changes(BOY, antimalarial_start_date="never"), unknown("hydroxychloroquine_ever")),
+    (
+        "not_on_hcq_now",
+        with_changes(BOY, antimalarial_start_date="never", hydroxychloroquine_ever=None),
+        unknown("hydroxychloroquine_ever"),
+    ),
     (
         "hcq_stopped_earlier",
         with_changes(BOY, antimalarial_start_date="never", hydroxychloroquine_ever="true"),
@@ -341,9 +349,62 @@ VIGNETTES = [
         ELIGIBLE,
     ),
     ("recent_trial", with_changes(BOY, other_trial_date="2026-09-01"), fails("excl.12")),  # within 3 months
+    # --- review round 2
+    # on an antimalarial now but never on hydroxychloroquine: the course is chloroquine, HCQ is missing
+    (
+        "chloroquine_now_never_hcq",
+        with_changes(BOY, antimalarial_start_date="2026-06-01", hydroxychloroquine_ever="false"),
+        fails("incl.2.3"),
+    ),
+    # on an antimalarial now, HCQ history unrecorded: it may be chloroquine, so undecided (used to be eligible)
+    (
+        "antimalarial_now_hcq_unrecorded",
+        with_changes(BOY, antimalarial_start_date="2026-06-01", hydroxychloroquine_ever=None),
+        unknown("hydroxychloroquine_ever"),
+    ),
+    # severe autoimmune hemolysis (a lupus crisis) 2 months ago, no CNS disease, no other feature: active major
+    # organ involvement (the text's list is of examples; this used to fail inclusion 3)
+    (
+        "hemolytic_crisis_2_months_ago",
+        with_changes(GIRL, gc_taper_failed="false", lupus_crisis_date="2026-09-23"),
+        ELIGIBLE,
+    ),
+    # the same crisis 7 months ago is no longer "active"
+    (
+        "hemolytic_crisis_7_months_ago",
+        with_changes(GIRL, gc_taper_failed="false", lupus_crisis_date="2026-04-23"),
+        fails("incl.3"),
+    ),
+    # end-stage renal disease on record fails the renal function requirement even with an eGFR above 30 on file
+    ("esrd_recorded", with_changes(BOY, end_stage_renal_disease="true"), fails("incl.4.2")),
+    ("esrd_not_recorded", with_changes(BOY, end_stage_renal_disease=None), ELIGIBLE),  # blank adds no unknown
+    # active tuberculosis on treatment is an active bacterial infection needing systemic treatment
+    ("active_tb", with_changes(BOY, tb_active="true"), fails("excl.7")),
+    ("tb_status_unrecorded", with_changes(BOY, tb_active=None), unknown("tb_active")),
+    # transplant flags blank but transplant_date `never`: no transplant, so blank GVHD columns do not matter
+    (
+        "transplant_date_never_flags_blank",
+        with_changes(BOY, hsct_history=None, solid_organ_transplant=None, transplant_date="never"),
+        ELIGIBLE,
+    ),
+    (
+        "transplant_unrecorded",
+        with_changes(BOY, hsct_history=None, solid_organ_transplant=None, transplant_date=None),
+        unknown("gvhd_date", "gvhd_grade", "hsct_history", "solid_organ_transplant", "transplant_date"),
+    ),
 ]
 
 
 @pytest.mark.parametrize("patient, expected", [(p, e) for _, p, e in VIGNETTES], ids=[n for n, _, _ in VIGNETTES])
 def test_vignette(patient, expected):
     assert verdict(T, patient) == expected
+
+
+def test_other_autoimmune_disease_need_question():
+    # review round 2: autoimmune thyroiditis on levothyroxine is recorded as another autoimmune disease; the data
+    # exclusion stands, and the investigator is asked whether it needs long-term steroids or immunosuppressants
+    thyroiditis = with_changes(BOY, other_autoimmune_disease="true")
+    assert verdict(T, thyroiditis) == fails("excl.6")
+    assert f"{T}.excl.6.need" in manual_checks(T, thyroiditis)
+    assert f"{T}.excl.6.need" in manual_checks(T, with_changes(BOY, other_autoimmune_disease=None))
+    assert f"{T}.excl.6.need" not in manual_checks(T, BOY)
