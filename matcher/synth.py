@@ -663,7 +663,7 @@ def _drugs(b: _Block, since_diagnosis: np.ndarray, nephritis: np.ndarray, work_u
         "OTHER": [40, 15, 15, 20, 5, 3, 2, 0],
     }
     current = b.pick_by_dx(_IMMUNOSUPPRESSANTS, table)
-    stopped_for_work_up = work_up & b.chance(0.7)  # a nephritis work-up often stops the conventional drug
+    stopped_for_work_up = work_up & b.chance(0.85)  # a nephritis work-up usually stops the conventional drug
     current.codes = np.where(stopped_for_work_up, 0, current.codes)
     b.columns["immunosuppressant"] = current
     on = current.codes > 0
@@ -697,6 +697,24 @@ def _drugs(b: _Block, since_diagnosis: np.ndarray, nephritis: np.ndarray, work_u
     b.columns["cyclophosphamide_last_dose"] = b.dated(cyclophosphamide, [(0.1, 0, 3), (0.9, 3, 2500)])
     b.columns["ivig_last_dose"] = b.dated(b.per_dx({"IIM": 0.3, "SLE": 0.04}, 0.03), [(0.3, 0, 31), (0.7, 31, 800)])
     b.columns["live_vaccine_date"] = b.dated(0.1, [(0.25, 0, 27), (0.3, 27, 45), (0.45, 45, 2500)])
+    _drug_names_and_history(b, stopped_for_work_up, antimalarial, anti_cd20)
+
+
+def _drug_names_and_history(
+    b: _Block, stopped_for_work_up: np.ndarray, antimalarial: np.ndarray, anti_cd20: np.ndarray
+) -> None:
+    """Which drug a recorded last dose was, so its own half-life applies, and treatment history a row may not show."""
+    stopped = np.isfinite(b.columns["immunosuppressant_last_dose"])  # type: ignore[arg-type]
+    before_work_up = b.pick(_IMMUNOSUPPRESSANTS[1:], [40, 25, 15, 5, 10, 5, 0])
+    other_drug = b.pick(_IMMUNOSUPPRESSANTS[1:], [35, 25, 20, 8, 8, 4, 0])
+    names = np.where(stopped_for_work_up, before_work_up.codes + 1, np.where(stopped, other_drug.codes + 1, 0))
+    b.columns["stopped_immunosuppressant"] = _Text(np.where(b.chance(0.9), names, -1), _IMMUNOSUPPRESSANTS)
+    given = np.isfinite(anti_cd20)
+    named = b.pick(("none", "rituximab", "obinutuzumab", "ocrelizumab"), [0, 85, 10, 5])
+    b.columns["anti_cd20_drug"] = _Text(np.where(given, np.where(b.chance(0.85), named.codes, -1), 0), named.labels)
+    b.columns["b_cell_therapy_failed"] = b.flag(0.55, where=given)
+    b.columns["hydroxychloroquine_ever"] = np.where(antimalarial, 1.0, b.flag(b.per_dx({"SLE": 0.7, "SS": 0.3}, 0.05)))
+    b.columns["aecg_2002_met"] = b.flag(0.8, where=b.has("SS"))
 
 
 def _draw_block(options: SynthOptions, index: int, size: int) -> dict[str, Column]:
