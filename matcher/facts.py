@@ -50,7 +50,7 @@ class ImmunosuppressantColumns(_Frozen):
 
 
 class Contraindication(_Frozen):
-    """A known value that rules an invasive test out (``field op value``)."""
+    """A known value (``field op value``): one that rules an invasive test out, or makes a judgement relevant."""
 
     field: str
     op: str
@@ -75,6 +75,26 @@ class AdministrativeStep(_Frozen):
     name: str
 
 
+class Lab(_Frozen):
+    name: str
+    columns: tuple[str, ...]  # what a new draw changes, values computed from it included
+
+
+class LabRetests(_Frozen):
+    """Labs that can change between two draws: repeated only when the value lies near a limit the trial sets."""
+
+    near_pct: float = Field(gt=0)
+    labs: tuple[Lab, ...]
+
+
+class Judgement(_Frozen):
+    """An attribution the investigator makes (a cytopenia due to the disease), asked only when a finding is there."""
+
+    column: str
+    name: str
+    when_any: tuple[Contraindication, ...]
+
+
 class ChangeModel(_Frozen):
     """Which columns what-if actions may change; every other column is immutable."""
 
@@ -83,6 +103,8 @@ class ChangeModel(_Frozen):
     immunosuppressant: ImmunosuppressantColumns
     tests: tuple[RepeatableTest, ...]
     administrative: tuple[AdministrativeStep, ...]
+    retests: LabRetests
+    judgements: tuple[Judgement, ...] = ()
 
 
 class Facts(BaseModel):

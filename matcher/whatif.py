@@ -159,6 +159,7 @@ class _Choice:
     lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
+    confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
     overrides: dict[str, Value] = field(default_factory=dict)
 
 
@@ -215,6 +216,8 @@ class _PlanModel:
         self._add_withheld_drugs()
         self._add_immunosuppressant_stop()
         self._add_tests()
+        self._add_lab_retests()
+        self._add_judgements()
         self._add_administrative()
         self._apply_overrides()
         for choice in self.choices:
@@ -385,6 +388,60 @@ class _PlanModel:
                 overrides=overrides,
             )
 
+    def _add_lab_retests(self) -> None:
+        retests = self.facts.change.retests
+        for lab in retests.labs:
+            near = [
+                (column, value, limit)
+                for column in lab.columns
+                if np.isfinite(value := float(self.ctx.values(column)[self.row]))
+                for limit in self._limits(column)
+                if abs(value - limit) <= retests.near_pct / 100 * abs(limit)
+            ]
+            if not near:
+                continue
+            column, value, limit = near[0]
+            self._new_choice(
+                action="repeat_lab",
+                column=column,
+                before=f"{value:g}",
+                after="new result",
+                burden=self.facts.action_burden_days["repeat_lab"],
+                pending=(column,),
+                note=f"repeat the {lab.name} ({column} {value:g}, near the trial's limit {limit:g}); result awaited",
+                summary=f"repeating the {lab.name}",
+                overrides={name: Unknown() for name in lab.columns},
+            )
+
+    def _limits(self, column: str) -> list[float]:
+        """The bounds the trial's rules set on ``column``."""
+        limits: list[float] = []
+        for node in _nodes(self.trial):
+            if isinstance(node, ir.Compare) and node.field == column:
+                limits.append(float(node.value))
+            elif isinstance(node, ir.Range) and node.field == column:
+                limits += [float(bound) for bound in (node.min, node.max) if bound is not None]
+        return limits
+
+    def _add_judgements(self) -> None:
+        for judgement in self.facts.change.judgements:
+            if not isinstance(self.compiler.original(judgement.column), Unknown):
+                continue  # already answered, either way
+            if not any(self._known_to_hold(f.field, f.op, f.value) for f in judgement.when_any):
+                continue
+            self._new_choice(
+                action="investigator_judgement",
+                column=judgement.column,
+                before=None,
+                after="true",
+                burden=self.facts.action_burden_days["investigator_judgement"],
+                pending=(judgement.column,),
+                confirms=True,
+                note=f"ask the investigator whether {judgement.name}; eligible only if so",
+                summary="the investigator's attribution",
+                overrides={judgement.column: True},
+            )
+
     def _known_to_hold(self, column: str, op: str, bound: float) -> bool:
         value = float(self.ctx.values(column)[self.row])
         return bool(np.isfinite(value) and OPERATORS[op](value, bound))
@@ -465,6 +522,8 @@ def _ever_changeable(facts: Facts) -> set[str]:
     columns |= {drug.column for drug in change.withheld_drugs}
     columns |= set(change.immunosuppressant.model_dump().values())
     columns |= {step.column for step in change.administrative}
+    columns |= {column for lab in change.retests.labs for column in lab.columns}
+    columns |= {judgement.column for judgement in change.judgements}
     for test in change.tests:
         columns |= {test.date, *test.sets, *test.pending}
     return columns
@@ -575,6 +634,7 @@ def plan(
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
+    awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     result.missing = sorted(set(_missing_columns(ctx, row, undecided)) | awaited)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
@@ -647,10 +707,13 @@ def _solution(built: _PlanModel, solver: cp_model.CpSolver) -> Alternative:
     day = int(solver.value(built.compiler.t))
     codes = [kleene(rails, solver) for rails in built.rails]
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
+    status = STATUS_NAMES[min(codes)] if codes else "eligible"
+    if status == "eligible" and any(choice.confirms for choice in taken):
+        status = "unknown"  # eligible once the awaited answer is given
     return Alternative(
         built.as_of + dt.timedelta(days=day),
         sum(choice.burden for choice in taken),
-        STATUS_NAMES[min(codes)] if codes else "eligible",
+        status,
         [_action(choice, built.as_of, day) for choice in taken],
     )
 
@@ -658,7 +721,7 @@ def _solution(built: _PlanModel, solver: cp_model.CpSolver) -> Alternative:
 def _action(choice: _Choice, as_of: dt.date, day: int) -> Action:
     """Tests are done on the plan day; a taper runs until its last step; a withheld drug until the plan day."""
     plan_day = as_of + dt.timedelta(days=day)
-    on = plan_day if choice.action in ("repeat_test", "invasive_procedure") else as_of
+    on = plan_day if choice.action in ("repeat_test", "repeat_lab", "invasive_procedure") else as_of
     after = plan_day.isoformat() if choice.after == "plan date" else choice.after
     if choice.lasts:
         until = plan_day

@@ -21,7 +21,7 @@ from matcher.evaluate import Context
 from matcher.facts import default_facts
 from matcher.screen import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials, scenarios_dir
-from matcher.whatif import Plan, patient_row, plan, taper_steps
+from matcher.whatif import Plan, patient_row, plan, taper_steps, with_changes
 
 AS_OF = dt.date(2026, 11, 23)
 REVIEWED = Path(__file__).parent / "data" / "reviewed-plans.csv"
@@ -188,3 +188,75 @@ def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(
     finally:
         monkeypatch.delenv("MATCHER_SITE_FACTS")
         default_facts.cache_clear()
+
+
+def changed_demo(demo: Cohort, patient_id: str, **changes: str) -> Cohort:
+    return with_changes(demo, patient_row(demo, patient_id), changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "repeated"),
+    [
+        ({"platelets_10e9_l": "45"}, "platelets_10e9_l"),  # 10% under the limit of 50
+        ({"platelets_10e9_l": "40"}, "platelets_10e9_l"),  # 20%: the edge of "near"
+        ({"egfr_ml_min_1_73m2": "27"}, "egfr_ml_min_1_73m2"),  # eGFR < 30: a new creatinine draw
+    ],
+)
+def test_a_lab_just_past_its_limit_is_repeated_and_its_result_awaited(
+    demo: Cohort, changes: dict[str, str], repeated: str
+) -> None:
+    cohort = changed_demo(demo, "P001", cytopenia_due_to_disease="false", **changes)
+    result = plan_of(cohort, "P001", "NCT06821659")
+    assert result.status_now == "ineligible" and result.earliest_date == AS_OF
+    assert [(a.action, a.column) for a in result.actions] == [("repeat_lab", repeated)]
+    assert result.status_at_plan == "unknown" and result.pending == [repeated] and result.eligible_pending_results
+
+
+@pytest.mark.parametrize(
+    ("changes", "blocking"),
+    [
+        ({"platelets_10e9_l": "39", "cytopenia_due_to_disease": "false"}, "NCT06821659.excl.11.3"),
+        ({"egfr_ml_min_1_73m2": "23"}, "NCT06821659.excl.10"),
+    ],
+)
+def test_a_lab_far_past_its_limit_is_no_plan(demo: Cohort, changes: dict[str, str], blocking: str) -> None:
+    result = plan_of(changed_demo(demo, "P001", **changes), "P001", "NCT06821659")
+    assert not result.reachable and result.blocking == [blocking]
+
+
+def test_inr_far_above_its_limit_is_not_retested(reviewed: Cohort) -> None:
+    """S000056: INR 2.19 x ULN on anticoagulation; no trial's INR limit lies within 20% of it."""
+    for trial_id in load_trials():
+        result = plan_of(reviewed, "S000056", trial_id)
+        assert all("repeat_lab" not in actions for _, _, actions in every_plan(result)), trial_id
+
+
+def test_a_cytopenia_the_text_exempts_gets_the_investigators_attribution(reviewed: Cohort) -> None:
+    """S000695: SLE, platelets 30, no refractory cytopenia recorded: the exclusion of low counts 'caused by bone
+    marrow suppression, excluding abnormalities due to the autoimmune disease' waits on the investigator."""
+    result = plan_of(reviewed, "S000695", "NCT06821659")
+    assert [a.action for a in result.actions] == ["investigator_judgement"]
+    assert "cytopenia is due to the autoimmune disease" in result.actions[0].note
+    assert result.status_at_plan == "unknown" and result.pending == ["cytopenia_due_to_disease"]
+    assert "cytopenia_due_to_disease" in result.missing  # the extract predates the drug-name columns: also missing
+    answered = with_changes(reviewed, patient_row(reviewed, "S000695"), {"cytopenia_due_to_disease": "false"})
+    refused = plan_of(answered, "S000695", "NCT06821659")
+    assert not refused.reachable and refused.blocking == ["NCT06821659.excl.11.3"]
+
+
+def test_raised_liver_tests_in_myositis_get_the_investigators_attribution(demo: Cohort) -> None:
+    result = plan_of(changed_demo(demo, "P004", alt_x_uln="4.5"), "P004", "NCT06821659")
+    asked = [(a.action, a.column) for a in result.actions]
+    assert asked == [("investigator_judgement", "liver_abnormality_due_to_disease")]
+    attributed = plan_of(
+        changed_demo(demo, "P004", alt_x_uln="4.5", liver_abnormality_due_to_disease="true"), "P004", "NCT06821659"
+    )
+    assert attributed.status_now == "eligible" and attributed.actions == []
+
+
+def test_no_attribution_is_asked_without_a_finding(demo: Cohort) -> None:
+    """Normal counts: an inclusion that reads a disease-caused cytopenia is not met by asking about one."""
+    cohort = changed_demo(demo, "P001", platelets_10e9_l="200", hemoglobin_g_l="130", anc_10e9_l="3")
+    for trial_id in load_trials():
+        result = plan_of(cohort, "P001", trial_id)
+        assert all("investigator_judgement" not in actions for _, _, actions in every_plan(result)), trial_id
