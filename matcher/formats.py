@@ -281,6 +281,12 @@ def plan_footnotes(p: Plan) -> list[str]:
     if p.pending:
         lines.append(f"pending results: {', '.join(p.pending)}")
     lines += [f"manual check: {question}" for question in p.manual_checks]
+    if p.reachable and p.status_now != "eligible" and p.anchors:
+        by_event: dict[str, list[str]] = {}
+        for criterion_id, event in p.anchors.items():
+            by_event.setdefault(event, []).append(criterion_id.removeprefix(f"{p.trial_id}."))
+        later = "; ".join(f"to the {event}: {', '.join(ids)}" for event, ids in by_event.items())
+        lines.append(f"dates are screening dates; these windows run to a later event and must hold then too: {later}")
     return lines
 
 

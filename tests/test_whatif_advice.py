@@ -260,3 +260,12 @@ def test_no_attribution_is_asked_without_a_finding(demo: Cohort) -> None:
     for trial_id in load_trials():
         result = plan_of(cohort, "P001", trial_id)
         assert all("investigator_judgement" not in actions for _, _, actions in every_plan(result)), trial_id
+
+
+def test_a_plan_names_the_event_each_later_window_runs_to(demo: Cohort) -> None:
+    """NCT06983964 counts the steroid dose and the live vaccine to the lymphodepletion, not to screening."""
+    from matcher.formats import plan_footnotes
+
+    result = plan_of(demo, "P020", "NCT06983964")
+    assert result.anchors == {"NCT06983964.excl.6": "lymphodepletion", "NCT06983964.excl.31": "lymphodepletion"}
+    assert plan_footnotes(result)[-1].endswith("must hold then too: to the lymphodepletion: excl.6, excl.31")
