@@ -47,6 +47,7 @@ COMMON = {
     "hbcab_positive": "false",
     "hcv_ab_positive": "false",
     "hiv_positive": "false",
+    "tb_active": "false",
     "syphilis_positive": "false",
     "cmv_dna_positive": "false",
     "live_vaccine_date": "never",
@@ -283,8 +284,8 @@ def test_other_disease_branches_ignore_blank_columns():
         ("SLE", "prior_car_t", ["prior_car_t"]),
         ("SLE", "active_infection", ["active_infection"]),
         ("SLE", "infection_resolved_date", ["infection_resolved_date"]),
-        ("SLE", "hsct_history", ["hsct_history"]),
-        ("SLE", "solid_organ_transplant", ["solid_organ_transplant"]),
+        ("SLE", "hsct_history", ["hsct_history", "transplant_date"]),  # transplant_date never also settles it
+        ("SLE", "solid_organ_transplant", ["solid_organ_transplant", "transplant_date"]),
         ("SLE", "hiv_positive", ["hiv_positive"]),
         ("SLE", "syphilis_positive", ["syphilis_positive"]),
         ("SLE", "cmv_dna_positive", ["cmv_dna_positive"]),

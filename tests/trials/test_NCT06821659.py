@@ -73,6 +73,9 @@ COMMON = {
     "cy_flu_severe_reaction": "false",
     "prior_car_t": "false",
     "live_vaccine_date": "never",
+    "cyclophosphamide_last_dose": "never",
+    "immunosuppressant_last_dose": "never",
+    "stopped_immunosuppressant": "none",
 }
 
 ELIGIBLE_SLE = {
@@ -154,6 +157,7 @@ FAILS_ONE = [
     (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(111)}, "incl.4.washout"),  # 5 x 22.4 = 112
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(64)}, "incl.4.washout"),  # 5 x 13 = 65
     (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(69), "other_biologic": "abatacept"}, "incl.4.washout"),  # 70
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(62)}, "incl.4.washout"),  # unnamed, inside every biologic's washout
     (ELIGIBLE_SLE, {"contraception_agreed": "false"}, "incl.5.contraception"),
     (ELIGIBLE_SLE, {"pregnancy_test_negative_date": ago(7)}, "incl.5.pregnancy_test"),
     (ELIGIBLE_SLE, {"pregnancy_test_type": "urine"}, "incl.5.pregnancy_test"),
@@ -166,7 +170,7 @@ FAILS_ONE = [
     (ELIGIBLE_SLE, {"ana_titer": 40, "anti_dsdna": "false", "anti_sm": "false"}, "incl.sle.2"),
     (ELIGIBLE_SLE, {"sledai_2k": 7}, "incl.sle.3"),
     # SS
-    (ELIGIBLE_SS, {"classification_criteria_met": "false"}, "incl.ss.1"),
+    (ELIGIBLE_SS, {"classification_criteria_met": "false", "aecg_2002_met": "false"}, "incl.ss.1"),
     (ELIGIBLE_SS, {"essdai": 4}, "incl.ss.2"),
     (ELIGIBLE_SS, {"anti_ssa": "false"}, "incl.ss.3"),
     # SSc
@@ -273,6 +277,7 @@ STILL_ELIGIBLE = [
     (ELIGIBLE_SLE, {"anifrolumab_last_dose": ago(112)}),
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": ago(65)}),
     (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(70), "other_biologic": "abatacept"}),
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(142)}),  # unnamed, past every biologic's washout
     (ELIGIBLE_SLE, {"pregnancy_test_negative_date": ago(6)}),
     # no childbearing potential: contraception and pregnancy test do not apply
     (
@@ -398,7 +403,8 @@ UNKNOWN = [
     (ELIGIBLE_SLE, {"tocilizumab_last_dose": None}, ["tocilizumab_last_dose"]),
     (ELIGIBLE_SLE, {"other_biologic_last_dose": None, "other_biologic": "abatacept"}, ["other_biologic_last_dose"]),
     (ELIGIBLE_SLE, {"other_biologic_last_dose": None}, ["other_biologic", "other_biologic_last_dose"]),
-    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(30)}, ["other_biologic"]),  # drug unnamed: half-life unknown
+    # drug unnamed: decided only outside 63-142 days (five half-lives of the shortest and longest biologic)
+    (ELIGIBLE_SLE, {"other_biologic_last_dose": ago(100)}, ["other_biologic"]),
     (ELIGIBLE_SLE, {"contraception_agreed": None}, ["contraception_agreed"]),
     (ELIGIBLE_SLE, {"pregnancy_test_negative_date": None}, ["pregnancy_test_negative_date"]),
     (ELIGIBLE_SLE, {"pregnancy_test_type": None}, ["pregnancy_test_type"]),
@@ -468,7 +474,7 @@ def test_manual_checks_listed_but_do_not_decide():
     assert manual == [
         C + "incl.4.gc_adjustment",
         C + "incl.5.male_contraception",
-        C + "incl.ss.1.aecg",
+        C + "excl.3.other",
         C + "excl.9.cause",
         C + "excl.11.cause",
         C + "excl.15",
@@ -609,7 +615,10 @@ def test_refractory_cytopenia_is_read_for_sle_only():
         ({"hemoglobin_g_l": 69.9}, True),
         ({"anc_10e9_l": 0.5}, False),
         ({"anc_10e9_l": 0.49}, True),
-        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "true"}, False),  # settled by data
+        # refractory cytopenia due to SLE lifts the exclusion, but does not say which blood line it explains
+        ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "true"}, True),
+        ({"platelets_10e9_l": 49.9, "cytopenia_due_to_disease": "true"}, False),  # the investigator has answered
+        ({"platelets_10e9_l": 49.9, "cytopenia_due_to_disease": "false"}, True),
         ({"platelets_10e9_l": 49.9, "refractory_cytopenia": "false"}, True),
         ({"platelets_10e9_l": None}, True),  # blank: asked while unknown
     ],
@@ -636,11 +645,17 @@ def test_liver_cause_question_only_where_a_limit_is_exceeded(changes, asked):
     assert verdict(T, patient) == (("ineligible", [C + "excl.9"], []) if asked else ("eligible", [], []))
 
 
-def test_aecg_question_only_for_sjogren_not_meeting_2016():
-    aecg = C + "incl.ss.1.aecg"
-    assert aecg not in manual_checks(T, ELIGIBLE_SS)
-    assert aecg in manual_checks(T, with_changes(ELIGIBLE_SS, classification_criteria_met="false"))
-    assert aecg not in manual_checks(T, with_changes(ELIGIBLE_SLE, classification_criteria_met="false"))
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"classification_criteria_met": "false", "aecg_2002_met": "true"}, ("eligible", [], [])),
+        ({"classification_criteria_met": "false", "aecg_2002_met": None}, ("unknown", [], ["aecg_2002_met"])),
+        ({"classification_criteria_met": "false", "aecg_2002_met": "false"}, ("ineligible", [C + "incl.ss.1"], [])),
+        ({"classification_criteria_met": "true", "aecg_2002_met": "false"}, ("eligible", [], [])),
+    ],
+)
+def test_sjogren_meets_either_aecg_2002_or_acr_eular_2016(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SS, **changes)) == expected
 
 
 @pytest.mark.parametrize(

@@ -59,12 +59,17 @@ ELIGIBLE_SLE = {
     "congenital_immunodeficiency": "false",
     "malignancy_type": "none",
     "end_stage_renal_disease": "false",
+    "dialysis_date": "never",
     "hbsag_positive": "false",
     "hbcab_positive": "false",
     "hbv_dna_detectable": "",
     "hcv_ab_positive": "false",
     "hcv_rna_detectable": "",
     "hiv_positive": "false",
+    "tb_active": "false",
+    "cardiac_event_date": "never",
+    "cns_event_date": "never",
+    "lvef_pct": 60,
     "psychiatric_disorder": "false",
     "other_trial_date": "never",
     "immunosuppressant": "none",
@@ -79,6 +84,8 @@ ELIGIBLE_SLE = {
     "tocilizumab_last_dose": "never",
     "other_biologic_last_dose": "never",
     "other_biologic": "",
+    "ivig_last_dose": "never",
+    "glucocorticoid_pulse_date": "never",
 }
 
 ELIGIBLE = ("eligible", [], [])
@@ -164,6 +171,8 @@ PASSING = [
     {"tocilizumab_last_dose": "2026-09-19"},  # 65 d
     {"other_biologic_last_dose": "2026-09-14", "other_biologic": "abatacept"},  # 70 d
     {"other_biologic_last_dose": "never", "other_biologic": ""},
+    {"other_biologic_last_dose": "2026-07-04", "other_biologic": ""},  # 142 d: past every biologic's washout
+    {"end_stage_renal_disease": ""},  # CrCl 15 or more and no dialysis in 3 months rule it out
 ]
 
 
@@ -285,7 +294,8 @@ UNKNOWN = [
     # with no malignancy details at all, a type other than `none` would also need its date and status
     ({"malignancy_type": ""}, ["malignancy_date", "malignancy_status", "malignancy_type"]),
     ({"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": ""}, ["malignancy_date"]),
-    ({"end_stage_renal_disease": ""}, ["end_stage_renal_disease"]),
+    # with the flag blank, end-stage renal failure is read from CrCl and dialysis: only the dialysis is then blank
+    ({"end_stage_renal_disease": "", "dialysis_date": ""}, ["dialysis_date"]),
     ({"hbsag_positive": "true", "hbv_dna_detectable": ""}, ["hbv_dna_detectable"]),
     ({"hbcab_positive": ""}, ["hbcab_positive", "hbv_dna_detectable"]),
     ({"hcv_ab_positive": "true", "hcv_rna_detectable": ""}, ["hcv_rna_detectable"]),
@@ -302,7 +312,8 @@ UNKNOWN = [
     ({"nyha_class": ""}, ["nyha_class"]),
     ({"belimumab_last_dose": ""}, ["belimumab_last_dose"]),
     ({"cyclophosphamide_last_dose": ""}, ["cyclophosphamide_last_dose"]),
-    ({"other_biologic_last_dose": "2026-01-01", "other_biologic": ""}, ["other_biologic"]),
+    # unnamed: decided only outside 63-142 days (the shortest and longest biologic washout)
+    ({"other_biologic_last_dose": "2026-09-01", "other_biologic": ""}, ["other_biologic"]),
     ({"pregnant": ""}, ["pregnant"]),
     ({"planning_pregnancy": ""}, ["planning_pregnancy"]),
 ]
@@ -352,6 +363,7 @@ def test_model_covers_the_published_text():
         INCL + "22",
         E + "2",
         E + "5.other",
+        E + "14.other",
         E + "16",
     }
 
@@ -488,13 +500,31 @@ def test_pregnancy_test_window_is_stated_so_not_renewable():
     assert verdict(TRIAL, with_changes(urine, pregnancy_test_negative_date=ago(7)))[1] == [INCL + "19"]
 
 
-def test_planning_pregnancy_matters_only_for_women_who_can_conceive():
+def test_planning_pregnancy_excludes_any_woman_and_a_blank_matters_only_if_she_can_conceive():
+    """Review round 2: "women planning to conceive" names no fertility condition, so a recorded plan excludes."""
     planning = with_changes(ELIGIBLE_SLE, planning_pregnancy="true")
     assert verdict(TRIAL, planning) == ("ineligible", [E + "15"], [])
-    not_fertile = with_changes(
-        planning, childbearing_potential="false", pregnancy_test_negative_date="", breastfeeding="false"
-    )
-    assert verdict(TRIAL, not_fertile) == ELIGIBLE
+    not_fertile = dict(childbearing_potential="false", pregnancy_test_negative_date="", breastfeeding="false")
+    assert verdict(TRIAL, with_changes(planning, **not_fertile)) == ("ineligible", [E + "15"], [])
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, planning_pregnancy="", **not_fertile)) == ELIGIBLE
+    man = with_changes(ELIGIBLE_SLE, sex="M", planning_pregnancy="", childbearing_potential="", pregnant="")
+    assert verdict(TRIAL, with_changes(man, pregnancy_test_negative_date="", breastfeeding=""))[0] != "ineligible"
+
+
+@pytest.mark.parametrize(
+    "changes, asked",
+    [
+        ({"ivig_last_dose": "2026-06-27"}, True),  # 149 days: inside 5 x 30-day half-life
+        ({"ivig_last_dose": "2026-06-26"}, False),  # 150 days
+        ({"ivig_last_dose": ""}, True),  # blank: asked while unknown
+        ({"glucocorticoid_pulse_date": "2026-08-24"}, True),  # within 3 months
+        ({"glucocorticoid_pulse_date": "2026-08-23"}, False),
+    ],
+)
+def test_ivig_or_pulse_asked_as_possible_washout_but_does_not_decide(changes, asked):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    assert (E + "14.other" in manual_checks(TRIAL, patient)) is asked
+    assert verdict(TRIAL, patient) == ELIGIBLE
 
 
 def test_allergic_tendency_is_not_asked_where_a_severe_drug_allergy_already_excludes():

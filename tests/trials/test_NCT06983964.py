@@ -384,7 +384,6 @@ FAILS = [
     ("SLE", {"active_infection": "true"}, "excl.20"),
     ("SLE", {"solid_organ_transplant": "true"}, "excl.21"),
     ("SLE", {"tb_latent": "true"}, "excl.22"),
-    ("SLE", {"tb_active": "true"}, "excl.22"),
     ("SLE", {"cardiac_event_date": "2026-05-24", "cardiac_event_type": "MI"}, "excl.23"),
     ("SLE", {"serious_arrhythmia": "true"}, "excl.24"),
     ("SLE", {"systolic_bp_mmhg": "161"}, "excl.26"),
@@ -411,6 +410,12 @@ FAILS = [
 def test_fails_exactly_one_criterion(disease, changes, failed):
     status, failed_ids, _ = verdict(TRIAL, with_changes(BASES[disease], **changes))
     assert (status, failed_ids) == ("ineligible", [cid(failed)])
+
+
+def test_active_tuberculosis_is_both_an_uncontrolled_infection_and_tuberculosis():
+    """Review round 2: active TB is read by the infection criterion too, as in every other trial."""
+    status, failed_ids, _ = verdict(TRIAL, with_changes(BASES["SLE"], tb_active="true"))
+    assert (status, failed_ids) == ("ineligible", [cid("excl.20"), cid("excl.22")])
 
 
 # Passing side of each boundary stated in the text (the failing side is in FAILS).

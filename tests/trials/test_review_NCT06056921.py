@@ -57,6 +57,7 @@ MPA_MAN = {
     "hbcab_positive": "false",
     "hcv_ab_positive": "false",
     "hiv_positive": "false",
+    "tb_active": "false",
     "syphilis_positive": "false",
     "cmv_dna_positive": "false",
     "live_vaccine_date": "never",
