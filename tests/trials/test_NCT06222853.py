@@ -264,6 +264,8 @@ def test_still_eligible(changes):
         (dict(solid_organ_transplant="true", transplant_date="2026-08-24"), [E + "8.a"]),
         (dict(hsct_history="true", transplant_date="2026-11-01"), [E + "8.a"]),
         (dict(gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
+        # review round 3: a recorded transplant is not cleared by a contradictory `never` transplant date
+        (dict(hsct_history="true", transplant_date="never", gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
         (dict(hbsag_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
         # reviewer item 4: HBsAg positive excludes whatever the HBV-DNA
         (dict(hbsag_positive="true", hbv_dna_detectable="false"), [E + "9.1"]),
@@ -289,6 +291,11 @@ def test_fails_only(changes, failed):
     "changes, missing",
     [
         (dict(birth_date=None), ["birth_date"]),
+        # a recorded transplant with a `never` date: the GVHD columns are still needed (review round 3)
+        (
+            dict(hsct_history="true", transplant_date="never", gvhd_grade=None, gvhd_date=None),
+            ["gvhd_date", "gvhd_grade"],
+        ),
         (dict(classification_criteria_met=None), ["classification_criteria_met"]),
         (dict(sledai_2k=None), ["sledai_2k"]),
         (dict(standard_therapy_start_date=None), ["standard_therapy_start_date"]),

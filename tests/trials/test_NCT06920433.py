@@ -534,6 +534,18 @@ def test_allergic_tendency_is_not_asked_where_a_severe_drug_allergy_already_excl
     assert E + "2" in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, severe_drug_allergy=""))
 
 
+def test_no_malignancy_needs_no_date_or_status():
+    # review round 2: with the type recorded as none, a blank date and status decide nothing (they made
+    # almost every demo patient unknown); a malignancy dated within 5 years excludes even with the type blank,
+    # and an older one with blank type and status may still be active
+    none = with_changes(ELIGIBLE_SLE, malignancy_type="none", malignancy_date="", malignancy_status="")
+    assert verdict(TRIAL, none) == ELIGIBLE
+    recent = with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="2021-11-24", malignancy_status="")
+    assert verdict(TRIAL, recent) == ("ineligible", [E + "7"], [])
+    old = with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="2021-11-23", malignancy_status="")
+    assert verdict(TRIAL, old) == ("unknown", [], ["malignancy_status", "malignancy_type"])
+
+
 def test_malignancy_date_never_settles_a_blank_type():
     # `never` malignancy date = never had one, even where the type column is blank
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="never")) == ELIGIBLE

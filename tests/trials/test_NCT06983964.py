@@ -55,6 +55,7 @@ COMMON = {
     "immunoglobulins_below_lln": "false",
     "anti_cd20_last_dose": "never",
     "other_b_cell_depletion_last_dose": "never",
+    "other_biologic_last_dose": "never",
     "ivig_last_dose": "never",
     "glucocorticoid": "prednisone",
     "glucocorticoid_mg_day": "10",
@@ -356,6 +357,28 @@ FAILS = [
     ("SLE", {"immunoglobulins_below_lln": "true"}, "excl.3"),
     # within a month and the B-cell therapy not assessed as failed (reviewer item 2)
     ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"}, "excl.4"),
+    # a B-cell depleter recorded as the other biologic (review round 3, safety)
+    (
+        "SLE",
+        {"other_biologic": "Rituximab", "other_biologic_last_dose": "2026-11-07", "b_cell_therapy_failed": "false"},
+        "excl.4",
+    ),
+    (
+        "SLE",
+        {"other_biologic": "daratumumab", "other_biologic_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"},
+        "excl.4",
+    ),
+    ("SLE", {"other_biologic": "tocilizumab", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),  # 13 days
+    ("SLE", {"other_biologic": "telitacicept", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),
+    ("SLE", {"other_biologic": "belimumab", "other_biologic_last_dose": "2026-11-03"}, "excl.9"),  # 20 days
+    # a recorded diagnosis under 6 months back cannot hold 6 months of treatment, whatever is blank
+    (
+        "SLE",
+        {"diagnosis_date": "2026-06-26", "standard_therapy_start_date": "", "antimalarial_start_date": ""},
+        "incl.sle.5",
+    ),
+    ("AAV", {"bvas": "0", "bvas_major_items": "", "bvas_minor_items": ""}, "incl.aav.2"),  # no item at all
+    ("AAV", {"anca_ever_positive": "false", "anca_positive": ""}, "incl.aav.3"),  # never positive
     ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-01", "b_cell_therapy_failed": "false"}, "excl.4"),
     # the generic treatment_failure does not say the B-cell therapy failed
     (
@@ -497,6 +520,14 @@ PASSES_AT_BOUNDARY = [
     ),
     # B-cell depletion within the month that the physician assessed as failed (item 2)
     ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "true"}),
+    (
+        "SLE",
+        {"other_biologic": "rituximab", "other_biologic_last_dose": "2026-10-23", "b_cell_therapy_failed": "false"},
+    ),
+    ("SLE", {"other_biologic": "rituximab", "other_biologic_last_dose": "2026-11-07", "b_cell_therapy_failed": "true"}),
+    ("SLE", {"other_biologic": "abatacept", "other_biologic_last_dose": "2026-11-07"}),  # not B-cell depleting
+    ("SLE", {"other_biologic": "tocilizumab", "other_biologic_last_dose": "2026-11-09"}),  # 14 days
+    ("SLE", {"other_biologic": "belimumab", "other_biologic_last_dose": "2026-11-02"}),  # 21 days
     ("SLE", {"other_b_cell_depletion_last_dose": "2026-11-22", "b_cell_therapy_failed": "true"}),
     # no CNS disease recorded: a blank CNS event date does not matter (item 5)
     ("SLE", {"cns_disease": "false", "cns_event_date": ""}),
@@ -546,6 +577,8 @@ def test_glucocorticoid_limit_in_prednisone_equivalent(drug, dose, excluded):
         # a blank B-cell depletion date: the failure assessment would settle it too (excl.4)
         ("anti_cd20_last_dose", ["b_cell_therapy_failed"]),
         ("other_b_cell_depletion_last_dose", ["b_cell_therapy_failed"]),
+        # the other biologic's date: its name, or the failure assessment, would settle excl.4, 8 and 9
+        ("other_biologic_last_dose", ["b_cell_therapy_failed", "other_biologic"]),
         ("ivig_last_dose", []),
         ("glucocorticoid_pulse_date", []),
         ("telitacicept_last_dose", []),

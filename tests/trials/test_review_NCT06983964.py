@@ -71,6 +71,7 @@ FIT = {
     "telitacicept_last_dose": "never",
     "tocilizumab_last_dose": "never",  # excl.8 reads both readings of "tacrolizumab"
     "belimumab_last_dose": "never",
+    "other_biologic_last_dose": "never",
     "cns_event_date": "never",
     "cy_flu_severe_reaction": "no",
     "hbsag_positive": "no",
@@ -254,6 +255,22 @@ CASES = [
     ("telitacicept_13_days", case(LUPUS_WOMAN, telitacicept_last_dose=ago(13)), fails("excl.8")),
     ("belimumab_21_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(21)), ELIGIBLE),
     ("belimumab_20_days", case(LUPUS_WOMAN, belimumab_last_dose=ago(20)), fails("excl.9")),
+    # review round 3 (safety): a B-cell depleter recorded as the other biologic is read by excl.4
+    (
+        "other_biologic_rituximab_16_days_not_failed",
+        case(MPA_WOMAN, other_biologic="rituximab", other_biologic_last_dose=ago(16), b_cell_therapy_failed="no"),
+        fails("excl.4"),
+    ),
+    (
+        "other_biologic_unnamed_16_days",
+        case(MPA_WOMAN, other_biologic_last_dose=ago(16), b_cell_therapy_failed="no"),
+        unknown("other_biologic"),
+    ),
+    (
+        "other_biologic_belimumab_20_days",
+        case(LUPUS_WOMAN, other_biologic="belimumab", other_biologic_last_dose=ago(20)),
+        fails("excl.9"),
+    ),
     ("rituximab_one_month", case(MPA_WOMAN, anti_cd20_last_dose=ago(0, 1)), ELIGIBLE),  # 2026-10-23: not within
     # within the month, excluded unless the physician assessed the B-cell therapy as failed (b_cell_therapy_failed)
     (
