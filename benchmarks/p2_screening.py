@@ -33,8 +33,9 @@ from benchmarks.common import (
 )
 from benchmarks.sql import screening_query
 from matcher import ir
-from matcher.cohort import TRUE, UNKNOWN, Cohort
+from matcher.cohort import Cohort
 from matcher.contract import columns
+from matcher.kleene import TRUE, UNKNOWN
 from matcher.screen import Screening, screen
 from matcher.trials import load_trials
 

@@ -28,7 +28,7 @@ from benchmarks.common import (
 )
 from matcher import ir
 from matcher.cohort import Cohort
-from matcher.evaluate import Context
+from matcher.context import Context
 from matcher.screen import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials
 

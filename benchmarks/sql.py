@@ -19,8 +19,9 @@ import math
 from collections.abc import Callable
 
 from matcher import ir
-from matcher.derived import DERIVED_FIELDS, day_number
-from matcher.evaluate import subtract, washout_days
+from matcher.contract import DERIVED_FIELDS
+from matcher.dates import day_number, subtract
+from matcher.evaluate import washout_days
 from matcher.facts import Facts
 from matcher.trials import effective_facts
 

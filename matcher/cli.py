@@ -35,11 +35,11 @@ from matcher.allocate import (
     status_words,
 )
 from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
+from matcher.context import Context
 from matcher.contract import absent_columns
 from matcher.coverage import coverage_problems
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.errors import MatcherError
-from matcher.evaluate import Context
 from matcher.ir import Trial
 from matcher.output import write_atomic
 from matcher.render import trial_text

@@ -44,11 +44,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from matcher.contract import Column, Plausible, by_key, by_stem, columns, header_key, nearest_column, plausible_ranges
+from matcher.dates import day_number
 from matcher.errors import CohortError
 from matcher.facts import default_facts
+from matcher.kleene import FALSE, TRUE, UNKNOWN, tri
 from matcher.units import conversion_factor
 
-FALSE, UNKNOWN, TRUE = 0, 1, 2
 NEVER = -np.inf
 TRUE_WORDS = ("true", "yes", "1", "y", "t")
 FALSE_WORDS = ("false", "no", "0", "n", "f")
@@ -56,17 +57,8 @@ _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_\s]+?)\s*\[(?P<unit>[^\]]+)\]$")
 _DAY_MONTH_YEAR = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
 _DELIMITERS = (",", ";", "\t")
-_EPOCH = dt.date(1970, 1, 1)
 # Beyond any contract quantity in its unit; keeps value x 10**6 (CP-SAT's scale) inside int64.
 _LARGEST = 1e12
-
-
-def tri(known: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Kleene codes from a known-mask and a truth-mask: 2·(known and true) + (not known), in bytes."""
-    known = np.asarray(known, dtype=bool)
-    codes = np.logical_and(known, truth).view(np.int8) << 1
-    codes += np.logical_not(known).view(np.int8)
-    return codes
 
 
 @dataclass
@@ -704,21 +696,17 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
         finite = np.isfinite(days)
         if bounds.low is not None:
             years = -int(bounds.low)
-            earliest = _day_number(_years_later(as_of, -years))
+            earliest = day_number(_years_later(as_of, -years))
             problems.add(finite & (days < earliest), f"column {name}: more than {years} years before the as-of date")
         if bounds.high is not None:
             latest = _years_later(as_of, int(bounds.high))
             after = "the as-of date" if latest == as_of else f"{latest.isoformat()}"
-            problems.add(finite & (days > _day_number(latest)), f"column {name}: after {after} ({as_of.isoformat()})")
+            problems.add(finite & (days > day_number(latest)), f"column {name}: after {after} ({as_of.isoformat()})")
     if not problems.reasons:
         return cohort
     checked = replace(cohort, invalid=problems.merged_with(cohort.invalid))
     checked._text_codes.update(cohort._text_codes)  # the same column arrays: their codes still hold
     return checked
-
-
-def _day_number(day: dt.date) -> int:
-    return (day - _EPOCH).days
 
 
 def _years_later(day: dt.date, years: int) -> dt.date:

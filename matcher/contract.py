@@ -206,3 +206,21 @@ def plausible_ranges() -> dict[str, Plausible]:
         column = contract[name]
         ranges[name] = Plausible(_bound(row["min"], column), _bound(row["max"], column), row["why"].strip())
     return ranges
+
+
+# Fields computed from the contract's columns (matcher.derived computes each); rules read them like columns.
+DERIVED_FIELDS = (
+    "age",
+    "prednisone_equivalent_mg_day",
+    "prednisone_equivalent_mg_kg_day",
+    "egfr_ml_min_1_73m2",
+    "crcl_ml_min",
+)
+
+
+def known_fields() -> dict[str, str]:
+    """Every field a rule may read, with its kind (contract columns plus derived fields)."""
+    kinds: dict[str, str] = {name: column.kind for name, column in columns().items()}
+    for name in DERIVED_FIELDS:
+        kinds[name] = "float"
+    return kinds

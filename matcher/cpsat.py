@@ -27,9 +27,11 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN
-from matcher.derived import day_number
-from matcher.evaluate import OPERATORS, Context, subtract, washout_days
+from matcher.context import Context
+from matcher.dates import day_number, from_day_number, subtract
+from matcher.evaluate import washout_days
+from matcher.ir import OPERATORS
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 
 SCALE = 10**6
 Lit = bool | cp_model.IntVar | cp_model.LiteralT  # a Python bool is a folded constant
@@ -162,7 +164,7 @@ class Compiler:
         birth = self.ctx.cohort.column("birth_date")[self.row]
         as_of = self.ctx.as_of
         if np.isfinite(birth):
-            born = dt.date(1970, 1, 1) + dt.timedelta(days=int(birth))
+            born = from_day_number(int(birth))
             offsets = []
             for year in range(as_of.year, as_of.year + self.horizon // 365 + 2):
                 birthday = _anniversary(born, year)

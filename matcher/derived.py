@@ -1,6 +1,6 @@
 """Derived quantities, computed once per screening date and set of facts.
 
-Formulas (shared/reference/clinical-facts.md):
+Formulas (docs/clinical-facts.md):
 
 * ``age``: completed years at the as-of date from ``birth_date`` (a 29 February
   birthday falls on 1 March in common years); without a birth date, the whole
@@ -21,18 +21,23 @@ verdict can name the columns to measure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from matcher.cohort import Cohort
 from matcher.facts import Facts
 
-EPOCH = dt.date(1970, 1, 1)
 
+class Cohort(Protocol):
+    """What derivation reads of a cohort (matcher.cohort.Cohort is one); derived values sit below the loader."""
 
-def day_number(day: dt.date) -> int:
-    return (day - EPOCH).days
+    def column(self, name: str) -> np.ndarray: ...
+
+    def text_codes(self, name: str) -> tuple[np.ndarray, list[str]]: ...
+
+    def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray: ...
 
 
 def calendar_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,15 +64,6 @@ class Derived:
 
     values: np.ndarray
     blanks: dict[str, np.ndarray]
-
-
-DERIVED_FIELDS = (
-    "age",
-    "prednisone_equivalent_mg_day",
-    "prednisone_equivalent_mg_kg_day",
-    "egfr_ml_min_1_73m2",
-    "crcl_ml_min",
-)
 
 
 def _age(cohort: Cohort, as_of: dt.date) -> Derived:

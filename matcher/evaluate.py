@@ -13,94 +13,24 @@ Truth values are int8 codes: 0 false, 1 unknown, 2 true.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
-import operator
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, tri
-from matcher.contract import columns
-from matcher.derived import DERIVED_FIELDS, Derived, day_number, derive
+from matcher.context import Context
 from matcher.facts import Facts
-
-OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+from matcher.ir import OPERATORS
+from matcher.kleene import FALSE, TRUE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation, tri
 
 
-def subtract(day: dt.date, duration: ir.Duration) -> dt.date:
-    """``day`` minus a calendar duration; months clamp to the month's end."""
-    months = duration.years * 12 + duration.months
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    clamped = dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-    return clamped - dt.timedelta(days=duration.days + 7 * duration.weeks)
-
-
-class Context:
-    """One cohort seen at one screening date with one set of facts."""
-
-    def __init__(self, cohort: Cohort, as_of: dt.date, facts: Facts, same_date: Context | None = None) -> None:
-        """``same_date``: a context of this cohort and date (other facts); its fact-free derived values are reused."""
-        self.cohort = cohort
-        self.as_of = as_of
-        self.today = day_number(as_of)
-        self.facts = facts
-        self.derived: dict[str, Derived] = derive(cohort, as_of, facts, same_date.derived if same_date else None)
-        self._blanks: dict[str, dict[str, np.ndarray]] = {}
-        self._holds: dict[int, np.ndarray] = {}
-        self._memo: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return len(self.cohort)
-
-    def values(self, field: str) -> np.ndarray:
-        if field in self.derived:
-            return self.derived[field].values
-        return self.cohort.column(field)
-
-    def lowered_at(self, field: str, row: int) -> str | None:
-        """One patient's text value, lower-cased (None where blank)."""
-        codes, distinct = self.cohort.text_codes(field)
-        return distinct[codes[row]] if codes[row] >= 0 else None
-
-    def blanks(self, field: str) -> dict[str, np.ndarray]:
-        """Per input column, the rows where its blank leaves ``field`` unknown (built once per field)."""
-        if field in self.derived:
-            return self.derived[field].blanks
-        if field not in self._blanks:
-            column = self.cohort.column(field)
-            if column.dtype == np.int8:
-                blank = column == UNKNOWN
-            elif column.dtype == object:
-                blank = self.cohort.text_codes(field)[0] < 0
-            else:
-                blank = np.isnan(column)
-            self._blanks[field] = {field: blank}
-        return self._blanks[field]
-
-    def cutoff(self, duration: ir.Duration) -> int:
-        return day_number(subtract(self.as_of, duration))
-
-    def forget_nodes(self) -> None:
-        """Drop the memoized rule-node arrays (criterion results stay): a million-row screen keeps one criterion's."""
-        self._memo.clear()
-
-    def evaluate(self, rule: ir.Rule) -> np.ndarray:
-        """Kleene codes of ``rule`` for every patient (memoized per node)."""
-        key = id(rule)
-        if key not in self._memo:
-            self._memo[key] = _EVALUATORS[type(rule)](rule, self)
-        return self._memo[key]
+def evaluate(rule: ir.Rule, ctx: Context) -> np.ndarray:
+    """Kleene codes of ``rule`` for every patient (memoized per node in the context)."""
+    codes = ctx.rule_codes.get(rule)
+    if codes is None:
+        codes = ctx.rule_codes[rule] = _EVALUATORS[type(rule)](rule, ctx)
+    return codes
 
 
 def _compare(rule: ir.Compare, ctx: Context) -> np.ndarray:
@@ -191,42 +121,27 @@ def _known(rule: ir.Known, ctx: Context) -> np.ndarray:
 
 
 def _all(rule: ir.All, ctx: Context) -> np.ndarray:
-    return np.minimum.reduce([ctx.evaluate(child) for child in rule.of])
+    return conjunction([evaluate(child, ctx) for child in rule.of])
 
 
 def _any(rule: ir.Any_, ctx: Context) -> np.ndarray:
-    return np.maximum.reduce([ctx.evaluate(child) for child in rule.of])
+    return disjunction([evaluate(child, ctx) for child in rule.of])
 
 
 def _at_least(rule: ir.AtLeast, ctx: Context) -> np.ndarray:
-    true_count = np.zeros(len(ctx), dtype=np.int16)
-    possible = np.zeros(len(ctx), dtype=np.int16)
-    for child in rule.of:
-        result = ctx.evaluate(child)
-        true_count += result == TRUE
-        possible += result != FALSE
-    return np.where(true_count >= rule.k, TRUE, np.where(possible < rule.k, FALSE, UNKNOWN)).astype(np.int8)
+    return at_least([evaluate(child, ctx) for child in rule.of], rule.k)
 
 
 def _not(rule: ir.Not, ctx: Context) -> np.ndarray:
-    return (TRUE - ctx.evaluate(rule.rule)).astype(np.int8)
-
-
-def implies(condition: np.ndarray, then: np.ndarray) -> np.ndarray:
-    return np.maximum(TRUE - condition, then).astype(np.int8)
+    return negation(evaluate(rule.rule, ctx))
 
 
 def _if(rule: ir.If, ctx: Context) -> np.ndarray:
-    """(C and T) or (not C and O) or (T and O): the last term makes an unknown condition harmless
-    where both branches hold, which is what Kleene logic says of a case split."""
-    condition = ctx.evaluate(rule.condition)
-    then = ctx.evaluate(rule.then)
+    condition = evaluate(rule.condition, ctx)
+    then = evaluate(rule.then, ctx)
     if rule.otherwise is None:
         return implies(condition, then)
-    otherwise = ctx.evaluate(rule.otherwise)
-    return np.maximum.reduce(
-        [np.minimum(condition, then), np.minimum(TRUE - condition, otherwise), np.minimum(then, otherwise)]
-    ).astype(np.int8)
+    return case_split(condition, then, evaluate(rule.otherwise, ctx))
 
 
 _EVALUATORS: dict[type, Callable[..., np.ndarray]] = {
@@ -252,21 +167,21 @@ def criterion_holds(criterion: ir.Criterion, ctx: Context, remember: bool = True
 
     Memoized unless ``remember`` is false (a caller that copies the result keeps no second copy).
     """
-    key = id(criterion)
-    if key in ctx._holds:
-        return ctx._holds[key]
-    result = ctx.evaluate(cast(ir.Rule, criterion.rule))
-    holds = result if criterion.kind == "inclusion" else (TRUE - result).astype(np.int8)
+    holds = ctx.criterion_codes.get(criterion)
+    if holds is not None:
+        return holds
+    result = evaluate(cast(ir.Rule, criterion.rule), ctx)
+    holds = result if criterion.kind == "inclusion" else negation(result)
     if criterion.applies_when is not None:
-        holds = implies(ctx.evaluate(criterion.applies_when), holds)
+        holds = implies(evaluate(criterion.applies_when, ctx), holds)
     if remember:
-        ctx._holds[key] = holds
+        ctx.criterion_codes[criterion] = holds
     return holds
 
 
 def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str, np.ndarray]:
     """For the rows in ``rows`` where ``rule`` is unknown, the blank columns that leave it so."""
-    rows = rows & (ctx.evaluate(rule) == UNKNOWN)
+    rows = rows & (evaluate(rule, ctx) == UNKNOWN)
     out: dict[str, np.ndarray] = {}
     if not rows.any():
         return out
@@ -301,11 +216,3 @@ def criterion_undecided_columns(criterion: ir.Criterion, ctx: Context, rows: np.
         for column, mask in undecided_columns(criterion.applies_when, ctx, rows).items():
             out[column] = out[column] | mask if column in out else mask
     return out
-
-
-def known_fields() -> dict[str, str]:
-    """Every field a rule may read, with its kind (contract columns plus derived fields)."""
-    kinds: dict[str, str] = {name: column.kind for name, column in columns().items()}
-    for name in DERIVED_FIELDS:
-        kinds[name] = "float"
-    return kinds

@@ -21,8 +21,10 @@ Conventions shared by all backends:
 
 from __future__ import annotations
 
+import operator
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -49,6 +51,15 @@ class Duration(Node):
 
 Number = float
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+# What each comparison means, for numbers, arrays and solver expressions alike.
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 class Compare(Node):
@@ -256,15 +267,17 @@ class Criterion(Node):
     applies_when: Rule | None = None
     rule: Annotated[Rule | ManualCheck, Field(discriminator="type")]
     unchanged: tuple[str, ...] = Field(
-        (), description="columns the text requires to stay as they are (a stable dose through screening): "
-        "no what-if action that changes them is offered for this trial"
+        (),
+        description="columns the text requires to stay as they are (a stable dose through screening): "
+        "no what-if action that changes them is offered for this trial",
     )
     history_only: bool = Field(
         False, description="met only by the record as it stands (months of stable treatment): actions never count"
     )
     anchor: Literal["screening", "enrolment", "lymphodepletion", "infusion"] = Field(
-        "screening", description="the event the text counts this criterion's windows to; dates are counted to the "
-        "as-of date, which a plan names as this event"
+        "screening",
+        description="the event the text counts this criterion's windows to; dates are counted to the "
+        "as-of date, which a plan names as this event",
     )
 
     @field_validator("quote")

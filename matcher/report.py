@@ -26,8 +26,9 @@ from plotly.offline import get_plotlyjs
 
 from matcher import __version__, ir
 from matcher.allocate import Allocation, allocate, is_recruiting, quota_rules, status_words
-from matcher.cohort import FALSE, Cohort
+from matcher.cohort import Cohort
 from matcher.errors import MatcherError
+from matcher.kleene import FALSE
 from matcher.render import criterion_words
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
 from matcher.whatif import Plan, near_misses

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort
-from matcher.evaluate import Context, criterion_holds, criterion_undecided_columns
+from matcher.cohort import Cohort
+from matcher.context import Context
+from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
 from matcher.facts import Facts, default_facts
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.trials import effective_facts
 
 INELIGIBLE, UNDECIDED, ELIGIBLE, INVALID = FALSE, UNKNOWN, TRUE, 3
@@ -105,7 +107,7 @@ def manual_applies(manual: list[ir.Criterion], ctx: Context, valid: np.ndarray) 
     ``applies_when`` is not known to be false (a blank condition still asks)."""
     asked = np.empty((len(ctx), len(manual)), dtype=bool, order="F")
     for index, criterion in enumerate(manual):
-        applies = ctx.evaluate(criterion.applies_when) != FALSE if criterion.applies_when is not None else True
+        applies = evaluate(criterion.applies_when, ctx) != FALSE if criterion.applies_when is not None else True
         asked[:, index] = valid & applies
     ctx.forget_nodes()
     return asked

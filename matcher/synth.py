@@ -34,7 +34,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from matcher.contract import columns
-from matcher.derived import EPOCH, bedside_schwartz, ckd_epi_2021, cockcroft_gault
+from matcher.dates import EPOCH
+from matcher.derived import bedside_schwartz, ckd_epi_2021, cockcroft_gault
 from matcher.errors import MatcherError
 from matcher.facts import default_facts
 from matcher.trials import load_trials

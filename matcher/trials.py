@@ -17,8 +17,8 @@ import yaml
 from pydantic import ValidationError
 
 from matcher import ir
+from matcher.contract import known_fields
 from matcher.errors import TrialModelError
-from matcher.evaluate import known_fields
 from matcher.facts import Facts, default_facts
 
 # libyaml's C loader when present: trial files are long and parsed at every start.

@@ -28,12 +28,15 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.cohort import FALSE, TRUE, UNKNOWN, Cohort, check_as_of, cohort_from_records
+from matcher.cohort import Cohort, check_as_of, cohort_from_records
+from matcher.context import Context
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value, kleene
-from matcher.derived import EPOCH
+from matcher.dates import from_day_number
 from matcher.errors import MatcherError
-from matcher.evaluate import OPERATORS, Context, criterion_holds, criterion_undecided_columns, washout_days
+from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate, washout_days
 from matcher.facts import Facts
+from matcher.ir import OPERATORS
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.screen import INELIGIBLE, STATUS_NAMES, UNDECIDED, Screening, screen
 from matcher.trials import effective_facts
 
@@ -168,7 +171,7 @@ def _date_text(value: Value) -> str | None:
         return None
     if isinstance(value, Never) or (isinstance(value, float) and np.isneginf(value)):
         return "never"
-    return (EPOCH + dt.timedelta(days=int(cast(float, value)))).isoformat()
+    return from_day_number(int(cast(float, value))).isoformat()
 
 
 def taper_steps(dose_mg: float, drug: str, facts: Facts, horizon: int) -> list[tuple[float, int]]:
@@ -253,7 +256,7 @@ class _PlanModel:
         if manual.applies_when is None:
             return True, False
         if self._settled(manual):
-            return (False, True) if self.ctx.evaluate(manual.applies_when)[self.row] == FALSE else (True, False)
+            return (False, True) if evaluate(manual.applies_when, self.ctx)[self.row] == FALSE else (True, False)
         return self.compiler.rails(manual.applies_when)
 
     def _new_choice(self, **kwargs: Any) -> _Choice | None:
@@ -676,8 +679,10 @@ class _Weights:
     def date_first(self) -> cp_model.LinearExpr:
         """The earliest date, then the least burden, then the tie-breaks."""
         per_burden = self.per_day
-        return per_burden * (self.most_burden + 1) * self.built.compiler.t + per_burden * self.built.burden() + (
-            self.tie_breaks()
+        return (
+            per_burden * (self.most_burden + 1) * self.built.compiler.t
+            + per_burden * self.built.burden()
+            + (self.tie_breaks())
         )
 
 

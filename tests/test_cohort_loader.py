@@ -323,8 +323,8 @@ def test_the_absent_column_check_knows_every_derived_value_and_its_inputs() -> N
     """contract.DERIVED_FROM mirrors matcher/derived.py: the same fields, and every input a derivation reads."""
     import datetime as dt
 
-    from matcher.contract import DERIVED_FROM
-    from matcher.derived import DERIVED_FIELDS, derive
+    from matcher.contract import DERIVED_FIELDS, DERIVED_FROM
+    from matcher.derived import derive
     from matcher.facts import default_facts
 
     assert set(DERIVED_FROM) == set(DERIVED_FIELDS)

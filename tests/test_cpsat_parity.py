@@ -18,9 +18,11 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.cohort import cohort_from_records
+from matcher.context import Context
 from matcher.contract import columns
 from matcher.cpsat import Compiler, kleene
-from matcher.evaluate import Context, criterion_holds, subtract
+from matcher.dates import subtract
+from matcher.evaluate import criterion_holds
 from matcher.facts import default_facts
 from matcher.trials import effective_facts, load_trials
 

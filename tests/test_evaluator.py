@@ -11,7 +11,9 @@ from pydantic import TypeAdapter
 
 from matcher import ir
 from matcher.cohort import cohort_from_records
-from matcher.evaluate import Context, criterion_undecided_columns, subtract
+from matcher.context import Context
+from matcher.dates import subtract
+from matcher.evaluate import criterion_undecided_columns, evaluate
 from matcher.facts import default_facts
 
 AS_OF = dt.date(2026, 11, 23)
@@ -22,7 +24,7 @@ def truth(rule: dict[str, Any], patient: dict[str, Any], as_of: dt.date = AS_OF)
     """Evaluate one rule for one patient: 'true', 'false' or 'unknown'."""
     cohort = cohort_from_records([{"patient_id": "p", **patient}])
     assert not cohort.invalid, cohort.invalid
-    code = Context(cohort, as_of, default_facts()).evaluate(RULE.validate_python(rule))[0]
+    code = evaluate(RULE.validate_python(rule), Context(cohort, as_of, default_facts()))[0]
     return ("false", "unknown", "true")[code]
 
 

@@ -19,7 +19,7 @@ from matcher import synth
 from matcher.cli import main
 from matcher.cohort import Cohort, load_cohort
 from matcher.contract import by_stem, columns
-from matcher.derived import EPOCH
+from matcher.dates import EPOCH
 from matcher.errors import MatcherError
 from matcher.screen import screen
 from matcher.synth import SynthOptions, generate, parse_mix, write_cohort

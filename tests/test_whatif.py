@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
-from matcher.evaluate import Context
+from matcher.context import Context
 from matcher.trials import effective_facts, load_trials, scenarios_dir
 from matcher.whatif import Plan, near_misses, plan, rescreen
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.cohort import Cohort, cohort_from_records, load_cohort
-from matcher.evaluate import Context
+from matcher.context import Context
 from matcher.facts import default_facts
 from matcher.screen import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials, scenarios_dir

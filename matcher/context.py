@@ -1,0 +1,69 @@
+"""One cohort seen at one screening date with one set of facts: the values every backend reads.
+
+Below both backends: the evaluator and the CP-SAT compiler read fields, blanks and cut-off days from here.
+The memo tables live here too, so their lifetime is the context's; they are keyed by the IR nodes themselves
+(frozen, compared by value), never by ``id()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from matcher import ir
+from matcher.cohort import Cohort
+from matcher.dates import day_number, subtract
+from matcher.derived import Derived, derive
+from matcher.facts import Facts
+from matcher.kleene import UNKNOWN
+
+
+class Context:
+    """One cohort seen at one screening date with one set of facts."""
+
+    def __init__(self, cohort: Cohort, as_of: dt.date, facts: Facts, same_date: Context | None = None) -> None:
+        """``same_date``: a context of this cohort and date (other facts); its fact-free derived values are reused."""
+        self.cohort = cohort
+        self.as_of = as_of
+        self.today = day_number(as_of)
+        self.facts = facts
+        self.derived: dict[str, Derived] = derive(cohort, as_of, facts, same_date.derived if same_date else None)
+        self._blanks: dict[str, dict[str, np.ndarray]] = {}
+        self.rule_codes: dict[ir.Rule, np.ndarray] = {}
+        self.criterion_codes: dict[ir.Criterion, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.cohort)
+
+    def values(self, field: str) -> np.ndarray:
+        if field in self.derived:
+            return self.derived[field].values
+        return self.cohort.column(field)
+
+    def lowered_at(self, field: str, row: int) -> str | None:
+        """One patient's text value, lower-cased (None where blank)."""
+        codes, distinct = self.cohort.text_codes(field)
+        return distinct[codes[row]] if codes[row] >= 0 else None
+
+    def blanks(self, field: str) -> dict[str, np.ndarray]:
+        """Per input column, the rows where its blank leaves ``field`` unknown (built once per field)."""
+        if field in self.derived:
+            return self.derived[field].blanks
+        if field not in self._blanks:
+            column = self.cohort.column(field)
+            if column.dtype == np.int8:
+                blank = column == UNKNOWN
+            elif column.dtype == object:
+                blank = self.cohort.text_codes(field)[0] < 0
+            else:
+                blank = np.isnan(column)
+            self._blanks[field] = {field: blank}
+        return self._blanks[field]
+
+    def cutoff(self, duration: ir.Duration) -> int:
+        return day_number(subtract(self.as_of, duration))
+
+    def forget_nodes(self) -> None:
+        """Drop the memoized rule-node arrays (criterion results stay): a million-row screen keeps one criterion's."""
+        self.rule_codes.clear()
