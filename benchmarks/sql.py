@@ -19,9 +19,9 @@ import math
 from collections.abc import Callable
 
 from matcher import ir
+from matcher.context import washout_days
 from matcher.contract import DERIVED_FIELDS
 from matcher.dates import day_number, subtract
-from matcher.evaluate import washout_days
 from matcher.facts import Facts
 from matcher.trials import effective_facts
 

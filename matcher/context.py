@@ -67,3 +67,15 @@ class Context:
     def forget_nodes(self) -> None:
         """Drop the memoized rule-node arrays (criterion results stay): a million-row screen keeps one criterion's."""
         self.rule_codes.clear()
+
+
+def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[float, float]:
+    """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
+
+    NaN where the half-life is unknown: a named drug missing from the facts, or no name and no ``drug``.
+    """
+    drug = name if rule.drug_field is not None and name is not None else rule.drug
+    bounds = facts.half_life_range(drug) if drug is not None else None
+    if bounds is None:
+        return np.nan, np.nan
+    return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))

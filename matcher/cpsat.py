@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.context import Context
+from matcher.context import Context, washout_days
 from matcher.dates import day_number, from_day_number, subtract
-from matcher.evaluate import washout_days
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 
@@ -205,45 +205,7 @@ class Compiler:
     def rails(self, rule: ir.Rule) -> Rails:
         """(is_true, is_false) of a rule.  Where every part is decided (no unknown), is_false is
         just the negation of is_true, which keeps the model half the size for known data."""
-        if isinstance(rule, ir.Not):
-            is_true, is_false = self.rails(rule.rule)
-            return is_false, is_true
-        if isinstance(rule, ir.CompareFields):
-            return self._compare_fields(rule)
-        if not isinstance(rule, (ir.All, ir.Any_, ir.AtLeast, ir.If)):
-            return self._leaf(rule)
-        parts = [self.rails(child) for child in ir.children(rule)]
-        trues = [p[0] for p in parts]
-        if isinstance(rule, ir.If) and rule.otherwise is None:
-            parts.append((True, False))
-            trues.append(True)
-        exact = all(decided(p) for p in parts)
-        if isinstance(rule, ir.All):
-            is_true = self.conj(trues)
-            return is_true, self.neg(is_true) if exact else self.disj([p[1] for p in parts])
-        if isinstance(rule, ir.Any_):
-            is_true = self.disj(trues)
-            return is_true, self.neg(is_true) if exact else self.conj([p[1] for p in parts])
-        if isinstance(rule, ir.AtLeast):
-            is_true = self.count_at_least(trues, rule.k)
-            if exact:
-                return is_true, self.neg(is_true)
-            return is_true, self.neg(self.count_at_least([self.neg(p[1]) for p in parts], rule.k))
-        # (C and T) or (not C and O) or (T and O), as in the evaluator.
-        (c_true, c_false), (then_true, then_false), (other_true, other_false) = parts
-        is_true = self.disj(
-            [self.conj([c_true, then_true]), self.conj([c_false, other_true]), self.conj([then_true, other_true])]
-        )
-        if exact:
-            return is_true, self.neg(is_true)
-        is_false = self.conj(
-            [
-                self.disj([c_false, then_false]),
-                self.disj([c_true, other_false]),
-                self.disj([then_false, other_false]),
-            ]
-        )
-        return is_true, is_false
+        return RAILS[type(rule)](self, rule)
 
     def _leaf(self, rule: ir.Rule) -> Rails:
         field = cast(str, getattr(rule, "field"))  # noqa: B009 - every remaining leaf has a field
@@ -262,41 +224,9 @@ class Compiler:
         return is_true, self.disj([self.conj([guard, pair[1]]) for guard, pair in alternatives])
 
     def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
-        if isinstance(rule, ir.Known):
-            return (False, True) if isinstance(value, Unknown) else (True, False)
-        if isinstance(value, Unknown):
+        if isinstance(value, Unknown) and not isinstance(rule, ir.Known):
             return UNKNOWN_RAILS
-        if isinstance(rule, ir.Compare):
-            holds = self.reify(_number(value), rule.op, scaled(rule.value))
-            return holds, self.neg(holds)
-        if isinstance(rule, ir.Range):
-            number = _number(value)
-            parts: list[Lit] = []
-            if rule.min is not None:
-                parts.append(self.reify(number, ">=" if rule.min_inclusive else ">", scaled(rule.min)))
-            if rule.max is not None:
-                parts.append(self.reify(number, "<=" if rule.max_inclusive else "<", scaled(rule.max)))
-            holds = self.conj(parts)
-            return holds, self.neg(holds)
-        if isinstance(rule, ir.InSet):
-            member = str(value).lower() in {v.lower() for v in rule.values}
-            return member, not member
-        if isinstance(rule, ir.Flag):
-            matches = bool(value) == rule.value
-            return matches, not matches
-        if isinstance(rule, ir.OccurredWithin):
-            if isinstance(value, Never):
-                return (False, False) if rule.renewable else (False, True)
-            holds = self._date_after_cutoff(value, rule.window)
-            return holds, False if rule.renewable else self.neg(holds)
-        if isinstance(rule, ir.ElapsedAtLeast):
-            if isinstance(value, Never):
-                return rule.when_never, not rule.when_never
-            holds = self.neg(self._date_after_cutoff(value, rule.duration))
-            return holds, self.neg(holds)
-        if isinstance(rule, ir.Washout):
-            return self._washout(rule, value, Unknown())
-        raise TypeError(f"cannot compile {type(rule).__name__}")
+        return LEAF_VALUES[type(rule)](self, rule, value)
 
     def _date_after_cutoff(self, value: Value, duration: ir.Duration) -> Lit:
         date = self.date_expr(value)
@@ -340,6 +270,124 @@ class Compiler:
             if exact:
                 is_false = self.neg(is_true)
         return is_true, is_false
+
+
+RAILS: ir.Handlers[Callable[[Compiler, Any], Rails]] = ir.Handlers("the CP-SAT compiler")
+LEAF_VALUES: ir.Handlers[Callable[[Compiler, Any, Value], Rails]] = ir.Handlers(
+    "the CP-SAT compiler (leaf values)", tuple(t for t in ir.LEAF_TYPES if t is not ir.CompareFields)
+)
+
+
+@RAILS.register(ir.Not)
+def _not(compiler: Compiler, rule: ir.Not) -> Rails:
+    is_true, is_false = compiler.rails(rule.rule)
+    return is_false, is_true
+
+
+@RAILS.register(ir.CompareFields)
+def _compare_fields(compiler: Compiler, rule: ir.CompareFields) -> Rails:
+    return compiler._compare_fields(rule)
+
+
+@RAILS.register(*LEAF_VALUES.types)
+def _leaf(compiler: Compiler, rule: ir.Rule) -> Rails:
+    return compiler._leaf(rule)
+
+
+@RAILS.register(ir.All, ir.Any_, ir.AtLeast, ir.If)
+def _composite(compiler: Compiler, rule: ir.All | ir.Any_ | ir.AtLeast | ir.If) -> Rails:
+    parts = [compiler.rails(child) for child in ir.children(rule)]
+    trues = [p[0] for p in parts]
+    if isinstance(rule, ir.If) and rule.otherwise is None:
+        parts.append((True, False))
+        trues.append(True)
+    exact = all(decided(p) for p in parts)
+    if isinstance(rule, ir.All):
+        is_true = compiler.conj(trues)
+        return is_true, compiler.neg(is_true) if exact else compiler.disj([p[1] for p in parts])
+    if isinstance(rule, ir.Any_):
+        is_true = compiler.disj(trues)
+        return is_true, compiler.neg(is_true) if exact else compiler.conj([p[1] for p in parts])
+    if isinstance(rule, ir.AtLeast):
+        is_true = compiler.count_at_least(trues, rule.k)
+        if exact:
+            return is_true, compiler.neg(is_true)
+        return is_true, compiler.neg(compiler.count_at_least([compiler.neg(p[1]) for p in parts], rule.k))
+    # (C and T) or (not C and O) or (T and O), as in the evaluator.
+    (c_true, c_false), (then_true, then_false), (other_true, other_false) = parts
+    is_true = compiler.disj(
+        [
+            compiler.conj([c_true, then_true]),
+            compiler.conj([c_false, other_true]),
+            compiler.conj([then_true, other_true]),
+        ]
+    )
+    if exact:
+        return is_true, compiler.neg(is_true)
+    is_false = compiler.conj(
+        [
+            compiler.disj([c_false, then_false]),
+            compiler.disj([c_true, other_false]),
+            compiler.disj([then_false, other_false]),
+        ]
+    )
+    return is_true, is_false
+
+
+@LEAF_VALUES.register(ir.Known)
+def _known(compiler: Compiler, rule: ir.Known, value: Value) -> Rails:
+    return (False, True) if isinstance(value, Unknown) else (True, False)
+
+
+@LEAF_VALUES.register(ir.Compare)
+def _compare(compiler: Compiler, rule: ir.Compare, value: Value) -> Rails:
+    holds = compiler.reify(_number(value), rule.op, scaled(rule.value))
+    return holds, compiler.neg(holds)
+
+
+@LEAF_VALUES.register(ir.Range)
+def _range(compiler: Compiler, rule: ir.Range, value: Value) -> Rails:
+    number = _number(value)
+    parts: list[Lit] = []
+    if rule.min is not None:
+        parts.append(compiler.reify(number, ">=" if rule.min_inclusive else ">", scaled(rule.min)))
+    if rule.max is not None:
+        parts.append(compiler.reify(number, "<=" if rule.max_inclusive else "<", scaled(rule.max)))
+    holds = compiler.conj(parts)
+    return holds, compiler.neg(holds)
+
+
+@LEAF_VALUES.register(ir.InSet)
+def _in_set(compiler: Compiler, rule: ir.InSet, value: Value) -> Rails:
+    member = str(value).lower() in {v.lower() for v in rule.values}
+    return member, not member
+
+
+@LEAF_VALUES.register(ir.Flag)
+def _flag(compiler: Compiler, rule: ir.Flag, value: Value) -> Rails:
+    matches = bool(value) == rule.value
+    return matches, not matches
+
+
+@LEAF_VALUES.register(ir.OccurredWithin)
+def _occurred_within(compiler: Compiler, rule: ir.OccurredWithin, value: Value) -> Rails:
+    if isinstance(value, Never):
+        return (False, False) if rule.renewable else (False, True)
+    holds = compiler._date_after_cutoff(value, rule.window)
+    return holds, False if rule.renewable else compiler.neg(holds)
+
+
+@LEAF_VALUES.register(ir.ElapsedAtLeast)
+def _elapsed_at_least(compiler: Compiler, rule: ir.ElapsedAtLeast, value: Value) -> Rails:
+    if isinstance(value, Never):
+        return rule.when_never, not rule.when_never
+    holds = compiler.neg(compiler._date_after_cutoff(value, rule.duration))
+    return holds, compiler.neg(holds)
+
+
+@LEAF_VALUES.register(ir.Washout)
+def _washout_value(compiler: Compiler, rule: ir.Washout, value: Value) -> Rails:
+    return compiler._washout(rule, value, Unknown())
 
 
 @functools.lru_cache(maxsize=256)

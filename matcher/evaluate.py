@@ -14,31 +14,34 @@ Truth values are int8 codes: 0 false, 1 unknown, 2 true.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
 from matcher import ir
-from matcher.context import Context
-from matcher.facts import Facts
+from matcher.context import Context, washout_days
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation, tri
+
+EVALUATORS: ir.Handlers[Callable[[Any, Context], np.ndarray]] = ir.Handlers("the evaluator")
 
 
 def evaluate(rule: ir.Rule, ctx: Context) -> np.ndarray:
     """Kleene codes of ``rule`` for every patient (memoized per node in the context)."""
     codes = ctx.rule_codes.get(rule)
     if codes is None:
-        codes = ctx.rule_codes[rule] = _EVALUATORS[type(rule)](rule, ctx)
+        codes = ctx.rule_codes[rule] = EVALUATORS[type(rule)](rule, ctx)
     return codes
 
 
+@EVALUATORS.register(ir.Compare)
 def _compare(rule: ir.Compare, ctx: Context) -> np.ndarray:
     values = ctx.values(rule.field)
     with np.errstate(invalid="ignore"):
         return tri(~np.isnan(values), OPERATORS[rule.op](values, rule.value))
 
 
+@EVALUATORS.register(ir.Range)
 def _range(rule: ir.Range, ctx: Context) -> np.ndarray:
     values = ctx.values(rule.field)
     inside = np.ones(len(values), dtype=bool)
@@ -50,22 +53,26 @@ def _range(rule: ir.Range, ctx: Context) -> np.ndarray:
     return tri(~np.isnan(values), inside)
 
 
+@EVALUATORS.register(ir.CompareFields)
 def _compare_fields(rule: ir.CompareFields, ctx: Context) -> np.ndarray:
     left, right = ctx.values(rule.left), ctx.values(rule.right)
     with np.errstate(invalid="ignore"):
         return tri(~np.isnan(left) & ~np.isnan(right), OPERATORS[rule.op](left, right))
 
 
+@EVALUATORS.register(ir.InSet)
 def _in_set(rule: ir.InSet, ctx: Context) -> np.ndarray:
     wanted = {value.lower() for value in rule.values}
     return tri(ctx.cohort.text_codes(rule.field)[0] >= 0, ctx.cohort.per_word(rule.field, wanted.__contains__, False))
 
 
+@EVALUATORS.register(ir.Flag)
 def _flag(rule: ir.Flag, ctx: Context) -> np.ndarray:
     codes = ctx.values(rule.field)
     return codes if rule.value else (TRUE - codes).astype(np.int8)
 
 
+@EVALUATORS.register(ir.OccurredWithin)
 def _occurred_within(rule: ir.OccurredWithin, ctx: Context) -> np.ndarray:
     days = ctx.values(rule.field)
     with np.errstate(invalid="ignore"):
@@ -75,23 +82,12 @@ def _occurred_within(rule: ir.OccurredWithin, ctx: Context) -> np.ndarray:
     return tri(~np.isnan(days), within)
 
 
+@EVALUATORS.register(ir.ElapsedAtLeast)
 def _elapsed_at_least(rule: ir.ElapsedAtLeast, ctx: Context) -> np.ndarray:
     days = ctx.values(rule.field)
     with np.errstate(invalid="ignore"):
         elapsed = np.where(np.isneginf(days), rule.when_never, days <= ctx.cutoff(rule.duration))
     return tri(~np.isnan(days), elapsed)
-
-
-def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[float, float]:
-    """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
-
-    NaN where the half-life is unknown: a named drug missing from the facts, or no name and no ``drug``.
-    """
-    drug = name if rule.drug_field is not None and name is not None else rule.drug
-    bounds = facts.half_life_range(drug) if drug is not None else None
-    if bounds is None:
-        return np.nan, np.nan
-    return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))
 
 
 def washout_bounds(rule: ir.Washout, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +101,7 @@ def washout_bounds(rule: ir.Washout, ctx: Context) -> tuple[np.ndarray, np.ndarr
     return bounds[:, 0].astype(float), bounds[:, 1].astype(float)
 
 
+@EVALUATORS.register(ir.Washout)
 def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
     days = ctx.values(rule.field)
     fewest, most = washout_bounds(rule, ctx)
@@ -115,51 +112,39 @@ def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
     return np.where(never | done, TRUE, np.where(not_done & ~never, FALSE, UNKNOWN)).astype(np.int8)
 
 
+@EVALUATORS.register(ir.Known)
 def _known(rule: ir.Known, ctx: Context) -> np.ndarray:
     blank = next(iter(ctx.blanks(rule.field).values()))
     return np.where(blank, FALSE, TRUE).astype(np.int8)
 
 
+@EVALUATORS.register(ir.All)
 def _all(rule: ir.All, ctx: Context) -> np.ndarray:
     return conjunction([evaluate(child, ctx) for child in rule.of])
 
 
+@EVALUATORS.register(ir.Any_)
 def _any(rule: ir.Any_, ctx: Context) -> np.ndarray:
     return disjunction([evaluate(child, ctx) for child in rule.of])
 
 
+@EVALUATORS.register(ir.AtLeast)
 def _at_least(rule: ir.AtLeast, ctx: Context) -> np.ndarray:
     return at_least([evaluate(child, ctx) for child in rule.of], rule.k)
 
 
+@EVALUATORS.register(ir.Not)
 def _not(rule: ir.Not, ctx: Context) -> np.ndarray:
     return negation(evaluate(rule.rule, ctx))
 
 
+@EVALUATORS.register(ir.If)
 def _if(rule: ir.If, ctx: Context) -> np.ndarray:
     condition = evaluate(rule.condition, ctx)
     then = evaluate(rule.then, ctx)
     if rule.otherwise is None:
         return implies(condition, then)
     return case_split(condition, then, evaluate(rule.otherwise, ctx))
-
-
-_EVALUATORS: dict[type, Callable[..., np.ndarray]] = {
-    ir.Compare: _compare,
-    ir.Range: _range,
-    ir.CompareFields: _compare_fields,
-    ir.InSet: _in_set,
-    ir.Flag: _flag,
-    ir.OccurredWithin: _occurred_within,
-    ir.ElapsedAtLeast: _elapsed_at_least,
-    ir.Washout: _washout,
-    ir.Known: _known,
-    ir.All: _all,
-    ir.Any_: _any,
-    ir.AtLeast: _at_least,
-    ir.Not: _not,
-    ir.If: _if,
-}
 
 
 def criterion_holds(criterion: ir.Criterion, ctx: Context, remember: bool = True) -> np.ndarray:

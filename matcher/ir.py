@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+import typing
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -370,18 +371,64 @@ class Trial(Node):
         raise KeyError(criterion_id)
 
 
+RULE_TYPES: tuple[type[Node], ...] = typing.get_args(typing.get_args(Rule)[0])  # every node type of the union
 LEAF_TYPES = (Compare, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known)
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+class Handlers(Generic[_Handler]):
+    """One backend's handler per IR node type, registered with ``@handlers.register(ir.Type, ...)``.
+
+    Every backend (evaluator, CP-SAT compiler, renderer) dispatches through one of these, so a test can list
+    the node types a backend lacks (``missing``) instead of a new node type being silently skipped somewhere.
+    """
+
+    def __init__(self, backend: str, types: tuple[type[Node], ...] = RULE_TYPES) -> None:
+        self.backend = backend
+        self.types = types
+        self.table: dict[type, _Handler] = {}
+
+    def register(self, *types: type[Node]) -> Callable[[_Handler], _Handler]:
+        def add(handler: _Handler) -> _Handler:
+            for node_type in types:
+                self.table[node_type] = handler
+            return handler
+
+        return add
+
+    def __getitem__(self, node_type: type) -> _Handler:
+        try:
+            return self.table[node_type]
+        except KeyError:
+            raise TypeError(f"{self.backend} has no handler for {node_type.__name__}") from None
+
+    def missing(self) -> list[str]:
+        return [node_type.__name__ for node_type in self.types if node_type not in self.table]
+
+
+def named_children(rule: Rule) -> tuple[tuple[str, Rule], ...]:
+    """The direct sub-rules of a node with their paths below it (empty for leaves): the one walk of the IR."""
+    if isinstance(rule, (All, Any_, AtLeast)):
+        return tuple((f"of[{index}]", child) for index, child in enumerate(rule.of))
+    if isinstance(rule, Not):
+        return (("rule", rule.rule),)
+    if isinstance(rule, If):
+        branches = [("condition", rule.condition), ("then", rule.then)]
+        return tuple(branches + ([("otherwise", rule.otherwise)] if rule.otherwise is not None else []))
+    return ()
 
 
 def children(rule: Rule) -> tuple[Rule, ...]:
     """The direct sub-rules of a node (empty for leaves)."""
-    if isinstance(rule, (All, Any_, AtLeast)):
-        return rule.of
-    if isinstance(rule, Not):
-        return (rule.rule,)
-    if isinstance(rule, If):
-        return (rule.condition, rule.then) + ((rule.otherwise,) if rule.otherwise else ())
-    return ()
+    return tuple(child for _, child in named_children(rule))
+
+
+def walk_with_paths(rule: Rule, path: str) -> Iterator[tuple[Rule, str]]:
+    """The rule and all its descendants, depth first, each with its path (for messages naming a node)."""
+    yield rule, path
+    for name, child in named_children(rule):
+        yield from walk_with_paths(child, f"{path}.{name}")
 
 
 def walk(rule: Rule) -> tuple[Rule, ...]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable
+from typing import Any
 
 from matcher import ir
 
@@ -18,48 +19,89 @@ def duration(value: ir.Duration) -> str:
     return " ".join(f"{count} {unit}{'s' if count != 1 else ''}" for count, unit in parts if count)
 
 
+WORDS: ir.Handlers[Callable[[Any], str]] = ir.Handlers("the renderer")
+
+
 def words(rule: ir.Rule) -> str:
     """One rule as an English phrase."""
-    if isinstance(rule, ir.Compare):
-        return f"{rule.field} is {_OPS[rule.op]} {_number(rule.value)}"
-    if isinstance(rule, ir.Range):
-        low = None if rule.min is None else f"{'at least' if rule.min_inclusive else 'above'} {_number(rule.min)}"
-        high = None if rule.max is None else f"{'at most' if rule.max_inclusive else 'below'} {_number(rule.max)}"
-        return f"{rule.field} is {' and '.join(p for p in (low, high) if p)}"
-    if isinstance(rule, ir.CompareFields):
-        return f"{rule.left} is {_OPS[rule.op]} {rule.right}"
-    if isinstance(rule, ir.InSet):
-        return (
-            f"{rule.field} is {' or '.join(rule.values)}"
-            if len(rule.values) < 3
-            else f"{rule.field} is one of {', '.join(rule.values)}"
-        )
-    if isinstance(rule, ir.Flag):
-        return f"{rule.field} is {'true' if rule.value else 'false'}"
-    if isinstance(rule, ir.OccurredWithin):
-        renew = " (older or never: to be repeated)" if rule.renewable else ""
-        return f"{rule.field} falls within the last {duration(rule.window)}{renew}"
-    if isinstance(rule, ir.ElapsedAtLeast):
-        never = "counts" if rule.when_never else "does not count"
-        return f"at least {duration(rule.duration)} have passed since {rule.field} ('never' {never})"
-    if isinstance(rule, ir.Washout):
-        named = f"the drug named in {rule.drug_field}" if rule.drug_field else None
-        drug = " (else ".join(p for p in (named, rule.drug) if p) + (")" if named and rule.drug else "")
-        return f"at least {_number(rule.half_lives)} half-lives of {drug} have passed since {rule.field}"
-    if isinstance(rule, ir.Known):
-        return f"{rule.field} is recorded"
-    if isinstance(rule, ir.Not):
-        return f"not ({words(rule.rule)})"
-    if isinstance(rule, ir.If):
-        text = f"if {words(rule.condition)}, then {words(rule.then)}"
-        return text + (f"; otherwise {words(rule.otherwise)}" if rule.otherwise is not None else "")
-    if isinstance(rule, ir.AtLeast):
-        return f"at least {rule.k} of: " + "; ".join(f"({words(child)})" for child in rule.of)
+    return WORDS[type(rule)](rule)
+
+
+@WORDS.register(ir.Compare)
+def _compare(rule: ir.Compare) -> str:
+    return f"{rule.field} is {_OPS[rule.op]} {_number(rule.value)}"
+
+
+@WORDS.register(ir.Range)
+def _range(rule: ir.Range) -> str:
+    low = None if rule.min is None else f"{'at least' if rule.min_inclusive else 'above'} {_number(rule.min)}"
+    high = None if rule.max is None else f"{'at most' if rule.max_inclusive else 'below'} {_number(rule.max)}"
+    return f"{rule.field} is {' and '.join(p for p in (low, high) if p)}"
+
+
+@WORDS.register(ir.CompareFields)
+def _compare_fields(rule: ir.CompareFields) -> str:
+    return f"{rule.left} is {_OPS[rule.op]} {rule.right}"
+
+
+@WORDS.register(ir.InSet)
+def _in_set(rule: ir.InSet) -> str:
+    if len(rule.values) < 3:
+        return f"{rule.field} is {' or '.join(rule.values)}"
+    return f"{rule.field} is one of {', '.join(rule.values)}"
+
+
+@WORDS.register(ir.Flag)
+def _flag(rule: ir.Flag) -> str:
+    return f"{rule.field} is {'true' if rule.value else 'false'}"
+
+
+@WORDS.register(ir.OccurredWithin)
+def _occurred_within(rule: ir.OccurredWithin) -> str:
+    renew = " (older or never: to be repeated)" if rule.renewable else ""
+    return f"{rule.field} falls within the last {duration(rule.window)}{renew}"
+
+
+@WORDS.register(ir.ElapsedAtLeast)
+def _elapsed_at_least(rule: ir.ElapsedAtLeast) -> str:
+    never = "counts" if rule.when_never else "does not count"
+    return f"at least {duration(rule.duration)} have passed since {rule.field} ('never' {never})"
+
+
+@WORDS.register(ir.Washout)
+def _washout(rule: ir.Washout) -> str:
+    named = f"the drug named in {rule.drug_field}" if rule.drug_field else None
+    drug = " (else ".join(p for p in (named, rule.drug) if p) + (")" if named and rule.drug else "")
+    return f"at least {_number(rule.half_lives)} half-lives of {drug} have passed since {rule.field}"
+
+
+@WORDS.register(ir.Known)
+def _known(rule: ir.Known) -> str:
+    return f"{rule.field} is recorded"
+
+
+@WORDS.register(ir.Not)
+def _not(rule: ir.Not) -> str:
+    return f"not ({words(rule.rule)})"
+
+
+@WORDS.register(ir.If)
+def _if(rule: ir.If) -> str:
+    text = f"if {words(rule.condition)}, then {words(rule.then)}"
+    return text + (f"; otherwise {words(rule.otherwise)}" if rule.otherwise is not None else "")
+
+
+@WORDS.register(ir.AtLeast)
+def _at_least(rule: ir.AtLeast) -> str:
+    return f"at least {rule.k} of: " + "; ".join(f"({words(child)})" for child in rule.of)
+
+
+@WORDS.register(ir.All, ir.Any_)
+def _group(rule: ir.All | ir.Any_) -> str:
+    if len(rule.of) == 1:
+        return words(rule.of[0])
     joiner = " and " if isinstance(rule, ir.All) else " or "
-    group = cast(ir.All | ir.Any_, rule)
-    if len(group.of) == 1:
-        return words(group.of[0])
-    return joiner.join(f"({words(child)})" for child in group.of)
+    return joiner.join(f"({words(child)})" for child in rule.of)
 
 
 def criterion_words(criterion: ir.Criterion) -> str:
@@ -84,7 +126,7 @@ def trial_text(trial: ir.Trial) -> str:
     ]
     current = None
     for criterion in trial.criteria:
-        group = _group(criterion)
+        group = _heading(criterion)
         if group != current:
             lines += ["", group]
             current = group
@@ -95,7 +137,7 @@ def trial_text(trial: ir.Trial) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def _group(criterion: ir.Criterion) -> str:
+def _heading(criterion: ir.Criterion) -> str:
     parts = criterion.id.split(".")
     kind = "Inclusion criteria" if criterion.kind == "inclusion" else "Exclusion criteria"
     branch = parts[2] if len(parts) > 3 and not parts[2].isdigit() else None

@@ -7,7 +7,6 @@ Errors name the file and the YAML path of the offending node, e.g.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -77,20 +76,6 @@ def parse_trial(document: Any, source: str) -> ir.Trial:
     return trial
 
 
-def _walk(rule: ir.Rule, path: str) -> Iterator[tuple[ir.Rule, str]]:
-    yield rule, path
-    if isinstance(rule, (ir.All, ir.Any_, ir.AtLeast)):
-        for index, child in enumerate(rule.of):
-            yield from _walk(child, f"{path}.of[{index}]")
-    elif isinstance(rule, ir.Not):
-        yield from _walk(rule.rule, f"{path}.rule")
-    elif isinstance(rule, ir.If):
-        yield from _walk(rule.condition, f"{path}.condition")
-        yield from _walk(rule.then, f"{path}.then")
-        if rule.otherwise is not None:
-            yield from _walk(rule.otherwise, f"{path}.otherwise")
-
-
 def _check_fields(trial: ir.Trial, source: str) -> None:
     """Every field a rule reads exists and has a kind that rule accepts; half-lives exist."""
     kinds = known_fields()
@@ -107,7 +92,7 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
                     f"{source}: criteria[{index}].unchanged[{position}]: unknown column {column!r} ({criterion.id})"
                 )
         for root, root_path in roots:
-            for node, path in _walk(root, root_path):
+            for node, path in ir.walk_with_paths(root, root_path):
                 fields = [
                     (name, f"{path}.{attr}")
                     for attr in ("field", "left", "right")

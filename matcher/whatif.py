@@ -29,11 +29,11 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
-from matcher.context import Context
+from matcher.context import Context, washout_days
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value, kleene
 from matcher.dates import from_day_number
 from matcher.errors import MatcherError
-from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate, washout_days
+from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
 from matcher.facts import Facts
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
