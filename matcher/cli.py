@@ -704,7 +704,7 @@ def trials_coverage(trial_ids: tuple[str, ...], models: Path | None) -> None:
     for trial in _select_trials(list(trial_ids), models):
         try:
             problems = coverage_problems(trial, models / "sources" if models else None)
-        except (ValueError, OSError) as exc:
+        except (MatcherError, OSError) as exc:
             problems = [str(exc)]
         items = len(trial.source_items)
         if problems:

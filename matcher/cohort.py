@@ -432,6 +432,11 @@ def _report_ids(ids: np.ndarray, source: str) -> None:
     if blank.size:
         more = f" (and {blank.size - 1} more rows)" if blank.size > 1 else ""
         raise CohortError(f"{source}: row {int(blank[0]) + 2}: column 'patient_id' is blank{more}")
+    check_unique_ids(ids, source)
+
+
+def check_unique_ids(ids: np.ndarray, source: str) -> None:
+    """Name the first repeated id with every row holding it (file rows: the header is row 1)."""
     _, inverse, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
     repeated = np.flatnonzero(counts[inverse] > 1)
     if repeated.size:

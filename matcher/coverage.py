@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from matcher import ir
+from matcher.errors import TrialModelError
 from matcher.trials import models_dir
 
 
@@ -22,15 +23,15 @@ def normalized(text: str) -> str:
 def eligibility_section(trial: ir.Trial, sources: Path | None = None) -> str:
     """The seed's eligibility text between the trial's ``after`` and ``before`` markers."""
     if trial.source is None:
-        raise ValueError(f"{trial.id}: no source text is declared")
+        raise TrialModelError(f"{trial.id}: no source text is declared")
     text = normalized(((sources or models_dir() / "sources") / trial.source.file).read_text("utf-8"))
     start = text.find(normalized(trial.source.after))
     if start < 0:
-        raise ValueError(f"{trial.id}: marker {trial.source.after!r} not found in {trial.source.file}")
+        raise TrialModelError(f"{trial.id}: marker {trial.source.after!r} not found in {trial.source.file}")
     start += len(normalized(trial.source.after))
     end = text.find(normalized(trial.source.before), start) if trial.source.before else len(text)
     if end < 0:
-        raise ValueError(f"{trial.id}: marker {trial.source.before!r} not found after the start marker")
+        raise TrialModelError(f"{trial.id}: marker {trial.source.before!r} not found after the start marker")
     return text[start:end].strip()
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from matcher import ir
-from matcher.cohort import Cohort, check_as_of, cohort_from_table
+from matcher.cohort import Cohort, check_as_of, check_unique_ids, cohort_from_table
 from matcher.errors import CohortError, MatcherError
 from matcher.screen import Screening, TrialScreen, screen
 from matcher.whatif import Plan, near_misses
@@ -146,9 +146,7 @@ def _merge(parts: list[Partition], source: str, trials: list[ir.Trial], as_of: d
     ids = np.concatenate([part.ids for part in parts]) if parts else np.zeros(0, dtype=object)
     if not len(ids):
         raise CohortError(f"{source}: the file has a header but no patient rows")
-    unique, counts = np.unique(ids.astype(str), return_counts=True)
-    if (counts > 1).any():
-        raise CohortError(f"{source}: duplicate patient_id {str(unique[counts > 1][0])!r} (column 'patient_id')")
+    check_unique_ids(ids, source)
     invalid: dict[int, str] = {}
     offset = 0
     for part in parts:

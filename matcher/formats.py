@@ -25,7 +25,7 @@ from matcher.output import (
     row_ranges,
     text_array,
 )
-from matcher.render import criterion_words
+from matcher.render import criterion_words, short_id
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.whatif import Plan
 
@@ -140,10 +140,6 @@ def screen_json(screening: Screening, with_funnel: bool, warnings: list[str] | N
     return json.dumps(document, indent=2, default=str) + "\n"
 
 
-def _short(criterion_id: str) -> str:
-    return criterion_id.split(".", 1)[1] if "." in criterion_id else criterion_id
-
-
 TABLE_ROWS = 200  # rows a table shows before it names the format that holds them all
 
 
@@ -211,7 +207,7 @@ def _cell(record: dict[str, Any]) -> str:
     style = _STYLE[status]
     detail = ""
     if record["failed"]:
-        names = [_short(c) for c in record["failed"]]
+        names = [short_id(c) for c in record["failed"]]
         detail = " " + ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
     elif record["missing"]:
         detail = f" ?{len(record['missing'])} columns"

@@ -104,6 +104,11 @@ def _group(rule: ir.All | ir.Any_) -> str:
     return joiner.join(f"({words(child)})" for child in rule.of)
 
 
+def short_id(criterion_id: str) -> str:
+    """A criterion id without its trial prefix (incl.4 for NCT06821659.incl.4), where the trial is shown beside it."""
+    return criterion_id.split(".", 1)[1] if "." in criterion_id else criterion_id
+
+
 def criterion_words(criterion: ir.Criterion) -> str:
     """The criterion as a requirement on the patient."""
     if isinstance(criterion.rule, ir.ManualCheck):

@@ -29,7 +29,7 @@ from matcher.allocate import Allocation, allocate, is_recruiting, quota_rules, s
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError
 from matcher.kleene import FALSE
-from matcher.render import criterion_words
+from matcher.render import criterion_words, short_id
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
 from matcher.whatif import Plan, near_misses
 
@@ -228,7 +228,7 @@ def _layout(height: int, **extra: Any) -> dict[str, Any]:
 def _funnel_figure(result: TrialScreen) -> dict[str, Any]:
     steps = funnel(result)
     valid = int((result.status != STATUS_NAMES.index("invalid")).sum())
-    labels = ["screened"] + [f"{index}. {_short(step.criterion.id)}" for index, step in enumerate(steps, 1)]
+    labels = ["screened"] + [f"{index}. {short_id(step.criterion.id)}" for index, step in enumerate(steps, 1)]
     hover = ["valid rows screened"] + [
         f"<b>{_label(step.criterion.id)}</b><br>{_wrap(_label(criterion_words(step.criterion)))}"
         f"<br>failed here: {step.failed_here}; undecided here: {step.undecided_here}"
@@ -251,10 +251,6 @@ def _funnel_figure(result: TrialScreen) -> dict[str, Any]:
         ),
     )
     return _figure_dict(figure)
-
-
-def _short(criterion_id: str) -> str:
-    return criterion_id.split(".", 1)[1] if "." in criterion_id else criterion_id
 
 
 def _wrap(text: str, width: int = 90) -> str:

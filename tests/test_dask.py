@@ -71,8 +71,12 @@ def test_duplicate_ids_across_partitions_are_caught(client: Any, tmp_path: Path)
     doubled.write_text("\n".join([header, *rows, rows[0]]) + "\n", encoding="utf-8")
     from matcher.errors import CohortError
 
-    with pytest.raises(CohortError, match="duplicate patient_id 'P001'"):
+    with pytest.raises(CohortError) as local:
+        load_cohort(doubled)
+    with pytest.raises(CohortError) as on_dask:
         screen_on_dask(doubled, TRIALS, AS_OF, client, blocksize="8KB")
+    assert str(on_dask.value) == str(local.value)
+    assert f"duplicate patient_id 'P001' in rows 2, {len(rows) + 2} (column 'patient_id')" in str(local.value)
 
 
 def test_cli_engine_dask_matches_local() -> None:
