@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from matcher import ir
 from matcher.cohort import FALSE_WORDS, TRUE_WORDS, Cohort
 from matcher.contract import columns, did_you_mean
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ParameterError
 from matcher.output import unescape_cell
 from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
 from matcher.whatif import Plan
@@ -456,6 +456,16 @@ def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.
     return solver, status
 
 
+def check_slot_overrides(slots: Mapping[str, int], considered: list[str], known: list[str] | None = None) -> None:
+    """Every trial a slot override names is a known trial, and one of those considered."""
+    known = considered if known is None else known
+    for trial_id in slots:
+        if trial_id not in known:
+            raise ParameterError("slots", f"{{option}} names unknown trial {trial_id!r}; known: {', '.join(known)}")
+        if trial_id not in considered:
+            raise ParameterError("slots", f"{{option}} names {trial_id}, which is not among the trials considered")
+
+
 def allocate(
     screening: Screening,
     slots: dict[str, int],
@@ -526,7 +536,7 @@ def allocate(
         unmet = [q.describe() for q, lit in quota_literals if lit.index in core] or ["the model has no solution"]
         raise MatcherError("quota minimum cannot be met: " + "; ".join(unmet))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise MatcherError(f"no allocation found ({solver.status_name(status)}); raise --time-limit")
+        raise ParameterError("time_limit", f"no allocation found ({solver.status_name(status)}); raise {{option}}")
     best = int(round(solver.objective_value))
     bound = int(round(solver.best_objective_bound))
     chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]

@@ -27,6 +27,7 @@ from matcher.allocate import (
     Allocation,
     QuotaRule,
     allocate,
+    check_slot_overrides,
     is_recruiting,
     left_out_of,
     load_scenario,
@@ -35,20 +36,23 @@ from matcher.allocate import (
     status_words,
 )
 from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
-from matcher.context import Context
 from matcher.contract import absent_columns
 from matcher.coverage import coverage_problems
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ParameterError
 from matcher.ir import Trial
 from matcher.output import write_atomic
 from matcher.render import trial_text
 from matcher.screen import Screening, screen
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
-from matcher.trials import effective_facts, load_trials, select_trials, trial_schema
-from matcher.whatif import DEFAULT_HORIZON, Plan, near_misses, patient_row, plan, rescreen
+from matcher.trials import load_trials, select_trials, trial_schema
+from matcher.whatif import DEFAULT_HORIZON, Plan, near_misses, patient_plans, readable_row, rescreen
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# The option that sets each library parameter a ParameterError names.
+_OPTION_OF = {"slots": "--slots", "mix": "--mix", "changes": "--set", "time_limit": "--time-limit"}
 
 
 def reports_errors(command: F) -> F:
@@ -58,6 +62,9 @@ def reports_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except ParameterError as exc:
+            click.echo(f"Error: {exc.worded(_OPTION_OF.get(exc.parameter, exc.parameter))}", err=True)
+            sys.exit(2)
         except MatcherError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -420,13 +427,9 @@ def whatif_command(
         _emit_plans(plans, as_of, fmt, output, warnings)
         return
     assert patient_id is not None
-    row = patient_row(loaded, patient_id)
-    if row in loaded.invalid and not changes:
-        raise MatcherError(
-            f"{loaded.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({loaded.invalid[row]}); "
-            "correct the row, or re-screen with --set COLUMN=VALUE"
-        )
     if changes or wait_days is not None:
+        if not changes:
+            readable_row(loaded, patient_id)
         screening = rescreen(loaded, patient_id, chosen, as_of, changes, wait_days or 0)
         _emit(
             formats.screen_json(screening, False, warnings.lines)
@@ -436,11 +439,7 @@ def whatif_command(
         )
         warnings.print()
         return
-    alone = loaded.take([row])
-    plans = [
-        plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit, alternatives=True)
-        for trial in chosen
-    ]
+    plans = patient_plans(loaded, patient_id, chosen, as_of, horizon, time_limit)
     _emit_plans(plans, as_of, fmt, output, warnings)
 
 
@@ -505,11 +504,7 @@ def _slots_and_quotas(
     """
     considered = [trial.id for trial in chosen]
     known = list(load_trials(models))
-    for trial_id in slots:
-        if trial_id not in known:
-            raise MatcherError(f"--slots names unknown trial {trial_id!r}; known: {', '.join(known)}")
-        if trial_id not in considered:
-            raise MatcherError(f"--slots names {trial_id}, which is not among the trials considered")
+    check_slot_overrides(slots, considered, known)
     loaded = load_scenario(scenario, known) if scenario else None
     scenario_slots = {}
     if loaded:

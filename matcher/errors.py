@@ -15,3 +15,19 @@ class TrialModelError(MatcherError):
 
 class FactsError(MatcherError):
     """A site's facts file cannot be read or does not fit facts.yaml."""
+
+
+class ParameterError(MatcherError):
+    """An argument of a library call cannot be used.
+
+    The template names the argument as ``{option}``: the library's own message says the parameter
+    (``slots``), and the CLI says the option that set it (``--slots``), so command-line words stay in cli.py.
+    """
+
+    def __init__(self, parameter: str, template: str) -> None:
+        self.parameter = parameter
+        self.template = template
+        super().__init__(self.worded(parameter))
+
+    def worded(self, option: str) -> str:
+        return self.template.replace("{option}", option)

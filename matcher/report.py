@@ -25,9 +25,8 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from matcher import __version__, ir
-from matcher.allocate import Allocation, allocate, is_recruiting, quota_rules, status_words
+from matcher.allocate import Allocation, allocate, check_slot_overrides, is_recruiting, quota_rules, status_words
 from matcher.cohort import Cohort
-from matcher.errors import MatcherError
 from matcher.kleene import FALSE
 from matcher.render import criterion_words, short_id
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
@@ -60,9 +59,7 @@ def cohort_report(
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Screen, plan (with ``within``) and allocate the cohort, and render the report."""
-    unknown = sorted(set(slots) - {trial.id for trial in trials})
-    if unknown:
-        raise MatcherError(f"--slots names unknown trial {unknown[0]!r}; known: {', '.join(t.id for t in trials)}")
+    check_slot_overrides(slots, [trial.id for trial in trials])
     screening = screen(cohort, trials, as_of)
     plans = None
     if within is not None:

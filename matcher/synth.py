@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from matcher.contract import columns
 from matcher.dates import EPOCH
 from matcher.derived import bedside_schwartz, ckd_epi_2021, cockcroft_gault
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ParameterError
 from matcher.facts import default_facts
 from matcher.trials import load_trials
 from matcher.units import conversion_factor
@@ -140,11 +140,13 @@ def _diagnoses() -> tuple[str, ...]:
 def _check_mix(mix: Mapping[str, float]) -> None:
     unknown = sorted(set(mix) - set(_diagnoses()))
     if unknown:
-        raise MatcherError(f"--mix: {unknown[0]!r} is not a diagnosis code (one of {', '.join(_diagnoses())})")
+        raise ParameterError(
+            "mix", f"{{option}}: {unknown[0]!r} is not a diagnosis code (one of {', '.join(_diagnoses())})"
+        )
     if any(not np.isfinite(weight) or weight < 0 for weight in mix.values()):
-        raise MatcherError("--mix: weights must be numbers >= 0")
+        raise ParameterError("mix", "{option}: weights must be numbers >= 0")
     if sum(mix.values()) <= 0:
-        raise MatcherError("--mix: at least one weight must be above 0")
+        raise ParameterError("mix", "{option}: at least one weight must be above 0")
 
 
 def parse_mix(text: str | None) -> dict[str, float]:
@@ -159,16 +161,20 @@ def parse_mix(text: str | None) -> dict[str, float]:
     for item in text.split(","):
         name, sep, number = item.partition("=")
         if not sep or not name.strip():
-            raise MatcherError(f"--mix: {item.strip()!r} is not CODE=WEIGHT (e.g. SLE=0.5)")
+            raise ParameterError("mix", f"{{option}}: {item.strip()!r} is not CODE=WEIGHT (e.g. SLE=0.5)")
         code = codes.get(name.strip().lower())
         if code is None:
-            raise MatcherError(f"--mix: {name.strip()!r} is not a diagnosis code (one of {', '.join(_diagnoses())})")
+            raise ParameterError(
+                "mix", f"{{option}}: {name.strip()!r} is not a diagnosis code (one of {', '.join(_diagnoses())})"
+            )
         if code in mix:
-            raise MatcherError(f"--mix: {code} is given twice")
+            raise ParameterError("mix", f"{{option}}: {code} is given twice")
         try:
             mix[code] = float(number)
         except ValueError:
-            raise MatcherError(f"--mix: the weight of {code}, {number.strip()!r}, is not a number") from None
+            raise ParameterError(
+                "mix", f"{{option}}: the weight of {code}, {number.strip()!r}, is not a number"
+            ) from None
     _check_mix(mix)
     return mix
 

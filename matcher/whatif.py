@@ -32,7 +32,7 @@ from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context, washout_days
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value, kleene
 from matcher.dates import from_day_number
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
 from matcher.facts import Facts
 from matcher.ir import OPERATORS
@@ -902,16 +902,45 @@ def patient_row(cohort: Cohort, patient_id: str) -> int:
     return int(rows[0])
 
 
+def readable_row(cohort: Cohort, patient_id: str) -> int:
+    """The patient's row; a row the loader could not read is an error until its values are corrected or set."""
+    row = patient_row(cohort, patient_id)
+    if row in cohort.invalid:
+        raise ParameterError(
+            "changes",
+            f"{cohort.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({cohort.invalid[row]}); "
+            "correct the row, or re-screen with {option} COLUMN=VALUE",
+        )
+    return row
+
+
+def patient_plans(
+    cohort: Cohort,
+    patient_id: str,
+    trials: list[ir.Trial],
+    as_of: dt.date,
+    horizon: int = DEFAULT_HORIZON,
+    time_limit: float | None = None,
+) -> list[Plan]:
+    """One patient's nearest-eligible plan for each trial, with the alternatives considered."""
+    alone = cohort.take([readable_row(cohort, patient_id)])
+    return [
+        plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit, alternatives=True)
+        for trial in trials
+    ]
+
+
 def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
     """The patient alone, with columns set as spelled in a CSV (unit headers allowed)."""
     one = cohort.take([row])
     if not changes:
         return one
-    patch = cohort_from_records([{"patient_id": str(one.ids[0]), **changes}], "--set")
+    patch = cohort_from_records([{"patient_id": str(one.ids[0]), **changes}], "the changes")
     if patch.warnings:
-        raise MatcherError(f"--set: unknown column(s): {', '.join(sorted(set(changes) - set(patch.values)))}")
+        unknown = ", ".join(sorted(set(changes) - set(patch.values)))
+        raise ParameterError("changes", f"{{option}}: unknown column(s): {unknown}")
     if patch.invalid:
-        raise MatcherError(f"--set: {patch.invalid[0]}")
+        raise ParameterError("changes", f"{{option}}: {patch.invalid[0]}")
     one.values.update(patch.values)
     if 0 in one.invalid:  # reasons about the columns just set no longer hold; the others do
         kept = [part for part in one.invalid[0].split("; ") if _reason_column(part) not in patch.values]
