@@ -39,7 +39,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matcher import ir
-from matcher.cohort import FALSE_WORDS, TRUE_WORDS, Cohort
+from matcher.cohort import FALSE_WORDS, TRUE_WORDS, Cohort, reason_text
 from matcher.contract import columns, did_you_mean
 from matcher.errors import MatcherError, ParameterError
 from matcher.output import unescape_cell
@@ -633,7 +633,7 @@ def _explain(
             on_plan[row] = f"eligible from {planned.isoformat()} by plan"
             actions[row] = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions]
     _assign_each(reason, on_plan)
-    invalid_rows = _assign_each(reason, cohort.invalid)
+    invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
     status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
     patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, reason, actions)
     return Allocation(screening.as_of, status, proven, best, bound, gap, levels, outcomes, patients, len(arcs), reduced)

@@ -61,6 +61,22 @@ _DELIMITERS = (",", ";", "\t")
 _LARGEST = 1e12
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row could not be read: the column and what is wrong with its value (never the value itself)."""
+
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"column {self.column}: {self.problem}"
+
+
+def reason_text(reasons: tuple[RowProblem, ...]) -> str:
+    """A row's reasons in words, for the edge (tables, CSV, warnings)."""
+    return "; ".join(map(str, reasons))
+
+
 @dataclass
 class Cohort:
     """A cohort in canonical columns, with the rows that could not be read."""
@@ -68,7 +84,7 @@ class Cohort:
     source: str
     ids: np.ndarray
     values: dict[str, np.ndarray]
-    invalid: dict[int, str] = field(default_factory=dict)
+    invalid: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # Per text column: (the array encoded, its codes, its distinct lower-cased values); see text_codes.
     _text_codes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(
@@ -350,16 +366,17 @@ class _RowProblems:
     """Collects per-row reasons; a row with any reason is invalid."""
 
     def __init__(self) -> None:
-        self.reasons: dict[int, list[str]] = {}
+        self.reasons: dict[int, list[RowProblem]] = {}
 
-    def add(self, rows: np.ndarray, reason: str) -> None:
+    def add(self, rows: np.ndarray, column: str, problem: str) -> None:
+        reason = RowProblem(column, problem)
         for row in np.flatnonzero(rows):
             self.reasons.setdefault(int(row), []).append(reason)
 
-    def merged_with(self, invalid: dict[int, str]) -> dict[int, str]:
+    def merged_with(self, invalid: dict[int, tuple[RowProblem, ...]]) -> dict[int, tuple[RowProblem, ...]]:
         """Earlier reasons first, rows in order."""
         rows = sorted(set(invalid) | set(self.reasons))
-        return {row: "; ".join(([invalid[row]] if row in invalid else []) + self.reasons.get(row, [])) for row in rows}
+        return {row: invalid.get(row, ()) + tuple(self.reasons.get(row, [])) for row in rows}
 
 
 def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False) -> Cohort:
@@ -549,16 +566,17 @@ def _parse_number(
             text = pc.replace_substring_regex(text, r"^([+-]?\d*),(\d+)$", r"\1.\2")
         # Arrow's own cast would also take "nan" (silently blank) and "inf"; the pattern takes neither.
         good = pc.fill_null(pc.match_substring_regex(text, _NUMBER), True)
-        problems.add(_present(text) & ~_numpy(good, bool), f"column {column.name}: not a number")
+        problems.add(_present(text) & ~_numpy(good, bool), column.name, "not a number")
         values = _numpy(pc.cast(pc.if_else(good, text, pa.scalar(None, pa.string())), pa.float64()))
-    _reject(values, np.isinf(values), problems, f"column {column.name}: not a finite number")
+    _reject(values, np.isinf(values), problems, column.name, "not a finite number")
     if column.kind == "int":
         with np.errstate(invalid="ignore"):
             _reject(
                 values,
                 np.isfinite(values) & (values != np.round(values)),
                 problems,
-                f"column {column.name}: not a whole number",
+                column.name,
+                "not a whole number",
             )
     with np.errstate(over="ignore", invalid="ignore"):
         if factor != 1.0:
@@ -568,7 +586,7 @@ def _parse_number(
         values *= 1e6
         np.rint(values, out=values)
         values /= 1e6
-        _reject(values, (values > _LARGEST) | (values < -_LARGEST), problems, f"column {column.name}: too large")
+        _reject(values, (values > _LARGEST) | (values < -_LARGEST), problems, column.name, "too large")
         bounds = plausible_ranges().get(column.name)
         if bounds is not None and (bounds.low is not None or bounds.high is not None):
             outside = (values < _or(bounds.low, -np.inf)) | (values > _or(bounds.high, np.inf))
@@ -576,15 +594,16 @@ def _parse_number(
                 values,
                 outside,
                 problems,
-                f"column {column.name}: outside the plausible range ({_span(bounds, column.unit)})",
+                column.name,
+                f"outside the plausible range ({_span(bounds, column.unit)})",
             )
     return values
 
 
-def _reject(values: np.ndarray, bad: np.ndarray, problems: _RowProblems, reason: str) -> None:
+def _reject(values: np.ndarray, bad: np.ndarray, problems: _RowProblems, column: str, problem: str) -> None:
     """Blank the bad values and give their rows the reason (the common case, no bad value, costs one scan)."""
     if bad.any():
-        problems.add(bad, reason)
+        problems.add(bad, column, problem)
         values[bad] = np.nan
 
 
@@ -621,7 +640,7 @@ def _parse_date(
     bad = present & ~never & np.isnan(days)
     if bad.any():
         _refuse_day_month_dates(text, bad, present, column, rows_per_value)
-    problems.add(bad, f"column {column.name}: not an ISO date (YYYY-MM-DD) or 'never'")
+    problems.add(bad, column.name, "not an ISO date (YYYY-MM-DD) or 'never'")
     days[never] = NEVER
     return days
 
@@ -656,9 +675,7 @@ def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     text = pc.utf8_lower(_strings(raw))
     is_true = _numpy(pc.fill_null(pc.is_in(text, pa.array(TRUE_WORDS)), False), bool)
     is_false = _numpy(pc.fill_null(pc.is_in(text, pa.array(FALSE_WORDS)), False), bool)
-    problems.add(
-        _present(text) & ~is_true & ~is_false, f"column {column.name}: not a boolean (true/false, yes/no, 1/0)"
-    )
+    problems.add(_present(text) & ~is_true & ~is_false, column.name, "not a boolean (true/false, yes/no, 1/0)")
     out = np.full(len(is_true), UNKNOWN, dtype=np.int8)
     out[is_true] = TRUE
     out[is_false] = FALSE
@@ -669,7 +686,7 @@ def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: _RowProblems) ->
     text = _strings(raw)
     position = pc.index_in(pc.utf8_lower(text), value_set=pa.array([code.lower() for code in column.codes]))
     index = _numpy(pc.fill_null(position, -1), int)
-    problems.add(_present(text) & (index < 0), f"column {column.name}: not one of {'|'.join(column.codes)}")
+    problems.add(_present(text) & (index < 0), column.name, f"not one of {'|'.join(column.codes)}")
     return np.array([*column.codes, None], dtype=object)[index]  # -1 picks the trailing None
 
 
@@ -679,10 +696,10 @@ def _check_consistency(cohort: Cohort, problems: _RowProblems) -> None:
         # Both given: a dose needs its drug.  A dose alone (``whatif --set``) keeps the patient's recorded drug.
         dose = cohort.values["glucocorticoid_mg_day"]
         named = cohort.text_codes("glucocorticoid")[0] >= 0
-        problems.add((dose > 0) & ~named, "column glucocorticoid: a dose is given without the drug's name")
+        problems.add((dose > 0) & ~named, "glucocorticoid", "a dose is given without the drug's name")
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
-        problems.add(named & ~listed, f"column glucocorticoid: not a known glucocorticoid ({', '.join(known)})")
+        problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
 
 
 def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
@@ -702,11 +719,11 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
         if bounds.low is not None:
             years = -int(bounds.low)
             earliest = day_number(_years_later(as_of, -years))
-            problems.add(finite & (days < earliest), f"column {name}: more than {years} years before the as-of date")
+            problems.add(finite & (days < earliest), name, f"more than {years} years before the as-of date")
         if bounds.high is not None:
             latest = _years_later(as_of, int(bounds.high))
             after = "the as-of date" if latest == as_of else f"{latest.isoformat()}"
-            problems.add(finite & (days > day_number(latest)), f"column {name}: after {after} ({as_of.isoformat()})")
+            problems.add(finite & (days > day_number(latest)), name, f"after {after} ({as_of.isoformat()})")
     if not problems.reasons:
         return cohort
     checked = replace(cohort, invalid=problems.merged_with(cohort.invalid))
@@ -728,8 +745,8 @@ def invalid_rows_report(cohort: Cohort, shown: int = 10) -> list[str]:
     if not cohort.invalid:
         return []
     lines = [f"{cohort.source}: {len(cohort.invalid)} row(s) could not be read; they are reported as invalid"]
-    for row, reason in list(cohort.invalid.items())[:shown]:
-        lines.append(f"{cohort.source}: row {row + 2} (patient_id {cohort.ids[row]!r}): {reason}")
+    for row, reasons in list(cohort.invalid.items())[:shown]:
+        lines.append(f"{cohort.source}: row {row + 2} (patient_id {cohort.ids[row]!r}): {reason_text(reasons)}")
     if len(cohort.invalid) > shown:
         lines.append(f"{cohort.source}: {len(cohort.invalid) - shown} more invalid row(s); see the outputs' reasons")
     return lines

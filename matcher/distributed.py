@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from matcher import ir
-from matcher.cohort import Cohort, check_as_of, check_unique_ids, cohort_from_table
+from matcher.cohort import Cohort, RowProblem, check_as_of, check_unique_ids, cohort_from_table
 from matcher.errors import CohortError, MatcherError
 from matcher.screen import Screening, TrialScreen, screen
 from matcher.whatif import Plan, near_misses
@@ -34,7 +34,7 @@ class Partition:
     """One partition's screening, stripped of the cohort's columns."""
 
     ids: np.ndarray
-    invalid: dict[int, str]
+    invalid: dict[int, tuple[RowProblem, ...]]
     warnings: list[str]
     results: list[TrialScreen]
 
@@ -147,7 +147,7 @@ def _merge(parts: list[Partition], source: str, trials: list[ir.Trial], as_of: d
     if not len(ids):
         raise CohortError(f"{source}: the file has a header but no patient rows")
     check_unique_ids(ids, source)
-    invalid: dict[int, str] = {}
+    invalid: dict[int, tuple[RowProblem, ...]] = {}
     offset = 0
     for part in parts:
         invalid.update({offset + row: reason for row, reason in part.invalid.items()})

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from matcher.allocate import Allocation, is_recruiting, status_words
+from matcher.cohort import reason_text
 from matcher.output import (
     ROWS_PER_CHUNK,
     CsvChunks,
@@ -59,7 +60,7 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
                 "missing": missing[row] if valid else [],
                 "undecided": undecided[row] if valid else [],
                 "manual": manual[row],
-                "reason": invalid.get(row, ""),
+                "reason": reason_text(invalid.get(row, ())),
             }
 
 
@@ -68,8 +69,8 @@ def screen_csv(screening: Screening) -> CsvChunks:
     n, trials = len(screening.cohort), len(screening.results)
     valid = screening.cohort.valid_mask()
     reasons = np.full(n, "", dtype=object)
-    for row, reason in screening.cohort.invalid.items():
-        reasons[row] = reason
+    for row, problems in screening.cohort.invalid.items():
+        reasons[row] = reason_text(problems)
     ids, reason_texts = text_array(screening.cohort.ids), text_array(reasons)
     columns: dict[str, list[pa.Array]] = {name: [] for name in SCREEN_COLUMNS}
     for result in screening.results:
@@ -177,8 +178,8 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
         invalid = Table(title="Invalid rows (not screened)")
         invalid.add_column("patient_id", no_wrap=True)
         invalid.add_column("reason")
-        for row, reason in list(screening.cohort.invalid.items())[:max_rows]:
-            invalid.add_row(escape(str(screening.cohort.ids[row])), escape(reason))
+        for row, problems in list(screening.cohort.invalid.items())[:max_rows]:
+            invalid.add_row(escape(str(screening.cohort.ids[row])), escape(reason_text(problems)))
         console.print(invalid)
         if len(screening.cohort.invalid) > max_rows:
             console.print(f"({len(screening.cohort.invalid) - max_rows} more invalid rows: use --format csv or json)")

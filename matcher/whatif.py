@@ -28,7 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.cohort import Cohort, check_as_of, cohort_from_records
+from matcher.cohort import Cohort, check_as_of, cohort_from_records, reason_text
 from matcher.context import Context, washout_days
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value, kleene
 from matcher.dates import from_day_number
@@ -906,9 +906,10 @@ def readable_row(cohort: Cohort, patient_id: str) -> int:
     """The patient's row; a row the loader could not read is an error until its values are corrected or set."""
     row = patient_row(cohort, patient_id)
     if row in cohort.invalid:
+        reasons = reason_text(cohort.invalid[row])
         raise ParameterError(
             "changes",
-            f"{cohort.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({cohort.invalid[row]}); "
+            f"{cohort.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({reasons}); "
             "correct the row, or re-screen with {option} COLUMN=VALUE",
         )
     return row
@@ -940,17 +941,12 @@ def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
         unknown = ", ".join(sorted(set(changes) - set(patch.values)))
         raise ParameterError("changes", f"{{option}}: unknown column(s): {unknown}")
     if patch.invalid:
-        raise ParameterError("changes", f"{{option}}: {patch.invalid[0]}")
+        raise ParameterError("changes", f"{{option}}: {reason_text(patch.invalid[0])}")
     one.values.update(patch.values)
     if 0 in one.invalid:  # reasons about the columns just set no longer hold; the others do
-        kept = [part for part in one.invalid[0].split("; ") if _reason_column(part) not in patch.values]
-        one.invalid = {0: "; ".join(kept)} if kept else {}
+        kept = tuple(problem for problem in one.invalid[0] if problem.column not in patch.values)
+        one.invalid = {0: kept} if kept else {}
     return one
-
-
-def _reason_column(reason: str) -> str:
-    """The column a loader reason names ("column NAME: ...")."""
-    return reason.removeprefix("column ").split(":", 1)[0]
 
 
 def rescreen(

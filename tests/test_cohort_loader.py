@@ -17,12 +17,14 @@ from matcher.cohort import (
     TRUE,
     UNKNOWN,
     Cohort,
+    RowProblem,
     _parse_csv,
     _read_typed,
     _text_types,
     cohort_from_records,
     cohort_from_table,
     load_cohort,
+    reason_text,
 )
 from matcher.errors import CohortError
 
@@ -114,7 +116,9 @@ def test_bad_values_make_the_row_invalid_with_reasons_naming_columns_not_values(
         ]
     )
     assert list(cohort.invalid) == [1]
-    reason = cohort.invalid[1]
+    problems = cohort.invalid[1]
+    assert [problem.column for problem in problems] == ["sledai_2k", "birth_date", "prior_car_t"]
+    reason = reason_text(problems)
     assert "column sledai_2k: not a number" in reason
     assert "column birth_date: not an ISO date" in reason
     assert "column prior_car_t: not a boolean" in reason
@@ -124,7 +128,7 @@ def test_bad_values_make_the_row_invalid_with_reasons_naming_columns_not_values(
 
 def test_glucocorticoid_dose_without_drug_is_invalid() -> None:
     cohort = cohort_from_records([{"patient_id": "p", "glucocorticoid_mg_day": "10", "glucocorticoid": ""}])
-    assert "glucocorticoid" in cohort.invalid[0]
+    assert cohort.invalid[0] == (RowProblem("glucocorticoid", "a dose is given without the drug's name"),)
 
 
 def test_unknown_columns_warn_once() -> None:
@@ -296,7 +300,7 @@ def test_a_clean_file_takes_the_typed_read_and_a_word_in_a_number_column_does_no
         messy = write(tmp_path, f"patient_id,age_years,pregnant,sex\nP1,{cell},yes,F\nP2,,No,\n", "messy.csv")
         assert _read_typed(messy, names, ",") is None
         cohort = load_cohort(messy)
-        assert cohort.invalid == {0: "column age_years: not a number"}
+        assert cohort.invalid == {0: (RowProblem("age_years", "not a number"),)}
         assert np.isnan(cohort.values["age_years"]).all()
 
 
@@ -304,7 +308,7 @@ def test_a_dose_needs_its_drug_only_where_the_file_gives_the_drug_column() -> No
     """Both columns given: a dose with a blank drug is a bad row.  A dose alone (as ``whatif --set`` gives it)
     is not: the drug comes from elsewhere, or is a column to measure."""
     both = cohort_from_records([{"patient_id": "p", "glucocorticoid": "", "glucocorticoid_mg_day": "20"}])
-    assert both.invalid == {0: "column glucocorticoid: a dose is given without the drug's name"}
+    assert both.invalid == {0: (RowProblem("glucocorticoid", "a dose is given without the drug's name"),)}
     alone = cohort_from_records([{"patient_id": "p", "glucocorticoid_mg_day": "20"}])
     assert alone.invalid == {} and alone.values["glucocorticoid_mg_day"].tolist() == [20.0]
 

@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 from matcher import ir
-from matcher.cohort import cohort_from_records
+from matcher.cohort import cohort_from_records, reason_text
 from matcher.screen import STATUS_NAMES, screen
 from matcher.trials import load_trial_file, models_dir
 
@@ -33,7 +33,7 @@ def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> t
     cohort = cohort_from_records([record])
     result = screen(cohort, [trial(trial_id)], as_of).results[0]
     if cohort.invalid:
-        return "invalid", [cohort.invalid[0]], []
+        return "invalid", [reason_text(cohort.invalid[0])], []
     return STATUS_NAMES[result.status[0]], result.failed_lists()[0], result.missing_lists()[0]
 
 
