@@ -23,10 +23,18 @@ from rich.console import Console
 from rich.progress import Progress
 
 from matcher import formats
-from matcher.allocate import (
-    Allocation,
+from matcher.allocate import allocate
+from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
+from matcher.contract import absent_columns
+from matcher.coverage import coverage_problems
+from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
+from matcher.errors import MatcherError, ParameterError
+from matcher.ir import Trial
+from matcher.outcome import Allocation
+from matcher.output import write_atomic
+from matcher.render import trial_text
+from matcher.scenario import (
     QuotaRule,
-    allocate,
     check_slot_overrides,
     is_recruiting,
     left_out_of,
@@ -35,14 +43,6 @@ from matcher.allocate import (
     read_previous,
     status_words,
 )
-from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
-from matcher.contract import absent_columns
-from matcher.coverage import coverage_problems
-from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
-from matcher.errors import MatcherError, ParameterError
-from matcher.ir import Trial
-from matcher.output import write_atomic
-from matcher.render import trial_text
 from matcher.screen import Screening, screen
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
 from matcher.trials import load_trials, select_trials, trial_schema

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from matcher.allocate import Allocation, is_recruiting, status_words
 from matcher.cohort import reason_text
+from matcher.outcome import Allocation
 from matcher.output import (
     ROWS_PER_CHUNK,
     CsvChunks,
@@ -27,6 +27,7 @@ from matcher.output import (
     text_array,
 )
 from matcher.render import criterion_words, short_id
+from matcher.scenario import is_recruiting, status_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.whatif import Plan
 

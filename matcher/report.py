@@ -25,10 +25,12 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from matcher import __version__, ir
-from matcher.allocate import Allocation, allocate, check_slot_overrides, is_recruiting, quota_rules, status_words
+from matcher.allocate import allocate
 from matcher.cohort import Cohort
 from matcher.kleene import FALSE
+from matcher.outcome import Allocation
 from matcher.render import criterion_words, short_id
+from matcher.scenario import check_slot_overrides, is_recruiting, quota_rules, status_words
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
 from matcher.whatif import Plan, near_misses
 

@@ -15,10 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import LinearConstraint, milp
 
-from matcher.allocate import Allocation, QuotaRule, allocate, candidate_arcs, lexicographic_factors
+from matcher.allocate import allocate
+from matcher.arcs import candidate_arcs, lexicographic_factors
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.errors import MatcherError
+from matcher.outcome import Allocation
+from matcher.scenario import QuotaRule
 from matcher.screen import ELIGIBLE, INELIGIBLE, Screening, TrialScreen
 from matcher.trials import load_trials, scenarios_dir
 

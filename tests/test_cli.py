@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 import matcher.cli
 from matcher import formats
-from matcher.allocate import Allocation
 from matcher.cli import main
+from matcher.outcome import Allocation
 from matcher.trials import load_trials, models_dir, scenarios_dir
 
 DEMO = str(scenarios_dir() / "demo-cohort.csv")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from matcher.allocate import check_slot_overrides
 from matcher.cli import main
 from matcher.errors import ParameterError
+from matcher.scenario import check_slot_overrides
 from matcher.synth import parse_mix
 
 

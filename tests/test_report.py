@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from matcher.allocate import Allocation, allocate, quota_rules
+from matcher.allocate import allocate
 from matcher.cli import main
 from matcher.cohort import check_as_of, load_cohort
+from matcher.outcome import Allocation
 from matcher.render import criterion_words
 from matcher.report import TIMELINE_ROWS_PER_TRIAL, cohort_report
+from matcher.scenario import quota_rules
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
 from matcher.trials import load_trials, scenarios_dir, select_trials
 from matcher.whatif import Plan, near_misses

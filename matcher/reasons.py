@@ -1,0 +1,239 @@
+"""Why each patient is where an allocation put them: assigned, waitlisted behind whom and on which objective level,
+or eligible nowhere (first failing criterion or columns to measure), built per distinct case, not per patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.arcs import Arcs
+from matcher.cohort import Cohort, reason_text
+from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
+from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
+from matcher.whatif import Plan
+
+
+def listed(names: list[str], shown: int = 10) -> str:
+    """The first ``shown`` names, then how many more."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+@dataclass
+class Solved:
+    """A solved allocation model, over all candidate pairs (not only the reduced ones), to be explained."""
+
+    screening: Screening
+    arcs: Arcs
+    weights: np.ndarray
+    order: np.ndarray  # the patient_id tie-break order of each arc
+    chosen: list[int]  # the arcs placed
+    capacity_of: list[int]
+    plan_of: dict[tuple[int, int], Plan]
+    status: str
+    proven: bool
+    best: int
+    bound: int
+    gap: float
+    reduced: int  # arcs left after the reduction
+
+
+def explain(solved: Solved) -> Allocation:
+    """Rosters, ranked waitlists and a reason per patient, over all candidate pairs (not only the reduced ones)."""
+    screening, arcs, weights, order, chosen = solved.screening, solved.arcs, solved.weights, solved.order, solved.chosen
+    capacity_of, plan_of = solved.capacity_of, solved.plan_of
+    cohort = screening.cohort
+    trial_ids = [r.trial.id for r in screening.results]
+    levels = {
+        "enrolled": len(chosen),
+        "kept": int(arcs.kept[chosen].sum()) if chosen else 0,
+        "priority": int(arcs.priority[chosen].sum()) if chosen else 0,
+        "preference_rank": int(arcs.rank[chosen].sum()) if chosen else 0,
+        "days": int(arcs.days[chosen].sum()) if chosen else 0,
+    }
+    ranking = np.lexsort((order, -weights))
+    placed = np.zeros(len(arcs), dtype=bool)
+    placed[chosen] = True
+    patient_placed = np.zeros(len(cohort.ids), dtype=bool)
+    patient_placed[arcs.row[placed]] = True
+    outcomes = []
+    for t, trial_id in enumerate(trial_ids):
+        ranked = ranking[arcs.trial[ranking] == t]
+        roster = sorted(cohort.ids[arcs.row[ranked[placed[ranked]]]].astype(str).tolist())
+        waitlist = cohort.ids[arcs.row[ranked[~patient_placed[arcs.row[ranked]]]]].astype(str).tolist()
+        outcomes.append(TrialOutcome(trial_id, capacity_of[t], roster, waitlist, screening.results[t].trial.status))
+    displaced = _displaced_reasons(arcs, weights, order, placed, patient_placed, cohort, trial_ids, capacity_of)
+    n = len(cohort.ids)
+    status_of = np.full(n, "unplaced", dtype=object)
+    reason = nowhere_reasons(screening)
+    trial_of = np.full(n, None, dtype=object)
+    planned_of = np.full(n, None, dtype=object)
+    waiting_rows, which, displaced_texts = displaced
+    status_of[waiting_rows] = "waitlist"
+    reason.assign(waiting_rows, displaced_texts, which)
+    placed_rows = arcs.row[chosen] if chosen else np.zeros(0, dtype=np.int64)
+    status_of[placed_rows] = "assigned"
+    trial_of[placed_rows] = np.asarray(trial_ids, dtype=object)[arcs.trial[chosen]] if chosen else []
+    reason.assign(placed_rows, ["eligible now"])
+    actions: dict[int, list[str]] = {}
+    on_plan: dict[int, str] = {}
+    for i in chosen:
+        row, t, ahead = int(arcs.row[i]), int(arcs.trial[i]), int(arcs.days[i])
+        planned = screening.as_of + dt.timedelta(days=ahead)
+        planned_of[row] = planned.isoformat()
+        plan = plan_of.get((row, t))
+        if plan is not None:
+            on_plan[row] = f"eligible from {planned.isoformat()} by plan"
+            actions[row] = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions]
+    _assign_each(reason, on_plan)
+    invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
+    status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
+    patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, reason, actions)
+    return Allocation(
+        screening.as_of,
+        solved.status,
+        solved.proven,
+        solved.best,
+        solved.bound,
+        solved.gap,
+        levels,
+        outcomes,
+        patients,
+        len(arcs),
+        solved.reduced,
+    )
+
+
+_DISPLACED = (
+    "no slot",
+    "{other} keeps an earlier assignment",
+    "placing this patient there would enrol fewer patients overall",
+    "placed patients rank higher (lowest placed: {other}, on priority)",
+    "placed patients rank higher (lowest placed: {other}, on preference rank)",
+    "placed patients rank higher (lowest placed: {other}, on days to eligibility)",
+    "placed patients rank higher (lowest placed: {other}, on patient_id order)",
+)
+
+
+def _assign_each(column: ReasonColumn, texts: dict[int, str]) -> np.ndarray:
+    """Give each row in ``texts`` its own text; the rows given."""
+    rows = np.fromiter(texts, dtype=np.int64, count=len(texts))
+    column.assign(rows, list(texts.values()), np.arange(len(rows)))
+    return rows
+
+
+def _displaced_reasons(
+    arcs: Arcs,
+    weights: np.ndarray,
+    order: np.ndarray,
+    placed: np.ndarray,
+    patient_placed: np.ndarray,
+    cohort: Cohort,
+    trial_ids: list[str],
+    capacity_of: list[int],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """For each waitlisted patient, per trial that could take them: which trial was full and why, by objective level.
+
+    Returned as (rows, index into the texts per row, the distinct texts).
+    """
+    waiting = ~patient_placed[arcs.row]
+    code = np.zeros(len(arcs), dtype=np.int64)
+    texts: list[list[str]] = []
+    for t, trial_id in enumerate(trial_ids):
+        in_trial = np.flatnonzero((arcs.trial == t) & placed)
+        full = f"{trial_id} full ({capacity_of[t]}/{capacity_of[t]}): "
+        mine = np.flatnonzero((arcs.trial == t) & waiting)
+        if not len(in_trial):
+            texts.append([f"{trial_id} has no slot ({capacity_of[t]})"] * len(_DISPLACED))
+            continue
+        w = in_trial[np.lexsort((-order[in_trial], weights[in_trial]))[0]]
+        other = str(cohort.ids[arcs.row[w]])
+        texts.append([full + template.format(other=other) for template in _DISPLACED])
+        first_difference = np.select(
+            [arcs.priority[mine] != arcs.priority[w], arcs.rank[mine] != arcs.rank[w], arcs.days[mine] != arcs.days[w]],
+            [3, 4, 5],
+            default=6,
+        )
+        code[mine] = np.where(
+            arcs.kept[w] > arcs.kept[mine], 1, np.where(weights[mine] > weights[w], 2, first_difference)
+        )
+    rows = np.unique(arcs.row[waiting])
+    position = np.searchsorted(rows, arcs.row[waiting])
+    matrix = np.zeros((len(rows), len(trial_ids)), dtype=np.int64)
+    matrix[position, arcs.trial[waiting]] = code[waiting] + 1
+    inverse, unique = _combine([matrix[:, t] for t in range(len(trial_ids))], [len(_DISPLACED) + 1] * len(trial_ids))
+    joined = ["; ".join(texts[t][c - 1] for t, c in enumerate(combo) if c) for combo in unique.tolist()]
+    return rows, inverse, joined
+
+
+def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
+    """Per patient, an index into the distinct one-trial reasons (texts are built per distinct case)."""
+    trial_id = result.trial.id
+    failed = result.holds == 0
+    criteria, columns = failed.shape[1] + 1, result.missing.shape[1] + 1
+    n_failed = failed.sum(axis=1)
+    first_failed = failed.argmax(axis=1) if failed.shape[1] else np.zeros(len(n_failed), dtype=np.int64)
+    n_missing = result.missing.sum(axis=1)
+    first_missing = np.zeros(len(n_missing), dtype=np.int64)
+    second_missing = np.zeros(len(n_missing), dtype=np.int64)
+    undecided = np.flatnonzero(n_missing)
+    if len(undecided):
+        # Only undecided patients have columns to measure: search their rows alone (a compact copy).
+        rest = result.missing[undecided]
+        first = rest.argmax(axis=1)
+        rest[np.arange(len(rest)), first] = False
+        first_missing[undecided], second_missing[undecided] = first, rest.argmax(axis=1)
+    # One code per case: 0 invalid, 1 eligible, then ineligible cases, then unknown cases.
+    ineligible = 2 + first_failed * criteria + n_failed
+    unknown = 2 + criteria * criteria + (first_missing * columns + second_missing) * columns + n_missing
+    code = np.select(
+        [result.status == ELIGIBLE, result.status == INELIGIBLE, result.status == UNDECIDED],
+        [1, ineligible, unknown],
+        0,
+    )
+    distinct, inverse = _distinct(code.astype(np.int64), 2 + criteria * criteria + columns**3)
+    texts = []
+    for value in distinct.tolist():
+        if value < 2:
+            texts.append(f"{trial_id}: not among the patient's preferences" if value == 1 else "")
+        elif value < 2 + criteria * criteria:
+            first, count = divmod(value - 2, criteria)
+            criterion = result.criteria[first].id.removeprefix(trial_id + ".") if count else "ineligible"
+            texts.append(f"{trial_id}: {criterion}" + (f" +{count - 1}" if count > 1 else ""))
+        else:
+            pair, missing = divmod(value - 2 - criteria * criteria, columns)
+            one, two = divmod(pair, columns)
+            measure = ", ".join(result.missing_columns[i] for i in (one, two)[: min(missing, 2)])
+            texts.append(f"{trial_id}: unknown, measure {measure}" + (f" +{missing - 2}" if missing > 2 else ""))
+    return inverse, texts
+
+
+def nowhere_reasons(screening: Screening) -> ReasonColumn:
+    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial."""
+    parts = [_trial_reason_codes(result) for result in screening.results]
+    return ReasonColumn("eligible nowhere: ", parts, len(screening.cohort.ids))
+
+
+_DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting
+
+
+def _distinct(code: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value): by a presence table when the span is small, else by sorting."""
+    if span <= max(_DENSE_LIMIT, 4 * len(code)):
+        present = np.zeros(span, dtype=bool)
+        present[code] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[code]
+    distinct, inverse = np.unique(code, return_inverse=True)
+    return distinct, inverse.reshape(-1)
+
+
+def _combine(columns: list[np.ndarray], radix: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of small-integer columns: (per-row index, the distinct rows as a matrix), packed in mixed radix."""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    rows = np.zeros((1, 0), dtype=np.int64)
+    for column, base in zip(columns, radix, strict=True):
+        distinct, code = _distinct(code * base + column.astype(np.int64), len(rows) * base)
+        rows = np.column_stack([rows[distinct // base], distinct % base])
+    return code, rows
