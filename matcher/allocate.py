@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.arcs import _id_order, _quota_member, _signatures, _weights, candidate_arcs, reduce_arcs
+from matcher.arcs import Arcs, _id_order, _quota_member, _signatures, _weights, candidate_arcs, reduce_arcs
+from matcher.cohort import Cohort
 from matcher.errors import MatcherError, ParameterError
 from matcher.outcome import Allocation
 from matcher.reasons import Solved, explain, listed
@@ -64,20 +65,7 @@ def allocate(
     trials = [r.trial for r in screening.results]
     trial_ids = [t.id for t in trials]
     capacity_of = [slots.get(t.id, t.slots) for t in trials]
-    previous_rows = {}
-    previous_warnings = []
-    if previous:
-        row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
-        previous_rows = {row_of[p]: trial_ids.index(t) for p, t in previous.items() if p in row_of and t in trial_ids}
-        strangers = [patient for patient in previous if patient not in row_of]
-        if strangers:
-            previous_warnings.append(f"the previous allocation names patients not in the cohort: {listed(strangers)}")
-        elsewhere = sorted({trial for trial in previous.values() if trial not in trial_ids})
-        if elsewhere:
-            previous_warnings.append(
-                f"the previous allocation names trials not considered: {listed(elsewhere)}; "
-                "its assignments to them are not kept"
-            )
+    previous_rows, previous_warnings = _kept(cohort, trial_ids, previous or {})
     arcs, plan_of, warnings = candidate_arcs(screening, plans, within, previous_rows)
     capacity = int(min(sum(capacity_of), len(np.unique(arcs.row)) if len(arcs) else 0))
     weights = _weights(arcs, capacity, len(trials), len(previous_rows))
@@ -89,28 +77,7 @@ def allocate(
         index = reduce_arcs(arcs, weights, order, sum(capacity_of), groups)
         arcs, weights, order = arcs.take(index), weights[index], order[index]
 
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x[{cohort.ids[r]},{trial_ids[t]}]") for r, t in zip(arcs.row, arcs.trial, strict=True)]
-    by_patient: dict[int, list[int]] = {}
-    for i, r in enumerate(arcs.row):
-        by_patient.setdefault(int(r), []).append(i)
-    for members in by_patient.values():
-        if len(members) > 1:
-            model.add_at_most_one(x[i] for i in members)
-    for t, cap in enumerate(capacity_of):
-        model.add(sum(x[i] for i in np.flatnonzero(arcs.trial == t)) <= cap)
-    quota_literals = []
-    for quota in quotas:
-        t = trial_ids.index(quota.trial)
-        member = _quota_member(cohort, quota)[arcs.row] & (arcs.trial == t)
-        count = sum(x[i] for i in np.flatnonzero(member))
-        if quota.max is not None:
-            model.add(count <= quota.max)
-        if quota.min is not None:
-            holds = model.new_bool_var(f"quota[{quota.describe()}]")
-            model.add(count >= quota.min).only_enforce_if(holds)
-            quota_literals.append((quota, holds))
-    model.add_assumptions([lit for _, lit in quota_literals])
+    model, x, quota_literals = _model(cohort, arcs, trial_ids, capacity_of, quotas)
     objective = sum(int(w) * x[i] for i, w in enumerate(weights))
     model.maximize(objective)
     solver, status = _solve(model, time_limit)
@@ -149,3 +116,52 @@ def allocate(
     allocation = explain(solved)
     allocation.warnings = [*warnings, *previous_warnings]
     return allocation
+
+
+def _kept(cohort: Cohort, trial_ids: list[str], previous: dict[str, str]) -> tuple[dict[int, int], list[str]]:
+    """The earlier assignments to keep (row -> trial index), and warnings for those that name strangers."""
+    if not previous:
+        return {}, []
+    warnings = []
+    row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
+    kept = {row_of[p]: trial_ids.index(t) for p, t in previous.items() if p in row_of and t in trial_ids}
+    strangers = [patient for patient in previous if patient not in row_of]
+    if strangers:
+        warnings.append(f"the previous allocation names patients not in the cohort: {listed(strangers)}")
+    elsewhere = sorted({trial for trial in previous.values() if trial not in trial_ids})
+    if elsewhere:
+        warnings.append(
+            f"the previous allocation names trials not considered: {listed(elsewhere)}; "
+            "its assignments to them are not kept"
+        )
+    return kept, warnings
+
+
+def _model(
+    cohort: Cohort, arcs: Arcs, trial_ids: list[str], capacity_of: list[int], quotas: list[QuotaRule]
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[tuple[QuotaRule, cp_model.IntVar]]]:
+    """One Boolean per arc; one trial per patient, slots per trial, quota maxima as constraints and quota
+    minima behind named assumption literals (so an unmet minimum is explained by the infeasible core)."""
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x[{cohort.ids[r]},{trial_ids[t]}]") for r, t in zip(arcs.row, arcs.trial, strict=True)]
+    by_patient: dict[int, list[int]] = {}
+    for i, r in enumerate(arcs.row):
+        by_patient.setdefault(int(r), []).append(i)
+    for members in by_patient.values():
+        if len(members) > 1:
+            model.add_at_most_one(x[i] for i in members)
+    for t, cap in enumerate(capacity_of):
+        model.add(sum(x[i] for i in np.flatnonzero(arcs.trial == t)) <= cap)
+    quota_literals = []
+    for quota in quotas:
+        t = trial_ids.index(quota.trial)
+        member = _quota_member(cohort, quota)[arcs.row] & (arcs.trial == t)
+        count = sum(x[i] for i in np.flatnonzero(member))
+        if quota.max is not None:
+            model.add(count <= quota.max)
+        if quota.min is not None:
+            holds = model.new_bool_var(f"quota[{quota.describe()}]")
+            model.add(count >= quota.min).only_enforce_if(holds)
+            quota_literals.append((quota, holds))
+    model.add_assumptions([lit for _, lit in quota_literals])
+    return model, x, quota_literals
