@@ -29,6 +29,7 @@ from benchmarks.common import (
 from matcher import ir
 from matcher.cohort import Cohort
 from matcher.context import Context
+from matcher.nearmiss import near_misses
 from matcher.screen import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials
 
@@ -64,7 +65,7 @@ def scan(cohort: Cohort, trials: list[ir.Trial], within: int, workers: int) -> d
     """One near-miss scan; wall time, and CPU time of this process and of its finished children."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
-    found = whatif.near_misses(cohort, trials, AS_OF, within, workers=workers)
+    found = near_misses(cohort, trials, AS_OF, within, workers=workers)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     children = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -31,10 +31,10 @@ from matcher.arcs import Arcs, _id_order, _quota_member, _signatures, _weights, 
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError, ParameterError
 from matcher.outcome import Allocation
+from matcher.plans import Plan
 from matcher.reasons import Solved, explain, listed
 from matcher.scenario import QuotaRule
 from matcher.screen import Screening
-from matcher.whatif import Plan
 
 
 def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:

@@ -30,8 +30,10 @@ from matcher.coverage import coverage_problems
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.errors import MatcherError, ParameterError
 from matcher.ir import Trial
+from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
 from matcher.output import write_atomic
+from matcher.plans import DEFAULT_HORIZON, Plan
 from matcher.render import trial_text
 from matcher.scenario import (
     QuotaRule,
@@ -46,7 +48,7 @@ from matcher.scenario import (
 from matcher.screen import Screening, screen
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
 from matcher.trials import load_trials, select_trials, trial_schema
-from matcher.whatif import DEFAULT_HORIZON, Plan, near_misses, patient_plans, readable_row, rescreen
+from matcher.whatif import patient_plans, readable_row, rescreen
 
 F = TypeVar("F", bound=Callable[..., Any])
 

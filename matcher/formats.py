@@ -26,10 +26,10 @@ from matcher.output import (
     row_ranges,
     text_array,
 )
+from matcher.plans import Plan
 from matcher.render import criterion_words, short_id
 from matcher.scenario import is_recruiting, status_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
-from matcher.whatif import Plan
 
 SCREEN_COLUMNS = ("patient_id", "trial_id", "status", "failed", "missing", "undecided", "manual", "reason")
 _STYLE = {"eligible": "green", "ineligible": "red", "unknown": "yellow", "invalid": "magenta"}

@@ -11,8 +11,8 @@ import numpy as np
 from matcher.arcs import Arcs
 from matcher.cohort import Cohort, reason_text
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
+from matcher.plans import Plan
 from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
-from matcher.whatif import Plan
 
 
 def listed(names: list[str], shown: int = 10) -> str:

@@ -28,11 +28,12 @@ from matcher import __version__, ir
 from matcher.allocate import allocate
 from matcher.cohort import Cohort
 from matcher.kleene import FALSE
+from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
+from matcher.plans import Plan
 from matcher.render import criterion_words, short_id
 from matcher.scenario import check_slot_overrides, is_recruiting, quota_rules, status_words
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
-from matcher.whatif import Plan, near_misses
 
 TIMELINE_ROWS_PER_TRIAL = 40  # near misses drawn per trial lane; the table below the chart lists them all
 MISSING_CHART_COLUMNS = 20  # columns drawn in the missing-data chart; the table lists them all

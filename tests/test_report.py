@@ -24,13 +24,14 @@ from click.testing import CliRunner
 from matcher.allocate import allocate
 from matcher.cli import main
 from matcher.cohort import check_as_of, load_cohort
+from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
+from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.report import TIMELINE_ROWS_PER_TRIAL, cohort_report
 from matcher.scenario import quota_rules
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
 from matcher.trials import load_trials, scenarios_dir, select_trials
-from matcher.whatif import Plan, near_misses
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = scenarios_dir() / "demo-cohort.csv"

@@ -21,10 +21,10 @@ from matcher.cohort import Cohort, load_cohort
 from matcher.contract import by_stem, columns
 from matcher.dates import EPOCH
 from matcher.errors import MatcherError
+from matcher.nearmiss import near_misses
 from matcher.screen import screen
 from matcher.synth import SynthOptions, generate, parse_mix, write_cohort
 from matcher.trials import load_trials, scenarios_dir
-from matcher.whatif import near_misses
 
 AS_OF = dt.date(2026, 11, 23)
 

@@ -1,0 +1,457 @@
+"""One patient's what-if model for one trial: the CP-SAT compilation of its criteria over the days ahead, with
+the changes facts.yaml allows (tapers, stops, repeated tests and labs, questions to the investigator) as choices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from matcher import ir
+from matcher.context import Context, washout_days
+from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
+from matcher.dates import from_day_number
+from matcher.evaluate import criterion_holds, evaluate
+from matcher.facts import Facts
+from matcher.ir import OPERATORS
+from matcher.kleene import FALSE, TRUE
+
+DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
+
+
+@dataclass
+class Choice:
+    """One action the solver may take, with the overrides it implies."""
+
+    literal: cp_model.IntVar
+    action: str
+    column: str
+    before: str | None
+    after: str | None
+    burden: int
+    note: str
+    summary: str
+    earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
+    lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off
+    depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
+    pending: tuple[str, ...] = ()  # results the action waits for
+    confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
+    overrides: dict[str, Value] = field(default_factory=dict)
+
+
+def _date_text(value: Value) -> str | None:
+    if isinstance(value, Unknown) or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, Never) or (isinstance(value, float) and np.isneginf(value)):
+        return "never"
+    return from_day_number(int(cast(float, value))).isoformat()
+
+
+def taper_steps(dose_mg: float, drug: str, facts: Facts, horizon: int) -> list[tuple[float, int]]:
+    """(dose of the patient's own drug reached, day reached) along the taper schedule, first step today.
+
+    Each step goes down by the schedule's step for the current prednisone-equivalent dose,
+    to the largest dose one can prescribe (a multiple of the drug's ``tablet_mg``) at or below it.
+    """
+    to_prednisone = 5.0 / facts.steroid_equivalent_mg[drug]
+    tablet = facts.tablet_mg.get(drug, 0.0)
+    steps, day, dose = [], 0, dose_mg
+    while dose > 0 and day <= horizon:
+        band = next(step for step in facts.taper_schedule if dose * to_prednisone > step.above)
+        target = dose - band.step_mg / to_prednisone
+        if tablet:
+            target = np.floor(round(target / tablet, 6)) * tablet
+        dose = round(max(target, 0.0), 6)
+        steps.append((dose, day))
+        day += band.every_days
+    return steps
+
+
+class PlanModel:
+    """One patient, one trial: the compiled criteria plus the actions that may change data.
+
+    Actions that change a column a criterion of the trial requires unchanged are not offered,
+    and criteria met only by history are compiled on the record as it stands.
+    """
+
+    def __init__(self, ctx: Context, trial: ir.Trial, row: int, horizon: int) -> None:
+        self.ctx, self.trial, self.row, self.facts = ctx, trial, row, ctx.facts
+        self.compiler = Compiler(ctx, row, horizon)
+        self.model = self.compiler.model
+        self.as_of = ctx.as_of
+        self.unchanged = {name for criterion in trial.criteria for name in criterion.unchanged}
+        self.routine_test_dates = {test.date for test in self.facts.change.tests if not test.invasive}
+        self.criteria = [c for c in trial.criteria if not c.is_manual]
+        self.manual = [c for c in trial.criteria if c.is_manual]
+        # While planning, a repeated test is done on the enrolment day; the window check fixes it instead.
+        self.tests_on_plan_day = self.model.new_bool_var("tests_on_plan_day")
+        self.model.add(self.compiler.test_day == self.compiler.t).only_enforce_if(self.tests_on_plan_day)
+        self.choices: list[Choice] = []
+        self._continuing: dict[str, Lit] = {}  # withheld drug column -> the withhold literal
+        self._add_taper()
+        self._add_withheld_drugs()
+        self._add_immunosuppressant_stop()
+        self._add_tests()
+        self._add_lab_retests()
+        self._add_judgements()
+        self._add_administrative()
+        self._apply_overrides()
+        for choice in self.choices:
+            if choice.earliest_day:
+                self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
+        self.changeable = set(self.compiler.overrides)
+        self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
+        self.asked: list[Rails] = [self._asked_rails(c) for c in self.manual]
+        # Earliest day first, then no action unless needed: the search order of the objective.
+        self.model.add_decision_strategy([self.compiler.t], cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
+        if self.choices:
+            literals = [choice.literal for choice in self.choices]
+            self.model.add_decision_strategy(literals, cp_model.CHOOSE_FIRST, cp_model.SELECT_MIN_VALUE)
+
+    def _settled(self, criterion: ir.Criterion) -> bool:
+        """Whether no wait and no action can change the criterion: its screening value is its value."""
+        reads, timed = criterion_reads(criterion)
+        return not timed and not (reads & self.changeable)
+
+    def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
+        if self._settled(criterion) or criterion.history_only and not criterion_reads(criterion)[1]:
+            return _CONSTANT_RAILS[int(criterion_holds(criterion, self.ctx)[self.row])]
+        if not criterion.history_only:
+            return self.compiler.criterion(criterion)
+        changed, self.compiler.overrides = self.compiler.overrides, {}
+        try:
+            return self.compiler.criterion(criterion)
+        finally:
+            self.compiler.overrides = changed
+
+    def _asked_rails(self, manual: ir.Criterion) -> Rails:
+        """Whether a manual check is asked: its ``applies_when`` (unchanged data: as screened)."""
+        if manual.applies_when is None:
+            return True, False
+        if self._settled(manual):
+            return (False, True) if evaluate(manual.applies_when, self.ctx)[self.row] == FALSE else (True, False)
+        return self.compiler.rails(manual.applies_when)
+
+    def _new_choice(self, **kwargs: Any) -> Choice | None:
+        """A choice, unless it changes a column the trial requires unchanged."""
+        if self.unchanged & set(kwargs.get("overrides", {})):
+            return None
+        literal = self.model.new_bool_var(f"{kwargs['action']}_{len(self.choices)}")
+        choice = Choice(literal=literal, **kwargs)
+        self.choices.append(choice)
+        return choice
+
+    def _day(self, offset: int) -> dt.date:
+        return self.as_of + dt.timedelta(days=offset)
+
+    def _add_taper(self) -> None:
+        columns = self.facts.change.glucocorticoid
+        dose_pe = float(self.ctx.values("prednisone_equivalent_mg_day")[self.row])
+        if not np.isfinite(dose_pe) or dose_pe <= 0:
+            return
+        drug = str(self.ctx.lowered_at(columns.drug, self.row))
+        dose = float(self.ctx.values(columns.dose)[self.row])
+        to_prednisone = 5.0 / self.facts.steroid_equivalent_mg[drug]
+        weight = float(self.ctx.cohort.column("weight_kg")[self.row])
+        failed_before = bool(self.ctx.values(columns.taper_failed)[self.row] == TRUE)
+        per_step = self.facts.action_burden_days["taper_step_after_failed_taper" if failed_before else "taper_step"]
+        warning = "; a previous taper failed (gc_taper_failed): only if the treating physician agrees" * failed_before
+        literals, reached = [], []
+        for count, (target, day) in enumerate(taper_steps(dose, drug, self.facts, self.compiler.horizon), 1):
+            reached.append(f"{target:g} mg/day from {self._day(day).isoformat()}")
+            target_pe = round(target * to_prednisone, 6)
+            per_kg: Value = round(target_pe / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
+            choice = self._new_choice(
+                action="taper_glucocorticoid",
+                column=columns.dose,
+                before=f"{dose:g}",
+                after=f"{target:g}",
+                burden=per_step * count,
+                earliest_day=day,
+                depth=int(round((dose_pe - target_pe) * 2)),
+                note=f"taper {drug} from {dose:g} mg/day: " + ", ".join(reached) + warning,
+                summary=f"tapering {drug} to {target:g} mg/day",
+                overrides={
+                    DERIVED_DOSES[0]: target_pe,
+                    DERIVED_DOSES[1]: per_kg,
+                    columns.dose: target,
+                    columns.changed: float(self.ctx.today + day),
+                },
+            )
+            if choice is not None:
+                literals.append(choice.literal)
+        self.model.add_at_most_one(literals)
+
+    def _add_withheld_drugs(self) -> None:
+        """A recent dose whose window the trial reads: the course goes on unless the plan withholds it.
+
+        Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
+        """
+        leaves = [
+            node for node in _nodes(self.trial) if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
+        ]
+        for drug in self.facts.change.withheld_drugs:
+            last = self.compiler.original(drug.column)
+            if not isinstance(last, float) or not any(
+                _still_acting(leaf, last, self.ctx) for leaf in leaves if leaf.field == drug.column
+            ):
+                continue
+            choice = self._new_choice(
+                action="withhold_drug",
+                column=drug.column,
+                before=_date_text(last),
+                after=_date_text(last),
+                burden=self.facts.action_burden_days["withhold_biologic"],
+                lasts=True,
+                note=f"give no more {drug.drug} (last dose {_date_text(last)}) until the plan date",
+                summary=f"withholding {drug.drug}",
+                overrides={},
+            )
+            if choice is not None:
+                self._continuing[drug.column] = choice.literal
+
+    def _add_immunosuppressant_stop(self) -> None:
+        columns = self.facts.change.immunosuppressant
+        start = self.ctx.values(columns.start)[self.row]
+        if not np.isfinite(start):
+            return
+        recorded = self.ctx.lowered_at(columns.name, self.row)
+        name = recorded if recorded not in (None, "none") else "immunosuppressant"
+        self._new_choice(
+            action="stop_immunosuppressant",
+            column=columns.start,
+            before=_date_text(float(start)),
+            after="never",
+            burden=self.facts.action_burden_days["stop_immunosuppressant"],
+            note=f"stop {name} on {self.as_of.isoformat()}; its washout runs from then",
+            summary=f"stopping {name}",
+            overrides={
+                columns.name: "none",
+                columns.start: Never(),
+                columns.changed: Never(),
+                columns.last_dose: float(self.ctx.today),
+                columns.stopped_name: Unknown() if name == "immunosuppressant" else name,
+            },
+        )
+
+    def _add_tests(self) -> None:
+        for test in self.facts.change.tests:
+            if test.applies_when and self.ctx.values(test.applies_when)[self.row] == FALSE:
+                continue
+            ruled_out = [c.reason for c in test.contraindications if self._known_to_hold(c.field, c.op, c.value)]
+            if ruled_out:
+                continue
+            overrides: dict[str, Value] = {test.date: TestDay()}
+            kinds = []
+            for column, spellings in test.sets.items():
+                spelled = self._accepted_spelling(column, spellings)
+                overrides[column] = _spelled_value(self.ctx, column, spelled)
+                kinds.append(spelled)
+            overrides.update({column: Unknown() for column in test.pending})
+            unchecked = [c.field for c in test.contraindications if np.isnan(self.ctx.values(c.field)[self.row])]
+            check_first = f"; first check {', '.join(unchecked)} (contraindications)" if unchecked else ""
+            kind = f" ({', '.join(kinds)})" if kinds else ""
+            self._new_choice(
+                action="invasive_procedure" if test.invasive else "repeat_test",
+                column=test.date,
+                before=_date_text(self.compiler.original(test.date)),
+                after="plan date",
+                burden=self.facts.action_burden_days["invasive_procedure" if test.invasive else "repeat_test"],
+                earliest_day=test.lead_days,
+                pending=test.pending,
+                note=f"repeat the {test.name}{kind}: {test.condition}; the result is awaited{check_first}",
+                summary=f"a {test.name}" if test.invasive else f"repeating the {test.name}",
+                overrides=overrides,
+            )
+
+    def _add_lab_retests(self) -> None:
+        retests = self.facts.change.retests
+        for lab in retests.labs:
+            near = [
+                (column, value, limit)
+                for column in lab.columns
+                if np.isfinite(value := float(self.ctx.values(column)[self.row]))
+                for limit in self._limits(column)
+                if abs(value - limit) <= retests.near_pct / 100 * abs(limit)
+            ]
+            if not near:
+                continue
+            column, value, limit = near[0]
+            self._new_choice(
+                action="repeat_lab",
+                column=column,
+                before=f"{value:g}",
+                after="new result",
+                burden=self.facts.action_burden_days["repeat_lab"],
+                pending=(column,),
+                note=f"repeat the {lab.name} ({column} {value:g}, near the trial's limit {limit:g}); result awaited",
+                summary=f"repeating the {lab.name}",
+                overrides={name: Unknown() for name in lab.columns},
+            )
+
+    def _limits(self, column: str) -> list[float]:
+        """The bounds the trial's rules set on ``column``."""
+        limits: list[float] = []
+        for node in _nodes(self.trial):
+            if isinstance(node, ir.Compare) and node.field == column:
+                limits.append(float(node.value))
+            elif isinstance(node, ir.Range) and node.field == column:
+                limits += [float(bound) for bound in (node.min, node.max) if bound is not None]
+        return limits
+
+    def _add_judgements(self) -> None:
+        for judgement in self.facts.change.judgements:
+            if not isinstance(self.compiler.original(judgement.column), Unknown):
+                continue  # already answered, either way
+            if not any(self._known_to_hold(f.field, f.op, f.value) for f in judgement.when_any):
+                continue
+            self._new_choice(
+                action="investigator_judgement",
+                column=judgement.column,
+                before=None,
+                after="true",
+                burden=self.facts.action_burden_days["investigator_judgement"],
+                pending=(judgement.column,),
+                confirms=True,
+                note=f"ask the investigator whether {judgement.name}; eligible only if so",
+                summary="the investigator's attribution",
+                overrides={judgement.column: True},
+            )
+
+    def _known_to_hold(self, column: str, op: str, bound: float) -> bool:
+        value = float(self.ctx.values(column)[self.row])
+        return bool(np.isfinite(value) and OPERATORS[op](value, bound))
+
+    def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
+        """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
+        accepted = [
+            {value.lower() for value in node.values}
+            for node in _nodes(self.trial)
+            if isinstance(node, ir.InSet) and node.field == column
+        ]
+        return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
+
+    def _add_administrative(self) -> None:
+        for step in self.facts.change.administrative:
+            if self.ctx.values(step.column)[self.row] == TRUE:
+                continue
+            self._new_choice(
+                action="administrative_step",
+                column=step.column,
+                before=None,
+                after="true",
+                burden=self.facts.action_burden_days["administrative_step"],
+                note=step.name,
+                summary=f"the step '{step.name}'",
+                overrides={step.column: True},
+            )
+
+    def _apply_overrides(self) -> None:
+        by_column: dict[str, list[tuple[Lit, Value]]] = {}
+        for choice in self.choices:
+            for column, value in choice.overrides.items():
+                by_column.setdefault(column, []).append((choice.literal, value))
+        for column, withheld in self._continuing.items():
+            # Not withheld: the course goes on, a dose on the plan day.
+            by_column.setdefault(column, []).append((self.compiler.neg(withheld), PlanDay()))
+        for column, changed in by_column.items():
+            none_taken = self.compiler.conj([self.compiler.neg(literal) for literal, _ in changed])
+            alternatives: Alternatives = [(none_taken, self.compiler.original(column))]
+            alternatives += changed
+            self.compiler.overrides[column] = alternatives
+
+    def burden(self) -> cp_model.LinearExpr:
+        return cast(cp_model.LinearExpr, sum(choice.burden * choice.literal for choice in self.choices))
+
+    def solver(self, time_limit: float | None) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = 0
+        solver.parameters.catch_sigint_signal = False  # Ctrl-C stops matcher cleanly, not only the solve
+        # These models are tiny: symmetry detection, probing and repeated presolve cost more than they save.
+        solver.parameters.symmetry_level = 0
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.max_presolve_iterations = 1
+        solver.parameters.search_branching = cp_model.FIXED_SEARCH
+        if time_limit:
+            solver.parameters.max_deterministic_time = time_limit
+        return solver
+
+
+_CONSTANT_RAILS: tuple[Rails, ...] = ((False, True), (False, False), (True, False))  # by Kleene code
+
+
+_NODES: dict[str, tuple[ir.Trial, list[ir.Rule]]] = {}
+
+
+_READS: dict[str, tuple[ir.Criterion, tuple[set[str], bool]]] = {}
+
+
+_Cached = TypeVar("_Cached")
+
+
+def _by_id(table: dict[str, tuple[Any, _Cached]], key: str, owner: object, compute: Callable[[], _Cached]) -> _Cached:
+    """A cache keyed by an id string that holds its owner: another object under the same id is computed afresh."""
+    entry = table.get(key)
+    if entry is None or entry[0] is not owner:
+        entry = table[key] = (owner, compute())
+    return entry[1]
+
+
+def _nodes(trial: ir.Trial) -> list[ir.Rule]:
+    """Every node of a trial's data criteria (rules and ``applies_when``), walked once per trial."""
+
+    def walk() -> list[ir.Rule]:
+        roots = [root for c in trial.criteria if not c.is_manual for root in (c.rule, c.applies_when) if root]
+        return [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
+
+    return _by_id(_NODES, trial.id, trial, walk)
+
+
+def ever_changeable(facts: Facts) -> set[str]:
+    """Every column some what-if action may change (whoever the patient), derived doses included."""
+    change = facts.change
+    columns = {change.glucocorticoid.dose, change.glucocorticoid.changed, *DERIVED_DOSES}
+    columns |= {drug.column for drug in change.withheld_drugs}
+    columns |= set(change.immunosuppressant.model_dump().values())
+    columns |= {step.column for step in change.administrative}
+    columns |= {column for lab in change.retests.labs for column in lab.columns}
+    columns |= {judgement.column for judgement in change.judgements}
+    for test in change.tests:
+        columns |= {test.date, *test.sets, *test.pending}
+    return columns
+
+
+def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
+    """The fields a criterion reads (rule and ``applies_when``), and whether waiting alone can change it."""
+
+    def read() -> tuple[set[str], bool]:
+        roots = [criterion.applies_when] if criterion.applies_when is not None else []
+        if not criterion.is_manual:
+            roots.append(cast(ir.Rule, criterion.rule))
+        nodes = [node for root in roots for node in ir.walk(root)]
+        reads = {name for root in roots for name in ir.fields_read(root)}
+        timed = "age" in reads or any(isinstance(n, (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)) for n in nodes)
+        return reads, timed
+
+    return _by_id(_READS, criterion.id, criterion, read)
+
+
+def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:
+    """Whether a dose on day ``last`` still counts for this window on the as-of date."""
+    if isinstance(leaf, ir.Washout):
+        needed = washout_days(leaf, ctx.facts, None)[1]
+        return bool(np.isnan(needed) or ctx.today - last < needed)
+    window = leaf.window if isinstance(leaf, ir.OccurredWithin) else leaf.duration
+    return last > ctx.cutoff(window)
+
+
+def _spelled_value(ctx: Context, column: str, spelled: str) -> Value:
+    values = ctx.cohort.column(column)
+    if values.dtype == np.int8:
+        return spelled.lower() in ("true", "yes", "1")
+    return spelled.lower()

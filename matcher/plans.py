@@ -1,0 +1,112 @@
+"""What a what-if plan says: the earliest date, the actions (each with its date and burden), the alternatives
+considered, and what stays to be measured or asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_HORIZON = 180
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan, from ``date`` to ``until`` (None: a one-off on ``date``), in plain words."""
+
+    action: str
+    column: str
+    before: str | None
+    after: str | None
+    date: dt.date
+    until: dt.date | None
+    note: str
+    burden: int
+    summary: str  # a short phrase: "stopping tacrolimus"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "column": self.column,
+            "from": self.before,
+            "to": self.after,
+            "date": self.date.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
+            "note": self.note,
+            "burden_days": self.burden,
+        }
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another plan on the Pareto front of (date, burden): later, but with less burden."""
+
+    earliest_date: dt.date
+    burden: int
+    status_at_plan: str
+    actions: list[Action]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "earliest_date": self.earliest_date.isoformat(),
+            "burden_days": self.burden,
+            "status_at_plan": self.status_at_plan,
+            "actions": [action.as_dict() for action in self.actions],
+        }
+
+
+@dataclass
+class Plan:
+    patient_id: str
+    trial_id: str
+    status_now: str
+    reachable: bool
+    earliest_date: dt.date | None = None
+    eligible_until: dt.date | None = None
+    status_at_plan: str | None = None
+    actions: list[Action] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    manual_checks: list[str] = field(default_factory=list)
+    closes: list[str] = field(default_factory=list)
+    renewable_until: bool = False
+    anchors: dict[str, str] = field(default_factory=dict)
+    alternatives: list[Alternative] = field(default_factory=list)
+    solver_status: str = ""
+
+    @property
+    def burden(self) -> int:
+        return sum(action.burden for action in self.actions)
+
+    @property
+    def eligible_pending_results(self) -> bool:
+        """Eligible at the plan date, or undecided only by results the plan's own tests are waiting for."""
+        if not self.reachable:
+            return False
+        return self.status_at_plan == "eligible" or (
+            self.status_at_plan == "unknown" and bool(self.missing) and set(self.missing) <= set(self.pending)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "patient_id": self.patient_id,
+            "trial_id": self.trial_id,
+            "status_now": self.status_now,
+            "reachable": self.reachable,
+            "earliest_date": self.earliest_date.isoformat() if self.earliest_date else None,
+            "eligible_until": self.eligible_until.isoformat() if self.eligible_until else None,
+            "closed_by": self.closes,
+            "renewable_until": self.renewable_until,
+            "status_at_plan": self.status_at_plan,
+            "burden_days": self.burden,
+            "actions": [action.as_dict() for action in self.actions],
+            "pending": self.pending,
+            "manual_checks": self.manual_checks,
+            "blocking": self.blocking,
+            "missing": self.missing,
+            "date_counts_to": "screening",
+            "anchors": self.anchors,
+            "alternatives": [alternative.as_dict() for alternative in self.alternatives],
+            "solver_status": self.solver_status,
+        }
