@@ -224,3 +224,8 @@ def known_fields() -> dict[str, str]:
     for name in DERIVED_FIELDS:
         kinds[name] = "float"
     return kinds
+
+
+# How a boolean cell may be spelled (case-insensitive); anything else is not a boolean.
+TRUE_WORDS = ("true", "yes", "1", "y", "t")
+FALSE_WORDS = ("false", "no", "0", "n", "f")

@@ -23,11 +23,12 @@ import numpy as np
 import pyarrow as pa
 
 from matcher import ir
-from matcher.cohort import Cohort, RowProblem, check_as_of, check_unique_ids, cohort_from_table
+from matcher.cohort import Cohort, check_as_of, check_unique_ids, cohort_from_table
 from matcher.errors import CohortError, MatcherError
 from matcher.nearmiss import near_misses
 from matcher.plans import Plan
 from matcher.screen import Screening, TrialScreen, screen
+from matcher.validate import RowProblem
 
 
 @dataclass

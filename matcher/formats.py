@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from matcher.cohort import reason_text
 from matcher.outcome import Allocation
 from matcher.output import (
     ROWS_PER_CHUNK,
@@ -30,6 +29,7 @@ from matcher.plans import Plan
 from matcher.render import criterion_words, short_id
 from matcher.scenario import is_recruiting, status_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
+from matcher.validate import reason_text
 
 SCREEN_COLUMNS = ("patient_id", "trial_id", "status", "failed", "missing", "undecided", "manual", "reason")
 _STYLE = {"eligible": "green", "ineligible": "red", "unknown": "yellow", "invalid": "magenta"}

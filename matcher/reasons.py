@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.arcs import Arcs
-from matcher.cohort import Cohort, reason_text
+from matcher.cohort import Cohort
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
 from matcher.plans import Plan
 from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
+from matcher.validate import reason_text
 
 
 def listed(names: list[str], shown: int = 10) -> str:

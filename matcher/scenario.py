@@ -12,8 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matcher import ir
-from matcher.cohort import FALSE_WORDS, TRUE_WORDS
-from matcher.contract import columns, did_you_mean
+from matcher.contract import FALSE_WORDS, TRUE_WORDS, columns, did_you_mean
 from matcher.errors import MatcherError, ParameterError
 from matcher.output import unescape_cell
 

@@ -25,7 +25,7 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.actions import Choice, PlanModel, criterion_reads, ever_changeable
-from matcher.cohort import Cohort, check_as_of, cohort_from_records, reason_text
+from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
@@ -34,6 +34,7 @@ from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, Action, Alternative, Plan
 from matcher.screen import STATUS_NAMES, Screening, screen
 from matcher.trials import effective_facts
+from matcher.validate import reason_text
 
 
 def _status(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus | int) -> str:

@@ -11,22 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.cohort import (
-    FALSE,
-    NEVER,
-    TRUE,
-    UNKNOWN,
-    Cohort,
-    RowProblem,
-    _parse_csv,
-    _read_typed,
-    _text_types,
-    cohort_from_records,
-    cohort_from_table,
-    load_cohort,
-    reason_text,
-)
+from matcher.cohort import Cohort, cohort_from_records, cohort_from_table, load_cohort
 from matcher.errors import CohortError
+from matcher.kleene import FALSE, TRUE, UNKNOWN
+from matcher.reading import _parse_csv, _read_typed, _text_types
+from matcher.validate import NEVER, RowProblem, reason_text
 
 
 def write(tmp_path: Path, text: str, name: str = "cohort.csv") -> Path:

@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from matcher.cli import main
-from matcher.cohort import cohort_from_records, reason_text
+from matcher.cohort import cohort_from_records
 from matcher.context import Context
 from matcher.nearmiss import near_misses
 from matcher.plans import Plan
 from matcher.trials import effective_facts, load_trials, scenarios_dir
+from matcher.validate import reason_text
 from matcher.whatif import plan, rescreen
 
 sys.path.insert(0, str(Path(__file__).parent / "trials"))

@@ -7,9 +7,10 @@ import functools
 from typing import Any
 
 from matcher import ir
-from matcher.cohort import cohort_from_records, reason_text
+from matcher.cohort import cohort_from_records
 from matcher.screen import STATUS_NAMES, screen
 from matcher.trials import load_trial_file, models_dir
+from matcher.validate import reason_text
 
 AS_OF = dt.date(2026, 11, 23)
 
