@@ -407,21 +407,38 @@ class Handlers(Generic[_Handler]):
         return [node_type.__name__ for node_type in self.types if node_type not in self.table]
 
 
-def named_children(rule: Rule) -> tuple[tuple[str, Rule], ...]:
-    """The direct sub-rules of a node with their paths below it (empty for leaves): the one walk of the IR."""
-    if isinstance(rule, (All, Any_, AtLeast)):
-        return tuple((f"of[{index}]", child) for index, child in enumerate(rule.of))
-    if isinstance(rule, Not):
-        return (("rule", rule.rule),)
-    if isinstance(rule, If):
-        branches = [("condition", rule.condition), ("then", rule.then)]
-        return tuple(branches + ([("otherwise", rule.otherwise)] if rule.otherwise is not None else []))
-    return ()
+# Where each composite node keeps its sub-rules: the one description of the tree's shape that every walk uses.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    All: ("of",),
+    Any_: ("of",),
+    AtLeast: ("of",),
+    Not: ("rule",),
+    If: ("condition", "then", "otherwise"),
+}
 
 
 def children(rule: Rule) -> tuple[Rule, ...]:
     """The direct sub-rules of a node (empty for leaves)."""
-    return tuple(child for _, child in named_children(rule))
+    out: list[Rule] = []
+    for name in _CHILD_FIELDS.get(type(rule), ()):
+        value = getattr(rule, name)
+        if isinstance(value, tuple):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return tuple(out)
+
+
+def named_children(rule: Rule) -> tuple[tuple[str, Rule], ...]:
+    """The direct sub-rules of a node with their paths below it (``of[0]``, ``condition``...)."""
+    out: list[tuple[str, Rule]] = []
+    for name in _CHILD_FIELDS.get(type(rule), ()):
+        value = getattr(rule, name)
+        if isinstance(value, tuple):
+            out.extend((f"{name}[{index}]", child) for index, child in enumerate(value))
+        elif value is not None:
+            out.append((name, value))
+    return tuple(out)
 
 
 def walk_with_paths(rule: Rule, path: str) -> Iterator[tuple[Rule, str]]:

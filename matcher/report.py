@@ -11,15 +11,12 @@ browser, and as HTML entities in Plotly labels (which read a few HTML tags).
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
@@ -27,29 +24,30 @@ from plotly.offline import get_plotlyjs
 from matcher import __version__, ir
 from matcher.allocate import allocate
 from matcher.cohort import Cohort
+from matcher.figures import (
+    COLOURS,
+    LIGHT,
+    MISSING_CHART_COLUMNS,
+    TIMELINE_ROWS_PER_TRIAL,
+    MissingColumn,
+    allocation_figure,
+    funnel_figure,
+    is_planned,
+    missing_figure,
+    missing_ranking,
+    placed_elsewhere,
+    timeline_capped,
+    timeline_figure,
+)
 from matcher.kleene import FALSE
 from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
 from matcher.plans import Plan
-from matcher.render import criterion_words, short_id
+from matcher.render import criterion_words
 from matcher.scenario import check_slot_overrides, is_recruiting, quota_rules, status_words
-from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel, screen
+from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel, screen
 
-TIMELINE_ROWS_PER_TRIAL = 40  # near misses drawn per trial lane; the table below the chart lists them all
-MISSING_CHART_COLUMNS = 20  # columns drawn in the missing-data chart; the table lists them all
 ROSTER_PREVIEW = 12  # roster ids named in the summary table
-_DAY_MS = 86_400_000
-_COLOURS = {
-    "eligible": "#2e7d32",
-    "planned": "#00897b",
-    "open": "#cfd8dc",
-    "waitlist": "#ef6c00",
-    "unknown": "#f9a825",
-    "ineligible": "#c62828",
-    "invalid": "#8e24aa",
-    "elsewhere": "#90a4ae",  # a near miss the allocation placed in another trial
-}
-_LIGHT = {"eligible": "#a5d6a7", "unknown": "#ffe082", "elsewhere": "#eceff1"}  # timeline bars, carry dark labels
 
 
 def cohort_report(
@@ -83,15 +81,15 @@ def render_report(
     horizon_end = as_of + dt.timedelta(days=within) if within is not None else None
     outcome_of = {patient.patient_id: patient for patient in allocation.patients}
     placed_in = {patient.patient_id: patient.trial_id for patient in outcome_of.values() if patient.trial_id}
-    missing = _missing_ranking(screening)
-    charts: dict[str, dict[str, Any]] = {"allocation": _allocation_figure(allocation, outcome_of)}
+    missing = missing_ranking(screening)
+    charts: dict[str, dict[str, Any]] = {"allocation": allocation_figure(allocation, outcome_of)}
     for result in screening.results:
-        charts[f"funnel-{result.trial.id}"] = _funnel_figure(result)
+        charts[f"funnel-{result.trial.id}"] = funnel_figure(result)
     if plans:
         assert horizon_end is not None  # plans come only with --within
-        charts["timeline"] = _timeline_figure(plans, screening, as_of, horizon_end, placed_in)
+        charts["timeline"] = timeline_figure(plans, screening, as_of, horizon_end, placed_in)
     if missing:
-        charts["missing"] = _missing_figure(missing)
+        charts["missing"] = missing_figure(missing)
     tables = {
         **{
             f"lists-{trial.trial_id}": _lists_table(trial.roster, trial.waitlist, outcome_of)
@@ -118,13 +116,13 @@ def render_report(
         trials=_summary_rows(screening, allocation, outcome_of),
         funnels=[_funnel_rows(result) for result in screening.results],
         near_miss_count=len(plans or []),
-        timeline_capped=bool(plans) and _timeline_capped(plans or []),
+        timeline_capped=bool(plans) and timeline_capped(plans or []),
         timeline_rows_per_trial=TIMELINE_ROWS_PER_TRIAL,
         missing_chart_columns=MISSING_CHART_COLUMNS,
         missing_count=len(missing),
         status_names=STATUS_NAMES,
-        colours=_COLOURS,
-        light=_LIGHT,
+        colours=COLOURS,
+        light=LIGHT,
         data=data,
         style=Markup(_asset("report.css")),
         script=Markup(_script_safe(_asset("report.js"))),
@@ -153,11 +151,6 @@ def _script_safe(code: str) -> str:
     return code.replace("</", "<\\/").replace("<!--", "\\x3C!--")
 
 
-def _label(text: object) -> str:
-    """Text for a Plotly label: Plotly reads a few HTML tags and decodes entities, so encode them."""
-    return html.escape(str(text), quote=False)
-
-
 def _not_recruiting(allocation: Allocation) -> dict[str, str]:
     """The status of each trial not recruiting now, in words, by trial id."""
     return {t.trial_id: status_words(t.recruitment) for t in allocation.trials if not is_recruiting(t.recruitment)}
@@ -167,11 +160,6 @@ def _proof(allocation: Allocation) -> str:
     if allocation.proven_optimal:
         return "optimal (proven by CP-SAT)"
     return f"{allocation.solver_status.lower()}, not proven optimal: gap {allocation.gap:.2%} to the bound"
-
-
-def _planned(outcome: Any, as_of: dt.date) -> bool:
-    """Placed on a what-if plan rather than eligible today."""
-    return bool(outcome.actions) or (outcome.planned_date is not None and outcome.planned_date != as_of)
 
 
 @dataclass(frozen=True)
@@ -191,7 +179,7 @@ class _TrialRow:
 def _summary_rows(screening: Screening, allocation: Allocation, outcome_of: dict[str, Any]) -> list[_TrialRow]:
     rows = []
     for result, outcome in zip(screening.results, allocation.trials, strict=True):
-        planned = sum(_planned(outcome_of[pid], screening.as_of) for pid in outcome.roster)
+        planned = sum(is_planned(outcome_of[pid], screening.as_of) for pid in outcome.roster)
         rows.append(
             _TrialRow(
                 outcome.trial_id,
@@ -209,61 +197,6 @@ def _summary_rows(screening: Screening, allocation: Allocation, outcome_of: dict
     return rows
 
 
-def _figure_dict(figure: go.Figure) -> dict[str, Any]:
-    """A plain dict of the validated figure, for the page's JSON blob."""
-    document: dict[str, Any] = json.loads(figure.to_json())
-    return document
-
-
-def _layout(height: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "template": "plotly_white",
-        "height": height,
-        "margin": {"l": 10, "r": 20, "t": 30, "b": 40},
-        "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
-        **extra,
-    }
-
-
-def _funnel_figure(result: TrialScreen) -> dict[str, Any]:
-    steps = funnel(result)
-    valid = int((result.status != STATUS_NAMES.index("invalid")).sum())
-    labels = ["screened"] + [f"{index}. {short_id(step.criterion.id)}" for index, step in enumerate(steps, 1)]
-    hover = ["valid rows screened"] + [
-        f"<b>{_label(step.criterion.id)}</b><br>{_wrap(_label(criterion_words(step.criterion)))}"
-        f"<br>failed here: {step.failed_here}; undecided here: {step.undecided_here}"
-        for step in steps
-    ]
-    figure = go.Figure(
-        go.Funnel(
-            y=labels,
-            x=[valid] + [step.remaining for step in steps],
-            customdata=hover,
-            hovertemplate="%{customdata}<br>remaining: %{x}<extra></extra>",
-            textinfo="value",
-            textposition="outside",
-            cliponaxis=False,
-            marker={"color": "#1565c0"},
-            connector={"fillcolor": "#e3f2fd"},
-        ),
-        layout=_layout(
-            50 + 15 * len(labels), yaxis={"tickfont": {"size": 10}}, margin={"l": 10, "r": 50, "t": 30, "b": 10}
-        ),
-    )
-    return _figure_dict(figure)
-
-
-def _wrap(text: str, width: int = 90) -> str:
-    """Break long hover text into lines (Plotly does not wrap)."""
-    lines: list[str] = []
-    for word in text.split(" "):
-        if lines and len(lines[-1]) + len(word) < width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines)
-
-
 def _funnel_rows(result: TrialScreen) -> dict[str, Any]:
     return {
         "trial_id": result.trial.id,
@@ -279,272 +212,6 @@ def _funnel_rows(result: TrialScreen) -> dict[str, Any]:
             for step in funnel(result)
         ],
     }
-
-
-def _allocation_figure(allocation: Allocation, outcome_of: dict[str, Any]) -> dict[str, Any]:
-    trial_ids = [trial.trial_id for trial in allocation.trials]
-    planned = [sum(_planned(outcome_of[pid], allocation.as_of) for pid in t.roster) for t in allocation.trials]
-    now = [len(t.roster) - p for t, p in zip(allocation.trials, planned, strict=True)]
-    open_slots = [t.slots - len(t.roster) for t in allocation.trials]
-    segments = (
-        ("enrolled, eligible now", now, _COLOURS["eligible"]),
-        ("enrolled on a what-if plan", planned, _COLOURS["planned"]),
-        ("open slots", open_slots, _COLOURS["open"]),
-    )
-    # The bars are the slots (filled against capacity); the waitlist, which may run to thousands, is a number
-    # beside each bar, so a long one cannot shrink the slots to a sliver.
-    waitlists = [
-        {
-            "x": t.slots,
-            "y": t.trial_id,
-            "xref": "x",
-            "yref": "y",
-            "xanchor": "left",
-            "xshift": 6,
-            "showarrow": False,
-            "text": f"waitlist {len(t.waitlist):,}",
-            "font": {"color": _COLOURS["waitlist"]},
-        }
-        for t in allocation.trials
-    ]
-    figure = go.Figure(
-        layout=_layout(
-            90 + 48 * len(trial_ids),
-            barmode="stack",
-            yaxis={"autorange": "reversed"},
-            legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
-            xaxis={"title": {"text": "slots"}},
-            annotations=waitlists,
-            margin={"l": 10, "r": 120, "t": 30, "b": 40},
-        )
-    )
-    for name, counts, colour in segments:
-        figure.add_trace(
-            go.Bar(
-                name=name,
-                y=trial_ids,
-                x=counts,
-                orientation="h",
-                text=[count or "" for count in counts],
-                textposition="inside",
-                marker={"color": colour},
-                hovertemplate=f"%{{y}}: %{{x}} {name}<extra></extra>",
-            )
-        )
-    return _figure_dict(figure)
-
-
-def _timeline_capped(plans: list[Plan]) -> bool:
-    per_trial: dict[str, int] = {}
-    for p in plans:
-        per_trial[p.trial_id] = per_trial.get(p.trial_id, 0) + 1
-    return max(per_trial.values()) > TIMELINE_ROWS_PER_TRIAL
-
-
-def _timeline_figure(
-    plans: list[Plan], screening: Screening, as_of: dt.date, horizon_end: dt.date, placed_in: dict[str, str]
-) -> dict[str, Any]:
-    """Windows of eligibility: one lane per trial (headed by its id), one row per patient in it, earliest first.
-
-    Rows sit on a numeric axis with their own tick labels, since Plotly's multicategory axis
-    orders the patients of every lane by their first appearance in any lane.  A patient the
-    allocation placed in another trial is greyed and labelled with it: not a candidate here.
-    """
-    order = {result.trial.id: index for index, result in enumerate(screening.results)}
-    ranked = sorted(plans, key=lambda p: (order[p.trial_id], p.earliest_date or as_of, p.patient_id))
-    ticks: list[str] = []
-    lanes: list[tuple[str, int, int]] = []  # trial, first row, last row
-    shown: list[tuple[int, Plan]] = []
-    for p in ranked:
-        if not lanes or lanes[-1][0] != p.trial_id:
-            ticks.append(f"<b>{p.trial_id}</b>")
-            lanes.append((p.trial_id, len(ticks) - 1, len(ticks) - 1))
-        if lanes[-1][2] - lanes[-1][1] < TIMELINE_ROWS_PER_TRIAL:
-            ticks.append(_label(p.patient_id))
-            shown.append((len(ticks) - 1, p))
-            lanes[-1] = (p.trial_id, lanes[-1][1], len(ticks) - 1)
-    lane_shapes = [
-        {
-            "type": "rect",
-            "xref": "paper",
-            "x0": 0,
-            "x1": 1,
-            "yref": "y",
-            "y0": first - 0.5,
-            "y1": last + 0.5,
-            "fillcolor": "#f1f5f9" if index % 2 == 0 else "#ffffff",
-            "line": {"width": 0},
-            "layer": "below",
-        }
-        for index, (_, first, last) in enumerate(lanes)
-    ]
-    starts = [p.earliest_date or as_of for _, p in shown]
-    ends = [(p.eligible_until or horizon_end) + dt.timedelta(days=1) for _, p in shown]
-    elsewhere = [_placed_elsewhere(p, placed_in) for _, p in shown]
-    kinds = [
-        "elsewhere" if other else "unknown" if p.status_at_plan == "unknown" else "eligible"
-        for (_, p), other in zip(shown, elsewhere, strict=True)
-    ]
-    figure = go.Figure(
-        go.Bar(
-            orientation="h",
-            y=[row for row, _ in shown],
-            base=[start.isoformat() for start in starts],
-            x=[(end - start).days * _DAY_MS for start, end in zip(starts, ends, strict=True)],
-            width=0.7,
-            text=[
-                _label(f"placed in {other} · " if other else "") + _label(_action_summary(p))
-                for (_, p), other in zip(shown, elsewhere, strict=True)
-            ],
-            textposition="inside",  # from the bar's start, full size, running past a short bar on the light lane
-            insidetextanchor="start",
-            constraintext="none",
-            insidetextfont={"color": "#1f2933", "size": 11},
-            cliponaxis=False,
-            marker={
-                "color": [_LIGHT[kind] for kind in kinds],
-                "line": {"width": 1, "color": [_COLOURS[kind] for kind in kinds]},
-            },
-            customdata=[
-                [
-                    _label(p.patient_id),
-                    p.trial_id,
-                    start.isoformat(),
-                    p.eligible_until.isoformat() if p.eligible_until else f"{horizon_end.isoformat()} (open)",
-                    "<br>".join(_label(f"{a.date.isoformat()}: {a.note}") for a in p.actions) or "wait",
-                    (f"placed in {other}; " if other else "")
-                    + ("unknown until measured" if p.status_at_plan == "unknown" else "eligible"),
-                ]
-                for (_, p), start, other in zip(shown, starts, elsewhere, strict=True)
-            ],
-            hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}: %{customdata[5]}"
-            "<br>from %{customdata[2]} until %{customdata[3]}<br>%{customdata[4]}<extra></extra>",
-        ),
-        layout=_layout(
-            80 + 22 * len(ticks),
-            xaxis={
-                "type": "date",
-                "side": "top",
-                "range": [(as_of - dt.timedelta(days=1)).isoformat(), (horizon_end + dt.timedelta(days=2)).isoformat()],
-            },
-            yaxis={
-                "range": [len(ticks) - 0.5, -0.5],
-                "tickmode": "array",
-                "tickvals": list(range(len(ticks))),
-                "ticktext": ticks,
-                "tickfont": {"size": 11},
-                "showgrid": False,
-                "zeroline": False,
-            },
-            showlegend=False,
-            shapes=[*lane_shapes, _date_line(as_of, "#455a64"), _date_line(horizon_end, "#ef6c00")],
-            annotations=[_date_note(as_of, "as of"), _date_note(horizon_end, "horizon end")],
-            margin={"l": 10, "r": 20, "t": 60, "b": 30},
-        ),
-    )
-    return _figure_dict(figure)
-
-
-def _date_line(day: dt.date, colour: str) -> dict[str, Any]:
-    return {
-        "type": "line",
-        "xref": "x",
-        "yref": "paper",
-        "x0": day.isoformat(),
-        "x1": day.isoformat(),
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": colour, "dash": "dot", "width": 1},
-    }
-
-
-def _date_note(day: dt.date, text: str) -> dict[str, Any]:
-    return {
-        "x": day.isoformat(),
-        "xref": "x",
-        "y": 0,
-        "yref": "paper",
-        "yanchor": "top",
-        "text": text,
-        "showarrow": False,
-        "font": {"size": 10},
-    }
-
-
-def _placed_elsewhere(p: Plan, placed_in: dict[str, str]) -> str | None:
-    """The trial the allocation placed the plan's patient in, when it is another one."""
-    trial = placed_in.get(p.patient_id)
-    return trial if trial and trial != p.trial_id else None
-
-
-def _action_summary(p: Plan) -> str:
-    if not p.actions:
-        return "wait"
-    return "; ".join(action.note for action in p.actions)
-
-
-@dataclass(frozen=True)
-class _MissingColumn:
-    column: str
-    needed: int  # unknown patient x trial pairs that need this column measured
-    alone: int  # of those, pairs where it is the only column missing
-    per_trial: list[int]
-
-
-def _missing_ranking(screening: Screening) -> list[_MissingColumn]:
-    """Columns ranked by the unknown patient x trial pairs their measurement would help settle."""
-    needed: dict[str, np.ndarray] = {}
-    alone: dict[str, int] = {}
-    trials = len(screening.results)
-    for index, result in enumerate(screening.results):
-        undecided = result.status == UNDECIDED
-        matrix = result.missing & undecided[:, None]
-        single = matrix.sum(axis=1) == 1
-        for position, column in enumerate(result.missing_columns):
-            needed.setdefault(column, np.zeros(trials, dtype=np.int64))[index] = int(matrix[:, position].sum())
-            alone[column] = alone.get(column, 0) + int((matrix[:, position] & single).sum())
-    ranked = [
-        _MissingColumn(column, int(counts.sum()), alone[column], counts.tolist())
-        for column, counts in needed.items()
-        if counts.sum()
-    ]
-    return sorted(ranked, key=lambda m: (-m.needed, -m.alone, m.column))
-
-
-def _missing_figure(missing: list[_MissingColumn]) -> dict[str, Any]:
-    top = missing[:MISSING_CHART_COLUMNS]
-    columns = [_label(m.column) for m in top]
-    figure = go.Figure(
-        layout=_layout(
-            90 + 24 * len(top),
-            barmode="stack",
-            yaxis={"autorange": "reversed"},
-            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "traceorder": "normal"},
-            xaxis={"title": {"text": "unknown patient × trial pairs"}},
-            margin={"l": 10, "r": 20, "t": 50, "b": 50},
-        )
-    )
-    figure.add_trace(
-        go.Bar(
-            name="settled by this column alone",
-            y=columns,
-            x=[m.alone for m in top],
-            orientation="h",
-            marker={"color": _COLOURS["eligible"]},
-            hovertemplate="%{y}: settles %{x} pair(s) alone<extra></extra>",
-        )
-    )
-    figure.add_trace(
-        go.Bar(
-            name="needed, with other columns",
-            y=columns,
-            x=[m.needed - m.alone for m in top],
-            orientation="h",
-            marker={"color": _COLOURS["unknown"]},
-            hovertemplate="%{y}: needed for %{x} more pair(s), with other columns<extra></extra>",
-        )
-    )
-    return _figure_dict(figure)
 
 
 def _table(columns: list[tuple[str, str]], rows: list[list[Any]], sort: int | None = None) -> dict[str, Any]:
@@ -576,7 +243,7 @@ def _unplaced_table(allocation: Allocation) -> dict[str, Any]:
     return _table([("patient", "patient"), ("status", "text"), ("reason", "text")], rows)
 
 
-def _missing_table(missing: list[_MissingColumn], screening: Screening) -> dict[str, Any]:
+def _missing_table(missing: list[MissingColumn], screening: Screening) -> dict[str, Any]:
     columns = [("column", "text"), ("needed for (pairs)", "number"), ("settles alone (pairs)", "number")]
     columns += [(result.trial.id, "number") for result in screening.results]
     rows = [[m.column, m.needed, m.alone, *m.per_trial] for m in missing]
@@ -605,7 +272,7 @@ def _near_miss_table(plans: list[Plan], placed_in: dict[str, str]) -> dict[str, 
             p.status_at_plan,
             "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions) or "wait",
             p.burden,
-            _placed_elsewhere(p, placed_in),
+            placed_elsewhere(p, placed_in),
         ]
         for p in plans
     ]

@@ -27,7 +27,8 @@ LAYERS = [
     {"arcs", "distributed"},
     {"reasons"},
     {"allocate"},
-    {"formats", "report"},
+    {"formats", "figures"},
+    {"report"},
     {"cli"},
 ]
 LAYER_OF = {module: level for level, modules in enumerate(LAYERS) for module in modules}

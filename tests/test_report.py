@@ -28,7 +28,8 @@ from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words
-from matcher.report import TIMELINE_ROWS_PER_TRIAL, cohort_report
+from matcher.figures import TIMELINE_ROWS_PER_TRIAL
+from matcher.report import cohort_report
 from matcher.scenario import quota_rules
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
 from matcher.trials import load_trials, scenarios_dir, select_trials
