@@ -29,7 +29,7 @@ LAYERS = [
     {"allocate"},
     {"formats", "figures"},
     {"report"},
-    {"cli"},
+    {"cli"},  # the only package that imports click
 ]
 LAYER_OF = {module: level for level, modules in enumerate(LAYERS) for module in modules}
 
@@ -99,3 +99,20 @@ def test_a_missing_handler_is_named():
     assert "Washout" in handlers.missing() and "Compare" not in handlers.missing()
     with pytest.raises(TypeError, match="a test backend has no handler for Washout"):
         handlers[ir.Washout]
+
+
+@pytest.mark.parametrize("module", [m for m in _modules() if m != "cli"])
+def test_only_the_cli_imports_click(module):
+    imports = {
+        alias.name
+        for source in _sources(module)
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module
+        for source in _sources(module)
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not {name for name in imports if name.split(".")[0] == "click"}

@@ -418,12 +418,12 @@ def test_ctrl_c_mid_write_exits_130_in_one_line_and_keeps_the_existing_file(
 
 
 def test_ctrl_c_during_screening_exits_130_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import matcher.cli
+    import matcher.cli.screening
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(matcher.cli, "screen", interrupted)
+    monkeypatch.setattr(matcher.cli.screening, "screen", interrupted)
     result = screen(write(tmp_path, ONE_PATIENT))
     assert result.exit_code == 130 and result.stderr == "Interrupted.\n" and result.stdout == ""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import matcher.cli
+import matcher.cli.common
 from matcher import formats
 from matcher.cli import main
 from matcher.outcome import Allocation
@@ -279,7 +279,7 @@ def test_progress_without_a_terminal_is_a_plain_line_at_most_every_ten_seconds(
 ) -> None:
     """The clock moves ``step`` seconds at each reading: one when the scan starts, one per progress report."""
     ticks = (step * tick for tick in itertools.count())
-    monkeypatch.setattr(matcher.cli, "_clock", lambda: next(ticks))
+    monkeypatch.setattr(matcher.cli.common, "clock", lambda: next(ticks))
     code, _, err = run(
         "whatif", DEMO, "--as-of", AS_OF, "--near-miss", "--within", "60", "--workers", "1", "--format", "json"
     )
@@ -297,7 +297,7 @@ def test_progress_without_a_terminal_is_a_plain_line_at_most_every_ten_seconds(
 
 def test_report_progress_without_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = (11.0 * tick for tick in itertools.count())
-    monkeypatch.setattr(matcher.cli, "_clock", lambda: next(ticks))
+    monkeypatch.setattr(matcher.cli.common, "clock", lambda: next(ticks))
     code, _, err = run(
         "report", DEMO, "--as-of", AS_OF, "--within", "60", "--workers", "1", "-o", str(tmp_path / "r.html")
     )

@@ -24,11 +24,11 @@ from click.testing import CliRunner
 from matcher.allocate import allocate
 from matcher.cli import main
 from matcher.cohort import check_as_of, load_cohort
+from matcher.figures import TIMELINE_ROWS_PER_TRIAL
 from matcher.nearmiss import near_misses
 from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words
-from matcher.figures import TIMELINE_ROWS_PER_TRIAL
 from matcher.report import cohort_report
 from matcher.scenario import quota_rules
 from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
