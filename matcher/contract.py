@@ -31,6 +31,7 @@ class Column:
     stem: str | None
     molar_mass_g_mol: float | None
     codes: tuple[str, ...] = ()
+    label: str = ""  # what a clinician calls it in a sentence ("eGFR", "platelets")
 
     @property
     def numeric(self) -> bool:
@@ -57,6 +58,7 @@ def _parse_row(row: dict[str, str]) -> Column:
         stem=row["stem"].strip() or None,
         molar_mass_g_mol=float(mass) if mass else None,
         codes=codes,
+        label=(row.get("label") or "").strip() or row["column"].strip().replace("_", " "),
     )
 
 
@@ -216,6 +218,26 @@ DERIVED_FIELDS = (
     "egfr_ml_min_1_73m2",
     "crcl_ml_min",
 )
+
+
+# How sentences name each derived value, and its unit (the columns it is derived from have their own).
+DERIVED_LABELS: dict[str, tuple[str, str]] = {
+    "age": ("age", "years"),
+    "prednisone_equivalent_mg_day": ("prednisone-equivalent dose", "mg/day"),
+    "prednisone_equivalent_mg_kg_day": ("prednisone-equivalent dose", "mg/kg/day"),
+    "egfr_ml_min_1_73m2": ("eGFR", "mL/min/1.73m²"),
+    "crcl_ml_min": ("CrCl", "mL/min"),
+}
+
+
+def label_and_unit(field: str) -> tuple[str, str]:
+    """How a sentence names a field and the unit its values are shown in."""
+    if field in DERIVED_LABELS:
+        return DERIVED_LABELS[field]
+    column = columns().get(field)
+    if column is None:
+        return field.replace("_", " "), ""
+    return column.label, column.unit
 
 
 def known_fields() -> dict[str, str]:

@@ -26,7 +26,7 @@ from matcher.output import (
     text_array,
 )
 from matcher.plans import Plan
-from matcher.render import criterion_words, short_id
+from matcher.render import criterion_words
 from matcher.scenario import is_recruiting, status_words
 from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.validate import reason_text
@@ -35,9 +35,25 @@ SCREEN_COLUMNS = ("patient_id", "trial_id", "status", "failed", "missing", "unde
 _STYLE = {"eligible": "green", "ineligible": "red", "unknown": "yellow", "invalid": "magenta"}
 
 
-def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
-    """One record per patient and trial, patients in input order, trials in the order asked."""
+def reason_codes(result: TrialScreen, invalid: dict[int, Any]) -> tuple[np.ndarray, list[str]]:
+    """Per patient, the reason in words (an index into the texts): the first failing or undecided criterion for
+    a screened row, what could not be read for an invalid one, "" for an eligible one."""
+    codes, texts = result.first_reasons()
+    texts = [*texts, ""]
+    codes = np.where(codes < 0, len(texts) - 1, codes)
+    for row, problems in invalid.items():
+        codes[row] = len(texts)
+        texts.append(reason_text(problems))
+    return codes, texts
+
+
+def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator[dict[str, Any]]:
+    """One record per patient and trial, patients in input order, trials in the order asked.
+
+    ``with_reasons``: each record also carries every reason object (criterion, verdict, findings, words).
+    """
     per_trial = []
+    invalid = screening.cohort.invalid
     for result in screening.results:
         per_trial.append(
             (
@@ -46,14 +62,14 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
                 result.undecided_lists(),
                 result.missing_lists(),
                 result.manual_lists(),
+                reason_codes(result, invalid),
             )
         )
-    invalid = screening.cohort.invalid
     for row, patient_id in enumerate(screening.cohort.ids):
-        for result, failed, undecided, missing, manual in per_trial:
+        for result, failed, undecided, missing, manual, (codes, texts) in per_trial:
             status = STATUS_NAMES[result.status[row]]
             valid = status != "invalid"
-            yield {
+            record = {
                 "patient_id": patient_id,
                 "trial_id": result.trial.id,
                 "status": status,
@@ -61,18 +77,18 @@ def screen_records(screening: Screening) -> Iterator[dict[str, Any]]:
                 "missing": missing[row] if valid else [],
                 "undecided": undecided[row] if valid else [],
                 "manual": manual[row],
-                "reason": reason_text(invalid.get(row, ())),
+                "reason": texts[codes[row]],
             }
+            if with_reasons:
+                record["reasons"] = [reason.as_dict() for reason in result.reasons(row)]
+            yield record
 
 
 def screen_csv(screening: Screening) -> CsvChunks:
     """One row per patient and trial (patients in input order), built column-wise in Arrow, chunk by chunk."""
     n, trials = len(screening.cohort), len(screening.results)
     valid = screening.cohort.valid_mask()
-    reasons = np.full(n, "", dtype=object)
-    for row, problems in screening.cohort.invalid.items():
-        reasons[row] = reason_text(problems)
-    ids, reason_texts = text_array(screening.cohort.ids), text_array(reasons)
+    ids = text_array(screening.cohort.ids)
     columns: dict[str, list[pa.Array]] = {name: [] for name in SCREEN_COLUMNS}
     for result in screening.results:
         criterion_ids = result.criterion_ids
@@ -83,7 +99,7 @@ def screen_csv(screening: Screening) -> CsvChunks:
         columns["missing"].append(joined_rows(result.missing & valid[:, None], result.missing_columns))
         columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], criterion_ids))
         columns["manual"].append(joined_rows(result.manual_applies, [c.id for c in result.manual]))
-        columns["reason"].append(reason_texts)
+        columns["reason"].append(coded_text(*reason_codes(result, screening.cohort.invalid)))
 
     def batches() -> Iterator[dict[str, pa.Array]]:
         for start, stop in row_ranges(n, max(1, ROWS_PER_CHUNK // max(1, trials))):
@@ -137,7 +153,7 @@ def screen_json(screening: Screening, with_funnel: bool, warnings: list[str] | N
         "patients": len(screening.cohort),
         "warnings": screening.cohort.warnings if warnings is None else warnings,
         "trials": trials,
-        "results": list(screen_records(screening)),
+        "results": list(screen_records(screening, with_reasons=True)),
     }
     return json.dumps(document, indent=2, default=str) + "\n"
 
@@ -162,7 +178,7 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
         summary.add_row(result.trial.id, str(result.trial.slots), *(str(counts[name]) for name in STATUS_NAMES))
     console.print(summary)
 
-    patients = Table(title="Per patient (failed criteria; ? = columns to measure)")
+    patients = Table(title="Per patient (the first reason, and how many more)")
     patients.add_column("patient_id", no_wrap=True)
     for result in screening.results:
         patients.add_column(result.trial.id, min_width=11)
@@ -204,15 +220,10 @@ def print_screen_table(screening: Screening, console: Console, with_funnel: bool
 
 
 def _cell(record: dict[str, Any]) -> str:
-    """A compact cell: the status, then the first failed criteria or how many columns to measure."""
+    """The status, then why: the first failing (else undecided) criterion in words."""
     status = record["status"]
     style = _STYLE[status]
-    detail = ""
-    if record["failed"]:
-        names = [short_id(c) for c in record["failed"]]
-        detail = " " + ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-    elif record["missing"]:
-        detail = f" ?{len(record['missing'])} columns"
+    detail = f": {record['reason']}" if record["reason"] and status != "invalid" else ""
     return f"[{style}]{status}[/{style}]{escape(detail)}"
 
 

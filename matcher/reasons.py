@@ -12,7 +12,7 @@ from matcher.arcs import Arcs
 from matcher.cohort import Cohort
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
 from matcher.plans import Plan
-from matcher.screen import ELIGIBLE, INELIGIBLE, UNDECIDED, Screening, TrialScreen
+from matcher.screen import ELIGIBLE, Screening, TrialScreen
 from matcher.validate import reason_text
 
 
@@ -170,45 +170,13 @@ def _displaced_reasons(
 
 
 def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
-    """Per patient, an index into the distinct one-trial reasons (texts are built per distinct case)."""
+    """Per patient, an index into the distinct one-trial reasons in words (texts are built per distinct case)."""
     trial_id = result.trial.id
-    failed = result.holds == 0
-    criteria, columns = failed.shape[1] + 1, result.missing.shape[1] + 1
-    n_failed = failed.sum(axis=1)
-    first_failed = failed.argmax(axis=1) if failed.shape[1] else np.zeros(len(n_failed), dtype=np.int64)
-    n_missing = result.missing.sum(axis=1)
-    first_missing = np.zeros(len(n_missing), dtype=np.int64)
-    second_missing = np.zeros(len(n_missing), dtype=np.int64)
-    undecided = np.flatnonzero(n_missing)
-    if len(undecided):
-        # Only undecided patients have columns to measure: search their rows alone (a compact copy).
-        rest = result.missing[undecided]
-        first = rest.argmax(axis=1)
-        rest[np.arange(len(rest)), first] = False
-        first_missing[undecided], second_missing[undecided] = first, rest.argmax(axis=1)
-    # One code per case: 0 invalid, 1 eligible, then ineligible cases, then unknown cases.
-    ineligible = 2 + first_failed * criteria + n_failed
-    unknown = 2 + criteria * criteria + (first_missing * columns + second_missing) * columns + n_missing
-    code = np.select(
-        [result.status == ELIGIBLE, result.status == INELIGIBLE, result.status == UNDECIDED],
-        [1, ineligible, unknown],
-        0,
-    )
-    distinct, inverse = _distinct(code.astype(np.int64), 2 + criteria * criteria + columns**3)
-    texts = []
-    for value in distinct.tolist():
-        if value < 2:
-            texts.append(f"{trial_id}: not among the patient's preferences" if value == 1 else "")
-        elif value < 2 + criteria * criteria:
-            first, count = divmod(value - 2, criteria)
-            criterion = result.criteria[first].id.removeprefix(trial_id + ".") if count else "ineligible"
-            texts.append(f"{trial_id}: {criterion}" + (f" +{count - 1}" if count > 1 else ""))
-        else:
-            pair, missing = divmod(value - 2 - criteria * criteria, columns)
-            one, two = divmod(pair, columns)
-            measure = ", ".join(result.missing_columns[i] for i in (one, two)[: min(missing, 2)])
-            texts.append(f"{trial_id}: unknown, measure {measure}" + (f" +{missing - 2}" if missing > 2 else ""))
-    return inverse, texts
+    codes, sentences = result.first_reasons()
+    texts = [f"{trial_id}: {sentence}" for sentence in sentences]
+    texts += ["", f"{trial_id}: not among the patient's preferences"]
+    codes = np.where(codes >= 0, codes, np.where(result.status == ELIGIBLE, len(texts) - 1, len(texts) - 2))
+    return codes, texts
 
 
 def nowhere_reasons(screening: Screening) -> ReasonColumn:

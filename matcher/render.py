@@ -6,12 +6,35 @@ from collections.abc import Callable
 from typing import Any
 
 from matcher import ir
+from matcher.contract import label_and_unit
 
 _OPS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "not equal to"}
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
+def number(value: float) -> str:
+    """A value as a clinician writes it: at most two decimals, no trailing zeros."""
+    return f"{round(value, 2):g}"
+
+
+_BARE_UNITS = {"", "points", "count", "0-5", "1-4", "0-4", "points (0-3)"}
+
+
+def shown(value: float, unit: str) -> str:
+    """A number with its unit, written the way a lab report writes it."""
+    text = number(value)
+    if unit in _BARE_UNITS:
+        return text
+    if unit == "1:N":
+        return f"1:{text}"
+    if unit == "x ULN":
+        return f"{text} × ULN"
+    if unit == "10^9/L":
+        return f"{text} ×10⁹/L"
+    if unit.startswith("%"):
+        return f"{text}{unit}"
+    if unit.startswith("cm ("):
+        return f"{text} cm"
+    return f"{text} {unit.replace('1.73m2', '1.73m²')}"
 
 
 def duration(value: ir.Duration) -> str:
@@ -19,65 +42,74 @@ def duration(value: ir.Duration) -> str:
     return " ".join(f"{count} {unit}{'s' if count != 1 else ''}" for count, unit in parts if count)
 
 
+def label(field: str) -> str:
+    return label_and_unit(field)[0]
+
+
+def limit(field: str, op: str, value: float) -> str:
+    """A bound on a field in words: "at most 30 mg/day"."""
+    return f"{_OPS[op]} {shown(value, label_and_unit(field)[1])}"
+
+
 WORDS: ir.Handlers[Callable[[Any], str]] = ir.Handlers("the renderer")
 
 
 def words(rule: ir.Rule) -> str:
-    """One rule as an English phrase."""
+    """One rule as an English phrase, in clinical names and units."""
     return WORDS[type(rule)](rule)
 
 
 @WORDS.register(ir.Compare)
 def _compare(rule: ir.Compare) -> str:
-    return f"{rule.field} is {_OPS[rule.op]} {_number(rule.value)}"
+    return f"{label(rule.field)} {limit(rule.field, rule.op, rule.value)}"
 
 
 @WORDS.register(ir.Range)
 def _range(rule: ir.Range) -> str:
-    low = None if rule.min is None else f"{'at least' if rule.min_inclusive else 'above'} {_number(rule.min)}"
-    high = None if rule.max is None else f"{'at most' if rule.max_inclusive else 'below'} {_number(rule.max)}"
-    return f"{rule.field} is {' and '.join(p for p in (low, high) if p)}"
+    low = None if rule.min is None else limit(rule.field, ">=" if rule.min_inclusive else ">", rule.min)
+    high = None if rule.max is None else limit(rule.field, "<=" if rule.max_inclusive else "<", rule.max)
+    return f"{label(rule.field)} {' and '.join(p for p in (low, high) if p)}"
 
 
 @WORDS.register(ir.CompareFields)
 def _compare_fields(rule: ir.CompareFields) -> str:
-    return f"{rule.left} is {_OPS[rule.op]} {rule.right}"
+    return f"{label(rule.left)} {_OPS[rule.op]} {label(rule.right)}"
 
 
 @WORDS.register(ir.InSet)
 def _in_set(rule: ir.InSet) -> str:
     if len(rule.values) < 3:
-        return f"{rule.field} is {' or '.join(rule.values)}"
-    return f"{rule.field} is one of {', '.join(rule.values)}"
+        return f"{label(rule.field)} is {' or '.join(rule.values)}"
+    return f"{label(rule.field)} is one of {', '.join(rule.values)}"
 
 
 @WORDS.register(ir.Flag)
 def _flag(rule: ir.Flag) -> str:
-    return f"{rule.field} is {'true' if rule.value else 'false'}"
+    return f"{label(rule.field)}: {'yes' if rule.value else 'no'}"
 
 
 @WORDS.register(ir.OccurredWithin)
 def _occurred_within(rule: ir.OccurredWithin) -> str:
     renew = " (older or never: to be repeated)" if rule.renewable else ""
-    return f"{rule.field} falls within the last {duration(rule.window)}{renew}"
+    return f"{label(rule.field)} within the last {duration(rule.window)}{renew}"
 
 
 @WORDS.register(ir.ElapsedAtLeast)
 def _elapsed_at_least(rule: ir.ElapsedAtLeast) -> str:
     never = "counts" if rule.when_never else "does not count"
-    return f"at least {duration(rule.duration)} have passed since {rule.field} ('never' {never})"
+    return f"{label(rule.field)} at least {duration(rule.duration)} ago ('never' {never})"
 
 
 @WORDS.register(ir.Washout)
 def _washout(rule: ir.Washout) -> str:
-    named = f"the drug named in {rule.drug_field}" if rule.drug_field else None
+    named = f"the drug named in {label(rule.drug_field)}" if rule.drug_field else None
     drug = " (else ".join(p for p in (named, rule.drug) if p) + (")" if named and rule.drug else "")
-    return f"at least {_number(rule.half_lives)} half-lives of {drug} have passed since {rule.field}"
+    return f"at least {number(rule.half_lives)} half-lives of {drug} since the {label(rule.field)} last dose"
 
 
 @WORDS.register(ir.Known)
 def _known(rule: ir.Known) -> str:
-    return f"{rule.field} is recorded"
+    return f"{label(rule.field)} recorded"
 
 
 @WORDS.register(ir.Not)

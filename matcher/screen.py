@@ -11,6 +11,7 @@ from matcher import ir
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
+from matcher.explain import Reason, first_reason_codes, reasons
 from matcher.facts import Facts, default_facts
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.trials import effective_facts
@@ -39,6 +40,7 @@ class TrialScreen:
     missing_columns: list[str]
     missing: np.ndarray  # (n, len(missing_columns)) bool
     manual_applies: np.ndarray  # (n, len(manual)) bool: the check is asked of this patient
+    context: Context  # the cohort, date and facts it was screened with, for the reasons in words
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -55,6 +57,25 @@ class TrialScreen:
 
     def manual_lists(self) -> list[list[str]]:
         return row_lists(self.manual_applies, [criterion.id for criterion in self.manual])
+
+    def first_reasons(self) -> tuple[np.ndarray, list[str]]:
+        """Per patient, the first failing (else undecided) criterion in words and how many more: (an index per row,
+        -1 for eligible and invalid rows; the distinct texts)."""
+        status = np.where(self.status == INVALID, ELIGIBLE, self.status)
+        return first_reason_codes(self.criteria, self.holds, status, self.context)
+
+    def reasons(self, row: int) -> list[Reason]:
+        """The reason object of every criterion the patient fails or leaves undecided, in trial order."""
+        if self.status[row] == INVALID:
+            return []
+        rows = np.array([row])
+        out = [
+            reasons(criterion, self.context, rows)[0]
+            for index, criterion in enumerate(self.criteria)
+            if self.holds[row, index] != TRUE
+        ]
+        self.context.forget_nodes()
+        return out
 
     def counts(self) -> dict[str, int]:
         return {name: int((self.status == code).sum()) for code, name in enumerate(STATUS_NAMES)}
@@ -99,7 +120,7 @@ def screen_trial(trial: ir.Trial, ctx: Context) -> TrialScreen:
     matrix = np.empty((n, len(names)), dtype=bool, order="F")
     for index, name in enumerate(names):
         matrix[:, index] = missing[name]
-    return TrialScreen(trial, criteria, manual, holds, status, names, matrix, manual_applies(manual, ctx, valid))
+    return TrialScreen(trial, criteria, manual, holds, status, names, matrix, manual_applies(manual, ctx, valid), ctx)
 
 
 def manual_applies(manual: list[ir.Criterion], ctx: Context, valid: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ LAYERS = [
     {"cohort", "trials"},
     {"context", "coverage", "scenario"},
     {"evaluate", "cpsat", "render"},
+    {"findings"},
+    {"explain"},
     {"screen", "synth", "plans"},
     {"actions"},
     {"whatif", "outcome"},

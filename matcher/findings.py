@@ -1,0 +1,311 @@
+"""What one leaf of a rule found for one patient, in a clinician's words and with the patient's own values.
+
+A finding states the fact, whichever way the rule points: a failed upper limit reads "prednisone 25 mg/day
+is above the 20 mg/day limit", an exclusion that holds reads "eGFR 25 mL/min/1.73m² is below 30", an
+undecided leaf names the column to measure.  Time rules say the date their window opens or closes.
+Sentences are built from the IR node and the values, never written per trial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher import ir
+from matcher.context import Context, washout_days
+from matcher.contract import DERIVED_FROM, columns, label_and_unit
+from matcher.dates import first_day_after, from_day_number
+from matcher.kleene import FALSE, TRUE, UNKNOWN
+from matcher.render import duration, number, shown
+
+VERDICT_NAMES = ("false", "unknown", "true")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One leaf of a rule, evaluated for one patient."""
+
+    rule: ir.Rule
+    verdict: int  # the leaf's Kleene code for this patient
+    values: dict[str, str | None]  # the columns read, with the patient's values as shown (None: blank)
+    limit: str | None  # the threshold or window, in words
+    date: dt.date | None  # when the window closes or opens (or the washout ends)
+    measure: tuple[str, ...]  # blank columns that leave the leaf undecided
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.type,  # type: ignore[attr-defined]
+            "verdict": VERDICT_NAMES[self.verdict],
+            "values": self.values,
+            "limit": self.limit,
+            "date": self.date.isoformat() if self.date else None,
+            "measure": list(self.measure),
+            "text": self.text,
+        }
+
+
+def day_text(day: float) -> str:
+    return "never" if math.isinf(day) else from_day_number(int(day)).isoformat()
+
+
+def _raw(ctx: Context, name: str, row: int) -> str | None:
+    """One cell as shown: numbers with their unit, dates as ISO dates, booleans as yes/no, text as recorded."""
+    if name in ctx.derived:
+        value = float(ctx.values(name)[row])
+        return None if math.isnan(value) else shown(value, label_and_unit(name)[1])
+    column = columns()[name]
+    if column.kind in ("text", "enum", "id"):
+        word = ctx.lowered_at(name, row)
+        if word is None:
+            return None
+        return next((code for code in column.codes if code.lower() == word), word)
+    value = float(ctx.cohort.column(name)[row])
+    if column.kind == "bool":
+        return None if value == UNKNOWN else ("yes" if value == TRUE else "no")
+    if math.isnan(value):
+        return None
+    if column.kind == "date":
+        return day_text(value)
+    return shown(value, column.unit)
+
+
+def _note(field: str, ctx: Context, row: int) -> str:
+    """How a derived value was had, where that matters to a clinician reading it."""
+    if field.startswith("prednisone_equivalent"):
+        drug, dose = ctx.lowered_at("glucocorticoid", row), _raw(ctx, "glucocorticoid_mg_day", row)
+        weight = f", {_raw(ctx, 'weight_kg', row)}" if field.endswith("kg_day") else ""
+        return f" ({drug} {dose}{weight})" if drug and dose and dose != "0 mg/day" else ""
+    if field in ("egfr_ml_min_1_73m2", "crcl_ml_min") and math.isnan(float(ctx.cohort.column(field)[row])):
+        creatinine = _raw(ctx, "creatinine_mg_dl", row)
+        if field == "crcl_ml_min":
+            formula = "Cockcroft-Gault"
+        else:
+            formula = "CKD-EPI 2021" if ctx.values("age")[row] >= 18 else "bedside Schwartz"
+        return f" ({formula}, creatinine {creatinine})"
+    return ""
+
+
+def subject(field: str, ctx: Context, row: int) -> str:
+    """A field named with the patient's value: "platelets 40 ×10⁹/L", "prednisone 25 mg/day"."""
+    label, _ = label_and_unit(field)
+    value = _raw(ctx, field, row)
+    if field == "prednisone_equivalent_mg_day" and ctx.lowered_at("glucocorticoid", row) in ("prednisone", None):
+        return f"prednisone {value}"
+    return f"{label} {value}{_note(field, ctx, row)}"
+
+
+def _measure(fields: tuple[str, ...], ctx: Context, row: int) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for field in fields:
+        for column, mask in ctx.blanks(field).items():
+            if mask[row]:
+                found[column] = None
+    return tuple(found) or fields
+
+
+def _unknown(rule: ir.Rule, ctx: Context, row: int, fields: tuple[str, ...], limit: str | None) -> Finding:
+    measure = _measure(fields, ctx, row)
+    label = " and ".join(label_and_unit(field)[0] + _DATE.get(_kind(field), "") for field in fields)
+    return Finding(
+        rule, UNKNOWN, _values(ctx, row, fields), limit, None, measure, f"{label} unknown: measure {', '.join(measure)}"
+    )
+
+
+_DATE = {"date": " date"}
+
+
+def _kind(field: str) -> str:
+    column = columns().get(field)
+    return column.kind if column else "float"
+
+
+def _values(ctx: Context, row: int, fields: tuple[str, ...]) -> dict[str, str | None]:
+    return {field: _raw(ctx, field, row) for field in fields}
+
+
+FINDINGS: ir.Handlers[Callable[[Any, int, Context, int], Finding]] = ir.Handlers("the findings", ir.LEAF_TYPES)
+
+
+def finding(leaf: ir.Rule, verdict: int, ctx: Context, row: int) -> Finding:
+    """What ``leaf`` (whose Kleene code for patient ``row`` is ``verdict``) found, in words."""
+    return FINDINGS[type(leaf)](leaf, verdict, ctx, row)
+
+
+_UPPER = ("<", "<=")
+_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "not equal to"}
+
+
+def _against(value: float, limit: float, unit: str, op: str, verdict: int) -> str:
+    """How a value stands against a limit: "is above the 20 mg/day limit", "is below 60"."""
+    relation = "above" if value > limit else "below" if value < limit else "at"
+    target = shown(limit, unit)
+    if verdict == FALSE and op in _UPPER and relation != "below":
+        return f"is {relation} the {target} limit" + (f" (must be {_WORDS[op]} it)" if relation == "at" else "")
+    if verdict == FALSE and relation == "at":
+        return f"is at {target} (must be {_WORDS[op]} {target})"
+    return f"is {relation} {target}"
+
+
+@FINDINGS.register(ir.Compare)
+def _compare(rule: ir.Compare, verdict: int, ctx: Context, row: int) -> Finding:
+    unit = label_and_unit(rule.field)[1]
+    limit = f"{_WORDS[rule.op]} {shown(rule.value, unit)}"
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, (rule.field,), limit)
+    value = float(ctx.values(rule.field)[row])
+    text = f"{subject(rule.field, ctx, row)} {_against(value, rule.value, unit, rule.op, verdict)}"
+    return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+@FINDINGS.register(ir.Range)
+def _range(rule: ir.Range, verdict: int, ctx: Context, row: int) -> Finding:
+    unit = label_and_unit(rule.field)[1]
+    ends = [f"{_WORDS['>=' if rule.min_inclusive else '>']} {shown(rule.min, unit)}"] if rule.min is not None else []
+    ends += [f"{_WORDS['<=' if rule.max_inclusive else '<']} {shown(rule.max, unit)}"] if rule.max is not None else []
+    limit = " and ".join(ends)
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, (rule.field,), limit)
+    value = float(ctx.values(rule.field)[row])
+    if verdict == TRUE:
+        against = f"is within {limit}" if len(ends) == 2 else f"is {limit}"
+    elif rule.min is not None and (value < rule.min or (value == rule.min and not rule.min_inclusive)):
+        against = _against(value, rule.min, unit, ">=" if rule.min_inclusive else ">", FALSE)
+    else:
+        against = _against(value, rule.max or 0.0, unit, "<=" if rule.max_inclusive else "<", FALSE)
+    text = f"{subject(rule.field, ctx, row)} {against}"
+    return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+@FINDINGS.register(ir.CompareFields)
+def _compare_fields(rule: ir.CompareFields, verdict: int, ctx: Context, row: int) -> Finding:
+    fields = (rule.left, rule.right)
+    limit = f"{label_and_unit(rule.left)[0]} {_WORDS[rule.op]} {label_and_unit(rule.right)[0]}"
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, fields, limit)
+    left, right = float(ctx.values(rule.left)[row]), float(ctx.values(rule.right)[row])
+    relation = "above" if left > right else "below" if left < right else "equal to"
+    text = f"{subject(rule.left, ctx, row)} is {relation} {subject(rule.right, ctx, row)}"
+    return Finding(rule, verdict, _values(ctx, row, fields), limit, None, (), text)
+
+
+@FINDINGS.register(ir.InSet)
+def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
+    label = label_and_unit(rule.field)[0]
+    allowed = " or ".join(rule.values) if len(rule.values) < 3 else "one of " + ", ".join(rule.values)
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, (rule.field,), allowed)
+    value = _raw(ctx, rule.field, row)
+    text = f"{label} is {value}" if verdict == TRUE else f"{label} is {value}, not {allowed}"
+    return Finding(rule, verdict, {rule.field: value}, allowed, None, (), text)
+
+
+@FINDINGS.register(ir.Flag)
+def _flag(rule: ir.Flag, verdict: int, ctx: Context, row: int) -> Finding:
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, (rule.field,), "yes" if rule.value else "no")
+    value = _raw(ctx, rule.field, row)
+    return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label_and_unit(rule.field)[0]}: {value}")
+
+
+@FINDINGS.register(ir.Known)
+def _known(rule: ir.Known, verdict: int, ctx: Context, row: int) -> Finding:
+    label, value = label_and_unit(rule.field)[0], _raw(ctx, rule.field, row)
+    if verdict == FALSE:
+        return Finding(rule, verdict, {rule.field: None}, None, None, (rule.field,), f"{label} not recorded")
+    return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label} recorded: {value}")
+
+
+def _event_day(field: str, ctx: Context, row: int) -> float:
+    return float(ctx.values(field)[row])
+
+
+@FINDINGS.register(ir.OccurredWithin)
+def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: int) -> Finding:
+    label, window = label_and_unit(rule.field)[0], duration(rule.window)
+    limit = f"within the last {window}"
+    day = _event_day(rule.field, ctx, row)
+    values = _values(ctx, row, (rule.field,))
+    if math.isnan(day):
+        if rule.renewable:
+            text = f"{label} not recorded: to be done (valid {window})"
+            return Finding(rule, verdict, values, limit, None, (rule.field,), text)
+        return _unknown(rule, ctx, row, (rule.field,), limit)
+    if math.isinf(day):
+        text = f"{label}: never" + (f": to be done (valid {window})" if rule.renewable else "")
+        return Finding(rule, verdict, values, limit, None, (rule.field,) if rule.renewable else (), text)
+    closes = first_day_after(from_day_number(int(day)), rule.window)
+    if verdict == TRUE:
+        text = f"{label} on {day_text(day)} is within the last {window}; the window closes {closes.isoformat()}"
+        return Finding(rule, verdict, values, limit, closes, (), text)
+    text = f"{label} on {day_text(day)} is more than {window} ago (the window closed {closes.isoformat()})"
+    if rule.renewable:
+        text += ": to be repeated"
+    return Finding(rule, verdict, values, limit, closes, (rule.field,) if rule.renewable else (), text)
+
+
+@FINDINGS.register(ir.ElapsedAtLeast)
+def _elapsed_at_least(rule: ir.ElapsedAtLeast, verdict: int, ctx: Context, row: int) -> Finding:
+    label, span = label_and_unit(rule.field)[0], duration(rule.duration)
+    limit = f"at least {span} ago"
+    day = _event_day(rule.field, ctx, row)
+    values = _values(ctx, row, (rule.field,))
+    if math.isnan(day):
+        return _unknown(rule, ctx, row, (rule.field,), limit)
+    if math.isinf(day):
+        return Finding(rule, verdict, values, limit, None, (), f"{label}: never")
+    opens = first_day_after(from_day_number(int(day)), rule.duration)
+    if verdict == FALSE:
+        text = f"{label} on {day_text(day)}, less than {span} ago; {span} will have passed on {opens.isoformat()}"
+    else:
+        text = f"{label} on {day_text(day)}, at least {span} ago (since {opens.isoformat()})"
+    return Finding(rule, verdict, values, limit, opens, (), text)
+
+
+@FINDINGS.register(ir.Washout)
+def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
+    fields = ir.fields_read(rule)
+    named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
+    drug = named or label_and_unit(rule.field)[0]
+    lives = f"{number(rule.half_lives)}-half-life washout"
+    day = _event_day(rule.field, ctx, row)
+    values = _values(ctx, row, fields)
+    if math.isnan(day):
+        return _unknown(rule, ctx, row, (rule.field,), lives)
+    if math.isinf(day):
+        return Finding(rule, verdict, values, lives, None, (), f"{drug}: never given")
+    fewest, most = washout_days(rule, ctx.facts, named)
+    given = f"{drug} last given {day_text(day)}"
+    if math.isnan(most) or fewest != most:
+        span = f"{int(fewest)} to {int(most)} days" if not math.isnan(most) else "not known"
+        measure = (rule.drug_field,) if rule.drug_field else ()
+        text = f"{given}; the {lives} depends on the drug ({span}): record {' '.join(measure) or 'the drug'}"
+        return Finding(rule, verdict, values, lives, None, measure, text)
+    ends = from_day_number(int(day + most))
+    text = f"{given}; the {lives} {'ends' if verdict != TRUE else 'ended'} {ends.isoformat()}"
+    return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text)
+
+
+def key_columns(leaf: ir.Rule, ctx: Context) -> list[np.ndarray]:
+    """Arrays over all patients that together determine ``finding(leaf, ., ctx, row)`` for a given verdict:
+    two patients equal in every one get the same sentence, so sentences are built per distinct key."""
+    out: list[np.ndarray] = []
+    for field in ir.fields_read(leaf):
+        inputs = [field] + [name for option in DERIVED_FROM.get(field, ()) for name in option]
+        for name in dict.fromkeys(inputs):
+            out.append(_key(ctx, name, raw=name != field))
+        out.extend(ctx.blanks(field).values())
+    return out
+
+
+def _key(ctx: Context, name: str, raw: bool) -> np.ndarray:
+    if name in ctx.derived and not (raw and name in columns()):
+        return ctx.values(name)
+    if columns()[name].kind in ("text", "enum", "id"):
+        return ctx.cohort.text_codes(name)[0]
+    return ctx.cohort.column(name)
