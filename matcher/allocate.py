@@ -28,6 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.arcs import Arcs, _id_order, _quota_member, _signatures, _weights, candidate_arcs, reduce_arcs
+from matcher.changes import changes_since
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError, ParameterError
 from matcher.outcome import Allocation
@@ -112,9 +113,12 @@ def allocate(
         bound,
         gap,
         len(arcs),
+        quotas,
     )
     allocation = explain(solved)
     allocation.warnings = [*warnings, *previous_warnings]
+    if previous is not None:
+        allocation.changes = changes_since(allocation, screening, previous)
     return allocation
 
 

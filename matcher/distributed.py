@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,9 @@ def _screen_partition(
 ) -> Partition:
     cohort = _load_partition(frame, source, decimal_comma, as_of)
     screening = screen(cohort, trials, as_of)
-    return Partition(cohort.ids, cohort.invalid, cohort.warnings, screening.results)
+    # The values stay here: verdicts and the reasons in words travel back.
+    results = [replace(r, context=None, words=r.first_reasons()) for r in screening.results]
+    return Partition(cohort.ids, cohort.invalid, cohort.warnings, results)
 
 
 def _plan_partition(
@@ -143,6 +145,17 @@ def near_misses_on_dask(
     return [plan for batch in _gather(client, tasks, progress) for plan in batch]
 
 
+def _joined_words(pieces: list[TrialScreen]) -> tuple[np.ndarray, list[str]]:
+    """The partitions' reasons in words as one (index per row, texts), -1 kept for rows without a reason."""
+    codes: list[np.ndarray] = []
+    texts: list[str] = []
+    for piece in pieces:
+        own_codes, own_texts = piece.first_reasons()
+        codes.append(np.where(own_codes >= 0, own_codes + len(texts), -1))
+        texts += own_texts
+    return np.concatenate(codes), texts
+
+
 def _merge(parts: list[Partition], source: str, trials: list[ir.Trial], as_of: dt.date) -> Screening:
     """Concatenate partitions in order; duplicate ids across partitions are the same error as locally."""
     ids = np.concatenate([part.ids for part in parts]) if parts else np.zeros(0, dtype=object)
@@ -176,6 +189,8 @@ def _merge(parts: list[Partition], source: str, trials: list[ir.Trial], as_of: d
                 columns,
                 missing,
                 np.concatenate([piece.manual_applies for piece in pieces]),
+                None,
+                _joined_words(pieces),
             )
         )
     return Screening(cohort, as_of, results)

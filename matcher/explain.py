@@ -25,6 +25,7 @@ from matcher.context import Context
 from matcher.evaluate import evaluate
 from matcher.findings import Finding, finding, key_columns
 from matcher.kleene import FALSE, TRUE, UNKNOWN
+from matcher.render import criterion_words
 
 _CRITERION_VERDICTS = ("fails", "unknown", "met")
 
@@ -185,25 +186,32 @@ def reason_texts(criterion: ir.Criterion, ctx: Context, rows: np.ndarray) -> tup
 
 
 def first_reason_codes(
-    criteria: list[ir.Criterion], holds: np.ndarray, status: np.ndarray, ctx: Context
+    criteria: list[ir.Criterion], holds: np.ndarray, status: np.ndarray, ctx: Context | None
 ) -> tuple[np.ndarray, list[str]]:
     """Per patient, the first criterion that fails (or, for an undecided patient, the first undecided one) in
-    words, with the count of the others: as (an index per row, -1 where there is none; the distinct texts)."""
+    words, with the count of the others: as (an index per row, -1 where there is none; the distinct texts).
+
+    Without a context (the values are not at hand) the criterion's requirement is stated instead.
+    """
     first_code = np.where(status == FALSE, FALSE, UNKNOWN)
     matching = holds == first_code[:, None]
-    asked = (status == FALSE) | (status == UNKNOWN)
+    asked = ((status == FALSE) | (status == UNKNOWN)) & (holds.shape[1] > 0)
     first = np.where(asked, matching.argmax(axis=1) if holds.shape[1] else 0, -1)
     more = matching.sum(axis=1) - 1
     codes = np.full(len(status), -1, dtype=np.int64)
     texts: list[str] = []
     for index in np.unique(first[first >= 0]).tolist():
         rows = np.flatnonzero(first == index)
-        local, sentences = reason_texts(criteria[index], ctx, rows)
+        if ctx is None:
+            local, sentences = np.zeros(len(rows), dtype=np.int64), [criterion_words(criteria[index])]
+        else:
+            local, sentences = reason_texts(criteria[index], ctx, rows)
         combined = local * (int(more[rows].max()) + 1) + more[rows]
         distinct, inverse = np.unique(combined, return_inverse=True)
         codes[rows] = len(texts) + inverse.reshape(-1)
         for value in distinct.tolist():
             sentence, others = divmod(value, int(more[rows].max()) + 1)
             texts.append(sentences[sentence] + (f" (+{others} more)" if others else ""))
-        ctx.forget_nodes()
+        if ctx is not None:
+            ctx.forget_nodes()
     return codes, texts

@@ -234,7 +234,7 @@ def timeline_figure(
                     p.trial_id,
                     start.isoformat(),
                     p.eligible_until.isoformat() if p.eligible_until else f"{horizon_end.isoformat()} (open)",
-                    "<br>".join(_label(f"{a.date.isoformat()}: {a.note}") for a in p.actions) or "wait",
+                    "<br>".join(_label(a.text) for a in p.actions) or "wait",
                     (f"placed in {other}; " if other else "")
                     + ("unknown until measured" if p.status_at_plan == "unknown" else "eligible"),
                 ]

@@ -21,7 +21,7 @@ from matcher.context import Context, washout_days
 from matcher.contract import DERIVED_FROM, columns, label_and_unit
 from matcher.dates import first_day_after, from_day_number
 from matcher.kleene import FALSE, TRUE, UNKNOWN
-from matcher.render import duration, number, shown
+from matcher.render import duration, number, shown, span
 
 VERDICT_NAMES = ("false", "unknown", "true")
 
@@ -37,6 +37,7 @@ class Finding:
     date: dt.date | None  # when the window closes or opens (or the washout ends)
     measure: tuple[str, ...]  # blank columns that leave the leaf undecided
     text: str
+    wait: str | None = None  # for a time rule with a date: what waiting until then is for, in words
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -242,7 +243,8 @@ def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: i
     closes = first_day_after(from_day_number(int(day)), rule.window)
     if verdict == TRUE:
         text = f"{label} on {day_text(day)} is within the last {window}; the window closes {closes.isoformat()}"
-        return Finding(rule, verdict, values, limit, closes, (), text)
+        wait = f"the {span(rule.window)} window after the {label} of {day_text(day)}"
+        return Finding(rule, verdict, values, limit, closes, (), text, wait)
     text = f"{label} on {day_text(day)} is more than {window} ago (the window closed {closes.isoformat()})"
     if rule.renewable:
         text += ": to be repeated"
@@ -264,7 +266,7 @@ def _elapsed_at_least(rule: ir.ElapsedAtLeast, verdict: int, ctx: Context, row: 
         text = f"{label} on {day_text(day)}, less than {span} ago; {span} will have passed on {opens.isoformat()}"
     else:
         text = f"{label} on {day_text(day)}, at least {span} ago (since {opens.isoformat()})"
-    return Finding(rule, verdict, values, limit, opens, (), text)
+    return Finding(rule, verdict, values, limit, opens, (), text, f"{span} since the {label} of {day_text(day)}")
 
 
 @FINDINGS.register(ir.Washout)
@@ -281,14 +283,19 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
         return Finding(rule, verdict, values, lives, None, (), f"{drug}: never given")
     fewest, most = washout_days(rule, ctx.facts, named)
     given = f"{drug} last given {day_text(day)}"
-    if math.isnan(most) or fewest != most:
-        span = f"{int(fewest)} to {int(most)} days" if not math.isnan(most) else "not known"
-        measure = (rule.drug_field,) if rule.drug_field else ()
-        text = f"{given}; the {lives} depends on the drug ({span}): record {' '.join(measure) or 'the drug'}"
-        return Finding(rule, verdict, values, lives, None, measure, text)
+    if math.isnan(most):
+        text = f"{given}; its half-life is not known: record the drug in {rule.drug_field or 'the facts'}"
+        return Finding(rule, verdict, values, lives, None, (rule.drug_field,) if rule.drug_field else (), text)
+    if fewest != most:
+        earliest, latest = from_day_number(int(day + fewest)), from_day_number(int(day + most))
+        measure = (rule.drug_field,) if rule.drug_field and verdict == UNKNOWN else ()
+        text = f"{given}; the {lives} ends between {earliest.isoformat()} and {latest.isoformat()}, by the drug"
+        text += f": record {rule.drug_field}" if measure else ""
+        return Finding(rule, verdict, values, lives, earliest, measure, text)
     ends = from_day_number(int(day + most))
     text = f"{given}; the {lives} {'ends' if verdict != TRUE else 'ended'} {ends.isoformat()}"
-    return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text)
+    wait = f"the {lives} of {drug} last given {day_text(day)}"
+    return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text, wait)
 
 
 def key_columns(leaf: ir.Rule, ctx: Context) -> list[np.ndarray]:

@@ -79,7 +79,7 @@ def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator
                 "manual": manual[row],
                 "reason": texts[codes[row]],
             }
-            if with_reasons:
+            if with_reasons and result.context is not None:  # the values are at hand (not a distributed screen)
                 record["reasons"] = [reason.as_dict() for reason in result.reasons(row)]
             yield record
 
@@ -249,8 +249,10 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
     ):
         table.add_column(column)
     for p in plans[:TABLE_ROWS]:
-        actions = "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions)
-        why = ", ".join(p.blocking) if p.blocking else _measure(p.missing)
+        actions = "; ".join(a.text for a in p.actions)
+        why = "; ".join(p.blocking_words) if p.blocking else _measure(p.missing)
+        if p.beyond_horizon and p.beyond_horizon_date:
+            why = f"beyond the horizon: met from {p.beyond_horizon_date.isoformat()} by waiting"
         table.add_row(
             escape(p.patient_id),
             p.trial_id,
@@ -329,7 +331,7 @@ def allocation_csv(result: Allocation) -> CsvChunks:
     actions = np.full(len(columns.patient_id), None, dtype=object)
     for row, listed in columns.actions.items():
         actions[row] = " | ".join(listed)
-    header = ("patient_id", "trial_id", "status", "planned_date", "reason", "actions")
+    header = ("patient_id", "trial_id", "status", "planned_date", "eligible_until", "reason", "actions")
     return csv_chunks(
         header,
         (
@@ -338,6 +340,7 @@ def allocation_csv(result: Allocation) -> CsvChunks:
                 "trial_id": columns.trial_id[start:stop],
                 "status": columns.status[start:stop],
                 "planned_date": columns.planned_date[start:stop],
+                "eligible_until": columns.eligible_until[start:stop],
                 "reason": columns.reason.arrow(start, stop),
                 "actions": actions[start:stop],
             }
@@ -385,6 +388,21 @@ def allocation_table(result: Allocation) -> str:
             escape(_listed(trial.waitlist, 8)),
         )
     console.print(summary)
+    assigned = Table(title="Patients assigned")
+    for column in ("patient", "trial", "planned", "eligible until", "reason"):
+        assigned.add_column(column)
+    placed = np.flatnonzero(result.columns.status == "assigned")
+    for row in placed[:TABLE_ROWS].tolist():
+        patient = result.columns.outcome(row)
+        assigned.add_row(
+            escape(patient.patient_id),
+            patient.trial_id or "",
+            patient.planned_date.isoformat() if patient.planned_date else "",
+            patient.eligible_until.isoformat() if patient.eligible_until else "open",
+            escape(patient.reason),
+        )
+    console.print(assigned)
+    _more_rows(console, len(placed) - TABLE_ROWS, "patients assigned", "csv or json")
     unplaced = Table(title="Patients not placed")
     for column in ("patient", "status", "reason"):
         unplaced.add_column(column)
@@ -394,4 +412,18 @@ def allocation_table(result: Allocation) -> str:
         unplaced.add_row(escape(patient.patient_id), patient.status, escape(patient.reason))
     console.print(unplaced)
     _more_rows(console, len(rows) - TABLE_ROWS, "patients not placed", "csv or json")
+    if result.changes is not None:
+        changed = Table(title="Changes since the previous allocation")
+        for column in ("patient", "change", "before", "now", "why", "to restore"):
+            changed.add_column(column)
+        for change in result.changes[:TABLE_ROWS]:
+            changed.add_row(
+                escape(str(change["patient_id"])),
+                str(change["change"]),
+                str(change["previous_trial"] or "-"),
+                str(change["trial"] or "-"),
+                escape(str(change["reason"])),
+                escape("; ".join(change["restore"])),
+            )
+        console.print(changed)
     return console.export_text()

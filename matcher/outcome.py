@@ -27,6 +27,7 @@ class PatientOutcome:
     trial_id: str | None
     status: str  # assigned | waitlist | unplaced | invalid
     planned_date: dt.date | None
+    eligible_until: dt.date | None  # assigned: the last day they stay eligible as things stand (None: open)
     reason: str
     actions: list[str] = field(default_factory=list)
 
@@ -89,16 +90,18 @@ class PatientColumns:
     trial_id: np.ndarray  # None where not placed
     status: np.ndarray
     planned_date: np.ndarray  # ISO text, None where not placed
+    eligible_until: np.ndarray  # ISO text, None where not placed or open through the horizon
     reason: ReasonColumn
     actions: dict[int, list[str]]  # by row, for patients placed on a plan
 
     def outcome(self, row: int) -> PatientOutcome:
-        planned = self.planned_date[row]
+        planned, until = self.planned_date[row], self.eligible_until[row]
         return PatientOutcome(
             str(self.patient_id[row]),
             self.trial_id[row],
             str(self.status[row]),
             dt.date.fromisoformat(planned) if planned else None,
+            dt.date.fromisoformat(until) if until else None,
             str(self.reason[row]),
             self.actions.get(row, []),
         )
@@ -118,6 +121,7 @@ class Allocation:
     candidates: int
     reduced_candidates: int
     warnings: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] | None = None  # since the previous allocation, when one was given
 
     @property
     def patients(self) -> list[PatientOutcome]:
@@ -135,9 +139,14 @@ class Allocation:
             "candidates": self.candidates,
             "reduced_candidates": self.reduced_candidates,
             "warnings": self.warnings,
+            **({"changes": self.changes} if self.changes is not None else {}),
             "trials": [vars(t) for t in self.trials],
             "patients": [
-                {**vars(p), "planned_date": p.planned_date.isoformat() if p.planned_date else None}
+                {
+                    **vars(p),
+                    "planned_date": p.planned_date.isoformat() if p.planned_date else None,
+                    "eligible_until": p.eligible_until.isoformat() if p.eligible_until else None,
+                }
                 for p in self.patients
             ],
         }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_HORIZON = 180
+LONGEST_WAIT = 5 * 365 + 1  # how far a plan beyond the horizon is searched (5 years)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class Action:
     note: str
     burden: int
     summary: str  # a short phrase: "stopping tacrolimus"
+
+    @property
+    def text(self) -> str:
+        """The step in a line: its date (for waiting, the date it runs to) and what it is."""
+        if self.action == "wait":
+            return f"wait until {(self.until or self.date).isoformat()}: {self.note}"
+        return f"{self.date.isoformat()}: {self.note}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +74,7 @@ class Plan:
     status_at_plan: str | None = None
     actions: list[Action] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
+    blocking_words: list[str] = field(default_factory=list)  # each blocking criterion's reason today, in words
     missing: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     manual_checks: list[str] = field(default_factory=list)
@@ -74,6 +83,9 @@ class Plan:
     anchors: dict[str, str] = field(default_factory=dict)
     alternatives: list[Alternative] = field(default_factory=list)
     solver_status: str = ""
+    beyond_horizon: bool = False  # not reachable within the horizon, but by waiting longer (up to 5 years)
+    beyond_horizon_date: dt.date | None = None  # the earliest date of that longer plan
+    beyond_horizon_criteria: list[str] = field(default_factory=list)  # the criteria not met within the horizon
 
     @property
     def burden(self) -> int:
@@ -104,6 +116,10 @@ class Plan:
             "pending": self.pending,
             "manual_checks": self.manual_checks,
             "blocking": self.blocking,
+            "blocking_words": self.blocking_words,
+            "beyond_horizon": self.beyond_horizon,
+            "beyond_horizon_date": self.beyond_horizon_date.isoformat() if self.beyond_horizon_date else None,
+            "beyond_horizon_criteria": self.beyond_horizon_criteria,
             "missing": self.missing,
             "date_counts_to": "screening",
             "anchors": self.anchors,

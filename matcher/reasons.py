@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.arcs import Arcs
+from matcher.arcs import Arcs, _quota_member
 from matcher.cohort import Cohort
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
-from matcher.plans import Plan
+from matcher.plans import DEFAULT_HORIZON, Plan
+from matcher.scenario import QuotaRule
 from matcher.screen import ELIGIBLE, Screening, TrialScreen
 from matcher.validate import reason_text
+from matcher.whatif import plan as nearest_plan
 
 
 def listed(names: list[str], shown: int = 10) -> str:
@@ -39,6 +41,7 @@ class Solved:
     bound: int
     gap: float
     reduced: int  # arcs left after the reduction
+    quotas: list[QuotaRule]
 
 
 def explain(solved: Solved) -> Allocation:
@@ -66,11 +69,13 @@ def explain(solved: Solved) -> Allocation:
         waitlist = cohort.ids[arcs.row[ranked[~patient_placed[arcs.row[ranked]]]]].astype(str).tolist()
         outcomes.append(TrialOutcome(trial_id, capacity_of[t], roster, waitlist, screening.results[t].trial.status))
     displaced = _displaced_reasons(arcs, weights, order, placed, patient_placed, cohort, trial_ids, capacity_of)
+    _quota_reasons(solved, placed, patient_placed, displaced)
     n = len(cohort.ids)
     status_of = np.full(n, "unplaced", dtype=object)
     reason = nowhere_reasons(screening)
     trial_of = np.full(n, None, dtype=object)
     planned_of = np.full(n, None, dtype=object)
+    until_of = np.full(n, None, dtype=object)
     waiting_rows, which, displaced_texts = displaced
     status_of[waiting_rows] = "waitlist"
     reason.assign(waiting_rows, displaced_texts, which)
@@ -85,13 +90,15 @@ def explain(solved: Solved) -> Allocation:
         planned = screening.as_of + dt.timedelta(days=ahead)
         planned_of[row] = planned.isoformat()
         plan = plan_of.get((row, t))
+        until = _eligible_until(screening.results[t], row, plan)
+        until_of[row] = until.isoformat() if until else None
         if plan is not None:
             on_plan[row] = f"eligible from {planned.isoformat()} by plan"
-            actions[row] = [f"{a.date.isoformat()}: {a.note}" for a in plan.actions]
+            actions[row] = [a.text for a in plan.actions]
     _assign_each(reason, on_plan)
     invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
     status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
-    patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, reason, actions)
+    patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, until_of, reason, actions)
     return Allocation(
         screening.as_of,
         solved.status,
@@ -105,6 +112,46 @@ def explain(solved: Solved) -> Allocation:
         len(arcs),
         solved.reduced,
     )
+
+
+def _eligible_until(result: TrialScreen, row: int, plan: Plan | None) -> dt.date | None:
+    """The last day an assigned patient stays eligible as things stand (a test ages out, a window closes), or
+    None when nothing closes within the default horizon; from the patient's plan where they were placed on one."""
+    if plan is None:
+        if result.context is None:  # screened where the values are not at hand
+            return None
+        plan = nearest_plan(result.context, result.trial, row, DEFAULT_HORIZON, look_beyond=False)
+    return plan.eligible_until
+
+
+def _quota_reasons(
+    solved: Solved, placed: np.ndarray, patient_placed: np.ndarray, displaced: tuple[np.ndarray, np.ndarray, list[str]]
+) -> None:
+    """A waitlisted patient kept out of a trial with free slots by a quota maximum is told so, in place of
+    "full" (which it is not)."""
+    rows, which, texts = displaced
+    arcs, cohort = solved.arcs, solved.screening.cohort
+    trial_ids = [r.trial.id for r in solved.screening.results]
+    for t, trial_id in enumerate(trial_ids):
+        filled = int((placed & (arcs.trial == t)).sum())
+        if filled >= solved.capacity_of[t]:
+            continue
+        for quota in solved.quotas:
+            if quota.trial != trial_id or quota.max is None:
+                continue
+            member = _quota_member(cohort, quota)
+            if int(member[arcs.row[placed & (arcs.trial == t)]].sum()) < quota.max:
+                continue
+            waiting = np.flatnonzero((arcs.trial == t) & ~patient_placed[arcs.row] & member[arcs.row])
+            text = (
+                f"{trial_id} has {solved.capacity_of[t] - filled} free of {solved.capacity_of[t]} slots, but its quota "
+                f"of at most {quota.max} with {quota.column} = {quota.value} is filled"
+            )
+            for row in arcs.row[waiting].tolist():
+                position = int(np.searchsorted(rows, row))
+                parts = [part for part in texts[which[position]].split("; ") if not part.startswith(f"{trial_id} ")]
+                texts.append("; ".join([*parts, text]))
+                which[position] = len(texts) - 1
 
 
 _DISPLACED = (

@@ -42,6 +42,12 @@ def duration(value: ir.Duration) -> str:
     return " ".join(f"{count} {unit}{'s' if count != 1 else ''}" for count, unit in parts if count)
 
 
+def span(value: ir.Duration) -> str:
+    """A duration as an adjective: "6-week", "30-day", "1-year 6-month"."""
+    parts = [(value.years, "year"), (value.months, "month"), (value.weeks, "week"), (value.days, "day")]
+    return " ".join(f"{count}-{unit}" for count, unit in parts if count)
+
+
 def label(field: str) -> str:
     return label_and_unit(field)[0]
 

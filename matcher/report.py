@@ -270,7 +270,7 @@ def _near_miss_table(plans: list[Plan], placed_in: dict[str, str]) -> dict[str, 
             p.earliest_date.isoformat() if p.earliest_date else None,
             p.eligible_until.isoformat() if p.eligible_until else "open",
             p.status_at_plan,
-            "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions) or "wait",
+            "; ".join(a.text for a in p.actions) or "wait",
             p.burden,
             placed_elsewhere(p, placed_in),
         ]
@@ -313,7 +313,7 @@ def _patient_data(screening: Screening, allocation: Allocation, plans: list[Plan
                 p.earliest_date.isoformat() if p.earliest_date else None,
                 p.eligible_until.isoformat() if p.eligible_until else None,
                 p.status_at_plan,
-                [f"{a.date.isoformat()}: {a.note}" for a in p.actions],
+                [a.text for a in p.actions],
             ]
         )
     invalid = STATUS_NAMES.index("invalid")

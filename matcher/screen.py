@@ -40,7 +40,10 @@ class TrialScreen:
     missing_columns: list[str]
     missing: np.ndarray  # (n, len(missing_columns)) bool
     manual_applies: np.ndarray  # (n, len(manual)) bool: the check is asked of this patient
-    context: Context  # the cohort, date and facts it was screened with, for the reasons in words
+    # The cohort, date and facts it was screened with, for reasons with the patient's values (None where the
+    # values stayed on the workers of a distributed screen: reasons then state the requirement).
+    context: Context | None
+    words: tuple[np.ndarray, list[str]] | None = None  # first_reasons() when computed where the values were
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -61,12 +64,14 @@ class TrialScreen:
     def first_reasons(self) -> tuple[np.ndarray, list[str]]:
         """Per patient, the first failing (else undecided) criterion in words and how many more: (an index per row,
         -1 for eligible and invalid rows; the distinct texts)."""
-        status = np.where(self.status == INVALID, ELIGIBLE, self.status)
-        return first_reason_codes(self.criteria, self.holds, status, self.context)
+        if self.words is None:
+            status = np.where(self.status == INVALID, ELIGIBLE, self.status)
+            self.words = first_reason_codes(self.criteria, self.holds, status, self.context)
+        return self.words
 
     def reasons(self, row: int) -> list[Reason]:
         """The reason object of every criterion the patient fails or leaves undecided, in trial order."""
-        if self.status[row] == INVALID:
+        if self.status[row] == INVALID or self.context is None:
             return []
         rows = np.array([row])
         out = [

@@ -30,8 +30,9 @@ from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns
+from matcher.explain import reasons
 from matcher.kleene import FALSE, UNKNOWN
-from matcher.plans import DEFAULT_HORIZON, Action, Alternative, Plan
+from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
 from matcher.screen import STATUS_NAMES, Screening, screen
 from matcher.trials import effective_facts
 from matcher.validate import reason_text
@@ -57,12 +58,15 @@ def plan(
     horizon: int = DEFAULT_HORIZON,
     time_limit: float | None = None,
     alternatives: bool = False,
+    look_beyond: bool = True,
 ) -> Plan:
     """The plan that makes patient ``row`` eligible for ``trial`` soonest, counting burden as days.
 
     Objective, lexicographic: days waited plus the actions' burden (in days-equivalent),
     then fewer actions, then the shallowest taper.  With ``alternatives``, also the other
     plans of the Pareto front of (date, burden): each later one carries less burden.
+    With ``look_beyond``, a patient with no plan within the horizon is searched again up to
+    5 years out: criteria that only time meets are then ``beyond_horizon``, not ``blocking``.
     """
     patient_id = str(ctx.cohort.ids[row])
     now = status_now(ctx, trial, row)
@@ -77,16 +81,14 @@ def plan(
         if criterion.is_manual or timed or reads & changeable:
             continue
         if criterion_holds(criterion, ctx)[row] == FALSE:  # fails whatever changes: a minimal reason on its own
-            result.blocking = [criterion.id]
             result.solver_status = "INFEASIBLE"
-            return result
+            return _blocked(result, [criterion.id], ctx, trial, row)
     built = PlanModel(ctx, trial, row, horizon)
     assumptions = []
     for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True):
-        if is_false is True:  # fails whatever changes: a minimal reason on its own
-            result.blocking = [criterion.id]
+        if is_false is True:  # fails whatever changes within the horizon: a minimal reason on its own
             result.solver_status = "INFEASIBLE"
-            return result
+            return _beyond(result, [criterion.id], ctx, trial, row, horizon, time_limit, look_beyond)
         if is_false is False:
             continue
         assume = built.model.new_bool_var(f"meets[{criterion.id}]")
@@ -99,14 +101,14 @@ def plan(
     status = solver.solve(built.model)
     result.solver_status = _status(solver, status)
     if status == cp_model.INFEASIBLE:
-        result.blocking = _minimal_core(built, solver, assumptions, time_limit)
-        return result
+        core = _minimal_core(built, solver, assumptions, time_limit)
+        return _beyond(result, core, ctx, trial, row, horizon, time_limit, look_beyond)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return result
     primary = _solution(built, solver)
     result.reachable = True
     result.earliest_date, result.status_at_plan = primary.earliest_date, primary.status_at_plan
-    result.actions = primary.actions
+    result.actions = primary.actions + waits(ctx, trial, row, primary)
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
@@ -126,11 +128,68 @@ def plan(
     )
     if alternatives:
         result.alternatives = [
-            other
+            Alternative(
+                other.earliest_date, other.burden, other.status_at_plan, other.actions + waits(ctx, trial, row, other)
+            )
             for other in _pareto_front(built, weights, time_limit)
             if (other.earliest_date, other.burden) != (primary.earliest_date, primary.burden)
         ]
     return result
+
+
+def _beyond(
+    result: Plan,
+    core: list[str],
+    ctx: Context,
+    trial: ir.Trial,
+    row: int,
+    horizon: int,
+    time_limit: float | None,
+    look_beyond: bool,
+) -> Plan:
+    """No plan within the horizon: ``core`` blocks it, unless waiting longer (up to 5 years) meets it."""
+    if not look_beyond or horizon >= LONGEST_WAIT:
+        return _blocked(result, core, ctx, trial, row)
+    longer = plan(ctx, trial, row, LONGEST_WAIT, time_limit, look_beyond=False)
+    if not longer.reachable:
+        return _blocked(result, longer.blocking, ctx, trial, row)
+    result.beyond_horizon, result.beyond_horizon_date, result.beyond_horizon_criteria = True, longer.earliest_date, core
+    return result
+
+
+def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int) -> Plan:
+    """The plan blocked by ``core``, each criterion with its reason today in words."""
+    result.blocking = core
+    rows = np.array([row])
+    result.blocking_words = [reasons(trial.criterion(c), ctx, rows)[0].text for c in core]
+    ctx.forget_nodes()
+    return result
+
+
+def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[Action]:
+    """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
+    plan's date (a plan dated after today always lists what it waits for)."""
+    if solution.earliest_date <= ctx.as_of:
+        return []
+    changed = {action.column for action in solution.actions}
+    found: dict[tuple[str, dt.date], Action] = {}
+    rows = np.array([row])
+    for criterion in trial.criteria:
+        if criterion.is_manual or criterion_holds(criterion, ctx)[row] != FALSE:
+            continue
+        for item in reasons(criterion, ctx, rows)[0].findings:
+            column = ir.fields_read(item.rule)[0]
+            if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
+                continue
+            found.setdefault(
+                (column, item.date),
+                Action("wait", column, None, None, ctx.as_of, item.date, item.wait, 0, f"waiting for {item.wait}"),
+            )
+    ctx.forget_nodes()
+    if not found and not solution.actions:
+        note = f"the criteria are met from {solution.earliest_date.isoformat()}"
+        return [Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
+    return sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
 
 
 class _Weights:

@@ -27,7 +27,7 @@ LAYERS = [
     {"whatif", "outcome"},
     {"nearmiss"},
     {"arcs", "distributed"},
-    {"reasons"},
+    {"reasons", "changes"},
     {"allocate"},
     {"formats", "figures"},
     {"report"},
