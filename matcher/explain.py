@@ -65,25 +65,26 @@ class _Walk:
 
     def __init__(self, root: ir.Rule, ctx: Context, rows: np.ndarray, wanted: np.ndarray) -> None:
         self.ctx, self.rows = ctx, rows
-        self._codes: dict[ir.Rule, np.ndarray] = {}
+        self.codes: dict[str, np.ndarray] = {}  # node path -> its Kleene codes at ``rows``
         self.masks: dict[str, np.ndarray] = {}  # node path -> rows (positions in ``rows``) it helps decide
         self.leaves: dict[str, ir.Rule] = {}
         self._visit(root, "rule", wanted)
 
-    def codes(self, node: ir.Rule) -> np.ndarray:
-        if node not in self._codes:
-            self._codes[node] = evaluate(node, self.ctx)[self.rows]
-        return self._codes[node]
+    def _code(self, node: ir.Rule, path: str) -> np.ndarray:
+        if path not in self.codes:
+            self.codes[path] = evaluate(node, self.ctx)[self.rows]
+        return self.codes[path]
 
     def _visit(self, node: ir.Rule, path: str, mask: np.ndarray) -> None:
         if not mask.any():
             return
         self.masks[path] = mask
         named = ir.named_children(node)
+        self._code(node, path)
         if not named:
             self.leaves[path] = node
             return
-        value = self.codes(node)
+        value = self.codes[path]
         if isinstance(node, ir.Not):
             self._visit(node.rule, f"{path}.rule", mask)
         elif isinstance(node, ir.If):
@@ -92,36 +93,34 @@ class _Walk:
             first = FALSE if isinstance(node, ir.All) else TRUE  # the value one part decides alone
             taken = np.zeros(len(mask), dtype=bool)
             for name, child in named:
-                code = self.codes(child)
+                code = self._code(child, f"{path}.{name}")
                 alone = mask & (value == first) & (code == first) & ~taken
                 taken |= alone
                 every = mask & (value == TRUE - first)  # all parts share the verdict
                 self._visit(child, f"{path}.{name}", alone | every | (mask & (value == UNKNOWN) & (code == UNKNOWN)))
         else:  # at_least: the parts that share its verdict
             for name, child in named:
-                self._visit(child, f"{path}.{name}", mask & (self.codes(child) == value))
+                self._visit(child, f"{path}.{name}", mask & (self._code(child, f"{path}.{name}") == value))
 
     def _visit_if(self, node: ir.If, path: str, mask: np.ndarray) -> None:
-        condition = self.codes(node.condition)
+        condition = self._code(node.condition, f"{path}.condition")
         undecided = condition == UNKNOWN
         self._visit(node.condition, f"{path}.condition", mask & undecided)
-        self._visit(
-            node.then, f"{path}.then", mask & ((condition == TRUE) | (undecided & (self.codes(node.then) != TRUE)))
-        )
+        then = self._code(node.then, f"{path}.then")
+        self._visit(node.then, f"{path}.then", mask & ((condition == TRUE) | (undecided & (then != TRUE))))
         if node.otherwise is not None:
-            otherwise = self.codes(node.otherwise)
+            otherwise = self._code(node.otherwise, f"{path}.otherwise")
             self._visit(
                 node.otherwise, f"{path}.otherwise", mask & ((condition == FALSE) | (undecided & (otherwise != TRUE)))
             )
 
+    def finding(self, path: str, position: int) -> Finding:
+        """What the leaf at ``path`` found for row ``rows[position]``."""
+        return finding(self.leaves[path], int(self.codes[path][position]), self.ctx, int(self.rows[position]))
+
     def findings(self, position: int) -> dict[str, Finding]:
         """The findings of the leaves deciding row ``rows[position]``, by path."""
-        row = int(self.rows[position])
-        return {
-            path: finding(leaf, int(self.codes(leaf)[position]), self.ctx, row)
-            for path, leaf in self.leaves.items()
-            if self.masks[path][position]
-        }
+        return {path: self.finding(path, position) for path in self.leaves if self.masks[path][position]}
 
     def text(self, root: ir.Rule, position: int, found: dict[str, Finding]) -> str:
         return _phrase(root, "rule", self, position, found) or ""
@@ -143,7 +142,7 @@ def _phrase(node: ir.Rule, path: str, walk: _Walk, position: int, found: dict[st
     texts = list(
         dict.fromkeys(text for child, text in parts if not (isinstance(child, ir.Known) and child.field in shown))
     )
-    value = int(walk.codes(node)[position])
+    value = int(walk.codes[path][position])
     if isinstance(node, ir.Any_) and value == FALSE and len(texts) > 1:
         return "none of: " + "; ".join(texts)
     if isinstance(node, ir.AtLeast) and value == FALSE:
@@ -172,17 +171,32 @@ def reason_texts(criterion: ir.Criterion, ctx: Context, rows: np.ndarray) -> tup
     root = statement(criterion)
     holds = evaluate(root, ctx)[rows]
     walk = _Walk(root, ctx, rows, holds != TRUE)
-    parts = [np.zeros(len(rows), dtype=np.int64)]
+    combined = np.zeros(len(rows), dtype=np.int64)
+    leaf_codes: dict[str, np.ndarray] = {}
     for path, leaf in walk.leaves.items():
-        keys = np.column_stack([walk.codes(leaf), *(column[rows] for column in key_columns(leaf, ctx))])
-        keys = np.where(np.isnan(keys), np.inf, keys)  # NaN equals NaN here, and is not -inf ("never")
-        keys[~walk.masks[path]] = -1.5  # not deciding: one key
-        parts.append(np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1))
-    _, first, inverse = np.unique(np.column_stack(parts), axis=0, return_index=True, return_inverse=True)
+        code = np.zeros(len(rows), dtype=np.int64)
+        for column in [walk.codes[path], *(column[rows] for column in key_columns(leaf, ctx))]:
+            code = _combine(code, np.unique(column, return_inverse=True)[1].reshape(-1))  # NaN: one value
+        leaf_codes[path] = code = np.where(walk.masks[path], code + 1, 0)  # 0: not deciding
+        combined = _combine(combined, code)
+    distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    cache: dict[tuple[str, int], Finding] = {}  # one finding per leaf and distinct key
     texts = []
     for position in first.tolist():
-        texts.append(walk.text(root, position, walk.findings(position)))
+        found = {}
+        for path, code in leaf_codes.items():
+            if code[position]:
+                key = (path, int(code[position]))
+                if key not in cache:
+                    cache[key] = walk.finding(path, position)
+                found[path] = cache[key]
+        texts.append(walk.text(root, position, found))
     return inverse.reshape(-1), texts
+
+
+def _combine(code: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """Distinct pairs of two small-integer columns as one dense code."""
+    return np.unique(code * (int(part.max(initial=0)) + 1) + part, return_inverse=True)[1].reshape(-1)
 
 
 def first_reason_codes(

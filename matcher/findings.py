@@ -18,7 +18,7 @@ import numpy as np
 
 from matcher import ir
 from matcher.context import Context, washout_days
-from matcher.contract import DERIVED_FROM, columns, label_and_unit
+from matcher.contract import columns, label_and_unit
 from matcher.dates import first_day_after, from_day_number
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.render import duration, number, shown, span
@@ -202,7 +202,7 @@ def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), allowed)
     value = _raw(ctx, rule.field, row)
-    text = f"{label} is {value}" if verdict == TRUE else f"{label} is {value}, not {allowed}"
+    text = f"{label} is {value}" if verdict == TRUE else f"{label} is {value} (not {allowed})"
     return Finding(rule, verdict, {rule.field: value}, allowed, None, (), text)
 
 
@@ -298,20 +298,31 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text, wait)
 
 
+# The columns a derived value's note reads (``_note``), beside the value itself.
+_NOTE_INPUTS = {
+    "prednisone_equivalent_mg_day": ("glucocorticoid", "glucocorticoid_mg_day"),
+    "prednisone_equivalent_mg_kg_day": ("glucocorticoid", "glucocorticoid_mg_day", "weight_kg"),
+    "egfr_ml_min_1_73m2": ("creatinine_mg_dl",),
+    "crcl_ml_min": ("creatinine_mg_dl",),
+}
+
+
 def key_columns(leaf: ir.Rule, ctx: Context) -> list[np.ndarray]:
     """Arrays over all patients that together determine ``finding(leaf, ., ctx, row)`` for a given verdict:
     two patients equal in every one get the same sentence, so sentences are built per distinct key."""
     out: list[np.ndarray] = []
     for field in ir.fields_read(leaf):
-        inputs = [field] + [name for option in DERIVED_FROM.get(field, ()) for name in option]
-        for name in dict.fromkeys(inputs):
-            out.append(_key(ctx, name, raw=name != field))
+        out.append(_key(ctx, field))
         out.extend(ctx.blanks(field).values())
+        out.extend(_key(ctx, name) for name in _NOTE_INPUTS.get(field, ()))
+        if field in ("egfr_ml_min_1_73m2", "crcl_ml_min"):
+            out.append(np.isnan(ctx.cohort.column(field)))  # reported, or computed (and then by which formula)
+            out.append(ctx.values("age") >= 18)
     return out
 
 
-def _key(ctx: Context, name: str, raw: bool) -> np.ndarray:
-    if name in ctx.derived and not (raw and name in columns()):
+def _key(ctx: Context, name: str) -> np.ndarray:
+    if name in ctx.derived:
         return ctx.values(name)
     if columns()[name].kind in ("text", "enum", "id"):
         return ctx.cohort.text_codes(name)[0]

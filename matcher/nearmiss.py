@@ -42,8 +42,16 @@ class _Scan:
         return self.contexts[key]
 
     def plans(self, pairs: list[tuple[int, str]]) -> list[Plan]:
+        """Plans within the horizon (the scan keeps only those, so nothing is searched beyond it)."""
         return [
-            plan(self.context(self.trials[trial_id]), self.trials[trial_id], row, self.horizon, self.time_limit)
+            plan(
+                self.context(self.trials[trial_id]),
+                self.trials[trial_id],
+                row,
+                self.horizon,
+                self.time_limit,
+                look_beyond=False,
+            )
             for row, trial_id in pairs
         ]
 

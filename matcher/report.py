@@ -24,6 +24,7 @@ from plotly.offline import get_plotlyjs
 from matcher import __version__, ir
 from matcher.allocate import allocate
 from matcher.cohort import Cohort
+from matcher.explain import reason_texts
 from matcher.figures import (
     COLOURS,
     LIGHT,
@@ -286,23 +287,42 @@ def _row_indexes(matrix: np.ndarray, labels: np.ndarray) -> list[list[int]]:
     return [part.tolist() for part in parts]
 
 
+def _reason_indexes(result: TrialScreen, failing: np.ndarray, texts: list[str]) -> list[list[int]]:
+    """Per patient, for each criterion they fail (in trial order), an index into ``texts`` (extended here) of
+    the reason in words."""
+    index = np.full(failing.shape, -1, dtype=np.int64)
+    if result.context is not None:
+        for column in np.flatnonzero(failing.any(axis=0)).tolist():
+            rows = np.flatnonzero(failing[:, column])
+            codes, sentences = reason_texts(result.criteria[column], result.context, rows)
+            index[rows, column] = codes + len(texts)
+            texts += sentences
+        result.context.forget_nodes()
+    rows, _ = np.nonzero(failing)  # row-major, so each row's criteria in trial order
+    parts = np.split(index[failing], np.searchsorted(rows, np.arange(1, failing.shape[0])))
+    return [part.tolist() for part in parts]
+
+
 def _patient_data(screening: Screening, allocation: Allocation, plans: list[Plan]) -> dict[str, Any]:
     """Per patient, compact: verdict codes, failed criteria and missing columns as indexes into shared lists.
 
-    A patient's entry per trial is the bare status code when there is nothing more to say,
-    else ``[code, failed criterion indexes, missing column indexes, plan index or -1]``.
+    A patient's entry per trial is the bare status code when there is nothing more to say, else
+    ``[code, failed criterion indexes, missing column indexes, plan index or -1, reason indexes]``, the last
+    giving, for each failed criterion, the patient's reason in words.
     """
     criteria: list[list[str]] = []
     column_index: dict[str, int] = {}
+    texts: list[str] = []
     per_trial = []
     for result in screening.results:
         offset = len(criteria)
         criteria += [[c.id, criterion_words(c), c.quote] for c in result.criteria]
         for column in result.missing_columns:
             column_index.setdefault(column, len(column_index))
-        failed = _row_indexes(result.holds == FALSE, np.arange(offset, offset + len(result.criteria)))
+        failing = result.holds == FALSE
+        failed = _row_indexes(failing, np.arange(offset, offset + len(result.criteria)))
         missing = _row_indexes(result.missing, np.asarray([column_index[c] for c in result.missing_columns], dtype=int))
-        per_trial.append((result.status.tolist(), failed, missing))
+        per_trial.append((result.status.tolist(), failed, missing, _reason_indexes(result, failing, texts)))
     trial_position = {result.trial.id: index for index, result in enumerate(screening.results)}
     plan_rows: list[list[Any]] = []
     plan_of: dict[tuple[str, int], int] = {}
@@ -320,13 +340,13 @@ def _patient_data(screening: Screening, allocation: Allocation, plans: list[Plan
     rows = []
     for row, outcome in enumerate(allocation.patients):
         entries: list[Any] = []
-        for position, (status, failed, missing) in enumerate(per_trial):
+        for position, (status, failed, missing, words) in enumerate(per_trial):
             plan_index = plan_of.get((outcome.patient_id, position), -1)
             code = status[row]
             if code == invalid or (not failed[row] and not missing[row] and plan_index < 0):
                 entries.append(code)
             else:
-                entries.append([code, failed[row], missing[row], plan_index])
+                entries.append([code, failed[row], missing[row], plan_index, words[row]])
         rows.append(
             [
                 outcome.patient_id,
@@ -343,6 +363,7 @@ def _patient_data(screening: Screening, allocation: Allocation, plans: list[Plan
         "statuses": list(STATUS_NAMES),
         "criteria": criteria,
         "columns": list(column_index),
+        "reasons": texts,
         "plans": plan_rows,
         "rows": rows,
     }

@@ -103,7 +103,7 @@ GOLDEN = [
         {"type": "in_set", "field": "diagnosis", "values": ["SLE", "SS", "SSC"]},
         {"diagnosis": "aav"},
         "inclusion",
-        "diagnosis is AAV, not one of SLE, SS, SSC",
+        "diagnosis is AAV (not one of SLE, SS, SSC)",
     ),
     ({"type": "flag", "field": "prior_car_t"}, {"prior_car_t": "yes"}, "exclusion", "prior CAR-T: yes"),
     ({"type": "known", "field": "anti_ssa"}, {}, "inclusion", "anti-SSA/Ro not recorded"),

@@ -155,9 +155,7 @@ def test_demo_report_data_matches_the_library(demo_report: Path) -> None:
         for i, pid in enumerate(screening.cohort.ids)
     }
     assert all(row[2] == status_of[(row[0], row[1])] != "eligible" for row in near)
-    assert [row[6] for row in near] == [
-        "; ".join(f"{a.date.isoformat()}: {a.note}" for a in p.actions) or "wait" for p in plans
-    ]
+    assert [row[6] for row in near] == ["; ".join(a.text for a in p.actions) or "wait" for p in plans]
     missing = data["tables"]["missing"]["rows"]
     needed = [row[1] for row in missing]
     assert needed == sorted(needed, reverse=True) and all(row[1] == sum(row[3:]) for row in missing)
@@ -179,6 +177,12 @@ def test_demo_report_data_matches_the_library(demo_report: Path) -> None:
     assert [row[0] for row in patients] == [f"P{i:03d}" for i in range(1, 40)]
     first = allocation.patients[0]
     assert patients[0][1:3] == [first.status, first.trial_id]
+    # Each failed criterion carries the patient's reason in words.
+    p036 = next(row for row in patients if row[0] == "P036")
+    entry = p036[6][[r.trial.id for r in screening.results].index("NCT06983964")]
+    failed = [data["patients"]["criteria"][index][0] for index in entry[1]]
+    assert failed == ["NCT06983964.excl.6"]
+    assert [data["patients"]["reasons"][index] for index in entry[4]] == ["prednisone 25 mg/day is above 20 mg/day"]
 
 
 def test_missing_data_ranking_counts_each_unknown_pair_per_column(demo_report: Path) -> None:

@@ -162,12 +162,32 @@ def test_blocking_set_is_minimal_when_two_things_block() -> None:
     assert result.blocking == ["NCT06821659.excl.5"]  # either alone blocks; the first in trial order
 
 
-def test_blocking_core_from_the_solver_when_time_cannot_help() -> None:
-    """Two time windows that cannot both be satisfied within the horizon: the core names one."""
+def test_a_window_that_closes_after_the_horizon_is_beyond_it_not_blocking() -> None:
+    """A recent MI clears six months later: past a 30-day horizon, so not reachable, but not blocked either."""
     patient = {**base("NCT06821659"), "cardiac_event_date": "2026-10-23", "cardiac_event_type": "MI"}
     result = plan_for("NCT06821659", patient, horizon=30)
     assert not result.reachable and result.solver_status == "INFEASIBLE"
-    assert result.blocking == ["NCT06821659.excl.7"]
+    assert result.blocking == []
+    assert result.beyond_horizon and result.beyond_horizon_date == day("2027-04-23")
+    assert result.beyond_horizon_criteria == ["NCT06821659.excl.7"]
+
+
+def test_blocking_core_from_the_solver_when_time_cannot_help() -> None:
+    """Aged 80, turning 81 in ten days, with an MI that clears in five months: each criterion alone can be met,
+    never both, whatever the wait; the minimal core names both, each with its reason today in words."""
+    patient = {
+        **base("NCT06821659"),
+        "birth_date": "1945-12-03",
+        "age_years": "",
+        "cardiac_event_date": "2026-10-23",
+        "cardiac_event_type": "MI",
+    }
+    result = plan_for("NCT06821659", patient, horizon=30)
+    assert not result.reachable and not result.beyond_horizon
+    assert sorted(result.blocking) == ["NCT06821659.excl.7", "NCT06821659.incl.1"]
+    assert "cardiac event on 2026-10-23 is within the last 6 months; the window closes 2027-04-23" in (
+        result.blocking_words
+    )
 
 
 def test_unknown_data_is_not_assumed_favourable() -> None:

@@ -130,14 +130,15 @@
   function trialDetail(entry) {
     if (typeof entry === "number") return [];
     var parts = [];
-    var failed = entry[1], missing = entry[2], planIndex = entry[3];
+    var failed = entry[1], missing = entry[2], planIndex = entry[3], words = entry[4];
     if (failed.length) {
       parts.push(el("div", { text: "Fails:" }));
-      parts.push(el("ul", {}, failed.map(function (index) {
+      parts.push(el("ul", {}, failed.map(function (index, position) {
         var criterion = patients.criteria[index];
+        var why = words[position] >= 0 ? patients.reasons[words[position]] : criterion[1];
         return el("li", {}, [
-          el("span", { className: "mono", text: criterion[0] }), document.createTextNode(": " + criterion[1]),
-          el("div", { className: "quote", text: "“" + criterion[2] + "”" })
+          document.createTextNode(why + " "), el("span", { className: "mono", text: "(" + criterion[0] + ")" }),
+          el("div", { className: "quote", text: criterion[1] + ": “" + criterion[2] + "”" })
         ]);
       })));
     }
