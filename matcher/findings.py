@@ -222,16 +222,15 @@ def _known(rule: ir.Known, verdict: int, ctx: Context, row: int) -> Finding:
     return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label} recorded: {value}")
 
 
-def _event_day(field: str, ctx: Context, row: int) -> float:
-    return float(ctx.values(field)[row])
+def _dated(field: str, ctx: Context, row: int) -> tuple[str, float, dict[str, str | None]]:
+    """A date leaf's label, the patient's day number (NaN blank, -inf never) and values as shown."""
+    return label_and_unit(field)[0], float(ctx.values(field)[row]), _values(ctx, row, (field,))
 
 
 @FINDINGS.register(ir.OccurredWithin)
 def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: int) -> Finding:
-    label, window = label_and_unit(rule.field)[0], duration(rule.window)
+    (label, day, values), window = _dated(rule.field, ctx, row), duration(rule.window)
     limit = f"within the last {window}"
-    day = _event_day(rule.field, ctx, row)
-    values = _values(ctx, row, (rule.field,))
     if math.isnan(day):
         if rule.renewable:
             text = f"{label} not recorded: to be done (valid {window})"
@@ -253,20 +252,18 @@ def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: i
 
 @FINDINGS.register(ir.ElapsedAtLeast)
 def _elapsed_at_least(rule: ir.ElapsedAtLeast, verdict: int, ctx: Context, row: int) -> Finding:
-    label, span = label_and_unit(rule.field)[0], duration(rule.duration)
-    limit = f"at least {span} ago"
-    day = _event_day(rule.field, ctx, row)
-    values = _values(ctx, row, (rule.field,))
+    (label, day, values), passed = _dated(rule.field, ctx, row), duration(rule.duration)
+    limit = f"at least {passed} ago"
     if math.isnan(day):
         return _unknown(rule, ctx, row, (rule.field,), limit)
     if math.isinf(day):
         return Finding(rule, verdict, values, limit, None, (), f"{label}: never")
     opens = first_day_after(from_day_number(int(day)), rule.duration)
     if verdict == FALSE:
-        text = f"{label} on {day_text(day)}, less than {span} ago; {span} will have passed on {opens.isoformat()}"
+        text = f"{label} on {day_text(day)}, less than {passed} ago; {passed} will have passed on {opens.isoformat()}"
     else:
-        text = f"{label} on {day_text(day)}, at least {span} ago (since {opens.isoformat()})"
-    return Finding(rule, verdict, values, limit, opens, (), text, f"{span} since the {label} of {day_text(day)}")
+        text = f"{label} on {day_text(day)}, at least {passed} ago (since {opens.isoformat()})"
+    return Finding(rule, verdict, values, limit, opens, (), text, f"{passed} since the {label} of {day_text(day)}")
 
 
 @FINDINGS.register(ir.Washout)
@@ -275,7 +272,7 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
     drug = named or label_and_unit(rule.field)[0]
     lives = f"{number(rule.half_lives)}-half-life washout"
-    day = _event_day(rule.field, ctx, row)
+    day = float(ctx.values(rule.field)[row])
     values = _values(ctx, row, fields)
     if math.isnan(day):
         return _unknown(rule, ctx, row, (rule.field,), lives)
