@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
 
 from matcher import ir
 from matcher.context import Context
@@ -138,7 +139,7 @@ def _phrase(node: ir.Rule, path: str, walk: _Walk, position: int, found: dict[st
         (child, text) for name, child in named if (text := _phrase(child, f"{path}.{name}", walk, position, found))
     ]
     # A "recorded" check beside a leaf that shows the same value says nothing more.
-    shown = {field for child, _ in parts if not isinstance(child, ir.Known) for field in ir.fields_read(child)}
+    shown = {field for child, _ in parts if not isinstance(child, ir.Known) for field in _fields(child)}
     texts = list(
         dict.fromkeys(text for child, text in parts if not (isinstance(child, ir.Known) and child.field in shown))
     )
@@ -174,12 +175,14 @@ def reason_texts(criterion: ir.Criterion, ctx: Context, rows: np.ndarray) -> tup
     combined = np.zeros(len(rows), dtype=np.int64)
     leaf_codes: dict[str, np.ndarray] = {}
     for path, leaf in walk.leaves.items():
-        code = np.zeros(len(rows), dtype=np.int64)
-        for column in [walk.codes[path], *(column[rows] for column in key_columns(leaf, ctx))]:
-            code = _combine(code, np.unique(column, return_inverse=True)[1].reshape(-1))  # NaN: one value
-        leaf_codes[path] = code = np.where(walk.masks[path], code + 1, 0)  # 0: not deciding
-        combined = _combine(combined, code)
-    distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        deciding = np.flatnonzero(walk.masks[path])
+        code = np.zeros(len(deciding), dtype=np.int64)
+        for column in [walk.codes[path][deciding], *(column[rows[deciding]] for column in key_columns(leaf, ctx))]:
+            code = _combine(code, _dense(column))
+        leaf_codes[path] = np.zeros(len(rows), dtype=np.int64)  # 0: not deciding
+        leaf_codes[path][deciding] = code + 1
+        combined = _combine(combined, leaf_codes[path])
+    first = _first_positions(combined)
     cache: dict[tuple[str, int], Finding] = {}  # one finding per leaf and distinct key
     texts = []
     for position in first.tolist():
@@ -191,12 +194,29 @@ def reason_texts(criterion: ir.Criterion, ctx: Context, rows: np.ndarray) -> tup
                     cache[key] = walk.finding(path, position)
                 found[path] = cache[key]
         texts.append(walk.text(root, position, found))
-    return inverse.reshape(-1), texts
+    return combined, texts
+
+
+@functools.cache
+def _fields(rule: ir.Rule) -> tuple[str, ...]:
+    return ir.fields_read(rule)
+
+
+def _first_positions(code: np.ndarray) -> np.ndarray:
+    """For a dense code (values 0..k-1), where each value first occurs."""
+    first = np.empty(int(code.max(initial=-1)) + 1, dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # later writes win: the earliest position stays
+    return first
+
+
+def _dense(values: np.ndarray) -> np.ndarray:
+    """Each value's index among the distinct values, by hashing (NaN is one value, as is -inf)."""
+    return np.asarray(pa.array(values).dictionary_encode().indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _combine(code: np.ndarray, part: np.ndarray) -> np.ndarray:
     """Distinct pairs of two small-integer columns as one dense code."""
-    return np.unique(code * (int(part.max(initial=0)) + 1) + part, return_inverse=True)[1].reshape(-1)
+    return _dense(code * (int(part.max(initial=0)) + 1) + part)
 
 
 def first_reason_codes(
@@ -207,11 +227,14 @@ def first_reason_codes(
 
     Without a context (the values are not at hand) the criterion's requirement is stated instead.
     """
-    first_code = np.where(status == FALSE, FALSE, UNKNOWN)
-    matching = holds == first_code[:, None]
-    asked = ((status == FALSE) | (status == UNKNOWN)) & (holds.shape[1] > 0)
-    first = np.where(asked, matching.argmax(axis=1) if holds.shape[1] else 0, -1)
-    more = matching.sum(axis=1) - 1
+    wanted = np.where(status == FALSE, FALSE, UNKNOWN).astype(np.int8)
+    asked = (status == FALSE) | (status == UNKNOWN)
+    first = np.full(len(status), -1, dtype=np.int64)
+    more = np.full(len(status), -1, dtype=np.int64)
+    for index in range(holds.shape[1] - 1, -1, -1):  # column by column: the matrix is stored that way
+        matching = (holds[:, index] == wanted) & asked
+        first[matching] = index
+        more += matching
     codes = np.full(len(status), -1, dtype=np.int64)
     texts: list[str] = []
     for index in np.unique(first[first >= 0]).tolist():
@@ -220,12 +243,12 @@ def first_reason_codes(
             local, sentences = np.zeros(len(rows), dtype=np.int64), [criterion_words(criteria[index])]
         else:
             local, sentences = reason_texts(criteria[index], ctx, rows)
-        combined = local * (int(more[rows].max()) + 1) + more[rows]
-        distinct, inverse = np.unique(combined, return_inverse=True)
-        codes[rows] = len(texts) + inverse.reshape(-1)
-        for value in distinct.tolist():
-            sentence, others = divmod(value, int(more[rows].max()) + 1)
-            texts.append(sentences[sentence] + (f" (+{others} more)" if others else ""))
+        others_at = more[rows]
+        case = _dense(local * (int(others_at.max()) + 1) + others_at)
+        codes[rows] = len(texts) + case
+        for position in _first_positions(case).tolist():
+            others = int(others_at[position])
+            texts.append(sentences[local[position]] + (f" (+{others} more)" if others else ""))
         if ctx is not None:
             ctx.forget_nodes()
     return codes, texts

@@ -10,6 +10,7 @@ import numpy as np
 
 from matcher.arcs import Arcs, _quota_member
 from matcher.cohort import Cohort
+from matcher.context import Context
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
 from matcher.plans import DEFAULT_HORIZON, Plan
 from matcher.scenario import QuotaRule
@@ -90,11 +91,13 @@ def explain(solved: Solved) -> Allocation:
         planned = screening.as_of + dt.timedelta(days=ahead)
         planned_of[row] = planned.isoformat()
         plan = plan_of.get((row, t))
-        until = _eligible_until(screening.results[t], row, plan)
-        until_of[row] = until.isoformat() if until else None
         if plan is not None:
+            until_of[row] = plan.eligible_until.isoformat() if plan.eligible_until else None
             on_plan[row] = f"eligible from {planned.isoformat()} by plan"
             actions[row] = [a.text for a in plan.actions]
+    _eligible_now_until(
+        screening, [i for i in chosen if (int(arcs.row[i]), int(arcs.trial[i])) not in plan_of], arcs, until_of
+    )
     _assign_each(reason, on_plan)
     invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
     status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
@@ -114,14 +117,18 @@ def explain(solved: Solved) -> Allocation:
     )
 
 
-def _eligible_until(result: TrialScreen, row: int, plan: Plan | None) -> dt.date | None:
-    """The last day an assigned patient stays eligible as things stand (a test ages out, a window closes), or
-    None when nothing closes within the default horizon; from the patient's plan where they were placed on one."""
-    if plan is None:
-        if result.context is None:  # screened where the values are not at hand
-            return None
-        plan = nearest_plan(result.context, result.trial, row, DEFAULT_HORIZON, look_beyond=False)
-    return plan.eligible_until
+def _eligible_now_until(screening: Screening, arcs_now: list[int], arcs: Arcs, until_of: np.ndarray) -> None:
+    """For patients placed as eligible now, the last day they stay so as things stand (a test ages out, a window
+    closes), searched over the default horizon; planned on the placed patients alone, so a large cohort's
+    context is not widened by it."""
+    for t, result in enumerate(screening.results):
+        rows = sorted(int(arcs.row[i]) for i in arcs_now if int(arcs.trial[i]) == t)
+        if not rows or result.context is None:  # screened where the values are not at hand
+            continue
+        alone = Context(screening.cohort.take(rows), screening.as_of, result.context.facts)
+        for local, row in enumerate(rows):
+            until = nearest_plan(alone, result.trial, local, DEFAULT_HORIZON, look_beyond=False).eligible_until
+            until_of[row] = until.isoformat() if until else None
 
 
 def _quota_reasons(

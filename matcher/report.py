@@ -225,14 +225,16 @@ def _lists_table(roster: list[str], waitlist: list[str], outcome_of: dict[str, A
     for pid in roster:
         outcome = outcome_of[pid]
         planned = outcome.planned_date.isoformat() if outcome.planned_date else None
-        rows.append(["roster", None, pid, planned, outcome.reason, "; ".join(outcome.actions)])
+        until = outcome.eligible_until.isoformat() if outcome.eligible_until else "open"
+        rows.append(["roster", None, pid, planned, until, outcome.reason, "; ".join(outcome.actions)])
     for rank, pid in enumerate(waitlist, 1):
-        rows.append(["waitlist", rank, pid, None, outcome_of[pid].reason, ""])
+        rows.append(["waitlist", rank, pid, None, None, outcome_of[pid].reason, ""])
     columns = [
         ("list", "text"),
         ("waitlist rank", "number"),
         ("patient", "patient"),
         ("planned date", "date"),
+        ("eligible until", "date"),
         ("reason", "text"),
         ("actions", "text"),
     ]

@@ -122,7 +122,8 @@ def plan(
         if kleene(rails, solver) != FALSE
     ]
     day = (primary.earliest_date - ctx.as_of).days
-    result.eligible_until, result.closes = _eligible_until(ctx, built, taken, day, horizon, time_limit)
+    eligible = primary.status_at_plan == "eligible"
+    result.eligible_until, result.closes = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible)
     result.renewable_until = bool(result.closes) and all(
         set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) & built.routine_test_dates for c in result.closes
     )
@@ -288,15 +289,26 @@ def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> l
 
 
 def _eligible_until(
-    ctx: Context, built: PlanModel, taken: list[Choice], day: int, horizon: int, time_limit: float | None
+    ctx: Context,
+    built: PlanModel,
+    taken: list[Choice],
+    day: int,
+    horizon: int,
+    time_limit: float | None,
+    eligible: bool,
 ) -> tuple[dt.date | None, list[str]]:
     """The last day the plan keeps the patient eligible and the criteria that close it then,
     or (None, []) if it stays so through the horizon.
 
     Solved on a copy of the plan's model: actions and test dates fixed, the criteria no
-    longer required, and some criterion failing on a later day.
+    longer required, and on a later day some criterion failing, or, for a plan that makes the
+    patient eligible, some criterion no longer met (a routine test that ages out leaves it
+    undecided: eligible no more until it is repeated).
     """
-    failing = [is_false for _, is_false in built.rails if not isinstance(is_false, bool)]
+    closing = [
+        (~is_true if eligible and not isinstance(is_true, bool) else is_false) for is_true, is_false in built.rails
+    ]
+    failing = [literal for literal in closing if not isinstance(literal, bool)]
     if day >= horizon or not failing:
         return None, []
     window = built.model.clone()
@@ -314,8 +326,8 @@ def _eligible_until(
         return None, []
     closes = [
         criterion.id
-        for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True)
-        if not isinstance(is_false, bool) and solver.boolean_value(is_false)
+        for criterion, literal in zip(built.criteria, closing, strict=True)
+        if not isinstance(literal, bool) and solver.boolean_value(literal)
     ]
     return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes
 

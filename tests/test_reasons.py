@@ -290,12 +290,15 @@ def test_allocate_names_the_first_failing_criterion_of_each_trial_in_words_and_e
     assert any(row["eligible_until"] for row in assigned)
 
 
-def test_an_assigned_patient_whose_window_closes_soon_shows_the_date():
-    # P035's renal biopsy (2026-05-01) is 6 months old on 2026-11-01; two weeks earlier it still counts.
-    rows = list(csv.DictReader(io.StringIO(_run("allocate", DEMO, "--as-of", "2026-10-20", "--format", "csv"))))
-    p035 = next(row for row in rows if row["patient_id"] == "P035")
-    if p035["status"] == "assigned" and p035["trial_id"] == "NCT06920433":
-        assert p035["eligible_until"] <= "2026-10-31"
+def test_an_assigned_patient_whose_test_ages_out_soon_shows_the_date():
+    # The demo's negative pregnancy tests are of 2026-11-20, valid 7 days: eligible through 2026-11-26.
+    rows = list(csv.DictReader(io.StringIO(_run("allocate", DEMO, "--as-of", "2026-11-23", "--format", "csv"))))
+    p001 = next(row for row in rows if row["patient_id"] == "P001")
+    assert (p001["status"], p001["eligible_until"]) == ("assigned", "2026-11-26")
+    document = json.loads(_run("allocate", DEMO, "--as-of", "2026-11-23", "--format", "json"))
+    assert next(p for p in document["patients"] if p["patient_id"] == "P001")["eligible_until"] == "2026-11-26"
+    table = _run("allocate", DEMO, "--as-of", "2026-11-23")
+    assert "eligible until" in table and "2026-11-26" in table
 
 
 def test_whatif_lists_waiting_as_an_action():

@@ -255,6 +255,10 @@ def test_report_matches_allocate_on_the_same_inputs() -> None:
         rows = data["tables"][f"lists-{outcome.trial_id}"]["rows"]
         assert [r[2] for r in rows if r[0] == "roster"] == outcome.roster
         assert [r[2] for r in rows if r[0] == "waitlist"] == outcome.waitlist
+        until = {p.patient_id: p.eligible_until for p in expected.patients}
+        assert [r[4] for r in rows if r[0] == "roster"] == [
+            until[pid].isoformat() if until[pid] else "open" for pid in outcome.roster
+        ]
     assert [len(outcome.roster) for outcome in expected.trials if outcome.trial_id == busiest] == [2]
 
 
