@@ -12,7 +12,7 @@ import csv
 import difflib
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Literal, cast
@@ -63,16 +63,57 @@ def _parse_row(row: dict[str, str]) -> Column:
 
 
 @cache
-def columns() -> dict[str, Column]:
-    """The contract's columns by name, in the contract's order."""
+def shared_columns() -> dict[str, Column]:
+    """The shared contract's columns by name, in the contract's order."""
     text = resources.files("matcher").joinpath("data/cohort-columns.csv").read_text("utf-8")
     return {col.name: col for col in map(_parse_row, csv.DictReader(text.splitlines()))}
 
 
+@dataclass(frozen=True)
+class Extension:
+    """What the selected trials add to the shared contract: their own columns (with plausible ranges), and new
+    codes of shared enum columns.  Built by ``matcher.trials.extension_of``; in force from ``use_extension``."""
+
+    columns: tuple[Column, ...] = ()
+    ranges: tuple[tuple[str, Plausible], ...] = ()
+    codes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+_in_force: list[Extension] = [Extension()]
+
+
+def use_extension(extension: Extension) -> None:
+    """Make the contract the shared one plus ``extension`` (every later read of a cohort sees its columns)."""
+    _in_force[0] = extension
+
+
+def extension_in_force() -> Extension:
+    return _in_force[0]
+
+
+def columns() -> dict[str, Column]:
+    """The contract's columns by name: the shared contract's, in its order, then those the selected trials add."""
+    return extended_columns(_in_force[0])
+
+
 @cache
+def extended_columns(extension: Extension) -> dict[str, Column]:
+    """The shared columns with ``extension`` applied."""
+    out = dict(shared_columns())
+    for name, codes in extension.codes:
+        out[name] = replace(out[name], codes=out[name].codes + tuple(c for c in codes if c not in out[name].codes))
+    out.update((column.name, column) for column in extension.columns)
+    return out
+
+
 def by_stem() -> dict[str, Column]:
     """Columns that may be given as ``STEM[unit]``, by stem."""
-    return {col.stem: col for col in columns().values() if col.stem}
+    return _by_stem(_in_force[0])
+
+
+@cache
+def _by_stem(extension: Extension) -> dict[str, Column]:
+    return {col.stem: col for col in extended_columns(extension).values() if col.stem}
 
 
 def header_key(name: str) -> str:
@@ -80,10 +121,14 @@ def header_key(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().lstrip("\ufeff").lower())
 
 
-@cache
 def by_key() -> dict[str, str]:
     """Contract column names and unit stems by their header key."""
-    return {header_key(name): name for name in [*columns(), *by_stem()]}
+    return _by_key(_in_force[0])
+
+
+@cache
+def _by_key(extension: Extension) -> dict[str, str]:
+    return {header_key(name): name for name in [*extended_columns(extension), *_by_stem(extension)]}
 
 
 def nearest_column(name: str) -> str | None:
@@ -195,11 +240,15 @@ def _bound(text: str, column: Column) -> float | None:
     return float(text)
 
 
-@cache
 def plausible_ranges() -> dict[str, Plausible]:
-    """Plausible bounds per number and date column."""
+    """Plausible bounds per number and date column (the shared file's, then those the selected trials declare)."""
+    return {**_shared_ranges(), **dict(_in_force[0].ranges)}
+
+
+@cache
+def _shared_ranges() -> dict[str, Plausible]:
     text = resources.files("matcher").joinpath("data/plausible-ranges.csv").read_text("utf-8")
-    contract = columns()
+    contract = shared_columns()
     ranges = {}
     for row in csv.DictReader(text.splitlines()):
         name = row["column"].strip()
@@ -240,9 +289,9 @@ def label_and_unit(field: str) -> tuple[str, str]:
     return column.label, column.unit
 
 
-def known_fields() -> dict[str, str]:
+def known_fields(contract: dict[str, Column] | None = None) -> dict[str, str]:
     """Every field a rule may read, with its kind (contract columns plus derived fields)."""
-    kinds: dict[str, str] = {name: column.kind for name, column in columns().items()}
+    kinds: dict[str, str] = {name: column.kind for name, column in (contract or columns()).items()}
     for name in DERIVED_FIELDS:
         kinds[name] = "float"
     return kinds

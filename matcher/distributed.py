@@ -24,10 +24,12 @@ import pyarrow as pa
 
 from matcher import ir
 from matcher.cohort import Cohort, check_as_of, check_unique_ids, cohort_from_table
+from matcher.contract import use_extension
 from matcher.errors import CohortError, MatcherError
 from matcher.nearmiss import near_misses
 from matcher.plans import Plan
 from matcher.screen import Screening, TrialScreen, screen
+from matcher.trials import extension_of
 from matcher.validate import RowProblem
 
 
@@ -80,7 +82,9 @@ def _partitions(path: Path, blocksize: str) -> tuple[list[Any], bool]:
     return list(frame.to_delayed()), delimiter == ";"
 
 
-def _load_partition(frame: Any, source: str, decimal_comma: bool, as_of: dt.date) -> Cohort:
+def _load_partition(frame: Any, source: str, decimal_comma: bool, as_of: dt.date, trials: list[ir.Trial]) -> Cohort:
+    """One partition read on a worker, with the contract the trials extend in force there too."""
+    use_extension(extension_of(trials))
     table = pa.Table.from_pandas(frame, preserve_index=False)
     return check_as_of(cohort_from_table(table, source, decimal_comma=decimal_comma), as_of)
 
@@ -88,7 +92,7 @@ def _load_partition(frame: Any, source: str, decimal_comma: bool, as_of: dt.date
 def _screen_partition(
     frame: Any, source: str, decimal_comma: bool, trials: list[ir.Trial], as_of: dt.date
 ) -> Partition:
-    cohort = _load_partition(frame, source, decimal_comma, as_of)
+    cohort = _load_partition(frame, source, decimal_comma, as_of, trials)
     screening = screen(cohort, trials, as_of)
     # The values stay here: verdicts and the reasons in words travel back.
     results = [replace(r, context=None, words=r.first_reasons()) for r in screening.results]
@@ -98,7 +102,7 @@ def _screen_partition(
 def _plan_partition(
     frame: Any, source: str, decimal_comma: bool, trials: list[ir.Trial], as_of: dt.date, within: int
 ) -> list[Plan]:
-    return near_misses(_load_partition(frame, source, decimal_comma, as_of), trials, as_of, within, workers=1)
+    return near_misses(_load_partition(frame, source, decimal_comma, as_of, trials), trials, as_of, within, workers=1)
 
 
 def _gather(client: Any, tasks: list[Any], progress: Callable[[int, int], None] | None) -> list[Any]:

@@ -337,6 +337,29 @@ class Quota(Node):
         return self
 
 
+class ColumnDeclaration(Node):
+    """A cohort column a trial needs beyond the shared contract (``columns:`` in the trial file)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["bool", "int", "float", "date", "text", "enum"]
+    unit: str = ""
+    min: Number | None = Field(None, description="plausible minimum: a value below it makes the row invalid")
+    max: Number | None = Field(None, description="plausible maximum: a value above it makes the row invalid")
+    values: tuple[str, ...] = Field((), description="the allowed codes of an enum column")
+    meaning: str = ""
+    label: str = Field("", description="how a sentence names it (default: the name with spaces)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnDeclaration:
+        if (self.type == "enum") != bool(self.values):
+            raise ValueError("an enum column lists its values, and only an enum column has values")
+        if (self.min is not None or self.max is not None) and self.type not in ("int", "float"):
+            raise ValueError(f"min/max are plausible ranges of numbers, not of a {self.type} column")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} exceeds max {self.max}")
+        return self
+
+
 class Trial(Node):
     id: str = Field(pattern=r"^NCT\d{8}$")
     title: str
@@ -348,6 +371,12 @@ class Trial(Node):
     criteria: tuple[Criterion, ...] = Field(min_length=1)
     quotas: tuple[Quota, ...] = ()
     source_items: tuple[SourceItem, ...] = ()
+    columns: tuple[ColumnDeclaration, ...] = Field(
+        (), description="columns this trial needs beyond the shared cohort contract"
+    )
+    extends: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="new values for existing enum columns, e.g. {diagnosis: [MG]}"
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Trial:

@@ -16,7 +16,15 @@ import yaml
 from pydantic import ValidationError
 
 from matcher import ir
-from matcher.contract import known_fields
+from matcher.contract import (
+    Column,
+    Extension,
+    Plausible,
+    extended_columns,
+    known_fields,
+    shared_columns,
+    use_extension,
+)
 from matcher.errors import TrialModelError
 from matcher.facts import Facts, default_facts
 
@@ -72,13 +80,77 @@ def parse_trial(document: Any, source: str) -> ir.Trial:
         first = exc.errors()[0]
         where = _tagged_location(tuple(first["loc"]), document) or "(top level)"
         raise TrialModelError(f"{source}: {where}: {first['msg']}") from exc
-    _check_fields(trial, source)
+    _check_fields(trial, source, extended_columns(extension_of([trial])))
     return trial
 
 
-def _check_fields(trial: ir.Trial, source: str) -> None:
-    """Every field a rule reads exists and has a kind that rule accepts; half-lives exist."""
-    kinds = known_fields()
+def _declared_column(declaration: ir.ColumnDeclaration) -> Column:
+    return Column(
+        name=declaration.name,
+        kind=declaration.type,
+        unit=declaration.unit,
+        meaning=declaration.meaning,
+        stem=declaration.name if declaration.unit else None,
+        molar_mass_g_mol=None,
+        codes=declaration.values,
+        label=declaration.label or declaration.name.replace("_", " "),
+    )
+
+
+def extension_of(trials: list[ir.Trial]) -> Extension:
+    """The columns and enum codes ``trials`` add to the shared contract.
+
+    Two trials may declare a column alike; a conflicting declaration, a redeclared shared column, or codes
+    added to a column that is not a shared enum are errors naming the files.
+    """
+    shared = shared_columns()
+    declared: dict[str, tuple[ir.ColumnDeclaration, str]] = {}
+    codes: dict[str, list[str]] = {}
+    for trial in trials:
+        source = f"{trial.id}.yaml"
+        for index, declaration in enumerate(trial.columns):
+            where = f"{source}: columns[{index}]"
+            if declaration.name in shared:
+                raise TrialModelError(f"{where}: {declaration.name} is a column of the shared contract; use it as is")
+            earlier = declared.get(declaration.name)
+            if earlier is not None and earlier[0] != declaration:
+                raise TrialModelError(f"{where}: {declaration.name} is declared differently in {earlier[1]}")
+            declared.setdefault(declaration.name, (declaration, source))
+        for name, values in trial.extends.items():
+            if name not in shared or shared[name].kind != "enum":
+                raise TrialModelError(f"{source}: extends.{name}: not an enum column of the shared contract")
+            codes.setdefault(name, [])
+            codes[name] += [value for value in values if value not in codes[name]]
+    ranges = tuple(
+        (name, Plausible(d.min, d.max, f"declared by {source}"))
+        for name, (d, source) in declared.items()
+        if d.min is not None or d.max is not None
+    )
+    return Extension(
+        tuple(_declared_column(d) for d, _ in declared.values()),
+        ranges,
+        tuple((name, tuple(values)) for name, values in codes.items()),
+    )
+
+
+def _check_values(node: ir.InSet, contract: dict[str, Column], path: str, criterion: ir.Criterion) -> str | None:
+    """The error for an ``in_set`` value its enum column does not allow (None when all are allowed)."""
+    column = contract[node.field]
+    if column.kind != "enum":
+        return None
+    allowed = {code.lower() for code in column.codes}
+    for position, value in enumerate(node.values):
+        if value.lower() not in allowed:
+            return (
+                f"{path}.values[{position}]: {value!r} is not an allowed value of {node.field} "
+                f"({', '.join(column.codes)}) ({criterion.id})"
+            )
+    return None
+
+
+def _check_fields(trial: ir.Trial, source: str, contract: dict[str, Column]) -> None:
+    """Every field a rule reads exists and has a kind that rule accepts; enum values exist; half-lives exist."""
+    kinds = known_fields(contract)
     facts = effective_facts(trial)
     for index, criterion in enumerate(trial.criteria):
         roots: list[tuple[ir.Rule, str]] = []
@@ -107,6 +179,8 @@ def _check_fields(trial: ir.Trial, source: str) -> None:
                             f"{source}: {where}: column {name!r} is {kinds[name]}, "
                             f"but a {node.type} rule needs {' or '.join(accepted)} ({criterion.id})"
                         )
+                if isinstance(node, ir.InSet) and (problem := _check_values(node, contract, path, criterion)):
+                    raise TrialModelError(f"{source}: {problem}")
                 if isinstance(node, ir.Washout):
                     if node.drug is not None and facts.half_life_range(node.drug) is None:
                         raise TrialModelError(
@@ -133,24 +207,49 @@ def load_trial_file(path: Path) -> ir.Trial:
 
 
 @cache
-def _load_dir(directory: str) -> dict[str, ir.Trial]:
-    files = sorted(Path(directory).glob("NCT*.yaml"))
-    return {trial.id: trial for trial in map(load_trial_file, files)}
+def _load_dir(directory: str) -> tuple[dict[str, ir.Trial], dict[str, str]]:
+    """The trials that load, and the error of each file that does not (by the id its name gives)."""
+    trials: dict[str, ir.Trial] = {}
+    broken: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("NCT*.yaml")):
+        try:
+            trial = load_trial_file(path)
+        except TrialModelError as exc:
+            broken[path.stem] = str(exc)
+        else:
+            trials[trial.id] = trial
+    return trials, broken
 
 
 def load_trials(directory: Path | None = None) -> dict[str, ir.Trial]:
-    """All trial models in ``directory`` (default: the bundled models), by id."""
-    return dict(_load_dir(str(directory or models_dir())))
+    """The trial models in ``directory`` (default: the bundled models) that load, by id (see ``broken_trials``)."""
+    return dict(_load_dir(str(directory or models_dir()))[0])
+
+
+def broken_trials(directory: Path | None = None) -> dict[str, str]:
+    """Per trial file in ``directory`` that does not load (by the id its name gives), the error."""
+    return dict(_load_dir(str(directory or models_dir()))[1])
 
 
 def select_trials(ids: list[str] | None, directory: Path | None = None) -> list[ir.Trial]:
-    trials = load_trials(directory)
-    if not ids:
-        return list(trials.values())
-    unknown = [trial_id for trial_id in ids if trial_id not in trials]
+    """The trials asked for (default: every one that loads), with their columns put in force in the contract.
+
+    A broken file fails the selection only when its trial is asked for, or when no trial is left.
+    """
+    trials, broken = _load_dir(str(directory or models_dir()))
+    wanted = list(ids or trials)
+    for trial_id in wanted:
+        if trial_id in broken:
+            raise TrialModelError(broken[trial_id])
+    if not wanted and broken:
+        raise TrialModelError("no trial model loads: " + "; ".join(broken.values()))
+    unknown = [trial_id for trial_id in wanted if trial_id not in trials]
     if unknown:
         raise TrialModelError(f"unknown trial id {unknown[0]!r}; known: {', '.join(trials)}")
-    return [trials[trial_id] for trial_id in ids]
+    chosen = [trials[trial_id] for trial_id in wanted]
+    # Checked again together: two trials may declare one column differently.
+    use_extension(extension_of(chosen))
+    return chosen
 
 
 def effective_facts(trial: ir.Trial, base: Facts | None = None) -> Facts:

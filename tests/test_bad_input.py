@@ -323,8 +323,12 @@ def test_bad_trial_yaml_is_one_clean_error(tmp_path: Path, broken: dict[str, str
     directory = str(models(tmp_path, **broken))
     cohort = write(tmp_path, "patient_id,age_years\nP1,10\n")
     assert_clean_error(screen(cohort, "--models", directory), *fragments)
-    for command in (["trials", "list"], ["trials", "show", "NCT00000001"], ["trials", "coverage"]):
+    for command in (["trials", "show", "NCT00000001"], ["trials", "coverage"]):
         assert_clean_error(CliRunner().invoke(main, [*command, "--models", directory]), *fragments)
+    listed = CliRunner().invoke(main, ["trials", "list", "--models", directory])
+    assert listed.exit_code == 1  # the list is shown, and a broken file is not a success
+    (line,) = listed.stdout.splitlines()
+    assert line.startswith("NCT00000001\tbroken\t") and all(fragment in line for fragment in fragments)
 
 
 def test_model_directory_without_models(tmp_path: Path) -> None:

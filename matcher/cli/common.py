@@ -26,7 +26,7 @@ from matcher.scenario import (
     is_recruiting,
     status_words,
 )
-from matcher.trials import select_trials
+from matcher.trials import broken_trials, select_trials
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,10 +87,15 @@ class RunWarnings:
             click.echo(f"warning: {line}", err=True)
 
 
-def select_models(ids: list[str], models: Path | None) -> list[Trial]:
+def select_models(ids: list[str], models: Path | None, warnings: RunWarnings | None = None) -> list[Trial]:
+    """The trials asked for; a trial file that does not load is left out with a warning unless it is asked for."""
     chosen = select_trials(ids, models)
     if not chosen:
         raise MatcherError(f"{models}: no trial model files (NCT*.yaml)")
+    if warnings is not None:
+        for trial_id, error in broken_trials(models).items():
+            if not ids:
+                warnings.add(f"{error} ({trial_id} left out)")
     return chosen
 
 
@@ -106,7 +111,7 @@ def trials_for_run(
             f"--as-of {as_of.isoformat()} is more than a year from today ({dt.date.today().isoformat()}); "
             "the verdicts will not reflect the present"
         )
-    chosen = select_models(ids, models)
+    chosen = select_models(ids, models, warnings)
     for trial in chosen:
         if not is_recruiting(trial.status):
             fate = "left out (--recruiting-only)" if recruiting_only else "kept in; --recruiting-only leaves it out"

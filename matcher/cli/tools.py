@@ -13,7 +13,7 @@ from matcher.coverage import coverage_problems
 from matcher.errors import MatcherError
 from matcher.render import trial_text
 from matcher.synth import DEFAULT_AS_OF, DEFAULT_BLANK_FRACTION, SynthOptions, parse_mix, write_cohort
-from matcher.trials import trial_schema
+from matcher.trials import broken_trials, load_trials, trial_schema
 
 
 @click.command("synth")
@@ -63,13 +63,18 @@ def trials_group() -> None:
 @models_option
 @reports_errors
 def trials_list(models: Path | None) -> None:
-    """One line per trial: id, slots, status, criteria, title."""
-    for trial in select_models([], models):
+    """One line per trial: id, slots, status, criteria, title; a file that does not load, with its error."""
+    broken = broken_trials(models)
+    for trial_id, error in broken.items():
+        click.echo(f"{trial_id}\tbroken\t{error}")
+    for trial in select_models([], models) if load_trials(models) or not broken else []:
         manual = sum(c.is_manual for c in trial.criteria)
         click.echo(
             f"{trial.id}\tslots={trial.slots}\t{trial.status}\t{len(trial.criteria)} criteria "
             f"({manual} manual)\t{trial.title}"
         )
+    if broken:
+        sys.exit(1)
 
 
 @trials_group.command("show")
