@@ -119,6 +119,10 @@ class Translator:
     def _compare(self, rule: ir.Compare) -> str:
         return f"{self.field(rule.field)} {_OPERATORS[rule.op]} {number(rule.value)}"
 
+    def _linear(self, rule: ir.Linear) -> str:
+        total = " + ".join(f"({number(term.k)} * {self.field(term.field)})" for term in rule.terms)
+        return f"round_even({total}, 6) {_OPERATORS[rule.op]} {number(rule.value)}"
+
     def _range(self, rule: ir.Range) -> str:
         parts = []
         if rule.min is not None:

@@ -79,3 +79,11 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     if bounds is None:
         return np.nan, np.nan
     return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))
+
+
+def linear_total(rule: ir.Linear, values: list[np.ndarray]) -> np.ndarray:
+    """The sum of the terms, rounded to 1e-6 (the CP-SAT backend does the same arithmetic on one patient)."""
+    total = np.zeros(len(values[0]))
+    for term, column in zip(rule.terms, values, strict=True):
+        total = total + term.k * column
+    return np.round(total, 6)

@@ -28,7 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.context import Context, washout_days
+from matcher.context import Context, linear_total, washout_days
 from matcher.dates import day_number, from_day_number, subtract
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
@@ -258,6 +258,25 @@ class Compiler:
         holds = self.reify(cast(cp_model.LinearExpr, _number(left) - _number(right)), rule.op, 0)
         return holds, self.neg(holds)
 
+    def _linear(self, rule: ir.Linear) -> Rails:
+        """The patient's own values (like compare_fields); a term that moves with the wait (age) keeps an integer
+        coefficient, so the sum stays exact in scaled integers."""
+        values = [self.original(term.field) for term in rule.terms]
+        if any(isinstance(value, Unknown) for value in values):
+            return UNKNOWN_RAILS
+        if all(isinstance(value, float) for value in values):
+            total = float(linear_total(rule, [np.array([value]) for value in values])[0])
+            holds: Lit = _apply(rule.op, scaled(total), scaled(rule.value))
+            return holds, not holds
+        expression: cp_model.LinearExpr | int = 0
+        for term, value in zip(rule.terms, values, strict=True):
+            if isinstance(value, float):
+                expression += scaled(term.k * value)
+            else:
+                expression += int(term.k) * cast(cp_model.LinearExpr, value)
+        holds = self.reify(expression, rule.op, scaled(rule.value))
+        return holds, self.neg(holds)
+
     def criterion(self, criterion: ir.Criterion) -> Rails:
         """Rails of 'the patient meets this criterion' (an exclusion's rule swapped)."""
         is_true, is_false = self.rails(cast(ir.Rule, criterion.rule))
@@ -274,7 +293,7 @@ class Compiler:
 
 RAILS: ir.Handlers[Callable[[Compiler, Any], Rails]] = ir.Handlers("the CP-SAT compiler")
 LEAF_VALUES: ir.Handlers[Callable[[Compiler, Any, Value], Rails]] = ir.Handlers(
-    "the CP-SAT compiler (leaf values)", tuple(t for t in ir.LEAF_TYPES if t is not ir.CompareFields)
+    "the CP-SAT compiler (leaf values)", tuple(t for t in ir.LEAF_TYPES if t not in (ir.CompareFields, ir.Linear))
 )
 
 
@@ -287,6 +306,11 @@ def _not(compiler: Compiler, rule: ir.Not) -> Rails:
 @RAILS.register(ir.CompareFields)
 def _compare_fields(compiler: Compiler, rule: ir.CompareFields) -> Rails:
     return compiler._compare_fields(rule)
+
+
+@RAILS.register(ir.Linear)
+def _linear(compiler: Compiler, rule: ir.Linear) -> Rails:
+    return compiler._linear(rule)
 
 
 @RAILS.register(*LEAF_VALUES.types)

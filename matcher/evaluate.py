@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from matcher import ir
-from matcher.context import Context, washout_days
+from matcher.context import Context, linear_total, washout_days
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation, tri
 
@@ -39,6 +39,14 @@ def _compare(rule: ir.Compare, ctx: Context) -> np.ndarray:
     values = ctx.values(rule.field)
     with np.errstate(invalid="ignore"):
         return tri(~np.isnan(values), OPERATORS[rule.op](values, rule.value))
+
+
+@EVALUATORS.register(ir.Linear)
+def _linear(rule: ir.Linear, ctx: Context) -> np.ndarray:
+    values = [ctx.values(term.field) for term in rule.terms]
+    known = np.logical_and.reduce([~np.isnan(column) for column in values])
+    with np.errstate(invalid="ignore"):
+        return tri(known, OPERATORS[rule.op](linear_total(rule, values), rule.value))
 
 
 @EVALUATORS.register(ir.Range)

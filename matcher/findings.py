@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from matcher import ir
-from matcher.context import Context, washout_days
+from matcher.context import Context, linear_total, washout_days
 from matcher.contract import columns, label_and_unit
 from matcher.dates import first_day_after, from_day_number
 from matcher.kleene import FALSE, TRUE, UNKNOWN
-from matcher.render import duration, number, shown, span
+from matcher.render import duration, linear_words, number, shown, span
 
 VERDICT_NAMES = ("false", "unknown", "true")
 
@@ -162,6 +162,18 @@ def _compare(rule: ir.Compare, verdict: int, ctx: Context, row: int) -> Finding:
     value = float(ctx.values(rule.field)[row])
     text = f"{subject(rule.field, ctx, row)} {_against(value, rule.value, unit, rule.op, verdict)}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+@FINDINGS.register(ir.Linear)
+def _linear(rule: ir.Linear, verdict: int, ctx: Context, row: int) -> Finding:
+    fields = tuple(term.field for term in rule.terms)
+    limit = f"{linear_words(rule)} {_WORDS[rule.op]} {number(rule.value)}"
+    if verdict == UNKNOWN:
+        return _unknown(rule, ctx, row, fields, limit)
+    total = float(linear_total(rule, [ctx.values(field)[row : row + 1] for field in fields])[0])
+    shown_terms = ", ".join(subject(field, ctx, row) for field in fields)
+    text = f"{linear_words(rule)} = {number(total)} ({shown_terms}) {_against(total, rule.value, '', rule.op, verdict)}"
+    return Finding(rule, verdict, _values(ctx, row, fields), limit, None, (), text)
 
 
 @FINDINGS.register(ir.Range)

@@ -102,6 +102,27 @@ class CompareFields(Node):
     right: str
 
 
+class Term(Node):
+    """``k`` times a numeric field, one term of a linear expression."""
+
+    field: str
+    k: Number = 1.0
+
+
+class Linear(Node):
+    """A linear expression over numeric fields against a constant: ``sum(k * field) op value``.
+
+    For scaled and combined values the texts compare ("ocular items < 50% of the MG-ADL total" is
+    ``ocular - 0.5 * total < 0``).  Unknown whenever any term is unknown.  The sum is rounded to 1e-6,
+    the precision the loader keeps, so exact limits hold in every backend.
+    """
+
+    type: Literal["linear"]
+    terms: tuple[Term, ...] = Field(min_length=1)
+    op: Comparison
+    value: Number
+
+
 class InSet(Node):
     """The field's code is one of ``values`` (case-insensitive)."""
 
@@ -223,6 +244,7 @@ class If(Node):
 
 Rule = Annotated[
     Compare
+    | Linear
     | Range
     | CompareFields
     | InSet
@@ -401,7 +423,7 @@ class Trial(Node):
 
 
 RULE_TYPES: tuple[type[Node], ...] = typing.get_args(typing.get_args(Rule)[0])  # every node type of the union
-LEAF_TYPES = (Compare, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known)
+LEAF_TYPES = (Compare, Linear, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known)
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
@@ -493,6 +515,8 @@ def fields_read(rule: Rule) -> tuple[str, ...]:
         if isinstance(node, CompareFields):
             out[node.left] = None
             out[node.right] = None
+        elif isinstance(node, Linear):
+            out.update((term.field, None) for term in node.terms)
         elif isinstance(node, Washout):
             out[node.field] = None
             if node.drug_field:

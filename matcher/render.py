@@ -70,6 +70,22 @@ def _compare(rule: ir.Compare) -> str:
     return f"{label(rule.field)} {limit(rule.field, rule.op, rule.value)}"
 
 
+def linear_words(rule: ir.Linear) -> str:
+    """The expression in words: "ocular MG-ADL − 0.5 × MG-ADL total"."""
+    out = ""
+    for index, term in enumerate(rule.terms):
+        sign = "−" if term.k < 0 else "+"
+        size = abs(term.k)
+        part = label(term.field) if size == 1 else f"{number(size)} × {label(term.field)}"
+        out += (f"{sign} " if term.k < 0 else "") + part if index == 0 else f" {sign} {part}"
+    return out
+
+
+@WORDS.register(ir.Linear)
+def _linear(rule: ir.Linear) -> str:
+    return f"{linear_words(rule)} {_OPS[rule.op]} {number(rule.value)}"
+
+
 @WORDS.register(ir.Range)
 def _range(rule: ir.Range) -> str:
     low = None if rule.min is None else limit(rule.field, ">=" if rule.min_inclusive else ">", rule.min)

@@ -34,6 +34,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Which column kinds each leaf may read.
 _ACCEPTS: dict[type, tuple[str, ...]] = {
     ir.Compare: ("float", "int"),
+    ir.Linear: ("float", "int"),
     ir.Range: ("float", "int"),
     ir.CompareFields: ("float", "int"),
     ir.InSet: ("enum", "text"),
@@ -170,6 +171,14 @@ def _check_fields(trial: ir.Trial, source: str, contract: dict[str, Column]) -> 
                     for attr in ("field", "left", "right")
                     if isinstance(name := getattr(node, attr, None), str)
                 ]
+                if isinstance(node, ir.Linear):
+                    fields = [(term.field, f"{path}.terms[{i}].field") for i, term in enumerate(node.terms)]
+                    for i, term in enumerate(node.terms):
+                        if term.field == "age" and term.k != int(term.k):
+                            raise TrialModelError(
+                                f"{source}: {path}.terms[{i}].k: age moves with the wait, so its coefficient "
+                                f"must be a whole number ({criterion.id})"
+                            )
                 accepted = _ACCEPTS.get(type(node))
                 for name, where in fields:
                     if name not in kinds:
@@ -222,8 +231,17 @@ def _load_dir(directory: str) -> tuple[dict[str, ir.Trial], dict[str, str]]:
 
 
 def load_trials(directory: Path | None = None) -> dict[str, ir.Trial]:
-    """The trial models in ``directory`` (default: the bundled models) that load, by id (see ``broken_trials``)."""
-    return dict(_load_dir(str(directory or models_dir()))[0])
+    """The trial models in ``directory`` (default: the bundled models) that load, by id (see ``broken_trials``).
+
+    Their columns are put in force in the contract, so a cohort loaded next reads them; where two of them
+    declare a column differently, only ``select_trials`` of one or the other can.
+    """
+    trials = dict(_load_dir(str(directory or models_dir()))[0])
+    try:
+        use_extension(extension_of(list(trials.values())))
+    except TrialModelError:
+        use_extension(Extension())
+    return trials
 
 
 def broken_trials(directory: Path | None = None) -> dict[str, str]:

@@ -27,6 +27,7 @@ from matcher.trials import load_trials, scenarios_dir
 
 AS_OF = dt.date(2026, 11, 23)
 TRIALS = list(load_trials().values())
+T = len(TRIALS)  # allocation matrices are patients x the loaded trials, whatever their number
 
 
 def instance(eligible: np.ndarray, priorities: list[int], preferences: list[str], diagnoses: list[str]) -> Screening:
@@ -82,11 +83,11 @@ def milp_optimum(screening: Screening, slots: dict[str, int], quotas: list[Quota
 @st.composite
 def instances(draw: Any, with_quotas: bool) -> tuple[Screening, dict[str, int], list[QuotaRule]]:
     n = draw(st.integers(3, 30))
-    eligible = np.array(draw(st.lists(st.lists(st.booleans(), min_size=5, max_size=5), min_size=n, max_size=n)))
+    eligible = np.array(draw(st.lists(st.lists(st.booleans(), min_size=T, max_size=T), min_size=n, max_size=n)))
     priorities = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
     ids = [t.id for t in TRIALS]
     preferences = [
-        ";".join(draw(st.permutations(ids))[: draw(st.integers(1, 5))]) if draw(st.booleans()) else "" for _ in range(n)
+        ";".join(draw(st.permutations(ids))[: draw(st.integers(1, T))]) if draw(st.booleans()) else "" for _ in range(n)
     ]
     diagnoses = draw(st.lists(st.sampled_from(["SLE", "SS", "AAV"]), min_size=n, max_size=n))
     slots = {trial_id: draw(st.integers(0, 5)) for trial_id in ids}
@@ -153,7 +154,7 @@ def test_enrolled_count_matches_networkx_max_flow(case: tuple[Screening, dict[st
 
 
 def test_priority_then_preference_decide_a_contested_slot() -> None:
-    eligible = np.zeros((3, 5), dtype=bool)
+    eligible = np.zeros((3, T), dtype=bool)
     eligible[:, 0] = True  # all three want the first trial only
     first = TRIALS[0].id
     screening = instance(eligible, [1, 2, 1], ["", "", ""], ["SLE"] * 3)
@@ -165,7 +166,7 @@ def test_priority_then_preference_decide_a_contested_slot() -> None:
 
 
 def test_preferences_exclude_unlisted_trials_and_prefer_the_first() -> None:
-    eligible = np.ones((1, 5), dtype=bool)
+    eligible = np.ones((1, T), dtype=bool)
     second, first = TRIALS[1].id, TRIALS[0].id
     screening = instance(eligible, [1], [f"{second};{first}"], ["SLE"])
     result = allocate(screening, {t.id: 1 for t in TRIALS}, [])
@@ -178,7 +179,7 @@ def test_preferences_exclude_unlisted_trials_and_prefer_the_first() -> None:
 
 
 def test_previous_assignments_are_kept_unless_more_patients_fit() -> None:
-    eligible = np.zeros((2, 5), dtype=bool)
+    eligible = np.zeros((2, T), dtype=bool)
     eligible[0, :2] = True  # p000 fits trials 0 and 1
     eligible[1, 0] = True  # p001 fits trial 0 only
     a, b = TRIALS[0].id, TRIALS[1].id

@@ -32,6 +32,8 @@ columns:
   - {name: mgfa_class, type: enum, values: [I, IIa, IIb, IIIa, IIIb, IVa, IVb, V]}
   - {name: thymectomy_date, type: date, meaning: "never: no thymectomy"}
   - {name: achr_ab_nmol_l, type: float, unit: nmol/L, min: 0, max: 1000, label: "AChR antibody"}
+  - {name: mg_adl_total, type: int, min: 0, max: 24, label: "MG-ADL total"}
+  - {name: mg_adl_ocular, type: int, min: 0, max: 6, label: "ocular MG-ADL"}
 extends:
   diagnosis: [MG]
 criteria:
@@ -51,6 +53,14 @@ criteria:
     kind: inclusion
     quote: "AChR antibody positive (> 0.5 nmol/L)"
     rule: {type: compare, field: achr_ab_nmol_l, op: ">", value: 0.5}
+  - id: NCT09999991.incl.5
+    kind: inclusion
+    quote: "Ocular items < 50% of the MG-ADL total"
+    rule:
+      type: linear
+      terms: [{field: mg_adl_ocular, k: 1}, {field: mg_adl_total, k: -0.5}]
+      op: "<"
+      value: 0
   - id: NCT09999991.excl.1
     kind: exclusion
     quote: "Thymectomy within 12 months"
@@ -82,12 +92,14 @@ def test_declared_columns_are_read_with_units_and_ranges(tmp_path: Path) -> None
     models = _models(tmp_path, ("NCT09999991.yaml", MG_TRIAL))
     cohort = tmp_path / "mg.csv"
     cohort.write_text(
-        "patient_id,age_years,diagnosis,qmg,mgfa_class,thymectomy_date,achr_ab_nmol_l[pmol/L]\n"
-        "M1,40,MG,14,IIIa,never,8000\n"  # 8 nmol/L
-        "M2,40,MG,9,IIIa,never,8000\n"
-        "M3,40,MG,14,IIIa,2026-06-01,8000\n"
-        "M4,40,MG,40,IIIa,never,8000\n"  # QMG above its declared maximum of 39: an invalid row
-        "M5,40,MG,14,,never,300\n",  # 0.3 nmol/L
+        "patient_id,age_years,diagnosis,qmg,mgfa_class,thymectomy_date,achr_ab_nmol_l[pmol/L],mg_adl_total,mg_adl_ocular\n"
+        "M1,40,MG,14,IIIa,never,8000,10,4\n"  # 8 nmol/L; ocular 4 of 10
+        "M2,40,MG,9,IIIa,never,8000,10,4\n"
+        "M3,40,MG,14,IIIa,2026-06-01,8000,10,4\n"
+        "M4,40,MG,40,IIIa,never,8000,10,4\n"  # QMG above its declared maximum of 39: an invalid row
+        "M5,40,MG,14,,never,300,10,4\n"  # 0.3 nmol/L
+        "M6,40,MG,14,IIIa,never,8000,10,5\n"  # ocular exactly half the total: not below 50%
+        "M7,40,MG,14,IIIa,never,8000,,1\n",  # no total: undecided
         encoding="utf-8",
     )
     code, out, err = _run(
@@ -101,6 +113,11 @@ def test_declared_columns_are_read_with_units_and_ranges(tmp_path: Path) -> None
     assert rows["M4"]["status"] == "invalid" and "qmg" in rows["M4"]["reason"]
     assert rows["M5"]["failed"] == "NCT09999991.incl.4"
     assert rows["M5"]["reason"] == "AChR antibody 0.3 nmol/L is below 0.5 nmol/L"
+    assert (rows["M6"]["status"], rows["M6"]["failed"]) == ("ineligible", "NCT09999991.incl.5")
+    assert rows["M6"]["reason"] == (
+        "ocular MG-ADL − 0.5 × MG-ADL total = 0 (ocular MG-ADL 5, MG-ADL total 10) is at the 0 limit (must be below it)"
+    )
+    assert (rows["M7"]["status"], rows["M7"]["missing"]) == ("unknown", "mg_adl_total")
 
 
 def test_adding_a_trial_leaves_every_verdict_of_the_others_unchanged(tmp_path: Path) -> None:
@@ -146,6 +163,8 @@ def test_conflicting_declarations_and_redeclared_shared_columns_name_the_files(t
         "mgfa_class",
         "thymectomy_date",
         "achr_ab_nmol_l",
+        "mg_adl_total",
+        "mg_adl_ocular",
     ]
     redeclared = MG_TRIAL.replace("name: qmg, type: int", "name: sledai_2k, type: int").replace(
         "field: qmg", "field: sledai_2k"

@@ -82,6 +82,29 @@ GOLDEN = [
         "SLEDAI-2K unknown: measure sledai_2k",
     ),
     (
+        {
+            "type": "linear",
+            "terms": [{"field": "phga_vas", "k": 1}, {"field": "ptga_vas", "k": -0.5}],
+            "op": ">=",
+            "value": 1,
+        },
+        {"phga_vas": 2, "ptga_vas": 3},
+        "inclusion",
+        "physician global activity − 0.5 × patient global activity = 0.5 "
+        "(physician global activity 2 cm, patient global activity 3 cm) is below 1",
+    ),
+    (
+        {
+            "type": "linear",
+            "terms": [{"field": "phga_vas", "k": 1}, {"field": "ptga_vas", "k": 1}],
+            "op": "<",
+            "value": 5,
+        },
+        {"phga_vas": 2},
+        "inclusion",
+        "physician global activity and patient global activity unknown: measure ptga_vas",
+    ),
+    (
         {"type": "range", "field": "age", "min": 18, "max": 80},
         {"age_years": 86},
         "inclusion",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.contract import columns
+from matcher.contract import columns, shared_columns
 from matcher.errors import MatcherError, ParameterError
 from matcher.trials import load_trials
 
@@ -50,7 +50,8 @@ class SynthOptions:
 
 
 def diagnoses() -> tuple[str, ...]:
-    return columns()["diagnosis"].codes
+    """The diagnoses the generator draws: the shared contract's (a code a trial adds has no generator)."""
+    return shared_columns()["diagnosis"].codes
 
 
 def check_mix(mix: Mapping[str, float]) -> None:
@@ -79,6 +80,11 @@ def parse_mix(text: str | None) -> dict[str, float]:
         if not sep or not name.strip():
             raise ParameterError("mix", f"{{option}}: {item.strip()!r} is not CODE=WEIGHT (e.g. SLE=0.5)")
         code = codes.get(name.strip().lower())
+        if code is None and name.strip().lower() in {c.lower() for c in columns()["diagnosis"].codes}:
+            raise ParameterError(
+                "mix",
+                f"{{option}}: no generator for {name.strip()!r} (a trial adds it); it draws {', '.join(diagnoses())}",
+            )
         if code is None:
             raise ParameterError(
                 "mix", f"{{option}}: {name.strip()!r} is not a diagnosis code (one of {', '.join(diagnoses())})"
