@@ -7,10 +7,12 @@ plan exists, the first steps that would make them eligible for it again.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
+from matcher.context import Context
 from matcher.outcome import Allocation
 from matcher.plans import DEFAULT_HORIZON
-from matcher.screen import ELIGIBLE, Screening, TrialScreen
+from matcher.screen import ELIGIBLE, Screening, TrialScreen, screen
 from matcher.whatif import plan as nearest_plan
 
 
@@ -52,10 +54,12 @@ def _lost(patient: str, row: int, before: str, result: TrialScreen | None, fallb
         return Change(patient, "lost", before, None, f"{before} is not among the trials considered", [])
     if result.status[row] == ELIGIBLE:
         return Change(patient, "lost", before, None, f"still eligible for {before}, but not placed: {fallback}", [])
-    reasons = [reason.text for reason in result.reasons(row)] or [fallback]
-    why = f"no longer eligible for {before}: " + "; ".join(reasons)
-    restore = []
-    if result.context is not None and row not in result.context.cohort.invalid:
-        steps = nearest_plan(result.context, result.trial, row, DEFAULT_HORIZON, look_beyond=False)
-        restore = [action.text for action in steps.actions] if steps.reachable else []
-    return Change(patient, "lost", before, None, why, restore)
+    if result.context is None or row in result.context.cohort.invalid:
+        return Change(patient, "lost", before, None, f"no longer eligible for {before}: {fallback}", [])
+    # The patient alone: reasons and a plan on the whole cohort's context would evaluate every patient.
+    ctx = result.context
+    alone = screen(ctx.cohort.take([row]), [result.trial], ctx.as_of, ctx.facts).results[0]
+    reasons = [reason.text for reason in alone.reasons(0)] or [fallback]
+    steps = nearest_plan(cast(Context, alone.context), result.trial, 0, DEFAULT_HORIZON, look_beyond=False)
+    restore = [action.text for action in steps.actions] if steps.reachable else []
+    return Change(patient, "lost", before, None, f"no longer eligible for {before}: " + "; ".join(reasons), restore)

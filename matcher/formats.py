@@ -54,6 +54,7 @@ def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator
     """
     per_trial = []
     invalid = screening.cohort.invalid
+    everyone = np.arange(len(screening.cohort))
     for result in screening.results:
         per_trial.append(
             (
@@ -63,10 +64,11 @@ def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator
                 result.missing_lists(),
                 result.manual_lists(),
                 reason_codes(result, invalid),
+                result.reasons_of(everyone) if with_reasons else {},
             )
         )
     for row, patient_id in enumerate(screening.cohort.ids):
-        for result, failed, undecided, missing, manual, (codes, texts) in per_trial:
+        for result, failed, undecided, missing, manual, (codes, texts), objects in per_trial:
             status = STATUS_NAMES[result.status[row]]
             valid = status != "invalid"
             record = {
@@ -80,7 +82,7 @@ def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator
                 "reason": texts[codes[row]],
             }
             if with_reasons and result.context is not None:  # the values are at hand (not a distributed screen)
-                record["reasons"] = [reason.as_dict() for reason in result.reasons(row)]
+                record["reasons"] = [reason.as_dict() for reason in objects.get(row, [])]
             yield record
 
 

@@ -15,6 +15,7 @@ from matcher import ir
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.plans import Plan
+from matcher.prefilter import never_within
 from matcher.screen import INELIGIBLE, UNDECIDED, screen
 from matcher.trials import effective_facts
 from matcher.whatif import plan
@@ -75,21 +76,25 @@ def near_misses(
     workers: int | None = None,
     time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    exhaustive: bool = False,
 ) -> list[Plan]:
     """Patients not eligible now who can become eligible within ``within`` days, per trial.
 
     Runs on ``workers`` processes (default: all cores), forked so the cohort is
-    shared, and reports progress through ``progress(done, total)``.
+    shared, and reports progress through ``progress(done, total)``.  Pairs that the
+    prefilter (``matcher.prefilter``) shows can never be eligible within the horizon
+    are not planned; ``exhaustive`` plans every pair (the result is the same).
     """
     screening = screen(cohort, trials, as_of)
-    pairs = [
-        (int(row), result.trial.id)
-        for result in screening.results
-        for row in np.flatnonzero((result.status == INELIGIBLE) | (result.status == UNDECIDED))
-    ]
+    scan = _Scan(cohort, {trial.id: trial for trial in trials}, as_of, within, time_limit)
+    pairs = []
+    for result in screening.results:
+        candidates = (result.status == INELIGIBLE) | (result.status == UNDECIDED)
+        if not exhaustive:
+            candidates &= ~never_within(result.trial, scan.context(result.trial), within)
+        pairs += [(int(row), result.trial.id) for row in np.flatnonzero(candidates)]
     pairs.sort()
     jobs = [pairs[i : i + 64] for i in range(0, len(pairs), 64)]
-    scan = _Scan(cohort, {trial.id: trial for trial in trials}, as_of, within, time_limit)
     workers = workers or os.cpu_count() or 1
     plans: list[Plan] = []
     if workers == 1 or len(jobs) <= 1:

@@ -115,7 +115,9 @@ def plan(
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
-    result.missing = sorted(set(_missing_columns(ctx, row, undecided)) | awaited)
+    # Measured on the plan's date: a routine test that has aged out by then is to be done again too.
+    on_plan_day = Context(ctx.cohort.take([row]), primary.earliest_date, ctx.facts)
+    result.missing = sorted(set(_missing_columns(on_plan_day, 0, undecided)) | awaited)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -158,12 +160,16 @@ def _beyond(
     return result
 
 
+def _alone(ctx: Context, row: int) -> Context:
+    """The patient alone, for words about them: a cohort-wide context would evaluate every patient."""
+    return Context(ctx.cohort.take([row]), ctx.as_of, ctx.facts)
+
+
 def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int) -> Plan:
     """The plan blocked by ``core``, each criterion with its reason today in words."""
     result.blocking = core
-    rows = np.array([row])
-    result.blocking_words = [reasons(trial.criterion(c), ctx, rows)[0].text for c in core]
-    ctx.forget_nodes()
+    alone = _alone(ctx, row)
+    result.blocking_words = [reasons(trial.criterion(c), alone, np.array([0]))[0].text for c in core]
     return result
 
 
@@ -174,11 +180,11 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
         return []
     changed = {action.column for action in solution.actions}
     found: dict[tuple[str, dt.date], Action] = {}
-    rows = np.array([row])
+    alone = _alone(ctx, row)
     for criterion in trial.criteria:
         if criterion.is_manual or criterion_holds(criterion, ctx)[row] != FALSE:
             continue
-        for item in reasons(criterion, ctx, rows)[0].findings:
+        for item in reasons(criterion, alone, np.array([0]))[0].findings:
             column = ir.fields_read(item.rule)[0]
             if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
                 continue
@@ -186,7 +192,6 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
                 (column, item.date),
                 Action("wait", column, None, None, ctx.as_of, item.date, item.wait, 0, f"waiting for {item.wait}"),
             )
-    ctx.forget_nodes()
     if not found and not solution.actions:
         note = f"the criteria are met from {solution.earliest_date.isoformat()}"
         return [Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]

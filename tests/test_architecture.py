@@ -24,7 +24,7 @@ LAYERS = [
     {"explain"},
     {"screen", "synth", "plans"},
     {"actions"},
-    {"whatif", "outcome"},
+    {"whatif", "outcome", "prefilter"},
     {"nearmiss"},
     {"arcs", "distributed"},
     {"reasons", "changes"},

@@ -78,6 +78,11 @@ def allocation_options(command: F) -> F:
             help="An earlier `allocate --format csv` output to keep stable.",
         ),
         click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for --within plans."),
+        click.option(
+            "--exhaustive",
+            is_flag=True,
+            help="Plan every pair for --within, without the prefilter that skips the hopeless (same output).",
+        ),
         recruiting_option,
         allow_missing_option,
         models_option,
@@ -117,6 +122,7 @@ class AllocationRequest:
     within: int | None
     previous: Path | None
     workers: int | None
+    exhaustive: bool
     allow_missing: bool
 
 
@@ -138,7 +144,9 @@ def _allocation(
     if request.within is not None:
         bar, progress = progress_bar("what-if plans")
         with bar:
-            plans = near_misses(loaded, chosen, as_of, request.within, request.workers, None, progress)
+            plans = near_misses(
+                loaded, chosen, as_of, request.within, request.workers, None, progress, request.exhaustive
+            )
     result = allocate(screening, slots, quotas, plans, request.within, previous, time_limit)
     warnings.add(*result.warnings)
     return screening, plans, result

@@ -123,6 +123,9 @@ def _changes(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...
 @click.option("--near-miss", is_flag=True, help="List every patient not eligible now who can be within --within days.")
 @click.option("--within", type=click.IntRange(0, 3650), default=None, help="Horizon of --near-miss (days).")
 @click.option(
+    "--exhaustive", is_flag=True, help="Plan every pair, without the prefilter that skips the hopeless (same output)."
+)
+@click.option(
     "--workers", type=click.IntRange(1, 512), default=None, help="Processes for --near-miss (default: all cores)."
 )
 @click.option(
@@ -148,6 +151,7 @@ def whatif_command(
     wait_days: int | None,
     near_miss: bool,
     within: int | None,
+    exhaustive: bool,
     workers: int | None,
     time_limit: float | None,
     fmt: str,
@@ -182,7 +186,7 @@ def whatif_command(
         assert within is not None
         bar, progress = progress_bar("near-miss scan")
         with bar:
-            plans = near_misses(loaded, chosen, as_of, within, workers, time_limit, progress)
+            plans = near_misses(loaded, chosen, as_of, within, workers, time_limit, progress, exhaustive)
         _emit_plans(plans, as_of, fmt, output, warnings)
         return
     assert patient_id is not None

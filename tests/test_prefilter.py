@@ -1,0 +1,147 @@
+"""The near-miss prefilter is sound: a pair it skips has no plan within the horizon, so the default scan and
+``--exhaustive`` give the same output, while most hopeless pairs are never sent to the solver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.cli import main
+from matcher.cohort import cohort_from_records, load_cohort
+from matcher.context import Context
+from matcher.prefilter import never_within
+from matcher.screen import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
+from matcher.synth import SynthOptions, write_cohort
+from matcher.trials import effective_facts, load_trials
+from matcher.whatif import plan, rescreen
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cpsat_parity import patient  # noqa: E402  (the parity test's generator of boundary patients)
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module", params=[2, 3])
+def synthetic(request: Any, tmp_path_factory: Any) -> Path:
+    path = tmp_path_factory.mktemp("prefilter") / f"synth-{request.param}.csv"
+    write_cohort(path, SynthOptions(rows=150, seed=request.param))
+    return path
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_default_and_exhaustive_near_miss_scans_are_identical(synthetic: Path) -> None:
+    common = ["whatif", str(synthetic), "--as-of", AS_OF.isoformat(), "--near-miss", "--within", "45", "--workers", "1"]
+    default = _run(*common, "--format", "json")
+    assert default == _run(*common, "--format", "json", "--exhaustive")
+    assert '"reachable": true' in default
+    allocate = ["allocate", str(synthetic), "--as-of", AS_OF.isoformat(), "--within", "45", "--workers", "1"]
+    assert _run(*allocate, "--format", "csv") == _run(*allocate, "--format", "csv", "--exhaustive")
+
+
+def test_most_hopeless_pairs_never_reach_the_solver(synthetic: Path) -> None:
+    cohort = load_cohort(synthetic)
+    trials = list(load_trials().values())
+    screening = screen(cohort, trials, AS_OF)
+    candidates = skipped = 0
+    for result in screening.results:
+        pairs = (result.status == INELIGIBLE) | (result.status == UNDECIDED)
+        blocked = never_within(result.trial, Context(cohort, AS_OF, effective_facts(result.trial)), 45)
+        candidates += int(pairs.sum())
+        skipped += int((pairs & blocked).sum())
+    assert skipped > 0.5 * candidates
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("trial_id", list(load_trials()))
+def test_a_skipped_pair_has_no_plan(trial_id: str, data: st.DataObject) -> None:
+    """Soundness on boundary patients: wherever the prefilter says "never within 30 days", the planner agrees."""
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p", **data.draw(patient(trial_id))}])
+    ctx = Context(cohort, AS_OF, effective_facts(trial))
+    if bool(never_within(trial, ctx, 30)[0]):
+        assert not plan(ctx, trial, 0, 30, look_beyond=False).reachable
+
+
+def test_skipped_synthetic_patients_have_no_plan(synthetic: Path) -> None:
+    """Soundness on realistic rows: a sample of the skipped pairs of every trial, each planned in full."""
+    cohort = load_cohort(synthetic)
+    for trial in load_trials().values():
+        ctx = Context(cohort, AS_OF, effective_facts(trial))
+        skipped = np.flatnonzero(never_within(trial, ctx, 45))
+        assert len(skipped) > 0, trial.id
+        for row in skipped[:: max(1, len(skipped) // 8)].tolist():
+            assert not plan(ctx, trial, row, 45, look_beyond=False).reachable, (trial.id, row)
+
+
+def _vignettes(trial_id: str) -> list[dict[str, Any]]:
+    """The trial's hand-written eligible patients (tests/trials), where it has them."""
+    import importlib
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    if not (Path(__file__).parent / "trials" / f"test_{trial_id}.py").exists():
+        return []
+    found = vars(importlib.import_module(f"test_{trial_id}"))
+    out = [value for name, value in found.items() if name.startswith("ELIGIBLE") and isinstance(value, dict)]
+    out += list(found.get("BASES", {}).values())
+    return [{k: v for k, v in value.items() if k != "patient_id"} for value in out if "diagnosis" in value]
+
+
+def near_eligible(trial_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    """An eligible vignette with one to three of the trial's fields set to boundary values (or the parity
+    test's patients, for a trial without vignettes): most such patients are one wait or one action away."""
+    vignettes = _vignettes(trial_id)
+    if not vignettes:
+        return patient(trial_id)
+    changes = patient(trial_id).flatmap(
+        lambda values: st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=3, unique=True).map(
+            lambda keys: {key: values[key] for key in keys}
+        )
+    )
+    return st.tuples(st.sampled_from(vignettes), changes).map(lambda pair: {**pair[0], **pair[1]})
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("trial_id", list(load_trials()))
+def test_a_plan_holds_when_replayed_beyond_day_0(trial_id: str, data: st.DataObject) -> None:
+    """What-if parity beyond day 0: the plan's changes applied as ``--set`` values and re-screened on its date give
+    eligible (or unknown on exactly the columns it says to measure); a plan of waiting alone is not eligible the
+    day before; and on the day after ``eligible_until`` the patient is no longer eligible."""
+    trial = load_trials()[trial_id]
+    record = {"patient_id": "p", **data.draw(near_eligible(trial_id))}
+    cohort = cohort_from_records([record])
+    found = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 60, look_beyond=False)
+    awaiting = {"repeat_test", "repeat_lab", "invasive_procedure", "investigator_judgement"}
+    if not found.reachable or found.earliest_date is None or any(a.action in awaiting for a in found.actions):
+        return  # a plan that waits for a result cannot be replayed as --set values
+    changes = {a.column: a.after for a in found.actions if a.action != "wait" and a.after is not None}
+    days = (found.earliest_date - AS_OF).days
+
+    def status_on(day: int) -> tuple[str, list[str]]:
+        result = rescreen(cohort, "p", [trial], AS_OF, changes, day).results[0]
+        return STATUS_NAMES[result.status[0]], result.missing_lists()[0]
+
+    status, missing = status_on(days)
+    if found.status_at_plan == "eligible":
+        assert status == "eligible", (record, found.as_dict())
+    else:
+        awaited = set(found.missing) | set(found.pending)
+        assert status in ("eligible", "unknown") and set(missing) <= awaited, (record, found.as_dict())
+    if days > 0 and all(action.action == "wait" for action in found.actions):
+        assert status_on(days - 1)[0] != "eligible", (record, found.as_dict())
+    if found.eligible_until is not None and found.status_at_plan == "eligible":
+        assert status_on((found.eligible_until - AS_OF).days + 1)[0] != "eligible", (record, found.as_dict())
