@@ -125,7 +125,7 @@ def test_eligible_sle():
         dict(gc_taper_failed="false", lupus_nephritis_class="v", urine_protein_24h_g=0.5),
         dict(gc_taper_failed="false", renal_biopsy_date="2026-05-24", ln_activity_index=1),  # 6 months less a day
         # a UPCR below 0.5 does not outweigh a recorded 24-hour protein of 0.5 g
-        dict(gc_taper_failed="false", upcr_g_g=0.2, urine_protein_24h_g=0.5, renal_biopsy_date="never"),
+        dict(gc_taper_failed="false", upcr_g_g=0.2, urine_protein_24h_g=0.5, renal_biopsy_date="2020-01-01"),
         # CNS disease with a lupus crisis (active CNS lupus) 6 months less a day ago
         dict(gc_taper_failed="false", lupus_nephritis_class="none", cns_disease="true", lupus_crisis_date="2026-05-24"),
         dict(gc_taper_failed="false", lupus_nephritis_class="II", refractory_cytopenia="true"),
@@ -533,3 +533,41 @@ def test_review_round_2_manual_checks():
         T, with_changes(ELIGIBLE_SLE, **CRISIS_ONLY, lupus_crisis_date="2026-05-23")
     )
     assert INCL + "3.confirm" in manual_checks(T, with_changes(ELIGIBLE_SLE, **CRISIS_ONLY, lupus_crisis_date=None))
+
+
+# Review round 3 (an independent reader of the text against the model, boundary rows run through the tool).
+ROUND_3 = [
+    # excl.3.2: a recorded chronicity index > 6 excludes whatever the class column says (SAFETY: `none` overrode it)
+    ("chronicity_7_class_none", dict(lupus_nephritis_class="none", ln_chronicity_index=7), "excl.3.2"),
+    ("chronicity_7_class_blank", dict(lupus_nephritis_class=None, ln_chronicity_index=7), "excl.3.2"),
+    ("chronicity_6_class_none", dict(lupus_nephritis_class="none", ln_chronicity_index=6), None),
+    # excl.10.3: a recorded malignancy is not cleared by malignancy_type `none` (SAFETY)
+    ("malignancy_none_but_active", dict(malignancy_type="none", malignancy_status="active"), "excl.10.3"),
+    ("malignancy_none_but_invasive", dict(malignancy_type="none", malignancy_invasive="true"), "excl.10.3"),
+    ("malignancy_none_but_dated", dict(malignancy_type="none", malignancy_date="2026-10-24"), "excl.10.3"),
+    ("malignancy_blank_dated_1y", dict(malignancy_type=None, malignancy_date="2025-11-23"), "excl.10.3"),
+    ("malignancy_blank_never", dict(malignancy_type=None, malignancy_date="never"), None),
+    ("malignancy_none_invasive_false", dict(malignancy_type="none", malignancy_invasive="false"), None),
+    # incl.4.4: supplemental oxygen contradicts "SpO2 >= 92% on room air" (SAFETY)
+    ("oxygen_required", dict(oxygen_required="true", severe_lung_disease="false", spo2_pct=98), "incl.4.4"),
+    ("oxygen_not_required", dict(oxygen_required="false", spo2_pct=92), None),
+    # incl.3: "biopsy-proven": a renal biopsy date of `never` does not prove the class (SAFETY)
+    ("class_iv_never_biopsied", dict(gc_taper_failed="false", upcr_g_g=1.0, renal_biopsy_date="never"), "incl.3"),
+    ("class_iv_biopsy_dated", dict(gc_taper_failed="false", upcr_g_g=1.0, renal_biopsy_date="2020-01-01"), None),
+    # incl.2.3: a high-dose course starting after the as-of date is not a course received (SAFETY)
+    ("high_dose_in_future", dict(high_dose_gc_received="false", high_dose_gc_since_date="2027-03-01"), "incl.2.3"),
+    ("high_dose_yesterday", dict(high_dose_gc_received="false", high_dose_gc_since_date="2026-11-22"), None),
+]
+
+
+@pytest.mark.parametrize("changes, failed", [(c, f) for _, c, f in ROUND_3], ids=[n for n, _, _ in ROUND_3])
+def test_review_round_3(changes, failed):
+    expected = ELIGIBLE if failed is None else fails(failed)
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_review_round_3_cns_question():
+    """excl.2.2 is asked where a CNS event is recorded, even with cns_disease false (SAFETY: it was never asked)."""
+    assert E + "2.2" in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date="2025-11-23"))
+    assert E + "2.2" not in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date="never"))
+    assert E + "2.2" not in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date=None))
