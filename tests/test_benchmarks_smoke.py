@@ -77,6 +77,13 @@ def test_whatif_plans_and_scans_on_one_and_two_workers(workspace: Path) -> None:
     assert scan["one_worker"]["near_misses"] == scan["two_workers"]["near_misses"]
 
 
+def test_near_miss_scan_against_screen_with_the_prefilter_pass_rate(workspace: Path) -> None:
+    row = run(workspace, "p5_nearmiss", "--within", "30")
+    assert row["screen_wall_s"] > 0 and row["scan_wall_s"] > 0
+    assert 0 < row["prefilter_passed"] < row["pairs_not_eligible"]
+    assert row["pass_rate"] == row["prefilter_passed"] / row["pairs_not_eligible"]
+
+
 def test_ingest_reads_every_row(workspace: Path) -> None:
     row = run(workspace, "p4_ingest")
     assert row["invalid_rows"] == 0 and row["columns"] > 100
