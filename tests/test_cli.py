@@ -280,8 +280,19 @@ def test_progress_without_a_terminal_is_a_plain_line_at_most_every_ten_seconds(
     """The clock moves ``step`` seconds at each reading: one when the scan starts, one per progress report."""
     ticks = (step * tick for tick in itertools.count())
     monkeypatch.setattr(matcher.cli.common, "clock", lambda: next(ticks))
-    code, _, err = run(
-        "whatif", DEMO, "--as-of", AS_OF, "--near-miss", "--within", "60", "--workers", "1", "--format", "json"
+    code, _, err = run(  # every pair planned, so that there are enough batches to report
+        "whatif",
+        DEMO,
+        "--as-of",
+        AS_OF,
+        "--near-miss",
+        "--within",
+        "60",
+        "--workers",
+        "1",
+        "--format",
+        "json",
+        "--exhaustive",
     )
     assert code == 0
     reports = round(next(ticks) / step) - 1
