@@ -295,13 +295,7 @@ class PlanModel:
 
     def _limits(self, column: str) -> list[float]:
         """The bounds the trial's rules set on ``column``."""
-        limits: list[float] = []
-        for node in _nodes(self.trial):
-            if isinstance(node, ir.Compare) and node.field == column:
-                limits.append(float(node.value))
-            elif isinstance(node, ir.Range) and node.field == column:
-                limits += [float(bound) for bound in (node.min, node.max) if bound is not None]
-        return limits
+        return _limits_by_column(self.trial).get(column, [])
 
     def _add_judgements(self) -> None:
         for judgement in self.facts.change.judgements:
@@ -410,6 +404,24 @@ def _nodes(trial: ir.Trial) -> list[ir.Rule]:
         return [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
 
     return _by_id(_NODES, trial.id, trial, walk)
+
+
+_LIMITS: dict[str, tuple[ir.Trial, dict[str, list[float]]]] = {}
+
+
+def _limits_by_column(trial: ir.Trial) -> dict[str, list[float]]:
+    """The bounds a trial's thresholds and ranges set, per column, gathered once per trial."""
+
+    def gather() -> dict[str, list[float]]:
+        limits: dict[str, list[float]] = {}
+        for node in _nodes(trial):
+            if isinstance(node, ir.Compare):
+                limits.setdefault(node.field, []).append(float(node.value))
+            elif isinstance(node, ir.Range):
+                limits.setdefault(node.field, []).extend(float(b) for b in (node.min, node.max) if b is not None)
+        return limits
+
+    return _by_id(_LIMITS, trial.id, trial, gather)
 
 
 def ever_changeable(facts: Facts) -> set[str]:
