@@ -13,10 +13,10 @@ from pathlib import Path
 
 from benchmarks.common import AS_OF, CACHE_DIR, cohort_file
 from matcher import formats
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.cohort import load_cohort
 from matcher.output import write_atomic
-from matcher.screen import screen
+from matcher.screening import screen
 from matcher.trials import load_trials
 
 

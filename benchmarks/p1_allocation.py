@@ -1,9 +1,9 @@
-"""P1 allocation: matcher.allocate.allocate against OR-Tools min-cost flow and the naive CP-SAT model.
+"""P1 allocation: matcher.allocation.allocate against OR-Tools min-cost flow and the naive CP-SAT model.
 
 All three solve the same problem on the same Screening: each patient to at most
 one trial, each trial up to its slots, maximising the allocator's lexicographic
 arc weights (levels 1-5 folded into one integer per patient-trial pair, taken
-from matcher.allocate so the objectives are comparable to the unit).
+from matcher.allocation so the objectives are comparable to the unit).
 
 * ours: ``allocate(screening, {}, [])`` — reduction, CP-SAT with proof, the
   patient_id tie-break pass, and the explanations (rosters, waitlists, a reason
@@ -16,7 +16,7 @@ from matcher.allocate so the objectives are comparable to the unit).
   capped by a deterministic time limit.
 
 The time inside ``allocate`` is split from outside by wrapping the steps where they are called
-(candidate_arcs, _solve and explain in matcher.allocate; nowhere_reasons and _displaced_reasons in
+(candidate_arcs, _solve and explain in matcher.allocation; nowhere_reasons and _displaced_reasons in
 matcher.reasons).
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-import matcher.allocate as allocation
+import matcher.allocation as allocation
 import matcher.reasons as reasons
 from benchmarks.common import (
     AS_OF,
@@ -43,7 +43,7 @@ from benchmarks.common import (
 )
 from matcher import arcs as arc_module
 from matcher.outcome import Allocation
-from matcher.screen import Screening, screen
+from matcher.screening import Screening, screen
 from matcher.trials import load_trials
 
 GOAL_RATIO = 0.1  # ours <= 0.1 x min-cost flow, with the optimum proven

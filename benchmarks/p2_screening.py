@@ -1,4 +1,4 @@
-"""P2 screening: matcher.screen.screen against DuckDB running equivalent SQL, and against one memory pass.
+"""P2 screening: matcher.screening.screen against DuckDB running equivalent SQL, and against one memory pass.
 
 * ours: ``screen(cohort, trials, as_of)`` — three-valued verdicts, every
   criterion's truth value per patient (the failed-criterion lists), and the
@@ -36,7 +36,7 @@ from matcher import ir
 from matcher.cohort import Cohort
 from matcher.contract import columns
 from matcher.kleene import TRUE, UNKNOWN
-from matcher.screen import Screening, screen
+from matcher.screening import Screening, screen
 from matcher.trials import load_trials
 
 GOAL_VS_DUCKDB = 1.0

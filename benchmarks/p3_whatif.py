@@ -1,6 +1,6 @@
 """P3 what-if: per-patient plan time, and near-miss scan throughput on one process vs all cores.
 
-* plan time: for each sampled patient, ``matcher.whatif.plan`` for all five
+* plan time: for each sampled patient, ``matcher.planning.plan`` for all five
   trials (CPU time; CP-SAT runs single-threaded), over evaluation contexts built
   once per trial as the near-miss scan does (one warm-up patient first, so the
   memoized whole-cohort evaluation is not charged to the first patient);
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-import matcher.whatif as whatif
+import matcher.planning as whatif
 from benchmarks.common import (
     AS_OF,
     arguments,
@@ -30,7 +30,7 @@ from matcher import ir
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.nearmiss import near_misses
-from matcher.screen import ELIGIBLE, screen
+from matcher.screening import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials
 
 GOAL_MEDIAN_MS = 25.0

@@ -20,7 +20,7 @@ from benchmarks.common import AS_OF, arguments, cohort_file, goal, run_benchmark
 from matcher.cohort import load_cohort
 from matcher.context import Context
 from matcher.prefilter import never_within
-from matcher.screen import INELIGIBLE, UNDECIDED, screen
+from matcher.screening import INELIGIBLE, UNDECIDED, screen
 from matcher.trials import effective_facts, load_trials
 
 GOAL = {100_000: 5.0, 1_000_000: 10.0}

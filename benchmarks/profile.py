@@ -20,10 +20,10 @@ from pathlib import Path
 
 from benchmarks.common import AS_OF, CACHE_DIR, RESULTS_DIR, cohort_file, load_synthetic
 from benchmarks.p3_whatif import plan_times, sampled_rows, warm_contexts
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.cli import main as matcher_main
 from matcher.cohort import load_cohort
-from matcher.screen import screen
+from matcher.screening import screen
 from matcher.trials import load_trials
 
 

@@ -212,7 +212,7 @@ def screening_query(trials: list[ir.Trial], as_of: dt.date, table: str = "cohort
     """One query screening every patient against every trial.
 
     Output columns: ``row_id``, then per trial ``t{k}_status`` (0 ineligible, 1
-    unknown, 2 eligible, 3 invalid, as matcher.screen) and one BOOLEAN per
+    unknown, 2 eligible, 3 invalid, as matcher.screening) and one BOOLEAN per
     non-manual criterion, ``t{k}_c{i}`` (NULL = unknown), in the trial's order.
     Returns the SQL and, per trial, the output names of its criterion columns.
     Derived values are computed once (the bundled trials share one table of steroid equivalents).

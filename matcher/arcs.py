@@ -10,7 +10,7 @@ from matcher.cohort import Cohort
 from matcher.errors import MatcherError
 from matcher.plans import Plan
 from matcher.scenario import QuotaRule
-from matcher.screen import ELIGIBLE, Screening
+from matcher.screening import ELIGIBLE, Screening
 
 _INT64_SAFE = 2**62  # weights stay below this, so CP-SAT sums of them never overflow
 

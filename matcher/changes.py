@@ -11,9 +11,9 @@ from typing import cast
 
 from matcher.context import Context
 from matcher.outcome import Allocation
+from matcher.planning import plan as nearest_plan
 from matcher.plans import DEFAULT_HORIZON
-from matcher.screen import ELIGIBLE, Screening, TrialScreen, screen
-from matcher.whatif import plan as nearest_plan
+from matcher.screening import ELIGIBLE, Screening, TrialScreen, screen
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from matcher.contract import use_extension
 from matcher.errors import CohortError, MatcherError
 from matcher.nearmiss import near_misses
 from matcher.plans import Plan
-from matcher.screen import Screening, TrialScreen, screen
+from matcher.screening import Screening, TrialScreen, screen
 from matcher.trials import extension_of
 from matcher.validate import RowProblem
 

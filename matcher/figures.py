@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words, short_id
-from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel
+from matcher.screening import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel
 
 TIMELINE_ROWS_PER_TRIAL = 40  # near misses drawn per trial lane; the table below the chart lists them all
 

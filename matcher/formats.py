@@ -28,7 +28,7 @@ from matcher.output import (
 from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.scenario import is_recruiting, status_words
-from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel
+from matcher.screening import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.validate import reason_text
 
 SCREEN_COLUMNS = ("patient_id", "trial_id", "status", "failed", "missing", "undecided", "manual", "reason")
@@ -86,8 +86,8 @@ def screen_records(screening: Screening, with_reasons: bool = False) -> Iterator
             yield record
 
 
-def screen_csv(screening: Screening) -> CsvChunks:
-    """One row per patient and trial (patients in input order), built column-wise in Arrow, chunk by chunk."""
+def screen_batches(screening: Screening) -> Iterator[dict[str, pa.Array]]:
+    """One row per patient and trial (patients in input order), built column-wise in Arrow, batch by batch."""
     n, trials = len(screening.cohort), len(screening.results)
     valid = screening.cohort.valid_mask()
     ids = text_array(screening.cohort.ids)
@@ -102,18 +102,21 @@ def screen_csv(screening: Screening) -> CsvChunks:
         columns["undecided"].append(joined_rows((result.holds == 1) & valid[:, None], criterion_ids))
         columns["manual"].append(joined_rows(result.manual_applies, [c.id for c in result.manual]))
         columns["reason"].append(coded_text(*reason_codes(result, screening.cohort.invalid)))
+    if not trials:
+        return
+    for start, stop in row_ranges(n, max(1, ROWS_PER_CHUNK // trials)):
+        # Trial-major parts, read out patient-major: row r of trial t sits at t * rows + r.
+        rows = stop - start
+        patient_major = pa.array((np.arange(trials) * rows + np.arange(rows)[:, None]).reshape(-1))
+        yield {
+            name: pa.concat_arrays([text_array(part.slice(start, rows)) for part in parts]).take(patient_major)
+            for name, parts in columns.items()
+        }
 
-    def batches() -> Iterator[dict[str, pa.Array]]:
-        for start, stop in row_ranges(n, max(1, ROWS_PER_CHUNK // max(1, trials))):
-            # Trial-major parts, read out patient-major: row r of trial t sits at t * rows + r.
-            rows = stop - start
-            patient_major = pa.array((np.arange(trials) * rows + np.arange(rows)[:, None]).reshape(-1))
-            yield {
-                name: pa.concat_arrays([text_array(part.slice(start, rows)) for part in parts]).take(patient_major)
-                for name, parts in columns.items()
-            }
 
-    return csv_chunks(SCREEN_COLUMNS, batches() if trials else [])
+def screen_csv(screening: Screening) -> CsvChunks:
+    """The screening as CSV, chunk by chunk (``screen_batches``, made spreadsheet-safe)."""
+    return csv_chunks(SCREEN_COLUMNS, screen_batches(screening))
 
 
 def funnel_records(result: TrialScreen) -> list[dict[str, Any]]:
@@ -328,27 +331,29 @@ def rescreen_table(screening: Screening, changes: dict[str, str]) -> str:
     return console.export_text()
 
 
-def allocation_csv(result: Allocation) -> CsvChunks:
+ALLOCATION_COLUMNS = ("patient_id", "trial_id", "status", "planned_date", "eligible_until", "reason", "actions")
+
+
+def allocation_batches(result: Allocation) -> Iterator[dict[str, Any]]:
+    """One row per input patient, batch by batch."""
     columns = result.columns
     actions = np.full(len(columns.patient_id), None, dtype=object)
     for row, listed in columns.actions.items():
         actions[row] = " | ".join(listed)
-    header = ("patient_id", "trial_id", "status", "planned_date", "eligible_until", "reason", "actions")
-    return csv_chunks(
-        header,
-        (
-            {
-                "patient_id": columns.patient_id[start:stop],
-                "trial_id": columns.trial_id[start:stop],
-                "status": columns.status[start:stop],
-                "planned_date": columns.planned_date[start:stop],
-                "eligible_until": columns.eligible_until[start:stop],
-                "reason": columns.reason.arrow(start, stop),
-                "actions": actions[start:stop],
-            }
-            for start, stop in row_ranges(len(columns.patient_id))
-        ),
-    )
+    for start, stop in row_ranges(len(columns.patient_id)):
+        yield {
+            "patient_id": columns.patient_id[start:stop],
+            "trial_id": columns.trial_id[start:stop],
+            "status": columns.status[start:stop],
+            "planned_date": columns.planned_date[start:stop],
+            "eligible_until": columns.eligible_until[start:stop],
+            "reason": columns.reason.arrow(start, stop),
+            "actions": actions[start:stop],
+        }
+
+
+def allocation_csv(result: Allocation) -> CsvChunks:
+    return csv_chunks(ALLOCATION_COLUMNS, allocation_batches(result))
 
 
 def allocation_json(result: Allocation, warnings: list[str] | None = None) -> str:

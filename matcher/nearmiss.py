@@ -14,11 +14,11 @@ import numpy as np
 from matcher import ir
 from matcher.cohort import Cohort
 from matcher.context import Context
+from matcher.planning import plan
 from matcher.plans import Plan
 from matcher.prefilter import never_within
-from matcher.screen import INELIGIBLE, UNDECIDED, screen
+from matcher.screening import INELIGIBLE, UNDECIDED, screen
 from matcher.trials import effective_facts
-from matcher.whatif import plan
 
 
 @dataclass

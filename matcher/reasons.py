@@ -12,11 +12,11 @@ from matcher.arcs import Arcs, _quota_member
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
+from matcher.planning import plan as nearest_plan
 from matcher.plans import DEFAULT_HORIZON, Plan
 from matcher.scenario import QuotaRule
-from matcher.screen import ELIGIBLE, Screening, TrialScreen
+from matcher.screening import ELIGIBLE, Screening, TrialScreen
 from matcher.validate import reason_text
-from matcher.whatif import plan as nearest_plan
 
 
 def listed(names: list[str], shown: int = 10) -> str:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from matcher import __version__, ir
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.cohort import Cohort
 from matcher.explain import reason_texts
 from matcher.figures import (
@@ -46,7 +46,7 @@ from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.scenario import check_slot_overrides, is_recruiting, quota_rules, status_words
-from matcher.screen import STATUS_NAMES, Screening, TrialScreen, funnel, screen
+from matcher.screening import STATUS_NAMES, Screening, TrialScreen, funnel, screen
 
 ROSTER_PREVIEW = 12  # roster ids named in the summary table
 

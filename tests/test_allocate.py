@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import LinearConstraint, milp
 
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.arcs import candidate_arcs, lexicographic_factors
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.errors import MatcherError
 from matcher.outcome import Allocation
 from matcher.scenario import QuotaRule
-from matcher.screen import ELIGIBLE, INELIGIBLE, Screening, TrialScreen
+from matcher.screening import ELIGIBLE, INELIGIBLE, Screening, TrialScreen
 from matcher.trials import load_trials, scenarios_dir
 
 AS_OF = dt.date(2026, 11, 23)
@@ -210,7 +210,7 @@ def run(*args: str) -> Any:
 def most_eligible_trial() -> str:
     """The trial with the most demo patients eligible now (derived, so model changes do not break the tests)."""
     from matcher.cohort import check_as_of, load_cohort
-    from matcher.screen import screen
+    from matcher.screening import screen
 
     screening = screen(check_as_of(load_cohort(DEMO), AS_OF), TRIALS, AS_OF)
     best = max(screening.results, key=lambda result: result.counts()["eligible"])
@@ -275,7 +275,7 @@ def test_cli_within_places_near_eligible_patients_with_their_plan() -> None:
 
 def test_reasons_read_per_patient_equal_the_csv_batches_and_name_each_trial() -> None:
     from matcher.cohort import check_as_of, load_cohort
-    from matcher.screen import screen
+    from matcher.screening import screen
 
     screening = screen(check_as_of(load_cohort(DEMO), AS_OF), TRIALS, AS_OF)
     reasons = allocate(screening, {}, []).columns.reason

@@ -22,16 +22,17 @@ LAYERS = [
     {"evaluate", "cpsat", "render"},
     {"findings"},
     {"explain"},
-    {"screen", "synth", "plans"},
+    {"screening", "synth", "plans"},
     {"actions"},
-    {"whatif", "outcome", "prefilter"},
+    {"planning", "outcome", "prefilter"},
     {"nearmiss"},
     {"arcs", "distributed"},
     {"reasons", "changes"},
-    {"allocate"},
+    {"allocation"},
     {"formats", "figures"},
-    {"report"},
+    {"report", "api"},
     {"cli"},  # the only package that imports click
+    {"__main__"},  # python -m matcher
 ]
 LAYER_OF = {module: level for level, modules in enumerate(LAYERS) for module in modules}
 

@@ -18,7 +18,7 @@ from matcher.cli import main
 from matcher.cohort import check_as_of, load_cohort
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.nearmiss import near_misses
-from matcher.screen import screen
+from matcher.screening import screen
 from matcher.trials import load_trials, scenarios_dir
 
 AS_OF = dt.date(2026, 11, 23)

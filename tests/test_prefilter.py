@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from matcher.cli import main
 from matcher.cohort import cohort_from_records, load_cohort
 from matcher.context import Context
+from matcher.planning import plan, rescreen
 from matcher.prefilter import never_within
-from matcher.screen import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
+from matcher.screening import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
 from matcher.synth import SynthOptions, write_cohort
 from matcher.trials import effective_facts, load_trials
-from matcher.whatif import plan, rescreen
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_cpsat_parity import patient  # noqa: E402  (the parity test's generator of boundary patients)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.cli import main
 from matcher.cohort import check_as_of, load_cohort
 from matcher.figures import TIMELINE_ROWS_PER_TRIAL
@@ -31,7 +31,7 @@ from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.report import cohort_report
 from matcher.scenario import quota_rules
-from matcher.screen import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
+from matcher.screening import STATUS_NAMES, UNDECIDED, Screening, funnel, screen
 from matcher.trials import load_trials, scenarios_dir, select_trials
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from matcher.contract import by_stem, columns
 from matcher.dates import EPOCH
 from matcher.errors import MatcherError
 from matcher.nearmiss import near_misses
-from matcher.screen import screen
+from matcher.screening import screen
 from matcher.synth import SynthOptions, generate, parse_mix, write_cohort
 from matcher.trials import load_trials, scenarios_dir
 

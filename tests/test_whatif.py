@@ -16,10 +16,10 @@ from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
 from matcher.nearmiss import near_misses
+from matcher.planning import plan, rescreen
 from matcher.plans import Plan
 from matcher.trials import effective_facts, load_trials, scenarios_dir
 from matcher.validate import reason_text
-from matcher.whatif import plan, rescreen
 
 sys.path.insert(0, str(Path(__file__).parent / "trials"))
 AS_OF = dt.date(2026, 11, 23)

@@ -20,10 +20,10 @@ from matcher.actions import taper_steps
 from matcher.cohort import Cohort, cohort_from_records, load_cohort
 from matcher.context import Context
 from matcher.facts import default_facts
+from matcher.planning import patient_row, plan, with_changes
 from matcher.plans import Plan
-from matcher.screen import ELIGIBLE, screen
+from matcher.screening import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials, scenarios_dir
-from matcher.whatif import patient_row, plan, with_changes
 
 AS_OF = dt.date(2026, 11, 23)
 REVIEWED = Path(__file__).parent / "data" / "reviewed-plans.csv"

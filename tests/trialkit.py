@@ -8,7 +8,7 @@ from typing import Any
 
 from matcher import ir
 from matcher.cohort import cohort_from_records
-from matcher.screen import STATUS_NAMES, screen
+from matcher.screening import STATUS_NAMES, screen
 from matcher.trials import load_trial_file, models_dir
 from matcher.validate import reason_text
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from matcher import formats
-from matcher.allocate import allocate
+from matcher.allocation import allocate
 from matcher.cli.common import (
     F,
     RunWarnings,
@@ -39,7 +39,7 @@ from matcher.scenario import (
     quota_rules,
     read_previous,
 )
-from matcher.screen import Screening, screen
+from matcher.screening import Screening, screen
 from matcher.trials import load_trials
 
 

@@ -35,7 +35,7 @@ from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.reasons import Solved, explain, listed
 from matcher.scenario import QuotaRule
-from matcher.screen import Screening
+from matcher.screening import Screening
 
 
 def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:

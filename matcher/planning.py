@@ -33,7 +33,7 @@ from matcher.evaluate import criterion_holds, criterion_undecided_columns
 from matcher.explain import reasons
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
-from matcher.screen import STATUS_NAMES, Screening, screen
+from matcher.screening import STATUS_NAMES, Screening, screen
 from matcher.trials import effective_facts
 from matcher.validate import reason_text
 
