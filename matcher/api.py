@@ -45,9 +45,8 @@ def screen(
     data: CohortInput, as_of: DateInput, trials: Iterable[str] | None = None, models: str | Path | None = None
 ) -> pd.DataFrame:
     """Three-valued screening: one row per patient and trial, the columns of ``matcher screen --format csv``."""
-    day = _date(as_of)
-    chosen = select_trials(list(trials or []), Path(models) if models else None)
-    screening = screen_cohort(check_as_of(read_cohort(data), day), chosen, day)
+    cohort, chosen, day = _inputs(data, as_of, trials, models)
+    screening = screen_cohort(cohort, chosen, day)
     frame = _frame(screen_batches(screening), SCREEN_COLUMNS)
     for name in _LISTS:
         frame[name] = [value.split(";") if value else [] for value in frame[name]]
@@ -63,9 +62,8 @@ def whatif(
     models: str | Path | None = None,
 ) -> pd.DataFrame:
     """One patient's nearest-eligible plan per trial: one row per trial, the fields of ``whatif --format json``."""
-    day = _date(as_of)
-    chosen = select_trials(list(trials or []), Path(models) if models else None)
-    return _plans_frame(patient_plans(check_as_of(read_cohort(data), day), patient, chosen, day, horizon))
+    cohort, chosen, day = _inputs(data, as_of, trials, models)
+    return _plans_frame(patient_plans(cohort, patient, chosen, day, horizon))
 
 
 def near_misses(
@@ -77,9 +75,8 @@ def near_misses(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """Every patient not eligible now who can be within ``within`` days: one row per plan."""
-    day = _date(as_of)
-    chosen = select_trials(list(trials or []), Path(models) if models else None)
-    return _plans_frame(scan_near_misses(check_as_of(read_cohort(data), day), chosen, day, within, workers))
+    cohort, chosen, day = _inputs(data, as_of, trials, models)
+    return _plans_frame(scan_near_misses(cohort, chosen, day, within, workers))
 
 
 def allocate(
@@ -94,15 +91,12 @@ def allocate(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """The best allocation: one row per input patient, the columns of ``matcher allocate --format csv``."""
-    day = _date(as_of)
-    directory = Path(models) if models else None
-    chosen = select_trials(list(trials or []), directory)
-    known = list(load_trial_models(directory))
+    cohort, chosen, day = _inputs(data, as_of, trials, models)
+    known = list(load_trial_models(Path(models) if models else None))
     considered = [trial.id for trial in chosen]
     check_slot_overrides(dict(slots or {}), considered, known)
     loaded = load_scenario(scenario, known) if scenario else None
     scenario_slots = {k: v for k, v in (loaded.slots if loaded else {}).items() if k in considered}
-    cohort = check_as_of(read_cohort(data), day)
     plans = scan_near_misses(cohort, chosen, day, within, workers) if within is not None else None
     earlier = read_previous(previous) if isinstance(previous, (str, Path)) else dict(previous or {})
     result = allocate_screening(
@@ -117,6 +111,15 @@ def allocate(
     for name in ("planned_date", "eligible_until"):
         frame[name] = pd.to_datetime(frame[name])
     return frame
+
+
+def _inputs(
+    data: CohortInput, as_of: DateInput, trials: Iterable[str] | None, models: str | Path | None
+) -> tuple[Cohort, list[ir.Trial], dt.date]:
+    """The trials selected (their columns put in force first), then the cohort checked against the date."""
+    day = _date(as_of)
+    chosen = select_trials(list(trials or []), Path(models) if models else None)
+    return check_as_of(read_cohort(data), day), chosen, day
 
 
 def read_cohort(data: CohortInput) -> Cohort:
