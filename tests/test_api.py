@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,29 @@ def test_the_notebook_example_runs() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "prednisone 25 mg/day is above 20 mg/day" in done.stdout  # P036, NCT06983964
     assert "wait until 2026-12-21" in done.stdout  # P020's plan for NCT06983964
+
+
+def test_near_misses_gives_one_row_per_reachable_plan() -> None:
+    near = matcher.near_misses(pd.read_csv(DEMO), as_of=AS_OF, within=30, trials=["NCT06983964"], workers=1)
+    assert set(near["reachable"]) == {True}
+    p020 = near[near["patient_id"] == "P020"]
+    assert list(p020["earliest_date"]) == [pd.Timestamp("2026-12-21")]
+    cli = CliRunner().invoke(
+        main,
+        [
+            "whatif",
+            str(DEMO),
+            "--as-of",
+            AS_OF,
+            "--near-miss",
+            "--within",
+            "30",
+            "--trials",
+            "NCT06983964",
+            "--workers",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
+    assert [p["patient_id"] for p in json.loads(cli.stdout)["plans"]] == list(near["patient_id"])
