@@ -780,3 +780,43 @@ def test_immunosuppressant_name_settles_a_blank_start_date():
     # off glucocorticoid and antimalarial too: "currently receiving" fails on the name alone
     alone = with_changes(off, glucocorticoid_mg_day=0, antimalarial_start_date="never")
     assert verdict(T, alone) == ("ineligible", [C + "incl.4.on_therapy"], [])
+
+
+# Review round 3 (an independent reader ran boundary rows through the tool): recorded values that decide an item.
+R3 = "NCT06821659"
+ROUND_3 = [
+    # incl.4.gc_stable: a pulse or a high-dose start within the 7 days is a change of dose (SAFETY)
+    ("pulse_3_days_ago", dict(glucocorticoid_pulse_date="2026-11-20"), ["NCT06821659.incl.4.gc_stable"]),
+    ("pulse_7_days_ago", dict(glucocorticoid_pulse_date="2026-11-16"), []),
+    ("high_dose_start_3_days_ago", dict(high_dose_gc_since_date="2026-11-20"), ["NCT06821659.incl.4.gc_stable"]),
+    # excl.5: "chronic hepatitis B or C": detectable DNA/RNA excludes whatever the antibodies (SAFETY)
+    ("hcv_rna_without_antibody", dict(hcv_ab_positive="false", hcv_rna_detectable="true"), ["NCT06821659.excl.5"]),
+    ("hbv_dna_without_antigens", dict(hbsag_positive="false", hbv_dna_detectable="true"), ["NCT06821659.excl.5"]),
+    ("hbv_dna_undetectable", dict(hbv_dna_detectable="false", hcv_rna_detectable="false"), []),
+    # excl.7: heart failure NYHA III-IV or LVEF < 40 % (SAFETY: neither was read)
+    ("nyha_4", dict(nyha_class=4), ["NCT06821659.excl.7"]),
+    ("nyha_2", dict(nyha_class=2), []),
+    ("lvef_39", dict(lvef_pct=39), ["NCT06821659.excl.7"]),
+    ("lvef_40", dict(lvef_pct=40), []),
+    # excl.10: end-stage renal disease or recent dialysis, whatever the eGFR (SAFETY)
+    ("esrd", dict(end_stage_renal_disease="true"), ["NCT06821659.excl.10"]),
+    ("dialysis_5_days_ago", dict(dialysis_date="2026-11-18"), ["NCT06821659.excl.10"]),
+    ("dialysis_long_ago", dict(dialysis_date="2020-01-01"), []),
+]
+
+
+@pytest.mark.parametrize("changes, failed", [(c, f) for _, c, f in ROUND_3], ids=[n for n, _, _ in ROUND_3])
+def test_review_round_3(changes, failed):
+    status, got, _ = verdict(R3, with_changes(ELIGIBLE_SLE, **changes))
+    assert (status, got) == ("ineligible" if failed else "eligible", failed)
+
+
+def test_review_round_3_cytopenia_attributed_elsewhere():
+    """A refractory cytopenia due to SLE exempts, but not once the investigator records the counts are not due to
+    the disease (SAFETY: the recorded `false` was ignored)."""
+    low = with_changes(ELIGIBLE_SLE, platelets_10e9_l=30, refractory_cytopenia="true")
+    assert verdict(R3, with_changes(low, cytopenia_due_to_disease="false"))[:2] == (
+        "ineligible",
+        ["NCT06821659.excl.11.3"],
+    )
+    assert verdict(R3, with_changes(low, cytopenia_due_to_disease="true"))[0] == "eligible"
