@@ -236,6 +236,8 @@ def test_inr_far_above_its_limit_is_not_retested(reviewed: Cohort) -> None:
 def test_a_cytopenia_the_text_exempts_gets_the_investigators_attribution(reviewed: Cohort) -> None:
     """S000695: SLE, platelets 30, no refractory cytopenia recorded: the exclusion of low counts 'caused by bone
     marrow suppression, excluding abnormalities due to the autoimmune disease' waits on the investigator."""
+    # Her LVEF of 36% now excludes her (NCT06821659.excl.7, review round 3); a normal one isolates the cytopenia.
+    reviewed = with_changes(reviewed, patient_row(reviewed, "S000695"), {"lvef_pct": "55"})
     result = plan_of(reviewed, "S000695", "NCT06821659")
     assert [a.action for a in result.actions] == ["investigator_judgement"]
     assert "cytopenia is due to the autoimmune disease" in result.actions[0].note

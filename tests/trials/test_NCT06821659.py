@@ -820,3 +820,34 @@ def test_review_round_3_cytopenia_attributed_elsewhere():
         ["NCT06821659.excl.11.3"],
     )
     assert verdict(R3, with_changes(low, cytopenia_due_to_disease="true"))[0] == "eligible"
+
+
+ROUND_3_MORE = [
+    # excl.3: `none` does not override a recorded malignancy (SAFETY); a B-cell lymphoma's own status stays allowed
+    ("malignancy_none_but_active", dict(malignancy_type="none", malignancy_status="active"), "ineligible"),
+    ("malignancy_none_but_dated", dict(malignancy_type="none", malignancy_date="2020-01-01"), "ineligible"),
+    ("lymphoma_with_status", dict(malignancy_type="b_cell_lymphoma", malignancy_status="treated"), "eligible"),
+    # excl.9 and excl.11: an attribution to the disease cannot cover a value never measured (blank is not normal)
+    (
+        "liver_blank_but_attributed",
+        dict(
+            alt_x_uln=None,
+            ast_x_uln=None,
+            alp_x_uln=None,
+            bilirubin_x_uln=None,
+            liver_abnormality_due_to_disease="true",
+        ),
+        "unknown",
+    ),
+    ("alt_5_attributed", dict(alt_x_uln=5, liver_abnormality_due_to_disease="true"), "eligible"),
+    ("counts_blank_but_attributed", dict(hemoglobin_g_l=None, cytopenia_due_to_disease="true"), "unknown"),
+    ("hb_60_attributed", dict(hemoglobin_g_l=60, cytopenia_due_to_disease="true"), "eligible"),
+]
+
+
+@pytest.mark.parametrize("changes, status", [(c, s) for _, c, s in ROUND_3_MORE], ids=[n for n, _, _ in ROUND_3_MORE])
+def test_review_round_3_recorded_facts_and_blanks(changes, status):
+    got, failed, missing = verdict(R3, with_changes(ELIGIBLE_SLE, **changes))
+    assert got == status, (failed, missing)
+    if status == "unknown":
+        assert set(missing) & {"alt_x_uln", "hemoglobin_g_l"}
