@@ -851,3 +851,11 @@ def test_review_round_3_recorded_facts_and_blanks(changes, status):
     assert got == status, (failed, missing)
     if status == "unknown":
         assert set(missing) & {"alt_x_uln", "hemoglobin_g_l"}
+
+
+@pytest.mark.parametrize("drug", ["belimumab", "rituximab", "telitacicept"])
+def test_review_round_3_a_current_biologic_is_not_washed_out(drug):
+    """A biologic named as the current immunosuppressant is being taken (SAFETY: it passed with a `never` date)."""
+    changed = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, belimumab_last_dose="never")
+    assert verdict(R3, changed)[:2] == ("ineligible", ["NCT06821659.incl.4.washout"])
+    assert verdict(R3, with_changes(ELIGIBLE_SLE, immunosuppressant="mycophenolate"))[0] == "eligible"
