@@ -571,3 +571,31 @@ def test_review_round_3_cns_question():
     assert E + "2.2" in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date="2025-11-23"))
     assert E + "2.2" not in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date="never"))
     assert E + "2.2" not in manual_checks(T, with_changes(ELIGIBLE_SLE, cns_disease="false", cns_event_date=None))
+
+
+# Follow-up review of round 3.
+ROUND_3_FOLLOW_UP = [
+    # excl.5.1: advanced ILD shown by the data excludes whatever severe_lung_disease says (SAFETY)
+    ("ild_fvc_40", dict(ild="true", fvc_pct_pred=40, severe_lung_disease="false"), "excl.5.1"),
+    ("ild_dlco_39", dict(ild="true", dlco_pct_pred=39, severe_lung_disease="false"), "excl.5.1"),
+    ("ild_fvc_50_dlco_40", dict(ild="true", fvc_pct_pred=50, dlco_pct_pred=40, severe_lung_disease="false"), None),
+    # incl.2.3: a glucocorticoid pulse is high-dose glucocorticoids received
+    ("pulse_proves_high_dose", dict(high_dose_gc_received="false", glucocorticoid_pulse_date="2026-09-23"), None),
+]
+
+
+@pytest.mark.parametrize(
+    "changes, failed", [(c, f) for _, c, f in ROUND_3_FOLLOW_UP], ids=[n for n, _, _ in ROUND_3_FOLLOW_UP]
+)
+def test_review_round_3_follow_up(changes, failed):
+    expected = ELIGIBLE if failed is None else fails(failed)
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_no_biopsy_ever_documents_no_chronicity():
+    """excl.3.2: with a renal biopsy date of `never` and no index, nothing is documented: not left unknown."""
+    status, failed, missing = verdict(
+        T, with_changes(ELIGIBLE_SLE, renal_biopsy_date="never", ln_chronicity_index=None, gc_taper_failed="true")
+    )
+    assert E + "3.2" not in failed and "ln_chronicity_index" not in missing
+    assert verdict(T, with_changes(ELIGIBLE_SLE, renal_biopsy_date="never", ln_chronicity_index=7))[1] == [E + "3.2"]
