@@ -552,3 +552,18 @@ def test_malignancy_date_never_settles_a_blank_type():
     # but a recorded active malignancy is not cleared by a contradictory `never` date
     active = with_changes(ELIGIBLE_SLE, malignancy_type="other", malignancy_date="never", malignancy_status="active")
     assert verdict(TRIAL, active) == ("ineligible", [E + "7"], [])
+
+
+@pytest.mark.parametrize(
+    "changes, excluded",
+    [
+        (dict(malignancy_type="none", malignancy_status="active"), True),  # SAFETY: `none` overrode it
+        (dict(malignancy_type="none", malignancy_date="2025-11-23"), True),  # one year ago
+        (dict(malignancy_type="none", malignancy_date="2021-11-23"), False),  # exactly 5 years back: not within
+        (dict(malignancy_type="none", malignancy_status="cured"), False),
+    ],
+)
+def test_review_round_3_none_does_not_override_a_recorded_malignancy(changes, excluded):
+    status, failed, _ = verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes))
+    assert (f"{E}7" in failed) == excluded
+    assert status == ("ineligible" if excluded else "eligible")

@@ -815,3 +815,18 @@ def test_contraception_by_sex_and_fertility(changes, expected):
     assert (status, failed) == expected[:2]
     if status == "unknown":
         assert columns == ["contraception_agreed"]
+
+
+@pytest.mark.parametrize(
+    "changes, excluded",
+    [
+        (dict(malignancy_type="none", malignancy_status="active"), True),  # SAFETY: `none` overrode it
+        (dict(malignancy_type="none", malignancy_date="2020-01-01"), True),
+        (dict(malignancy_type="none", malignancy_invasive="true"), True),
+        (dict(malignancy_type="none", malignancy_invasive="false"), False),
+    ],
+)
+def test_review_round_3_none_does_not_override_a_recorded_malignancy(changes, excluded):
+    status, failed, _ = verdict(TRIAL, with_changes(SLE, **changes))
+    assert (f"{TRIAL}.excl.1" in failed) == excluded
+    assert status == ("ineligible" if excluded else "eligible")
