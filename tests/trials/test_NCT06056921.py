@@ -504,3 +504,22 @@ def test_cytopenia_due_to_sle_gets_no_exemption(platelets, expected):
     patient = with_changes(ELIGIBLE_SLE, platelets_10e9_l=platelets, refractory_cytopenia="true")
     assert verdict(TRIAL, patient) == expected
     assert manual_checks(TRIAL, patient) == GENERAL
+
+
+@pytest.mark.parametrize(
+    "changes, failed",
+    [
+        # excl.8: `none` does not override a recorded malignancy; an active one is excluded whatever its type (SAFETY)
+        (dict(malignancy_type="none", malignancy_status="active"), "excl.8"),
+        (dict(malignancy_type="none", malignancy_date="2026-10-24"), "excl.8"),
+        (dict(malignancy_type="none", malignancy_invasive="true"), "excl.8"),
+        (dict(malignancy_type=None, malignancy_status="active"), "excl.8"),
+        (dict(malignancy_type="none", malignancy_invasive="false"), None),
+        # incl.5.renal: an eGFR measured on dialysis does not show kidney function (SAFETY)
+        (dict(egfr_ml_min_1_73m2=35, dialysis_date="2026-11-22"), "incl.5.renal"),
+        (dict(egfr_ml_min_1_73m2=35, dialysis_date="2026-08-23"), None),  # exactly 3 months back: not within
+    ],
+)
+def test_review_round_3_recorded_facts(changes, failed):
+    status, got, _ = verdict(TRIAL, with_changes(ELIGIBLE_AAV, **changes))
+    assert (status, got) == (("ineligible", [f"{TRIAL}.{failed}"]) if failed else ("eligible", []))
