@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.arcs import Arcs, _id_order, _quota_member, _signatures, _weights, candidate_arcs, reduce_arcs
+from matcher.arcs import Arcs, _id_order, _signatures, _weights, candidate_arcs, quota_member, reduce_arcs
 from matcher.changes import changes_since
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError, ParameterError
@@ -159,7 +159,7 @@ def _model(
     quota_literals = []
     for quota in quotas:
         t = trial_ids.index(quota.trial)
-        member = _quota_member(cohort, quota)[arcs.row] & (arcs.trial == t)
+        member = quota_member(cohort, quota)[arcs.row] & (arcs.trial == t)
         count = sum(x[i] for i in np.flatnonzero(member))
         if quota.max is not None:
             model.add(count <= quota.max)

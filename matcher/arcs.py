@@ -141,11 +141,11 @@ def _signatures(cohort: Cohort, rows: np.ndarray, quotas: list[QuotaRule]) -> np
     """Per arc, a code for which quota groups its patient belongs to."""
     code = np.zeros(len(rows), dtype=np.int64)
     for bit, quota in enumerate(quotas):
-        code |= (_quota_member(cohort, quota)[rows].astype(np.int64)) << bit
+        code |= (quota_member(cohort, quota)[rows].astype(np.int64)) << bit
     return code
 
 
-def _quota_member(cohort: Cohort, quota: QuotaRule) -> np.ndarray:
+def quota_member(cohort: Cohort, quota: QuotaRule) -> np.ndarray:
     values = cohort.column(quota.column)
     if values.dtype == object:
         return np.array([isinstance(v, str) and v.lower() == quota.value.lower() for v in values], dtype=bool)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.arcs import Arcs, _quota_member
+from matcher.arcs import Arcs, quota_member
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
@@ -146,7 +146,7 @@ def _quota_reasons(
         for quota in solved.quotas:
             if quota.trial != trial_id or quota.max is None:
                 continue
-            member = _quota_member(cohort, quota)
+            member = quota_member(cohort, quota)
             if int(member[arcs.row[placed & (arcs.trial == t)]].sum()) < quota.max:
                 continue
             waiting = np.flatnonzero((arcs.trial == t) & ~patient_placed[arcs.row] & member[arcs.row])
