@@ -66,7 +66,7 @@ class Cohort:
         column = self.column(name)
         cached = self._text_codes.get(name)
         if cached is None or cached[0] is not column:
-            cached = (column, *lowered_codes(column))
+            cached = (column, *lowered_codes(column, name))
             self._text_codes[name] = cached
         return cached[1], cached[2]
 

@@ -7,7 +7,8 @@ Defaults ship in ``matcher/data/facts.yaml``; a trial overrides them under
 from __future__ import annotations
 
 import os
-from functools import cache
+import re
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,38 @@ class ChangeModel(_Frozen):
     judgements: tuple[Judgement, ...] = ()
 
 
+def spelling_key(name: str) -> str:
+    """A drug name as it is matched: lower case, with runs of spaces, hyphens and underscores as one space."""
+    return re.sub(r"[\s_-]+", " ", name.strip().lower())
+
+
+class DrugNames(BaseModel):
+    """The spellings a site may record for each drug, and the columns that hold drug names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    columns: tuple[str, ...]
+    spellings: dict[str, tuple[str, ...]]
+
+    @cached_property
+    def _canonical(self) -> dict[str, str]:
+        names = {spelling_key(name): name for name in self.spellings}
+        for name, others in self.spellings.items():
+            names.update((spelling_key(other), name) for other in others)
+        return names
+
+    def canonical(self, column: str, words: list[str]) -> list[str]:
+        """``words`` of ``column`` (lower-cased), each drug spelling replaced by the name facts.yaml uses."""
+        if column not in self.columns:
+            return words
+        return [self._canonical.get(spelling_key(word), word) for word in words]
+
+
 class Facts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     steroid_equivalent_mg: dict[str, float]
     half_lives_days: dict[str, float]
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    drug_names: DrugNames
     taper_schedule: tuple[TaperStep, ...]
     action_burden_days: dict[str, int]
     tablet_mg: dict[str, float]

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from matcher.contract import FALSE_WORDS, TRUE_WORDS, Column, Plausible, plausible_ranges
 from matcher.errors import CohortError
+from matcher.facts import default_facts
 from matcher.kleene import FALSE, TRUE, UNKNOWN, tri
 
 NEVER = -np.inf
@@ -54,11 +55,15 @@ def reason_text(reasons: tuple[RowProblem, ...]) -> str:
     return "; ".join(map(str, reasons))
 
 
-def lowered_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Text (None = blank) as int32 codes (-1 = blank) into its distinct lower-cased values."""
+def lowered_codes(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
+    """Column ``name``'s text (None = blank) as int32 codes (-1 = blank) into its distinct lower-cased values.
+
+    A drug's other spellings in a drug-name column come out as the name facts.yaml uses
+    ("MMF" as mycophenolate), so every criterion and half-life sees one name per drug.
+    """
     encoded = pc.utf8_lower(pa.array(values, pa.string(), from_pandas=True)).dictionary_encode()
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
-    return codes, encoded.dictionary.to_pylist()
+    return codes, default_facts().drug_names.canonical(name, encoded.dictionary.to_pylist())
 
 
 def blank_column(column: Column, n: int) -> np.ndarray:
@@ -169,7 +174,7 @@ def _parse_distinct(
         for row in np.flatnonzero(bad[indices]):
             problems.reasons.setdefault(int(row), []).extend(found.reasons[int(indices[row])])
     if text_codes is not None and column.kind in ("text", "enum"):
-        codes, words = lowered_codes(distinct)
+        codes, words = lowered_codes(distinct, column.name)
         text_codes[column.name] = (codes[indices], words)
     return distinct[indices]
 

@@ -1,0 +1,72 @@
+"""A drug recorded by a brand name, an abbreviation or another spelling reads as that drug.
+
+The review of NCT06920433 found "Mycophenolate Mofetil" (the trial text's own spelling) left a
+filled column to be "measured", and the review of NCT06983964 found Rituxan, Benlysta and Actemra in
+``other_biologic`` read as some other drug, so a recent B-cell depleter passed its washout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+from matcher.cohort import cohort_from_records
+from matcher.context import Context
+from matcher.planning import plan
+from matcher.trials import effective_facts, load_trials
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "trials"))
+
+from test_NCT06920433 import ELIGIBLE_SLE  # noqa: E402
+from trialkit import AS_OF, ago, verdict  # noqa: E402
+
+
+@pytest.mark.parametrize("spelling", ["Mycophenolate Mofetil", "MMF", "mycophenolate_mofetil", "CellCept", "Myfortic"])
+def test_mycophenolate_spellings_take_its_own_five_half_lives(spelling: str) -> None:
+    """5 x 0.75 d = 3.75 days: a last dose 3 days back is not washed out, 4 days back is."""
+    for days, expected in ((3, "ineligible"), (4, "eligible")):
+        patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": spelling, "immunosuppressant_last_dose": ago(days=days)}
+        status, failed, missing = verdict("NCT06920433", patient)
+        assert (status, missing) == (expected, []), (spelling, days, failed)
+
+
+BRANDS = [("Rituxan", "rituximab"), ("Benlysta", "belimumab"), ("Actemra", "tocilizumab")]
+
+
+@pytest.mark.parametrize(("brand", "drug"), BRANDS)
+def test_brand_names_of_biologics_are_those_biologics(brand: str, drug: str) -> None:
+    """A brand name gets the verdict of its generic name on both sides of the washout."""
+    for days in (60, 200):
+        generic = {**ELIGIBLE_SLE, "other_biologic": drug, "other_biologic_last_dose": ago(days=days)}
+        branded = {**generic, "other_biologic": brand}
+        assert verdict("NCT06920433", branded) == verdict("NCT06920433", generic), (brand, days)
+    recent = {**ELIGIBLE_SLE, "other_biologic": brand, "other_biologic_last_dose": ago(days=60)}
+    assert verdict("NCT06920433", recent)[0] == "ineligible"
+
+
+def test_a_name_the_tool_does_not_know_is_not_taken_for_another_drug() -> None:
+    patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "Zyxorelimus", "immunosuppressant_last_dose": ago(days=10)}
+    assert verdict("NCT06920433", patient) == ("unknown", [], ["stopped_immunosuppressant"])
+
+
+def test_only_drug_columns_are_read_as_drug_names() -> None:
+    """MPA is mycophenolic acid as a drug, and microscopic polyangiitis as a vasculitis subtype."""
+    cohort = cohort_from_records([{"patient_id": "p1", "diagnosis_subtype": "MPA", "immunosuppressant": "MPA"}])
+    assert cohort.text_codes("diagnosis_subtype")[1] == ["mpa"]
+    assert cohort.text_codes("immunosuppressant")[1] == ["mycophenolate"]
+
+
+def test_what_if_plan_waits_for_the_brand_named_drugs_own_washout() -> None:
+    """The CP-SAT plan sees the same name: rituximab's 5 x 22 days from its last dose."""
+    trial = load_trials()["NCT06920433"]
+    last_dose = AS_OF - dt.timedelta(days=60)
+    plans = []
+    for name in ("rituximab", "Rituxan", "MabThera"):
+        patient = {**ELIGIBLE_SLE, "other_biologic": name, "other_biologic_last_dose": str(last_dose)}
+        cohort = cohort_from_records([{**patient, "patient_id": "p1"}])
+        plans.append(plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 180))
+    assert {p.earliest_date for p in plans} == {last_dose + dt.timedelta(days=110)}
