@@ -54,8 +54,9 @@ class Context:
             column = self.cohort.column(field)
             if column.dtype == np.int8:
                 blank = column == UNKNOWN
-            elif column.dtype == object:
-                blank = self.cohort.text_codes(field)[0] < 0
+            elif column.dtype == object:  # a drug's name the facts do not know is as good as blank
+                unknown_name = self.cohort.per_word(field, lambda word: not self.facts.recognises(field, word), False)
+                blank = (self.cohort.text_codes(field)[0] < 0) | unknown_name
             else:
                 blank = np.isnan(column)
             self._blanks[field] = {field: blank}

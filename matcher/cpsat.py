@@ -383,7 +383,10 @@ def _range(compiler: Compiler, rule: ir.Range, value: Value) -> Rails:
 
 @LEAF_VALUES.register(ir.InSet)
 def _in_set(compiler: Compiler, rule: ir.InSet, value: Value) -> Rails:
-    member = str(value).lower() in {v.lower() for v in rule.values}
+    word = str(value).lower()
+    member = word in {v.lower() for v in rule.values}
+    if not member and not compiler.ctx.facts.recognises(rule.field, word):
+        return UNKNOWN_RAILS
     return member, not member
 
 

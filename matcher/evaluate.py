@@ -71,7 +71,9 @@ def _compare_fields(rule: ir.CompareFields, ctx: Context) -> np.ndarray:
 @EVALUATORS.register(ir.InSet)
 def _in_set(rule: ir.InSet, ctx: Context) -> np.ndarray:
     wanted = {value.lower() for value in rule.values}
-    return tri(ctx.cohort.text_codes(rule.field)[0] >= 0, ctx.cohort.per_word(rule.field, wanted.__contains__, False))
+    recognised = ctx.facts.recognises
+    decided = ctx.cohort.per_word(rule.field, lambda word: word in wanted or recognised(rule.field, word), False)
+    return tri(decided, ctx.cohort.per_word(rule.field, wanted.__contains__, False))
 
 
 @EVALUATORS.register(ir.Flag)

@@ -167,6 +167,19 @@ class Facts(BaseModel):
         members = [self.half_lives_days[m] for m in self.drug_classes.get(name, ()) if m in self.half_lives_days]
         return (min(members), max(members)) if members else None
 
+    @cached_property
+    def _known_drugs(self) -> frozenset[str]:
+        members = (m for group in self.drug_classes.values() for m in group)
+        return frozenset([*self.drug_names.spellings, *self.half_lives_days, *self.steroid_equivalent_mg, *members])
+
+    def recognises(self, column: str, word: str) -> bool:
+        """Whether ``word`` (lower-cased, canonical) in ``column`` says what it is.
+
+        In a drug-name column, a name outside facts.yaml could be any drug, so which drug it is
+        stays unknown: never taken for "not rituximab".  ``none`` says there is none.
+        """
+        return column not in self.drug_names.columns or word == "none" or word in self._known_drugs
+
     def cache_key(self) -> tuple[Any, ...]:
         return tuple(sorted(self.steroid_equivalent_mg.items())), tuple(sorted(self.half_lives_days.items()))
 

@@ -211,9 +211,12 @@ def _compare_fields(rule: ir.CompareFields, verdict: int, ctx: Context, row: int
 def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
     label = label_and_unit(rule.field)[0]
     allowed = " or ".join(rule.values) if len(rule.values) < 3 else "one of " + ", ".join(rule.values)
+    value = _raw(ctx, rule.field, row)
+    if verdict == UNKNOWN and value is not None:
+        text = f"{label} is {value}, a name the tool does not know: is it {allowed}?"
+        return Finding(rule, verdict, {rule.field: value}, allowed, None, (rule.field,), text)
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), allowed)
-    value = _raw(ctx, rule.field, row)
     text = f"{label} is {value}" if verdict == TRUE else f"{label} is {value} (not {allowed})"
     return Finding(rule, verdict, {rule.field: value}, allowed, None, (), text)
 

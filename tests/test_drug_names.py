@@ -70,3 +70,22 @@ def test_what_if_plan_waits_for_the_brand_named_drugs_own_washout() -> None:
         cohort = cohort_from_records([{**patient, "patient_id": "p1"}])
         plans.append(plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 180))
     assert {p.earliest_date for p in plans} == {last_dose + dt.timedelta(days=110)}
+
+
+def test_an_unknown_biologic_is_not_taken_for_not_belimumab() -> None:
+    """NCT06983964.excl.9: belimumab within 3 weeks. An unknown name 10 days back may be belimumab."""
+    from test_review_NCT06983964 import LUPUS_WOMAN
+
+    def screened(name: str) -> tuple[str, list[str], list[str]]:
+        return verdict("NCT06983964", {**LUPUS_WOMAN, "other_biologic": name, "other_biologic_last_dose": ago(days=10)})
+
+    assert screened("Zyxolimab")[0] == "unknown"
+    assert "other_biologic" in screened("Zyxolimab")[2]
+    assert screened("Benlysta") == ("ineligible", ["NCT06983964.excl.9"], [])
+    assert screened("abatacept") == ("eligible", [], [])
+    trial = load_trials()["NCT06983964"]
+    cohort = cohort_from_records(
+        [{**LUPUS_WOMAN, "patient_id": "p1", "other_biologic": "Zyxolimab", "other_biologic_last_dose": ago(days=10)}]
+    )
+    result = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert result.status_now == "unknown"
