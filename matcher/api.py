@@ -126,16 +126,25 @@ def read_cohort(data: CohortInput) -> Cohort:
     """A cohort from a file path (CSV or Parquet), a pyarrow Table or a pandas DataFrame.
 
     A DataFrame may carry pandas dtypes: numbers (NaN blank), booleans, datetimes, strings and categoricals.
-    Its cells are spelled as a CSV would spell them and read by the same parser, so the verdicts equal those
-    of the same data read from a file.
+    Each column enters the loader as the Arrow column pandas gives (typed, not re-spelled as text), and the
+    loader converts it to the contract's type as it does a Parquet column; a column of mixed cells (numbers
+    and words) is spelled as a CSV would spell it.  So the verdicts equal those of the same data read from a file.
     """
     if isinstance(data, (str, Path)):
         return load_cohort(data)
     if isinstance(data, pa.Table):
         return cohort_from_table(data, "the table")
     if isinstance(data, pd.DataFrame):
-        return cohort_from_table(pa.table({str(name): _spelled(data[name]) for name in data.columns}), "the DataFrame")
+        return cohort_from_table(pa.table({str(name): _arrow(data[name]) for name in data.columns}), "the DataFrame")
     raise MatcherError(f"a cohort is a DataFrame, a pyarrow Table or a file path, not {type(data).__name__}")
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """A column as the Arrow array pandas makes of it; cells Arrow cannot type together are spelled as text."""
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return _spelled(series)
 
 
 def _spelled(series: pd.Series) -> pa.Array:

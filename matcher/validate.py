@@ -91,9 +91,13 @@ class RowProblems:
         return {row: invalid.get(row, ()) + tuple(self.reasons.get(row, [])) for row in rows}
 
 
+def is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+
 def as_strings(raw: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trimmed text with blanks as nulls."""
-    if not pa.types.is_string(raw.type) and not pa.types.is_large_string(raw.type):
+    if not is_text(raw.type):
         raw = pc.cast(raw, pa.string())
     trimmed = pc.utf8_trim_whitespace(raw)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
@@ -124,7 +128,13 @@ def parse_column(
     text_codes: dict[str, tuple[np.ndarray, list[str]]] | None = None,
     rows_per_value: Callable[[], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """A column's values; ``rows_per_value`` counts the rows behind each value when ``raw`` holds distinct ones."""
+    """A column's values; ``rows_per_value`` counts the rows behind each value when ``raw`` holds distinct ones.
+
+    Typed Arrow columns (numbers, booleans, dates, timestamps) are converted as they are; text is
+    dictionary-encoded first, so each distinct spelling is parsed once, whatever the source.
+    """
+    if rows_per_value is None and is_text(raw.type):
+        raw = pc.dictionary_encode(raw)
     if pa.types.is_dictionary(raw.type):
         return _parse_distinct(raw, column, factor, problems, decimal_comma, text_codes)
     if column.kind in ("float", "int"):
