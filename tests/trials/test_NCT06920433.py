@@ -221,9 +221,9 @@ FAILING = [
     ({"malignancy_type": "basal_cell_skin", "malignancy_date": "2021-11-24", "malignancy_status": "cured"}, E + "7"),
     ({"malignancy_type": "other", "malignancy_date": "2015-01-01", "malignancy_status": "active"}, E + "7"),
     ({"end_stage_renal_disease": "true"}, E + "8"),
-    ({"hbsag_positive": "true", "hbv_dna_detectable": "true"}, E + "9"),
-    ({"hbcab_positive": "true", "hbv_dna_detectable": "true"}, E + "9"),
-    ({"hcv_ab_positive": "true", "hcv_rna_detectable": "true"}, E + "10"),
+    # HBsAg positive excludes whatever the DNA (review round 4, the reading of NCT06222853.excl.9.1); a
+    # detectable DNA/RNA also fails excl.3, so the viraemic seropositive patients are in ROUND_4 below
+    ({"hbsag_positive": "true", "hbv_dna_detectable": "false"}, E + "9"),
     ({"hiv_positive": "true"}, E + "11"),
     ({"psychiatric_disorder": "true"}, E + "12"),
     ({"other_trial_date": "2026-08-24"}, E + "13"),
@@ -296,7 +296,7 @@ UNKNOWN = [
     ({"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": ""}, ["malignancy_date"]),
     # with the flag blank, end-stage renal failure is read from CrCl and dialysis: only the dialysis is then blank
     ({"end_stage_renal_disease": "", "dialysis_date": ""}, ["dialysis_date"]),
-    ({"hbsag_positive": "true", "hbv_dna_detectable": ""}, ["hbv_dna_detectable"]),
+    ({"hbcab_positive": "true", "hbv_dna_detectable": ""}, ["hbv_dna_detectable"]),
     ({"hbcab_positive": ""}, ["hbcab_positive", "hbv_dna_detectable"]),
     ({"hcv_ab_positive": "true", "hcv_rna_detectable": ""}, ["hcv_rna_detectable"]),
     ({"hiv_positive": ""}, ["hiv_positive"]),
@@ -543,7 +543,8 @@ def test_no_malignancy_needs_no_date_or_status():
     recent = with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="2021-11-24", malignancy_status="")
     assert verdict(TRIAL, recent) == ("ineligible", [E + "7"], [])
     old = with_changes(ELIGIBLE_SLE, malignancy_type="", malignancy_date="2021-11-23", malignancy_status="")
-    assert verdict(TRIAL, old) == ("unknown", [], ["malignancy_status", "malignancy_type"])
+    # (review round 4: the type decides nothing here once the date records a malignancy, so only the status)
+    assert verdict(TRIAL, old) == ("unknown", [], ["malignancy_status"])
 
 
 def test_malignancy_date_never_settles_a_blank_type():
@@ -559,11 +560,103 @@ def test_malignancy_date_never_settles_a_blank_type():
     [
         (dict(malignancy_type="none", malignancy_status="active"), True),  # SAFETY: `none` overrode it
         (dict(malignancy_type="none", malignancy_date="2025-11-23"), True),  # one year ago
-        (dict(malignancy_type="none", malignancy_date="2021-11-23"), False),  # exactly 5 years back: not within
-        (dict(malignancy_type="none", malignancy_status="cured"), False),
+        # exactly 5 years back and cured: not within (round 4: with the status blank it may be active, unknown)
+        (dict(malignancy_type="none", malignancy_date="2021-11-23", malignancy_status="cured"), False),
+        # (round 4: `none` with status cured and no date is unknown, see ROUND_4)
+        (dict(malignancy_type="none", malignancy_date="2010-01-01", malignancy_status="cured"), False),
     ],
 )
 def test_review_round_3_none_does_not_override_a_recorded_malignancy(changes, excluded):
     status, failed, _ = verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes))
     assert (f"{E}7" in failed) == excluded
     assert status == ("ineligible" if excluded else "eligible")
+
+
+# Review round 4 (/work/notes/review-NCT06920433.md): each fix at its boundary, with the full verdict.
+ROUND_4 = [
+    # excl.7: a recorded status, invasiveness, type or date of a malignancy is not cleared by `none` or `never`
+    # elsewhere (the reading of NCT06056921.excl.8 and NCT06222853.excl.10.3); a contradictory row is not eligible
+    (dict(malignancy_type="", malignancy_date="never", malignancy_status="active"), ("ineligible", [E + "7"], [])),
+    (
+        dict(malignancy_type="", malignancy_date="never", malignancy_status="cured"),
+        ("unknown", [], ["malignancy_date"]),
+    ),
+    (dict(malignancy_type="", malignancy_date="never", malignancy_status=""), ELIGIBLE),  # never had one
+    (
+        dict(malignancy_type="", malignancy_date="never", malignancy_invasive="true"),
+        ("unknown", [], ["malignancy_date", "malignancy_status"]),
+    ),
+    (
+        dict(malignancy_type="other", malignancy_date="never", malignancy_status="cured"),
+        ("unknown", [], ["malignancy_date"]),
+    ),
+    (
+        dict(malignancy_type="other", malignancy_date="never", malignancy_status="treated"),
+        ("unknown", [], ["malignancy_date"]),
+    ),
+    (
+        dict(malignancy_type="other", malignancy_date="never", malignancy_status=""),
+        ("unknown", [], ["malignancy_date", "malignancy_status"]),
+    ),
+    (dict(malignancy_type="other", malignancy_date="never", malignancy_status="active"), ("ineligible", [E + "7"], [])),
+    (dict(malignancy_type="none", malignancy_status="active"), ("ineligible", [E + "7"], [])),
+    (dict(malignancy_type="none", malignancy_date="never", malignancy_status="active"), ("ineligible", [E + "7"], [])),
+    (dict(malignancy_type="none", malignancy_status="cured"), ("unknown", [], ["malignancy_date"])),
+    (
+        dict(malignancy_type="none", malignancy_date="never", malignancy_status="cured"),
+        ("unknown", [], ["malignancy_date"]),
+    ),
+    # `none` with a date: a malignancy of unrecorded type, placed by its date (5 years back = 2021-11-23)
+    (
+        dict(malignancy_type="none", malignancy_date="2021-11-24", malignancy_status="cured"),
+        ("ineligible", [E + "7"], []),
+    ),
+    (dict(malignancy_type="none", malignancy_date="2021-11-23", malignancy_status="cured"), ELIGIBLE),
+    (
+        dict(malignancy_type="none", malignancy_date="2021-11-23", malignancy_status=""),
+        ("unknown", [], ["malignancy_status"]),
+    ),
+    (
+        dict(malignancy_type="none", malignancy_invasive="true"),
+        ("unknown", [], ["malignancy_date", "malignancy_status"]),
+    ),
+    (dict(malignancy_type="none", malignancy_invasive="false"), ELIGIBLE),  # not invasive records no malignancy
+    (dict(malignancy_type="none", malignancy_date="never"), ELIGIBLE),
+    # excl.14: a named stopped drug with a `never` last dose is contradictory: unknown, record the date
+    (
+        dict(stopped_immunosuppressant="leflunomide", immunosuppressant_last_dose="never"),
+        ("unknown", [], ["immunosuppressant_last_dose"]),
+    ),
+    (dict(stopped_immunosuppressant="leflunomide", immunosuppressant_last_dose=ago(95)), ELIGIBLE),  # 5 x 19 d
+    (
+        dict(stopped_immunosuppressant="leflunomide", immunosuppressant_last_dose=ago(94)),
+        ("ineligible", [E + "14"], []),
+    ),
+    (dict(stopped_immunosuppressant="none", immunosuppressant_last_dose="never"), ELIGIBLE),
+    (dict(stopped_immunosuppressant="", immunosuppressant_last_dose="never"), ELIGIBLE),
+    (dict(anti_cd20_drug="obinutuzumab", anti_cd20_last_dose="never"), ("unknown", [], ["anti_cd20_last_dose"])),
+    (dict(anti_cd20_drug="obinutuzumab", anti_cd20_last_dose=ago(142)), ELIGIBLE),
+    (dict(anti_cd20_drug="", anti_cd20_last_dose="never"), ELIGIBLE),
+    (dict(other_biologic="abatacept", other_biologic_last_dose="never"), ("unknown", [], ["other_biologic_last_dose"])),
+    (dict(other_biologic="abatacept", other_biologic_last_dose=ago(70)), ELIGIBLE),  # 5 x 14 d
+    (dict(other_biologic="abatacept", other_biologic_last_dose=ago(69)), ("ineligible", [E + "14"], [])),
+    # excl.3: detectable HBV DNA or HCV RNA is a present viral infection that needs treatment, whatever the serology
+    (dict(hcv_ab_positive="false", hcv_rna_detectable="true"), ("ineligible", [E + "3"], [])),
+    (dict(hcv_ab_positive="false", hcv_rna_detectable="false"), ELIGIBLE),
+    (dict(hcv_ab_positive="", hcv_rna_detectable="true"), ("ineligible", [E + "3"], [])),
+    (dict(hcv_ab_positive="true", hcv_rna_detectable="true"), ("ineligible", [E + "3", E + "10"], [])),
+    (dict(hbsag_positive="false", hbcab_positive="false", hbv_dna_detectable="true"), ("ineligible", [E + "3"], [])),
+    (dict(hbsag_positive="false", hbcab_positive="false", hbv_dna_detectable="false"), ELIGIBLE),
+    (dict(hbsag_positive="", hbcab_positive="", hbv_dna_detectable="true"), ("ineligible", [E + "3"], [])),
+    (dict(hbcab_positive="true", hbv_dna_detectable="true"), ("ineligible", [E + "3", E + "9"], [])),
+    # excl.9 read as NCT06222853.excl.9.1: HBsAg positive excludes whatever the DNA; HBcAb needs detectable DNA
+    (dict(hbsag_positive="true", hbv_dna_detectable="false"), ("ineligible", [E + "9"], [])),
+    (dict(hbsag_positive="true", hbv_dna_detectable=""), ("ineligible", [E + "9"], [])),
+    (dict(hbsag_positive="false", hbcab_positive="true", hbv_dna_detectable="false"), ELIGIBLE),
+    (dict(hbsag_positive="", hbcab_positive="false", hbv_dna_detectable="false"), ("unknown", [], ["hbsag_positive"])),
+]
+
+
+@pytest.mark.parametrize("changes, expected", ROUND_4)
+def test_review_round_4(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected

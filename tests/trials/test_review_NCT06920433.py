@@ -259,7 +259,8 @@ VIGNETTES = [
     ),
     # --- other exclusions
     ("epilepsy", with_changes(MAN, cns_disease="true"), fails("excl.4")),  # CNS disease of any cause
-    ("hbsag_viraemic", with_changes(MAN, hbsag_positive="true", hbv_dna_detectable="true"), fails("excl.9")),
+    # (review round 4: a detectable HBV DNA is also a viral infection needing treatment, excl.3)
+    ("hbsag_viraemic", with_changes(MAN, hbsag_positive="true", hbv_dna_detectable="true"), fails("excl.3", "excl.9")),
     ("hcv_rna_pending", with_changes(MAN, hcv_ab_positive="true"), unknown("hcv_rna_detectable")),
     ("esrd", with_changes(MAN, end_stage_renal_disease="true"), fails("excl.8")),
     ("severe_drug_allergy", with_changes(MAN, severe_drug_allergy="true"), fails("excl.1")),
