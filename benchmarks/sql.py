@@ -172,6 +172,9 @@ class Translator:
         name = self.field(rule.drug_field)
         return f"(CASE WHEN {name} IS NULL THEN {fallback} ELSE (CASE lower({name}) {cases} ELSE NULL END) END)"
 
+    def _dated(self, rule: ir.Dated) -> str:
+        return f"CASE WHEN {self.field(rule.field)} > '-inf'::DOUBLE THEN TRUE END"
+
     def _known(self, rule: ir.Known) -> str:
         return f"{self.field(rule.field)} IS NOT NULL"
 

@@ -363,6 +363,11 @@ def _known(compiler: Compiler, rule: ir.Known, value: Value) -> Rails:
     return (False, True) if isinstance(value, Unknown) else (True, False)
 
 
+@LEAF_VALUES.register(ir.Dated)
+def _dated(compiler: Compiler, rule: ir.Dated, value: Value) -> Rails:
+    return UNKNOWN_RAILS if isinstance(value, Never) else (True, False)
+
+
 @LEAF_VALUES.register(ir.Compare)
 def _compare(compiler: Compiler, rule: ir.Compare, value: Value) -> Rails:
     holds = compiler.reify(_number(value), rule.op, scaled(rule.value))

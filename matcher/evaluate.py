@@ -128,6 +128,11 @@ def _known(rule: ir.Known, ctx: Context) -> np.ndarray:
     return np.where(blank, FALSE, TRUE).astype(np.int8)
 
 
+@EVALUATORS.register(ir.Dated)
+def _dated(rule: ir.Dated, ctx: Context) -> np.ndarray:
+    return np.where(np.isfinite(ctx.values(rule.field)), TRUE, UNKNOWN).astype(np.int8)
+
+
 @EVALUATORS.register(ir.All)
 def _all(rule: ir.All, ctx: Context) -> np.ndarray:
     return conjunction([evaluate(child, ctx) for child in rule.of])
@@ -186,7 +191,7 @@ def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str
             out[column] = out[column] | mask if column in out else mask
 
     subrules = ir.children(rule)
-    if isinstance(rule, ir.OccurredWithin) and rule.renewable:
+    if isinstance(rule, ir.Dated) or (isinstance(rule, ir.OccurredWithin) and rule.renewable):
         merge({rule.field: rows})  # blank or too old: the result is to be had again
         return out
     if isinstance(rule, ir.Washout):

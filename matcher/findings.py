@@ -229,6 +229,17 @@ def _flag(rule: ir.Flag, verdict: int, ctx: Context, row: int) -> Finding:
     return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label_and_unit(rule.field)[0]}: {value}")
 
 
+@FINDINGS.register(ir.Dated)
+def _dated(rule: ir.Dated, verdict: int, ctx: Context, row: int) -> Finding:
+    label, value = label_and_unit(rule.field)[0], _raw(ctx, rule.field, row)
+    if verdict == TRUE:
+        return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label} date: {value}")
+    if value is None:
+        return _unknown(rule, ctx, row, (rule.field,), None)
+    text = f"{label} date is never, which the rest of the record contradicts: record the date"
+    return Finding(rule, verdict, {rule.field: value}, None, None, (rule.field,), text)
+
+
 @FINDINGS.register(ir.Known)
 def _known(rule: ir.Known, verdict: int, ctx: Context, row: int) -> Finding:
     label, value = label_and_unit(rule.field)[0], _raw(ctx, rule.field, row)

@@ -190,6 +190,18 @@ class Washout(Node):
         return self
 
 
+class Dated(Node):
+    """The event in date ``field`` is recorded with its date: true for a date, unknown otherwise.
+
+    For a row whose other columns say the event happened (a drug named as stopped, a malignancy
+    recorded): there a ``never`` contradicts the row and, like a blank, leaves the date to record.
+    It is never false; ``not dated`` is false where the date is recorded, else unknown.
+    """
+
+    type: Literal["dated"]
+    field: str
+
+
 class Known(Node):
     """The field has a value (is not blank); ``never``/``none`` count as known."""
 
@@ -253,6 +265,7 @@ Rule = Annotated[
     | ElapsedAtLeast
     | Washout
     | Known
+    | Dated
     | All
     | Any_
     | AtLeast
@@ -423,7 +436,7 @@ class Trial(Node):
 
 
 RULE_TYPES: tuple[type[Node], ...] = typing.get_args(typing.get_args(Rule)[0])  # every node type of the union
-LEAF_TYPES = (Compare, Linear, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known)
+LEAF_TYPES = (Compare, Linear, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known, Dated)
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 

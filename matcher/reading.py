@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 
 from matcher.contract import FALSE_WORDS, TRUE_WORDS, by_key, by_stem, columns, header_key
 from matcher.errors import CohortError
-from matcher.validate import is_text
 
 _HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_\s]+?)\s*\[(?P<unit>[^\]]+)\]$")
 
@@ -31,7 +30,7 @@ def read_parquet(path: Path) -> pa.Table:
     """A Parquet file or dataset directory, its text columns read as dictionaries (each spelling parsed once)."""
     try:
         schema = pq.ParquetDataset(path).schema
-        text = [field.name for field in schema if is_text(field.type)]
+        text = [field.name for field in schema if field.type in (pa.string(), pa.large_string())]
         return pq.read_table(path, read_dictionary=text)
     except (pa.ArrowException, OSError) as exc:
         raise CohortError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc

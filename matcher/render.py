@@ -134,6 +134,11 @@ def _known(rule: ir.Known) -> str:
     return f"{label(rule.field)} recorded"
 
 
+@WORDS.register(ir.Dated)
+def _dated(rule: ir.Dated) -> str:
+    return f"{label(rule.field)} date recorded"
+
+
 @WORDS.register(ir.Not)
 def _not(rule: ir.Not) -> str:
     return f"not ({words(rule.rule)})"

@@ -42,6 +42,7 @@ _ACCEPTS: dict[type, tuple[str, ...]] = {
     ir.OccurredWithin: ("date",),
     ir.ElapsedAtLeast: ("date",),
     ir.Washout: ("date",),
+    ir.Dated: ("date",),
 }
 
 

@@ -89,3 +89,16 @@ def test_an_unknown_biologic_is_not_taken_for_not_belimumab() -> None:
     )
     result = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 180)
     assert result.status_now == "unknown"
+
+
+def test_a_named_drug_with_a_never_last_dose_asks_for_the_date_in_words() -> None:
+    """NCT06920433.excl.14: the name records a stopped drug, so `never` contradicts it (the `dated` leaf)."""
+    from matcher import api
+
+    patient = {**ELIGIBLE_SLE, "patient_id": "p1", "stopped_immunosuppressant": "Imuran"}
+    patient["immunosuppressant_last_dose"] = "never"
+    import pandas as pd
+
+    row = api.screen(pd.DataFrame([patient]), as_of=AS_OF, trials=["NCT06920433"]).iloc[0]
+    assert (row["status"], list(row["missing"])) == ("unknown", ["immunosuppressant_last_dose"])
+    assert "never, which the rest of the record contradicts: record the date" in row["reason"]
