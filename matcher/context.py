@@ -73,10 +73,16 @@ class Context:
 def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[float, float]:
     """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
 
-    NaN where the half-life is unknown: a named drug missing from the facts, or no name and no ``drug``.
+    A recorded name missing from the facts, in a column whose rule names a drug class, falls back to the
+    class's bounds, as an unrecorded name does: naming the drug never leaves the washout less decided than
+    leaving it blank.  NaN where the half-life is unknown: such a name where the rule names no class, or no
+    name and no ``drug``.
     """
-    drug = name if rule.drug_field is not None and name is not None else rule.drug
+    named = rule.drug_field is not None and name is not None
+    drug = name if named else rule.drug
     bounds = facts.half_life_range(drug) if drug is not None else None
+    if bounds is None and named and rule.drug is not None and rule.drug.lower() in facts.drug_classes:
+        bounds = facts.half_life_range(rule.drug)
     if bounds is None:
         return np.nan, np.nan
     return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))

@@ -231,10 +231,43 @@ CASES = [
         {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": ""},
         "false",
     ),
-    # A named drug missing from the facts is not guessed from the class.
+    # A named drug missing from the facts falls back to its class's bounds, as an unnamed one does (review of
+    # NCT06821659, finding 12: naming the drug left the washout less decided than leaving it blank) ...
     (
         STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2020-01-01", "stopped_immunosuppressant": "voclosporin"},
+        {"immunosuppressant_last_dose": "2026-08-20", "stopped_immunosuppressant": "voclosporin"},
+        "true",
+    ),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-08-21", "stopped_immunosuppressant": "voclosporin"},
+        "unknown",
+    ),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-21", "stopped_immunosuppressant": "voclosporin"},
+        "unknown",
+    ),
+    (
+        STOPPED_IMMUNOSUPPRESSANT,
+        {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": "voclosporin"},
+        "false",
+    ),
+    # ... but where the rule names no class there are no bounds to fall back to.
+    (
+        {"type": "washout", "field": "other_biologic_last_dose", "drug_field": "other_biologic", "half_lives": 5},
+        {"other_biologic_last_dose": "2020-01-01", "other_biologic": "secukinumab"},
+        "unknown",
+    ),
+    (
+        {
+            "type": "washout",
+            "field": "belimumab_last_dose",
+            "drug": "belimumab",
+            "drug_field": "other_biologic",
+            "half_lives": 5,
+        },
+        {"belimumab_last_dose": "2020-01-01", "other_biologic": "secukinumab"},
         "unknown",
     ),
 ]

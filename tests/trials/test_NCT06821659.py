@@ -859,3 +859,222 @@ def test_review_round_3_a_current_biologic_is_not_washed_out(drug):
     changed = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, belimumab_last_dose="never")
     assert verdict(R3, changed)[:2] == ("ineligible", ["NCT06821659.incl.4.washout"])
     assert verdict(R3, with_changes(ELIGIBLE_SLE, immunosuppressant="mycophenolate"))[0] == "eligible"
+
+
+# Review round 3, the remaining findings (/work/notes/review-NCT06821659.md #1 cyclophosphamide, #3, #4, #5, #12-#14),
+# each at its boundary.
+NOTHING_ELSE = dict(glucocorticoid_mg_day=0, antimalarial_start_date="never")  # on no glucocorticoid or antimalarial
+ROUND_3_REMAINING = [
+    # 1. a cyclophosphamide course named as the current immunosuppressant has a last dose: `never` cannot show the
+    # 3-day washout (SAFETY: it passed); with a date the washout decides (3 days passes, 2 fails)
+    ("cyc_current_last_dose_never", ELIGIBLE_SLE, dict(immunosuppressant="cyclophosphamide"), "incl.4.washout"),
+    (
+        "cyc_current_last_dose_3_days",
+        ELIGIBLE_SLE,
+        dict(immunosuppressant="cyclophosphamide", cyclophosphamide_last_dose=ago(3)),
+        None,
+    ),
+    (
+        "cyc_current_last_dose_2_days",
+        ELIGIBLE_SLE,
+        dict(immunosuppressant="cyclophosphamide", cyclophosphamide_last_dose=ago(2)),
+        "incl.4.washout",
+    ),
+    (
+        "cyc_current_last_dose_blank",
+        ELIGIBLE_SLE,
+        dict(immunosuppressant="cyclophosphamide", cyclophosphamide_last_dose=None),
+        ["cyclophosphamide_last_dose"],
+    ),
+    # 3. `none` beside a stale start date: not "currently receiving" one (SAFETY: it qualified her), also with the
+    # stop recorded; the drug's name is what makes the same date count
+    (
+        "none_with_stale_start",
+        ELIGIBLE_SLE,
+        dict(NOTHING_ELSE, immunosuppressant="none", immunosuppressant_start_date="2023-01-01"),
+        "incl.4.on_therapy",
+    ),
+    (
+        "none_with_stale_start_and_stop",
+        ELIGIBLE_SLE,
+        dict(
+            NOTHING_ELSE,
+            immunosuppressant="none",
+            immunosuppressant_start_date="2023-01-01",
+            immunosuppressant_last_dose=ago(10),
+            stopped_immunosuppressant="azathioprine",
+        ),
+        "incl.4.on_therapy",
+    ),
+    (
+        "none_with_dose_change",
+        ELIGIBLE_SLE,
+        dict(
+            NOTHING_ELSE,
+            immunosuppressant="none",
+            immunosuppressant_start_date="never",
+            immunosuppressant_dose_changed_date=ago(30),
+        ),
+        "incl.4.on_therapy",
+    ),
+    (
+        "azathioprine_with_same_start",
+        ELIGIBLE_SLE,
+        dict(NOTHING_ELSE, immunosuppressant="azathioprine", immunosuppressant_start_date="2023-01-01"),
+        None,
+    ),
+    # 4. a relapse with last_relapse_date `never` is not a recorded relapse (SAFETY); a date or a blank keeps it
+    (
+        "relapse_never_relapsed",
+        ELIGIBLE_SLE,
+        dict(treatment_failure="false", relapse_after_remission="true", last_relapse_date="never"),
+        "incl.3",
+    ),
+    (
+        "relapse_dated",
+        ELIGIBLE_SLE,
+        dict(treatment_failure="false", relapse_after_remission="true", last_relapse_date=ago(30)),
+        None,
+    ),
+    (
+        "relapse_date_blank",
+        ELIGIBLE_SLE,
+        dict(treatment_failure="false", relapse_after_remission="true", last_relapse_date=None),
+        None,
+    ),
+    (
+        "relapse_never_but_refractory",
+        ELIGIBLE_SLE,
+        dict(relapse_after_remission="true", last_relapse_date="never"),
+        None,
+    ),
+    # 5. active ILD beside a recorded "no ILD" does not qualify (SAFETY); mRSS 10 leaves only the ILD route
+    (
+        "ssc_active_ild_but_no_ild",
+        ELIGIBLE_SSC,
+        dict(mrss=10, ild="false", ild_active="true", fvc_pct_pred=60),
+        "incl.ssc.3",
+    ),
+    (
+        "ssc_active_ild_never_diagnosed",
+        ELIGIBLE_SSC,
+        dict(mrss=10, ild_diagnosis_date="never", ild_active="true", fvc_pct_pred=60),
+        "incl.ssc.3",
+    ),
+    ("ssc_active_ild", ELIGIBLE_SSC, dict(mrss=10, ild="true", ild_active="true", fvc_pct_pred=60), None),
+    ("ssc_active_ild_ild_blank", ELIGIBLE_SSC, dict(mrss=10, ild_active="true", fvc_pct_pred=60), None),
+    (
+        "ssc_active_ild_dated",
+        ELIGIBLE_SSC,
+        dict(mrss=10, ild_diagnosis_date="2024-01-01", ild_active="true", fvc_pct_pred=60),
+        None,
+    ),
+    ("ssc_mrss_11_no_ild", ELIGIBLE_SSC, dict(mrss=11, ild="false", ild_active="true", fvc_pct_pred=60), None),
+    (
+        "iim_full_strength_active_ild_but_no_ild",
+        ELIGIBLE_IIM,
+        dict(mmt8=142, ild="false", ild_active="true"),
+        "incl.iim.2",
+    ),
+    ("iim_full_strength_active_ild", ELIGIBLE_IIM, dict(mmt8=142, ild="true", ild_active="true"), None),
+    (
+        "cadm_active_ild_but_no_ild",
+        ELIGIBLE_IIM,
+        dict(diagnosis_subtype="CADM", mmt8=None, ild="false", ild_active="true"),
+        "incl.iim.2",
+    ),
+    # 12. a named biologic missing from the half-life table is decided by its class's bounds (63-142 days for a
+    # biologic, 110-142 for an anti-CD20, 2-95 for a conventional immunosuppressant), as an unnamed one is
+    ("secukinumab_142_days", ELIGIBLE_SLE, dict(other_biologic="secukinumab", other_biologic_last_dose=ago(142)), None),
+    (
+        "secukinumab_141_days",
+        ELIGIBLE_SLE,
+        dict(other_biologic="secukinumab", other_biologic_last_dose=ago(141)),
+        ["other_biologic"],
+    ),
+    (
+        "secukinumab_62_days",
+        ELIGIBLE_SLE,
+        dict(other_biologic="secukinumab", other_biologic_last_dose=ago(62)),
+        "incl.4.washout",
+    ),
+    ("ofatumumab_142_days", ELIGIBLE_SLE, dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(142)), None),
+    (
+        "ofatumumab_109_days",
+        ELIGIBLE_SLE,
+        dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(109)),
+        "incl.4.washout",
+    ),
+    (
+        "tofacitinib_stopped_95_days",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(95)),
+        None,
+    ),
+    (
+        "tofacitinib_stopped_94_days",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(94)),
+        ["stopped_immunosuppressant"],
+    ),
+    # 13. (contested, kept) PhGA and PtGA are two core measures: both at 2 with nothing else abnormal is two findings
+    (
+        "iim_both_globals_at_2",
+        ELIGIBLE_IIM,
+        dict(phga_vas=2, ptga_vas=2, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=1.0),
+        None,
+    ),
+    (
+        "iim_one_global_at_2",
+        ELIGIBLE_IIM,
+        dict(phga_vas=2, ptga_vas=1.9, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=1.0),
+        "incl.iim.2",
+    ),
+    # 14. ALT and AST are muscle enzymes (IMACS, and the contract's muscle_enzyme_x_uln): a recorded one decides
+    (
+        "iim_alt_1_5_enzymes_blank",
+        ELIGIBLE_IIM,
+        dict(phga_vas=4, ptga_vas=1, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=None, alt_x_uln=1.5),
+        None,
+    ),
+    (
+        "iim_alt_1_49_enzymes_blank",
+        ELIGIBLE_IIM,
+        dict(phga_vas=4, ptga_vas=1, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=None, alt_x_uln=1.49),
+        ["muscle_enzyme_x_uln"],
+    ),
+    (
+        "iim_alt_2_enzymes_1",
+        ELIGIBLE_IIM,
+        dict(phga_vas=4, ptga_vas=1, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=1.0, alt_x_uln=2.0),
+        None,
+    ),
+    (
+        "iim_ast_1_5_enzymes_1",
+        ELIGIBLE_IIM,
+        dict(phga_vas=4, ptga_vas=1, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=1.0, ast_x_uln=1.5),
+        None,
+    ),
+    (
+        "iim_ast_1_49_enzymes_1",
+        ELIGIBLE_IIM,
+        dict(phga_vas=4, ptga_vas=1, extramuscular_vas=1, haq_di=0.2, muscle_enzyme_x_uln=1.0, ast_x_uln=1.49),
+        "incl.iim.2",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "base, changes, outcome",
+    [(b, c, o) for _, b, c, o in ROUND_3_REMAINING],
+    ids=[n for n, _, _, _ in ROUND_3_REMAINING],
+)
+def test_review_round_3_remaining(base, changes, outcome):
+    """outcome: None = eligible, a criterion suffix = fails exactly it, a list = unknown with those columns."""
+    got = verdict(T, with_changes(base, **changes))
+    if outcome is None:
+        assert got == ("eligible", [], [])
+    elif isinstance(outcome, str):
+        assert got == ("ineligible", [C + outcome], [])
+    else:
+        assert got == ("unknown", [], outcome)

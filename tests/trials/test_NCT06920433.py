@@ -335,10 +335,17 @@ def test_blank_versus_never_washout():
 
 
 def test_washout_uses_named_other_biologic_half_life():
-    # A biologic with no known half-life cannot be judged: unknown, naming the drug column to check
-    # (its name must be one with a half-life in the facts, or the facts must gain it).
+    # A biologic with no half-life in the facts is judged by the class's bounds, as an unnamed one is (review of
+    # NCT06821659, finding 12): 326 days is past every biologic's washout (142 days) ...
     patient = with_changes(ELIGIBLE_SLE, other_biologic_last_dose="2026-01-01", other_biologic="unlisted_mab")
-    assert verdict(TRIAL, patient) == ("unknown", [], ["other_biologic"])
+    assert verdict(TRIAL, patient) == ELIGIBLE
+    # ... 100 days is not decided by the class (63-142 days): unknown, naming the drug column to check
+    # (its name must be one with a half-life in the facts, or the facts must gain it)
+    assert verdict(TRIAL, with_changes(patient, other_biologic_last_dose="2026-08-15")) == (
+        "unknown",
+        [],
+        ["other_biologic"],
+    )
     # abatacept (14 d) 326 days ago is long washed out
     assert verdict(TRIAL, with_changes(patient, other_biologic="Abatacept")) == ELIGIBLE
 
