@@ -634,7 +634,6 @@ def test_event_dates_blank_is_unknown_never_is_clear(column, also_missing):
         ("SLE", "systolic_bp_mmhg"),
         ("IIM", "family_history_myopathy"),
         ("SLE", "tocilizumab_last_dose"),
-        ("SLE", "pregnant"),
         ("SLE", "psychiatric_disorder"),
     ],
 )
@@ -693,8 +692,15 @@ def test_blank_required_value_is_unknown(disease, column):
         # pregnancy test 7 days old or never done: repeat it (item 10; renewable 7-day default)
         ("SLE", {"pregnancy_test_negative_date": "2026-11-16"}, {"pregnancy_test_negative_date"}),
         ("SLE", {"pregnancy_test_negative_date": "never"}, {"pregnancy_test_negative_date"}),
-        # a woman of childbearing potential needs her pregnancy status; every woman her lactation status (item 10)
-        ("SLE", {"pregnant": ""}, {"pregnant"}),
+        # a woman of childbearing potential needs her pregnancy status; every woman her lactation status (item 10);
+        # a blank status is settled by a negative test inside the 7-day window (independent review item 5), so it is
+        # asked for only with an older test
+        ("SLE", {"pregnant": ""}, set()),
+        (
+            "SLE",
+            {"pregnant": "", "pregnancy_test_negative_date": "2026-11-16"},
+            {"pregnant", "pregnancy_test_negative_date"},
+        ),
         ("SLE", {"childbearing_potential": "false", "breastfeeding": ""}, {"breastfeeding"}),
         # HBV DNA is asked for only once HBsAg is positive
         ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": ""}, {"hbv_dna_detectable"}),
@@ -746,7 +752,8 @@ def manual(disease, **changes):
     return {m.removeprefix(TRIAL + ".") for m in manual_checks(TRIAL, with_changes(BASES[disease], **changes))}
 
 
-GENERAL_MANUAL = {"excl.13", "excl.15", "excl.25", "excl.33", "excl.35"}
+# excl.10.disease: the fixtures record no cns_disease (blank), so the CNS question is asked of them all
+GENERAL_MANUAL = {"excl.10.disease", "excl.13", "excl.15", "excl.25", "excl.33", "excl.35"}
 
 
 @pytest.mark.parametrize(
@@ -830,3 +837,118 @@ def test_review_round_3_none_does_not_override_a_recorded_malignancy(changes, ex
     status, failed, _ = verdict(TRIAL, with_changes(SLE, **changes))
     assert (f"{TRIAL}.excl.1" in failed) == excluded
     assert status == ("ineligible" if excluded else "eligible")
+
+
+# Independent review (notes/review-NCT06983964.md, items numbered as there): each fix at its boundary.
+INDEPENDENT_REVIEW = [
+    # item 1, incl.sle.5: "a course shows it, or the diagnosis is 6 months back" is exact in Kleene logic: a blank
+    # course column no longer leaves an SLE history of 6 months or more unknown
+    (
+        "sle5_gc_date_blank_dx_6_months",
+        {**NO_COURSE_SHOWN, "glucocorticoid_dose_changed_date": "", "diagnosis_date": "2026-05-23"},
+        ELIGIBLE,
+    ),
+    (
+        "sle5_gc_date_blank_dx_6_months_less_a_day",
+        {**NO_COURSE_SHOWN, "glucocorticoid_dose_changed_date": "", "diagnosis_date": "2026-05-24"},
+        ("ineligible", [cid("incl.sle.5")], []),
+    ),
+    (
+        "sle5_start_blank_no_glucocorticoid_dx_2020",
+        {
+            **NO_OTHER_COURSE,
+            "standard_therapy_start_date": "",
+            "glucocorticoid_mg_day": "0",
+            "diagnosis_date": "2020-01-01",
+        },
+        ELIGIBLE,
+    ),
+    # item 2, excl.10: a recorded CNS disease with no event within 6 months is not excluded on data (the row cannot
+    # tell a current disease from a past one) but is asked (excl.10.disease); an event within 6 months excludes
+    ("cns_disease_event_never", {"cns_disease": "true", "cns_event_date": "never"}, ELIGIBLE),
+    ("cns_disease_event_6_months", {"cns_disease": "true", "cns_event_date": "2026-05-23"}, ELIGIBLE),
+    (
+        "cns_disease_event_6_months_less_a_day",
+        {"cns_disease": "true", "cns_event_date": "2026-05-24"},
+        ("ineligible", [cid("excl.10")], []),
+    ),
+    # item 3, excl.1: a treated DCIS passes on data, with the radical-surgery question (excl.1.surgery)
+    (
+        "dcis_treated",
+        {"malignancy_type": "dcis", "malignancy_status": "treated", "malignancy_date": "2025-11-23"},
+        ELIGIBLE,
+    ),
+    ("dcis_active", {"malignancy_type": "dcis", "malignancy_status": "active"}, ("ineligible", [cid("excl.1")], [])),
+    # excl.1 written as an `if` on `none` (the Kleene pattern of item 1): an active invasive malignancy of blank type
+    # fits no exemption
+    (
+        "malignancy_blank_type_active_invasive",
+        {"malignancy_type": "", "malignancy_status": "active", "malignancy_invasive": "true"},
+        ("ineligible", [cid("excl.1")], []),
+    ),
+    (
+        "malignancy_blank_type_active_invasiveness_blank",
+        {"malignancy_type": "", "malignancy_status": "active"},
+        ("unknown", [], ["malignancy_type", "malignancy_invasive"]),
+    ),
+    # item 4, incl.19.plan: a recorded plan to conceive fails the contraception undertaking
+    # whatever contraception_agreed says; a recorded no, or a blank, does not
+    ("planning_pregnancy_and_agreed", {"planning_pregnancy": "true"}, ("ineligible", [cid("incl.19.plan")], [])),
+    ("planning_pregnancy_false", {"planning_pregnancy": "false"}, ELIGIBLE),
+    (
+        "man_planning_pregnancy",
+        {"sex": "M", "childbearing_potential": "", "planning_pregnancy": "true"},
+        ("ineligible", [cid("incl.19.plan")], []),
+    ),
+    # item 5, excl.30: a blank `pregnant` is settled by a negative test 6 days old, not by one 7 days old; a recorded
+    # positive still excludes beside an in-window negative test
+    ("pregnant_blank_test_6_days", {"pregnant": "", "pregnancy_test_negative_date": "2026-11-17"}, ELIGIBLE),
+    (
+        "pregnant_blank_test_7_days",
+        {"pregnant": "", "pregnancy_test_negative_date": "2026-11-16"},
+        ("unknown", [], ["pregnancy_test_negative_date", "pregnant"]),
+    ),
+    ("pregnant_true_test_3_days", {"pregnant": "true"}, ("ineligible", [cid("excl.30")], [])),
+]
+
+
+@pytest.mark.parametrize(
+    "changes, expected", [(c, e) for _, c, e in INDEPENDENT_REVIEW], ids=[n for n, _, _ in INDEPENDENT_REVIEW]
+)
+def test_independent_review(changes, expected):
+    status, failed, columns = verdict(TRIAL, with_changes(SLE, **changes))
+    assert (status, failed, sorted(columns)) == (expected[0], expected[1], sorted(expected[2]))
+
+
+@pytest.mark.parametrize(
+    "changes, asked",
+    [
+        # item 2: the CNS question goes wherever a CNS disease or a dated CNS event is on record (or cns_disease is
+        # blank), and not where the data already exclude or clear the patient
+        ({"cns_disease": "true", "cns_event_date": "never"}, True),
+        ({"cns_disease": "true", "cns_event_date": "2026-03-23"}, True),  # 8 months back
+        ({"cns_disease": "false", "cns_event_date": "2026-03-23"}, True),
+        ({"cns_disease": "", "cns_event_date": "never"}, True),
+        ({"cns_disease": "false", "cns_event_date": "never"}, False),
+        ({"cns_disease": "false", "cns_event_date": ""}, False),
+        ({"cns_disease": "true", "cns_event_date": "2026-05-24"}, False),  # excluded by excl.10
+    ],
+)
+def test_independent_review_cns_question(changes, asked):
+    assert (cid("excl.10.disease") in manual_checks(TRIAL, with_changes(SLE, **changes))) == asked
+
+
+@pytest.mark.parametrize(
+    "changes, asked",
+    [
+        # item 3: only a treated or cured DCIS is asked about radical surgery; prostate cancer here needs only local
+        # treatment
+        ({"malignancy_type": "dcis", "malignancy_status": "treated"}, True),
+        ({"malignancy_type": "dcis", "malignancy_status": "cured"}, True),
+        ({"malignancy_type": "dcis", "malignancy_status": "active"}, False),
+        ({"malignancy_type": "prostate_local", "malignancy_status": "treated"}, False),
+        ({"malignancy_type": "none"}, False),
+    ],
+)
+def test_independent_review_dcis_surgery_question(changes, asked):
+    assert (cid("excl.1.surgery") in manual_checks(TRIAL, with_changes(SLE, **changes))) == asked

@@ -331,7 +331,14 @@ CASES = [
     ("postmenopausal_positive_test", case(MPA_WOMAN, pregnant="yes"), fails("excl.30")),
     # a postmenopausal woman cannot be pregnant: her blank `pregnant` must not leave the verdict open
     ("postmenopausal_pregnant_blank", case(MPA_WOMAN, pregnant=None), ELIGIBLE),
-    ("fertile_pregnant_blank", case(LUPUS_WOMAN, pregnant=None), unknown("pregnant")),
+    # was unknown("pregnant"): her negative test 3 days old, inside the 7-day window incl.21 accepts, shows she is
+    # not pregnant (independent review item 5); with the test 7 days old both are asked for again
+    ("fertile_pregnant_blank", case(LUPUS_WOMAN, pregnant=None), ELIGIBLE),
+    (
+        "fertile_pregnant_blank_test_7_days",
+        case(LUPUS_WOMAN, pregnant=None, pregnancy_test_negative_date=ago(7)),
+        unknown("pregnancy_test_negative_date", "pregnant"),
+    ),
     ("pregnant", case(SJOGREN_WOMAN, pregnant="yes"), fails("excl.30")),
     ("lactating", case(SJOGREN_WOMAN, breastfeeding="yes"), fails("excl.30")),
     ("postmenopausal_lactating", case(MPA_WOMAN, breastfeeding="yes"), fails("excl.30")),
