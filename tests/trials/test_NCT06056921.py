@@ -545,3 +545,16 @@ def test_review_round_3_recorded_facts(changes, failed):
 def test_review_round_3_ild_from_the_diagnosis_date_or_active_ild(changes, expected):
     assert verdict(TRIAL, with_changes(ELIGIBLE_SSC, **changes)) == expected
 
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # incl.sle.3 (review item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ELIGIBLE_RESULT),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [P + "incl.sle.3"], [])),  # a recorded total decides
+        (dict(sledai_2k=8, sledai_2k_clinical=4), ELIGIBLE_RESULT),
+    ],
+)
+def test_review_round_3_sledai_from_the_clinical_score(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
