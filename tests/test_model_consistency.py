@@ -215,6 +215,41 @@ def test_class_washouts_use_the_recorded_drug_name() -> None:
                 assert (node.drug, node.drug_field) == NAMED_CLASS_WASHOUTS[node.field], criterion.id
 
 
+def sledai_lower_limit(value: float) -> ir.Rule:
+    """SLEDAI-2K total >= value; with the total blank a clinical score >= value shows it (the total is never lower)."""
+    total = {"type": "compare", "field": "sledai_2k", "op": ">=", "value": value}
+    clinical = {"type": "compare", "field": "sledai_2k_clinical", "op": ">=", "value": value}
+    return rule(
+        {
+            "type": "if",
+            "condition": {"type": "known", "field": "sledai_2k"},
+            "then": total,
+            "otherwise": {
+                "type": "any",
+                "of": [total, {"type": "all", "of": [{"type": "known", "field": "sledai_2k_clinical"}, clinical]}],
+            },
+        }
+    )
+
+
+def test_sledai_lower_limits_read_the_clinical_score_where_the_total_is_blank() -> None:
+    """A criterion about the SLEDAI-2K total alone states a lower limit the canonical way; an upper limit (none yet)
+    could not be shown by the clinical score and would need its own reading."""
+    thresholds = 0
+    for criterion in criteria():
+        if criterion.is_manual:
+            continue
+        root = cast(ir.Rule, criterion.rule)
+        read = set(ir.fields_read(root))
+        if "sledai_2k" not in read or not read <= {"sledai_2k", "sledai_2k_clinical"}:
+            continue
+        limits = [n for n in ir.walk(root) if isinstance(n, ir.Compare) and n.field == "sledai_2k"]
+        assert all(n.op == ">=" for n in limits), criterion.id
+        assert root == sledai_lower_limit(limits[0].value), criterion.id
+        thresholds += 1
+    assert thresholds >= 5
+
+
 def test_pregnancy_tests_without_a_window_in_the_text_use_the_renewable_default() -> None:
     """A text that states 'within N days' gets N days; any other gets the documented 7-day default, renewable."""
     for criterion in criteria():

@@ -261,7 +261,7 @@ def test_other_disease_branches_ignore_blank_columns():
         ("SLE", "sledai_2k", ["sledai_2k"]),
         ("SS", "essdai", ["essdai"]),
         ("SSC", "mrss", ["mrss"]),
-        ("SSC", "ild", ["ild"]),
+        ("SSC", "ild", ["ild", "ild_diagnosis_date"]),  # a diagnosis date would also settle it
         ("DM", "myositis_specific_antibody", ["myositis_specific_antibody"]),
         ("DM", "diagnosis_date", ["diagnosis_date"]),
         ("DM", "skin_rash_vas", ["skin_rash_vas"]),
@@ -523,3 +523,38 @@ def test_cytopenia_due_to_sle_gets_no_exemption(platelets, expected):
 def test_review_round_3_recorded_facts(changes, failed):
     status, got, _ = verdict(TRIAL, with_changes(ELIGIBLE_AAV, **changes))
     assert (status, got) == (("ineligible", [f"{TRIAL}.{failed}"]) if failed else ("eligible", []))
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # incl.ssc.3 with ild blank (review item 2, read as NCT06983964.incl.ssc.3): a diagnosis date shows the ILD
+        (dict(ild=None, ild_diagnosis_date="2024-01-01"), ELIGIBLE_RESULT),
+        (dict(ild=None, ild_diagnosis_date="2026-11-23"), ELIGIBLE_RESULT),  # diagnosed today
+        (dict(ild=None, ild_diagnosis_date="never"), ("ineligible", [P + "incl.ssc.3"], [])),  # never diagnosed
+        (dict(ild=None, ild_active="true"), ELIGIBLE_RESULT),  # active ILD is ILD
+        (dict(ild=None, ild_active="true", ild_diagnosis_date="never"), ELIGIBLE_RESULT),  # `never` does not clear it
+        (dict(ild=None, ild_active="false"), ("unknown", [], ["ild", "ild_diagnosis_date"])),  # inactive ILD possible
+        (dict(ild=None, ild_active="false", ild_diagnosis_date="never"), ("ineligible", [P + "incl.ssc.3"], [])),
+        # a recorded ild decides
+        (dict(ild="false", ild_diagnosis_date="2024-01-01"), ("ineligible", [P + "incl.ssc.3"], [])),
+        (dict(ild="false", ild_active="true"), ("ineligible", [P + "incl.ssc.3"], [])),
+        (dict(ild="true", ild_diagnosis_date="never"), ELIGIBLE_RESULT),
+    ],
+)
+def test_review_round_3_ild_from_the_diagnosis_date_or_active_ild(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SSC, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # incl.sle.3 (review item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ELIGIBLE_RESULT),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [P + "incl.sle.3"], [])),  # a recorded total decides
+        (dict(sledai_2k=8, sledai_2k_clinical=4), ELIGIBLE_RESULT),
+    ],
+)
+def test_review_round_3_sledai_from_the_clinical_score(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected

@@ -599,3 +599,16 @@ def test_no_biopsy_ever_documents_no_chronicity():
     )
     assert E + "3.2" not in failed and "ln_chronicity_index" not in missing
     assert verdict(T, with_changes(ELIGIBLE_SLE, renal_biopsy_date="never", ln_chronicity_index=7))[1] == [E + "3.2"]
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # SLEDAI total >= 8 (review of NCT06056921, item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ELIGIBLE),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [INCL + "2.2"], [])),  # a recorded total decides
+    ],
+)
+def test_sledai_total_shown_by_the_clinical_score(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected

@@ -371,6 +371,19 @@ def test_several_failures_are_all_listed():
     assert failed == [C + "incl.2", C + "incl.sle.3", C + "excl.13"]
 
 
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # SLEDAI total >= 8 (review of NCT06056921, item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ("eligible", [], [])),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [C + "incl.sle.3"], [])),  # a recorded total decides
+    ],
+)
+def test_sledai_total_shown_by_the_clinical_score(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
 def test_other_disease_branches_do_not_apply():
     """Blank SLE/SS/SSc/AAV scores do not make an IIM patient unknown, and vice versa."""
     assert verdict(T, ELIGIBLE_IIM) == ("eligible", [], [])

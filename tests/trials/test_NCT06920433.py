@@ -181,6 +181,19 @@ def test_boundary_passes(changes):
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ELIGIBLE
 
 
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # SLEDAI total >= 8 (review of NCT06056921, item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ELIGIBLE),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [INCL + "5"], [])),  # a recorded total decides
+    ],
+)
+def test_sledai_total_shown_by_the_clinical_score(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
 # Each patient fails exactly one criterion.
 FAILING = [
     ({"birth_date": "2008-11-24"}, INCL + "1"),  # turns 18 tomorrow

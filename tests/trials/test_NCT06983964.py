@@ -552,6 +552,20 @@ def test_passes_at_boundary(disease, changes):
 
 
 @pytest.mark.parametrize(
+    "changes, expected",
+    [
+        # SLEDAI total >= 8 (review of NCT06056921, item 3): the total is never below the clinical SLEDAI-2K
+        (dict(sledai_2k=None, sledai_2k_clinical=8), ELIGIBLE),  # clinical 8 shows a total >= 8
+        (dict(sledai_2k=None, sledai_2k_clinical=7), ("unknown", [], ["sledai_2k"])),  # proves nothing
+        # a recorded total decides
+        (dict(sledai_2k=7, sledai_2k_clinical=10), ("ineligible", [f"{TRIAL}.incl.sle.3"], [])),
+    ],
+)
+def test_sledai_total_shown_by_the_clinical_score(changes, expected):
+    assert verdict(TRIAL, with_changes(SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(
     "drug, dose, excluded",
     [
         ("prednisone", "20", True),
@@ -603,7 +617,6 @@ def test_event_dates_blank_is_unknown_never_is_clear(column, also_missing):
     [
         ("SLE", "birth_date"),
         ("SLE", "classification_criteria_met"),
-        ("SLE", "sledai_2k"),
         ("SLE", "disease_active_since"),
         ("SSC", "diagnosis_subtype"),
         ("AAV", "anca_type"),

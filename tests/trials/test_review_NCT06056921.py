@@ -152,7 +152,8 @@ VIGNETTES = [
     ("mrss_35_upper_edge", with_changes(SSC_WOMAN, mrss=35), ELIGIBLE),  # 10-35 "including the boundary value"
     ("mrss_36", with_changes(SSC_WOMAN, mrss=36), fails("incl.ssc.3")),  # above the range
     ("ssc_without_ild", with_changes(SSC_WOMAN, ild="false"), fails("incl.ssc.3")),  # "with ILD" is required
-    ("ssc_ild_unknown", with_changes(SSC_WOMAN, ild=None), unknown("ild")),  # ILD status not yet assessed
+    # ILD status not yet assessed (nor a diagnosis date on file, which would also settle it)
+    ("ssc_ild_unknown", with_changes(SSC_WOMAN, ild=None), unknown("ild", "ild_diagnosis_date")),
     ("limited_ssc_accepted", with_changes(SSC_WOMAN, diagnosis_subtype="limited"), ELIGIBLE),  # no subtype named
     # --- DM branch
     # diagnosed 11 months ago: not "diagnosed for at least 1 year"
