@@ -230,7 +230,7 @@ def _flag(rule: ir.Flag, verdict: int, ctx: Context, row: int) -> Finding:
 
 
 @FINDINGS.register(ir.Dated)
-def _dated(rule: ir.Dated, verdict: int, ctx: Context, row: int) -> Finding:
+def _recorded_date(rule: ir.Dated, verdict: int, ctx: Context, row: int) -> Finding:
     label, value = label_and_unit(rule.field)[0], _raw(ctx, rule.field, row)
     if verdict == TRUE:
         return Finding(rule, verdict, {rule.field: value}, None, None, (), f"{label} date: {value}")
