@@ -558,3 +558,12 @@ def test_review_round_3_ild_from_the_diagnosis_date_or_active_ild(changes, expec
 )
 def test_review_round_3_sledai_from_the_clinical_score(changes, expected):
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(("plan", "expected"), [("true", "ineligible"), ("false", "eligible"), (None, "eligible")])
+def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: str | None, expected: str) -> None:
+    """NCT06056921: planning_pregnancy true beside contraception_agreed true (review of NCT06983964, item 4)."""
+    patient = {**ELIGIBLE_SLE, "sex": "F", "childbearing_potential": "true", "contraception_agreed": "true"}
+    status, failed, _ = verdict("NCT06056921", {**patient, "planning_pregnancy": plan})
+    assert status == expected
+    assert failed == (["NCT06056921.incl.6.plan"] if plan == "true" else [])

@@ -612,3 +612,12 @@ def test_no_biopsy_ever_documents_no_chronicity():
 )
 def test_sledai_total_shown_by_the_clinical_score(changes, expected):
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(("plan", "expected"), [("true", "ineligible"), ("false", "eligible"), (None, "eligible")])
+def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: str | None, expected: str) -> None:
+    """NCT06222853: planning_pregnancy true beside contraception_agreed true (review of NCT06983964, item 4)."""
+    patient = {**ELIGIBLE_SLE, "sex": "F", "childbearing_potential": "true", "contraception_agreed": "true"}
+    status, failed, _ = verdict("NCT06222853", {**patient, "planning_pregnancy": plan})
+    assert status == expected
+    assert failed == (["NCT06222853.incl.6.plan"] if plan == "true" else [])

@@ -1091,3 +1091,12 @@ def test_review_round_3_remaining(base, changes, outcome):
         assert got == ("ineligible", [C + outcome], [])
     else:
         assert got == ("unknown", [], outcome)
+
+
+@pytest.mark.parametrize(("plan", "expected"), [("true", "ineligible"), ("false", "eligible"), (None, "eligible")])
+def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: str | None, expected: str) -> None:
+    """NCT06821659: planning_pregnancy true beside contraception_agreed true (review of NCT06983964, item 4)."""
+    patient = {**ELIGIBLE_SLE, "sex": "F", "childbearing_potential": "true", "contraception_agreed": "true"}
+    status, failed, _ = verdict("NCT06821659", {**patient, "planning_pregnancy": plan})
+    assert status == expected
+    assert failed == (["NCT06821659.incl.5.plan"] if plan == "true" else [])

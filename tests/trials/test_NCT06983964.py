@@ -965,3 +965,17 @@ def test_independent_review_cns_question(changes, asked):
 )
 def test_independent_review_dcis_surgery_question(changes, asked):
     assert (cid("excl.1.surgery") in manual_checks(TRIAL, with_changes(SLE, **changes))) == asked
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"ild": None, "ild_active": "true", "ild_diagnosis_date": None}, "eligible"),
+        ({"ild": None, "ild_active": "true", "ild_diagnosis_date": "never"}, "eligible"),
+        ({"ild": None, "ild_active": "false", "ild_diagnosis_date": "never"}, "ineligible"),
+        ({"ild": "false", "ild_active": "true"}, "ineligible"),
+    ],
+)
+def test_active_ild_shows_ild_where_ild_is_blank(changes: dict[str, str | None], expected: str) -> None:
+    """incl.ssc.3 reads ild_active as NCT06056921.incl.ssc.3 does (review of NCT06056921, item 2)."""
+    assert verdict("NCT06983964", {**BASES["SSC"], **changes})[0] == expected
