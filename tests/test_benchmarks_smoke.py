@@ -96,6 +96,9 @@ def test_end_to_end_allocates_every_patient_within_slots(workspace: Path) -> Non
     assert 0 < row["output"]["assigned"] <= sum(t.slots for t in load_trials().values())
     assert row["ours"]["peak_rss_bytes"] > 10 * 2**20
     assert row["ours"]["command"].startswith("matcher allocate ")
+    # the same allocation from the Parquet copy (the script checks the bytes), against read_table
+    assert row["parquet"]["command"].endswith(".parquet --as-of 2026-11-23 --format csv -o out.csv")
+    assert row["parquet"]["cpu_s"] > 0 and row["parquet"]["pyarrow_read_table"]["cpu_s"] > 0
 
 
 def test_plot_and_tables_from_the_results(workspace: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from matcher.cli import main
+from matcher.cohort import load_cohort
 from matcher.contract import Extension, shared_columns, use_extension
 from matcher.errors import TrialModelError
 from matcher.trials import extension_of, load_trial_file, models_dir, select_trials
@@ -237,3 +238,18 @@ def test_the_dask_engine_reads_the_declared_columns_too(tmp_path: Path) -> None:
     assert on_dask[0] == 0, on_dask[2]
     assert on_dask[1] == local[1]
     assert [row["status"] for row in csv.DictReader(io.StringIO(local[1]))] == ["eligible", "ineligible", "invalid"]
+
+
+def test_synth_leaves_out_a_diagnosis_a_trial_adds_with_a_warning(tmp_path: Path) -> None:
+    """--mix may name MS once the example's models are in force; synth has no MS generator."""
+    example = Path(__file__).parent.parent / "examples" / "NCT01684761" / "models"
+    out = tmp_path / "c.csv"
+    done = CliRunner().invoke(
+        main, ["synth", "--n", "30", "--mix", "SLE=1,MS=1", "--models", str(example), "-o", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "warning: --mix: no generator for 'MS' (a trial adds it)" in done.stderr
+    assert set(load_cohort(out).column("diagnosis")) == {"SLE"}
+    only = CliRunner().invoke(main, ["synth", "--n", "30", "--mix", "MS=1", "--models", str(example), "-o", str(out)])
+    assert only.exit_code == 2
+    assert "no generator for 'MS'" in only.stderr and "nothing is left to draw" in only.stderr

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from matcher.cli.common import models_option, parse_as_of, progress_bar, reports_errors, select_models
+from matcher.cli.common import (
+    RunWarnings,
+    models_option,
+    parse_as_of,
+    progress_bar,
+    reports_errors,
+    select_models,
+)
 from matcher.coverage import coverage_problems
 from matcher.errors import MatcherError
 from matcher.render import trial_text
@@ -43,15 +50,33 @@ from matcher.trials import broken_trials, load_trials, trial_schema
 @click.option(
     "--output", "-o", required=True, type=click.Path(dir_okay=False), help="CSV, or Parquet if it ends in .parquet."
 )
+@models_option
 @reports_errors
 def synth_command(
-    rows: int, seed: int, mix: str | None, blank_fraction: float, unit_variants: bool, as_of: dt.date, output: str
+    rows: int,
+    seed: int,
+    mix: str | None,
+    blank_fraction: float,
+    unit_variants: bool,
+    as_of: dt.date,
+    output: str,
+    models: Path | None,
 ) -> None:
-    """Write a synthetic cohort in the contract's columns, streamed in chunks (deterministic per seed)."""
-    options = SynthOptions(rows, seed, parse_mix(mix), blank_fraction, unit_variants, as_of)
+    """Write a synthetic cohort in the contract's columns, streamed in chunks (deterministic per seed).
+
+    With ``--models``, the diagnoses those trials add may be named in ``--mix``: synth has no generator
+    for them, so they are left out with a warning (and the columns trials declare are left blank).
+    """
+    warnings = RunWarnings()
+    if models is not None:
+        select_models([], models, warnings)  # their declared columns and codes in force
+    unmade: list[str] = []
+    options = SynthOptions(rows, seed, parse_mix(mix, unmade), blank_fraction, unit_variants, as_of)
+    warnings.add(*unmade)
     bar, progress = progress_bar("synthetic cohort")
     with bar:
         write_cohort(output, options, progress=progress)
+    warnings.print()
 
 
 @click.group("trials")

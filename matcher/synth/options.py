@@ -66,10 +66,11 @@ def check_mix(mix: Mapping[str, float]) -> None:
         raise ParameterError("mix", "{option}: at least one weight must be above 0")
 
 
-def parse_mix(text: str | None) -> dict[str, float]:
+def parse_mix(text: str | None, warnings: list[str] | None = None) -> dict[str, float]:
     """``SLE=0.5,SS=0.15,...`` as weights by diagnosis code (case-insensitive; normalized when drawing).
 
-    None gives the default mix.
+    None gives the default mix.  A code a trial adds (its extension in force) has no generator: it is
+    left out of the mix with a line in ``warnings`` (an error where ``warnings`` is None).
     """
     if text is None:
         return dict(DEFAULT_MIX)
@@ -81,10 +82,11 @@ def parse_mix(text: str | None) -> dict[str, float]:
             raise ParameterError("mix", f"{{option}}: {item.strip()!r} is not CODE=WEIGHT (e.g. SLE=0.5)")
         code = codes.get(name.strip().lower())
         if code is None and name.strip().lower() in {c.lower() for c in columns()["diagnosis"].codes}:
-            raise ParameterError(
-                "mix",
-                f"{{option}}: no generator for {name.strip()!r} (a trial adds it); it draws {', '.join(diagnoses())}",
-            )
+            problem = f"no generator for {name.strip()!r} (a trial adds it); it draws {', '.join(diagnoses())}"
+            if warnings is None:
+                raise ParameterError("mix", f"{{option}}: {problem}")
+            warnings.append(f"--mix: {problem}; its share is left out")
+            continue
         if code is None:
             raise ParameterError(
                 "mix", f"{{option}}: {name.strip()!r} is not a diagnosis code (one of {', '.join(diagnoses())})"
@@ -97,5 +99,7 @@ def parse_mix(text: str | None) -> dict[str, float]:
             raise ParameterError(
                 "mix", f"{{option}}: the weight of {code}, {number.strip()!r}, is not a number"
             ) from None
+    if not mix and warnings:
+        raise ParameterError("mix", f"{{option}}: {warnings[-1].removeprefix('--mix: ')}, and nothing is left to draw")
     check_mix(mix)
     return mix
