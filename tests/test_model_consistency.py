@@ -36,6 +36,9 @@ DIFFERENT_ON_PURPOSE = {
         "000 reads a positive test beside its HCG sentence; 004 excludes pregnancy in its own item (excl.15)"
     ),
     frozenset({"NCT06056921.excl.6", "NCT06983964.excl.31"}): "live vaccine within 4 weeks against within 6 weeks",
+    frozenset({"NCT06821659.incl.5.plan", "NCT06920433.incl.18.female"}): (
+        "a second reading of the same sentence (a recorded plan to conceive); 004 reads the plan in its own item (excl.15)"
+    ),
 }
 
 # The same sentence in words the quote ratio misses (below SIMILAR): encoded alike all the same.
