@@ -26,7 +26,7 @@ from matcher.contract import columns, nearest_column, plausible_ranges
 from matcher.dates import day_number
 from matcher.errors import CohortError
 from matcher.facts import default_facts
-from matcher.reading import first_line, read_csv, read_header, read_parquet, resolve_headers
+from matcher.reading import ParquetColumns, first_line, read_csv, read_header, resolve_headers
 from matcher.units import conversion_factor
 from matcher.validate import (
     RowProblem,
@@ -101,7 +101,7 @@ def load_cohort(path: str | Path) -> Cohort:
     if not path.exists():
         raise CohortError(f"{path}: no such file")
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        cohort = cohort_from_table(read_parquet(path), str(path))
+        cohort = cohort_from_table(ParquetColumns(path), str(path))
     else:
         table, delimiter = read_csv(path)
         cohort = cohort_from_table(table, str(path), decimal_comma=delimiter == ";")
@@ -125,8 +125,10 @@ def given_columns(path: str | Path) -> set[str]:
     return set(resolve_headers(names, str(path))[0])
 
 
-def cohort_from_table(table: pa.Table, source: str, decimal_comma: bool = False) -> Cohort:
-    """Validate an Arrow table against the contract (shared by CSV and Parquet).
+def cohort_from_table(table: pa.Table | ParquetColumns, source: str, decimal_comma: bool = False) -> Cohort:
+    """Validate an Arrow table against the contract (shared by CSV, Parquet, Arrow tables and DataFrames).
+
+    Every source enters here, column by column (a Parquet file is read a column at a time).
 
     ``decimal_comma``: read ``1,5`` in number columns as 1.5 (semicolon-delimited CSV).
     """

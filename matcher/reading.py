@@ -26,14 +26,30 @@ _HEADER_WITH_UNIT = re.compile(r"^(?P<stem>[A-Za-z0-9_\s]+?)\s*\[(?P<unit>[^\]]+
 _DELIMITERS = (",", ";", "\t")
 
 
-def read_parquet(path: Path) -> pa.Table:
-    """A Parquet file or dataset directory, its text columns read as dictionaries (each spelling parsed once)."""
-    try:
-        schema = pq.ParquetDataset(path).schema
-        text = [field.name for field in schema if field.type in (pa.string(), pa.large_string())]
-        return pq.read_table(path, read_dictionary=text)
-    except (pa.ArrowException, OSError) as exc:
-        raise CohortError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
+class ParquetColumns:
+    """A Parquet file or dataset directory read one column at a time, as the loader asks for it.
+
+    Memory holds one column's Arrow data at a time, never the whole table, and a column the loader
+    does not ask for is never read.  Text columns are read as dictionaries (each spelling parsed once);
+    Arrow reads a column's row groups and files in parallel.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            schema = pq.ParquetDataset(path).schema
+            text = [field.name for field in schema if field.type in (pa.string(), pa.large_string())]
+            self._dataset = pq.ParquetDataset(path, read_dictionary=text)
+            self.num_rows = sum(fragment.count_rows() for fragment in self._dataset.fragments)
+        except (pa.ArrowException, OSError) as exc:
+            raise CohortError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
+        self.column_names = list(schema.names)
+
+    def column(self, position: int) -> pa.ChunkedArray:
+        try:
+            return self._dataset.read(columns=[self.column_names[position]], use_threads=True).column(0)
+        except OSError as exc:
+            raise CohortError(f"{self.path}: not a readable Parquet file ({first_line(exc)})") from exc
 
 
 def first_line(exc: BaseException) -> str:

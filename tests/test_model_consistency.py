@@ -37,7 +37,8 @@ DIFFERENT_ON_PURPOSE = {
     ),
     frozenset({"NCT06056921.excl.6", "NCT06983964.excl.31"}): "live vaccine within 4 weeks against within 6 weeks",
     frozenset({"NCT06821659.incl.5.plan", "NCT06920433.incl.18.female"}): (
-        "a second reading of the same sentence (a recorded plan to conceive); 004 reads the plan in its own item (excl.15)"
+        "a second reading of the same sentence (a recorded plan to conceive); "
+        "004 reads the plan in its own item (excl.15)"
     ),
 }
 
