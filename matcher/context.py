@@ -75,14 +75,18 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
 
     A recorded name missing from the facts, in a column whose rule names a drug class, falls back to the
     class's bounds, as an unrecorded name does: naming the drug never leaves the washout less decided than
-    leaving it blank.  NaN where the half-life is unknown: such a name where the rule names no class, or no
-    name and no ``drug``.
+    leaving it blank.  A name the facts know outside the rule's class (mycophenolate recorded as the anti-CD20
+    antibody) contradicts the record: the washout is decided only where the named drug and every drug of the
+    class agree, as its own half-life would decide it too soon.  NaN where the half-life is unknown: an unknown
+    name where the rule names no class, or no name and no ``drug``.
     """
     named = rule.drug_field is not None and name is not None
     drug = name if named else rule.drug
     bounds = facts.half_life_range(drug) if drug is not None else None
-    if bounds is None and named and rule.drug is not None and rule.drug.lower() in facts.drug_classes:
-        bounds = facts.half_life_range(rule.drug)
+    members = facts.drug_classes.get(rule.drug.lower()) if rule.drug is not None else None
+    of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
+    if named and members is not None and name not in members and of_class is not None:
+        bounds = of_class if bounds is None else (min(bounds[0], of_class[0]), max(bounds[1], of_class[1]))
     if bounds is None:
         return np.nan, np.nan
     return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))

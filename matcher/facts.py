@@ -178,7 +178,11 @@ class Facts(BaseModel):
         In a drug-name column, a name outside facts.yaml could be any drug, so which drug it is
         stays unknown: never taken for "not rituximab".  ``none`` says there is none.
         """
-        return column not in self.drug_names.columns or word == "none" or word in self._known_drugs
+        return column not in self.drug_names.columns or word == "none" or self.knows_drug(word)
+
+    def knows_drug(self, name: str) -> bool:
+        """Whether ``name`` (lower-cased, canonical) is a drug these facts know."""
+        return name in self._known_drugs
 
     def cache_key(self) -> tuple[Any, ...]:
         return tuple(sorted(self.steroid_equivalent_mg.items())), tuple(sorted(self.half_lives_days.items()))

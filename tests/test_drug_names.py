@@ -102,3 +102,23 @@ def test_a_named_drug_with_a_never_last_dose_asks_for_the_date_in_words() -> Non
     row = api.screen(pd.DataFrame([patient]), as_of=AS_OF, trials=["NCT06920433"]).iloc[0]
     assert (row["status"], list(row["missing"])) == ("unknown", ["immunosuppressant_last_dose"])
     assert "never, which the rest of the record contradicts: record the date" in row["reason"]
+
+
+@pytest.mark.parametrize(
+    ("column", "name", "days"),
+    [("anti_cd20", "mycophenolate", 30), ("anti_cd20", "belimumab", 100), ("other_biologic", "mycophenolate", 30)],
+)
+def test_a_known_drug_outside_the_columns_class_does_not_wash_out_by_its_own_half_life(
+    column: str, name: str, days: int
+) -> None:
+    """Review of NCT06821659, round 4: mycophenolate recorded as the anti-CD20 antibody 30 days back passed.
+
+    The record contradicts itself, so the washout is decided only where the named drug and every drug of
+    the class agree: unknown with the name to check until the slowest of them (obinutuzumab, 142 days) is out.
+    """
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE
+
+    name_column = "anti_cd20_drug" if column == "anti_cd20" else column
+    patient = {**BASE, name_column: name, f"{column}_last_dose": ago(days=days)}
+    assert verdict("NCT06821659", patient) == ("unknown", [], [name_column])
+    assert verdict("NCT06821659", {**patient, f"{column}_last_dose": ago(days=200)})[0] == "eligible"
