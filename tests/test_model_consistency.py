@@ -48,6 +48,10 @@ SAME_BELOW_THE_RATIO = {
         "'Positive HBsAg or HBcAb with detectable HBV-DNA', spelled out in 004 (review round 4: HBsAg alone excludes)"
     ),
     frozenset({"NCT06222853.excl.9.2", "NCT06920433.excl.10"}): "'Positive HCV antibody with detectable HCV-RNA'",
+    frozenset({"NCT06821659.incl.3", "NCT06920433.incl.4"}): (
+        "'Ineffectiveness of conventional treatment for more than 6 months, or disease activity recurrence after "
+        "remission' (review round 4, B1: a relapse with a `never` last-relapse date is no relapse)"
+    ),
 }
 
 CANONICAL_PREGNANT: dict[str, Any] = {

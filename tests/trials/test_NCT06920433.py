@@ -680,3 +680,55 @@ ROUND_4 = [
 @pytest.mark.parametrize("changes, expected", ROUND_4)
 def test_review_round_4(changes, expected):
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+RELAPSED = dict(treatment_failure="false", relapse_after_remission="true")
+ROUND_5 = [
+    # incl.4 (B1): a relapse recorded beside a `never` last relapse is no relapse (as NCT06821659.incl.3);
+    # a dated or blank last relapse keeps the relapse route
+    (dict(RELAPSED, last_relapse_date="never"), ("ineligible", [INCL + "4"], [])),
+    (dict(RELAPSED, last_relapse_date=ago(1)), ELIGIBLE),
+    (dict(RELAPSED, last_relapse_date=ago(0)), ELIGIBLE),
+    (dict(RELAPSED, last_relapse_date=""), ELIGIBLE),
+    # the first route still qualifies whatever the relapse columns say (more than 6 months: 2026-05-22 passes)
+    (
+        dict(last_relapse_date="never", relapse_after_remission="true", standard_therapy_start_date="2026-05-22"),
+        ELIGIBLE,
+    ),
+    (
+        dict(RELAPSED, last_relapse_date="never", treatment_failure="true", standard_therapy_start_date="2026-05-23"),
+        ("ineligible", [INCL + "4"], []),
+    ),
+    # excl.14 (B4): an antimalarial is exempt as current therapy, so also when named as current or stopped
+    # in the immunosuppressant columns (hydroxychloroquine 5 x 50 d = 250 days would otherwise apply)
+    (dict(antimalarial_start_date=ago(730)), ELIGIBLE),
+    (dict(stopped_immunosuppressant="hydroxychloroquine", immunosuppressant_last_dose=ago(30)), ELIGIBLE),
+    (dict(stopped_immunosuppressant="Plaquenil", immunosuppressant_last_dose=ago(0)), ELIGIBLE),
+    (dict(stopped_immunosuppressant="hydroxychloroquine", immunosuppressant_last_dose="never"), ELIGIBLE),
+    (dict(immunosuppressant="hydroxychloroquine", immunosuppressant_start_date=ago(730)), ELIGIBLE),
+    (dict(immunosuppressant="HCQ", immunosuppressant_start_date=""), ELIGIBLE),
+    (dict(immunosuppressant="hydroxychloroquine", immunosuppressant_start_date="never"), ELIGIBLE),
+    # ... while a conventional immunosuppressant in the same columns still counts (tacrolimus 5 x 2 d = 10 days)
+    (
+        dict(stopped_immunosuppressant="tacrolimus", immunosuppressant_last_dose=ago(9)),
+        ("ineligible", [E + "14"], []),
+    ),
+    (dict(stopped_immunosuppressant="tacrolimus", immunosuppressant_last_dose=ago(10)), ELIGIBLE),
+    (
+        dict(immunosuppressant="azathioprine", immunosuppressant_start_date=ago(730)),
+        ("ineligible", [E + "14"], []),
+    ),
+    (dict(immunosuppressant="", immunosuppressant_start_date=ago(730)), ("ineligible", [E + "14"], [])),
+    # excl.5: a heart failure recorded with a `never` date is contradictory: unknown, record the date
+    (dict(cardiac_event_type="heart_failure", cardiac_event_date="never"), ("unknown", [], ["cardiac_event_date"])),
+    (dict(cardiac_event_type="heart_failure", cardiac_event_date=""), ("unknown", [], ["cardiac_event_date"])),
+    (dict(cardiac_event_type="heart_failure", cardiac_event_date="2026-05-23"), ELIGIBLE),  # 6 months back
+    (dict(cardiac_event_type="heart_failure", cardiac_event_date="2026-05-24"), ("ineligible", [E + "5"], [])),
+    (dict(cardiac_event_type="MI", cardiac_event_date="never"), ELIGIBLE),  # not heart failure: excl.5.other asks
+    (dict(cardiac_event_type="", cardiac_event_date="never"), ELIGIBLE),
+]
+
+
+@pytest.mark.parametrize("changes, expected", ROUND_5)
+def test_review_round_5(changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
