@@ -766,7 +766,8 @@ def manual(disease, **changes):
 
 
 # excl.10.disease: the fixtures record no cns_disease (blank), so the CNS question is asked of them all
-GENERAL_MANUAL = {"excl.10.disease", "excl.13", "excl.15", "excl.25", "excl.33", "excl.35"}
+# excl.23.bypass (round 5): asked of everyone not already excluded by a cardiac event within 6 months
+GENERAL_MANUAL = {"excl.10.disease", "excl.13", "excl.15", "excl.23.bypass", "excl.25", "excl.33", "excl.35"}
 
 
 @pytest.mark.parametrize(
@@ -971,7 +972,8 @@ def test_independent_review_dcis_surgery_question(changes, asked):
     ("changes", "expected"),
     [
         ({"ild": None, "ild_active": "true", "ild_diagnosis_date": None}, "eligible"),
-        ({"ild": None, "ild_active": "true", "ild_diagnosis_date": "never"}, "eligible"),
+        # round 5: active ILD beside a `never` diagnosis date contradicts itself (unknown, ild to record)
+        ({"ild": None, "ild_active": "true", "ild_diagnosis_date": "never"}, "unknown"),
         ({"ild": None, "ild_active": "false", "ild_diagnosis_date": "never"}, "ineligible"),
         ({"ild": "false", "ild_active": "true"}, "ineligible"),
     ],
@@ -979,3 +981,159 @@ def test_independent_review_dcis_surgery_question(changes, asked):
 def test_active_ild_shows_ild_where_ild_is_blank(changes: dict[str, str | None], expected: str) -> None:
     """incl.ssc.3 reads ild_active as NCT06056921.incl.ssc.3 does (review of NCT06056921, item 2)."""
     assert verdict("NCT06983964", {**BASES["SSC"], **changes})[0] == expected
+
+
+# Round 5 (notes/review4-NCT06983964.md, findings numbered as there; the lead's round-5 conventions): each fix at
+# its boundary. AAV recorded with the B-cell therapy not failed, so excl.4 is live.
+B_NOT_FAILED = {"b_cell_therapy_failed": "false"}
+B_FAILED = {"b_cell_therapy_failed": "true"}  # excl.4 settled, so excl.8/excl.9 alone decide
+ROUND_5 = [
+    # finding 1, excl.4/8/9: a drug named as given beside a `never` last dose is unknown with the date to record
+    (
+        "anti_cd20_named_never",
+        {**B_NOT_FAILED, "anti_cd20_drug": "rituximab", "anti_cd20_last_dose": "never"},
+        ("unknown", [], ["anti_cd20_last_dose"]),
+    ),
+    (
+        "anti_cd20_named_never_therapy_failed",
+        {"b_cell_therapy_failed": "true", "anti_cd20_drug": "rituximab", "anti_cd20_last_dose": "never"},
+        ELIGIBLE,
+    ),
+    ("anti_cd20_none_never", {**B_NOT_FAILED, "anti_cd20_drug": "none", "anti_cd20_last_dose": "never"}, ELIGIBLE),
+    (
+        "anti_cd20_named_1_month",
+        {**B_NOT_FAILED, "anti_cd20_drug": "rituximab", "anti_cd20_last_dose": "2026-10-23"},
+        ELIGIBLE,
+    ),
+    (
+        "other_biologic_rituximab_never",
+        {**B_NOT_FAILED, "other_biologic": "rituximab", "other_biologic_last_dose": "never"},
+        ("unknown", [], ["other_biologic_last_dose"]),
+    ),
+    (
+        "other_biologic_abatacept_never",
+        {**B_NOT_FAILED, "other_biologic": "abatacept", "other_biologic_last_dose": "never"},
+        ELIGIBLE,
+    ),
+    (
+        "other_biologic_belimumab_never",
+        {"other_biologic": "belimumab", "other_biologic_last_dose": "never"},
+        ("unknown", [], ["other_biologic_last_dose"]),
+    ),
+    (
+        "other_biologic_tocilizumab_never",
+        {"other_biologic": "tocilizumab", "other_biologic_last_dose": "never"},
+        ("unknown", [], ["other_biologic_last_dose"]),
+    ),
+    # `none` beside a recorded last dose is read like a blank name, at each window's boundary: excl.8 (14 days),
+    # excl.9 (21 days; B-cell therapy recorded failed, so excl.4 is out), excl.4 (1 calendar month; therapy not failed)
+    (
+        "other_biologic_none_13_days",
+        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-10"},
+        ("unknown", [], ["other_biologic"]),
+    ),
+    (
+        "other_biologic_none_20_days",
+        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-03"},
+        ("unknown", [], ["other_biologic"]),
+    ),
+    (
+        "other_biologic_none_21_days",
+        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-02"},
+        ELIGIBLE,
+    ),
+    (
+        "other_biologic_none_21_days_b_cell_not_failed",
+        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-02"},
+        ("unknown", [], ["other_biologic"]),
+    ),
+    (
+        "other_biologic_none_month_less_a_day_b_cell_not_failed",
+        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-10-24"},
+        ("unknown", [], ["other_biologic"]),
+    ),
+    (
+        "other_biologic_none_1_month_b_cell_not_failed",
+        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-10-23"},
+        ELIGIBLE,
+    ),
+    (
+        "other_biologic_none_never",
+        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "never"},
+        ELIGIBLE,
+    ),
+    (
+        "other_biologic_none_date_blank",
+        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": ""},
+        ELIGIBLE,
+    ),
+    # finding 2, excl.23: a recorded event type beside a `never` date is unknown with the date to record
+    (
+        "cardiac_type_mi_date_never",
+        {"cardiac_event_type": "MI", "cardiac_event_date": "never"},
+        ("unknown", [], ["cardiac_event_date"]),
+    ),
+    (
+        "cardiac_type_heart_failure_date_never",
+        {"cardiac_event_type": "heart_failure", "cardiac_event_date": "never"},
+        ("unknown", [], ["cardiac_event_date"]),
+    ),
+    ("cardiac_type_mi_6_months", {"cardiac_event_type": "MI", "cardiac_event_date": "2026-05-23"}, ELIGIBLE),
+    (
+        "cardiac_type_mi_6_months_less_a_day",
+        {"cardiac_event_type": "MI", "cardiac_event_date": "2026-05-24"},
+        ("ineligible", [cid("excl.23")], []),
+    ),
+]
+
+
+@pytest.mark.parametrize("changes, expected", [(c, e) for _, c, e in ROUND_5], ids=[n for n, _, _ in ROUND_5])
+def test_round_5(changes, expected):
+    status, failed, columns = verdict(TRIAL, with_changes(AAV, **changes))
+    assert (status, failed, sorted(columns)) == (expected[0], expected[1], sorted(expected[2]))
+
+
+@pytest.mark.parametrize(
+    "changes, asked",
+    [
+        # finding 3, excl.23.bypass: the peripheral-bypass question is asked unless a cardiac event within 6 months
+        # already excludes
+        ({"cardiac_event_date": "never"}, True),
+        ({"cardiac_event_date": ""}, True),
+        ({"cardiac_event_date": "2026-05-23"}, True),
+        ({"cardiac_event_date": "2026-05-24"}, False),
+    ],
+)
+def test_round_5_bypass_question(changes, asked):
+    assert (cid("excl.23.bypass") in manual_checks(TRIAL, with_changes(AAV, **changes))) == asked
+
+
+@pytest.mark.parametrize(
+    "changes, expected, composition_asked",
+    [
+        # finding 4, incl.ssc.5: a relapse beside last_relapse_date `never` does not meet the relapse route; the
+        # refractory route still can, and then the composition of conventional treatment is asked (incl.ssc.6)
+        (
+            {"treatment_failure": "false", "relapse_after_remission": "true", "last_relapse_date": "never"},
+            ("ineligible", [cid("incl.ssc.5")], []),
+            True,
+        ),
+        ({"relapse_after_remission": "true", "last_relapse_date": "never"}, ELIGIBLE, True),
+        ({"treatment_failure": "false", "relapse_after_remission": "true", "last_relapse_date": ""}, ELIGIBLE, False),
+        (
+            {"treatment_failure": "false", "relapse_after_remission": "true", "last_relapse_date": "2020-01-01"},
+            ELIGIBLE,
+            False,
+        ),
+        # finding 5, incl.ssc.3: active ILD beside a `never` diagnosis date is unknown with ild to record; a
+        # recorded ild still decides, and a blank date lets active ILD show ILD
+        ({"ild": "", "ild_active": "true", "ild_diagnosis_date": "never"}, ("unknown", [], ["ild"]), True),
+        ({"ild": "true", "ild_active": "true", "ild_diagnosis_date": "never"}, ELIGIBLE, True),
+        ({"ild": "", "ild_active": "true", "ild_diagnosis_date": ""}, ELIGIBLE, True),
+    ],
+)
+def test_round_5_ssc(changes, expected, composition_asked):
+    patient = with_changes(SSC, **changes)
+    status, failed, columns = verdict(TRIAL, patient)
+    assert (status, failed, sorted(columns)) == (expected[0], expected[1], sorted(expected[2]))
+    assert (cid("incl.ssc.6") in manual_checks(TRIAL, patient)) == composition_asked
