@@ -225,6 +225,11 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
+    for name, last_dose in default_facts().drug_names.last_dose_of.items():
+        if name in cohort.values and last_dose in cohort.values:
+            nothing = cohort.per_word(name, lambda word: word == "none", False)
+            dated = np.isfinite(cohort.values[last_dose])
+            problems.add(nothing & dated, name, f"none, though {last_dose} dates a last dose")
 
 
 def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:

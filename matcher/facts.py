@@ -118,6 +118,7 @@ class DrugNames(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     columns: tuple[str, ...]
+    last_dose_of: dict[str, str] = Field(default_factory=dict)
     spellings: dict[str, tuple[str, ...]]
 
     @cached_property

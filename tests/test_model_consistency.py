@@ -220,11 +220,7 @@ def test_class_washouts_use_the_recorded_drug_name() -> None:
             roots.append(cast(ir.Rule, criterion.rule))
         for node in (n for root in roots for n in ir.walk(root)):
             if isinstance(node, ir.Washout) and node.field in NAMED_CLASS_WASHOUTS:
-                drug, drug_field = NAMED_CLASS_WASHOUTS[node.field]
-                # a name-only washout (no class) reads the same name column: for the name `none` it has no
-                # half-life and is unknown, the device NCT06983964.excl.4/8/9 use to read `none` beside a recorded
-                # dose like a blank name (round 5)
-                assert (node.drug, node.drug_field) in {(drug, drug_field), (None, drug_field)}, criterion.id
+                assert (node.drug, node.drug_field) == NAMED_CLASS_WASHOUTS[node.field], criterion.id
 
 
 def sledai_lower_limit(value: float) -> ir.Rule:

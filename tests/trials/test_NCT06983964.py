@@ -1025,37 +1025,14 @@ ROUND_5 = [
         {"other_biologic": "tocilizumab", "other_biologic_last_dose": "never"},
         ("unknown", [], ["other_biologic_last_dose"]),
     ),
-    # `none` beside a recorded last dose is read like a blank name, at each window's boundary: excl.8 (14 days),
-    # excl.9 (21 days; B-cell therapy recorded failed, so excl.4 is out), excl.4 (1 calendar month; therapy not failed)
-    (
-        "other_biologic_none_13_days",
-        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-10"},
-        ("unknown", [], ["other_biologic"]),
-    ),
-    (
-        "other_biologic_none_20_days",
-        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-03"},
-        ("unknown", [], ["other_biologic"]),
-    ),
-    (
-        "other_biologic_none_21_days",
-        {**B_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-02"},
-        ELIGIBLE,
-    ),
-    (
-        "other_biologic_none_21_days_b_cell_not_failed",
-        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-11-02"},
-        ("unknown", [], ["other_biologic"]),
-    ),
-    (
-        "other_biologic_none_month_less_a_day_b_cell_not_failed",
-        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-10-24"},
-        ("unknown", [], ["other_biologic"]),
-    ),
-    (
-        "other_biologic_none_1_month_b_cell_not_failed",
-        {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": "2026-10-23"},
-        ELIGIBLE,
+    # `none` beside a dated last dose contradicts itself: the row is invalid at load, whatever the date
+    *(
+        (
+            f"other_biologic_none_{date}",
+            {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": date},
+            ("invalid", ["column other_biologic: none, though other_biologic_last_dose dates a last dose"], []),
+        )
+        for date in ("2026-11-10", "2026-10-23", "2020-01-01")
     ),
     (
         "other_biologic_none_never",
