@@ -801,7 +801,12 @@ ROUND_3 = [
     # incl.4.gc_stable: a pulse or a high-dose start within the 7 days is a change of dose (SAFETY)
     ("pulse_3_days_ago", dict(glucocorticoid_pulse_date="2026-11-20"), ["NCT06821659.incl.4.gc_stable"]),
     ("pulse_7_days_ago", dict(glucocorticoid_pulse_date="2026-11-16"), []),
-    ("high_dose_start_3_days_ago", dict(high_dose_gc_since_date="2026-11-20"), ["NCT06821659.incl.4.gc_stable"]),
+    # (round 5: a current >= 1 mg/kg/day course also exceeds the 30 mg/day maximum, incl.4.gc_dose)
+    (
+        "high_dose_start_3_days_ago",
+        dict(high_dose_gc_since_date="2026-11-20"),
+        ["NCT06821659.incl.4.gc_dose", "NCT06821659.incl.4.gc_stable"],
+    ),
     # excl.5: "chronic hepatitis B or C": detectable DNA/RNA excludes whatever the antibodies (SAFETY)
     ("hcv_rna_without_antibody", dict(hcv_ab_positive="false", hcv_rna_detectable="true"), ["NCT06821659.excl.5"]),
     ("hbv_dna_without_antigens", dict(hbsag_positive="false", hbv_dna_detectable="true"), ["NCT06821659.excl.5"]),
@@ -880,7 +885,13 @@ NOTHING_ELSE = dict(glucocorticoid_mg_day=0, antimalarial_start_date="never")  #
 ROUND_3_REMAINING = [
     # 1. a cyclophosphamide course named as the current immunosuppressant has a last dose: `never` cannot show the
     # 3-day washout (SAFETY: it passed); with a date the washout decides (3 days passes, 2 fails)
-    ("cyc_current_last_dose_never", ELIGIBLE_SLE, dict(immunosuppressant="cyclophosphamide"), "incl.4.washout"),
+    # (round 5: `never` beside the current course is unknown with the date to record, no longer "not met")
+    (
+        "cyc_current_last_dose_never",
+        ELIGIBLE_SLE,
+        dict(immunosuppressant="cyclophosphamide"),
+        ["cyclophosphamide_last_dose"],
+    ),
     (
         "cyc_current_last_dose_3_days",
         ELIGIBLE_SLE,
@@ -968,11 +979,12 @@ ROUND_3_REMAINING = [
         dict(mrss=10, ild="false", ild_active="true", fvc_pct_pred=60),
         "incl.ssc.3",
     ),
+    # (round 5: with ild blank, a `never` diagnosis date beside active ILD is unknown with `ild` to record)
     (
         "ssc_active_ild_never_diagnosed",
         ELIGIBLE_SSC,
         dict(mrss=10, ild_diagnosis_date="never", ild_active="true", fvc_pct_pred=60),
-        "incl.ssc.3",
+        ["ild"],
     ),
     ("ssc_active_ild", ELIGIBLE_SSC, dict(mrss=10, ild="true", ild_active="true", fvc_pct_pred=60), None),
     ("ssc_active_ild_ild_blank", ELIGIBLE_SSC, dict(mrss=10, ild_active="true", fvc_pct_pred=60), None),
@@ -1100,3 +1112,178 @@ def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: s
     status, failed, _ = verdict("NCT06821659", {**patient, "planning_pregnancy": plan})
     assert status == expected
     assert failed == (["NCT06821659.incl.5.plan"] if plan == "true" else [])
+
+
+# Review round 4 (/work/notes/review4-NCT06821659.md) and the round-5 conventions, each at its boundary.
+ROUND_5 = [
+    # finding 1: a current >= 1 mg/kg/day course (>= 60 mg/day at 60 kg) exceeds the 30 mg/day maximum (SAFETY)
+    ("high_dose_course_30_days", ELIGIBLE_SLE, dict(high_dose_gc_since_date=ago(30)), "incl.4.gc_dose"),
+    ("high_dose_course_8_days", ELIGIBLE_SLE, dict(high_dose_gc_since_date=ago(8)), "incl.4.gc_dose"),
+    (
+        "high_dose_course_today",
+        ELIGIBLE_SLE,
+        dict(high_dose_gc_since_date=ago(0)),
+        ["incl.4.gc_dose", "incl.4.gc_stable"],
+    ),
+    (
+        "high_dose_course_with_0_mg",
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=0, high_dose_gc_since_date=ago(30)),
+        "incl.4.gc_dose",
+    ),
+    ("high_dose_course_never", ELIGIBLE_SLE, dict(high_dose_gc_since_date="never"), None),
+    ("high_dose_course_blank_gc_30", ELIGIBLE_SLE, dict(high_dose_gc_since_date=None, glucocorticoid_mg_day=30), None),
+    # finding 2: a named stopped drug with a `never` last dose is unknown with the date to record (SAFETY)
+    (
+        "stopped_leflunomide_never",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="leflunomide"),
+        ["immunosuppressant_last_dose"],
+    ),
+    ("rituximab_never", ELIGIBLE_SLE, dict(anti_cd20_drug="rituximab"), ["anti_cd20_last_dose"]),
+    ("abatacept_never", ELIGIBLE_SLE, dict(other_biologic="abatacept"), ["other_biologic_last_dose"]),
+    ("abatacept_70_days", ELIGIBLE_SLE, dict(other_biologic="abatacept", other_biologic_last_dose=ago(70)), None),
+    ("anti_cd20_none_never", ELIGIBLE_SLE, dict(anti_cd20_drug="none"), None),
+    # `none` beside a recorded last dose reads like a blank name: the class bounds decide
+    (
+        "biologic_none_62_days",
+        ELIGIBLE_SLE,
+        dict(other_biologic="none", other_biologic_last_dose=ago(62)),
+        "incl.4.washout",
+    ),
+    (
+        "biologic_none_63_days",
+        ELIGIBLE_SLE,
+        dict(other_biologic="none", other_biologic_last_dose=ago(63)),
+        ["other_biologic"],
+    ),
+    ("biologic_none_142_days", ELIGIBLE_SLE, dict(other_biologic="none", other_biologic_last_dose=ago(142)), None),
+    (
+        "anti_cd20_none_109_days",
+        ELIGIBLE_SLE,
+        dict(anti_cd20_drug="none", anti_cd20_last_dose=ago(109)),
+        "incl.4.washout",
+    ),
+    (
+        "stopped_none_94_days",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="none", immunosuppressant_last_dose=ago(94)),
+        ["stopped_immunosuppressant"],
+    ),
+    (
+        "stopped_none_95_days",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="none", immunosuppressant_last_dose=ago(95)),
+        None,
+    ),
+    # finding 4: the only therapy also recorded as stopped within the 12 weeks its course must have run (SAFETY)
+    (
+        "azathioprine_current_and_stopped_10_days",
+        ELIGIBLE_SLE,
+        dict(
+            NOTHING_ELSE,
+            immunosuppressant="azathioprine",
+            immunosuppressant_start_date="2023-01-01",
+            immunosuppressant_dose_changed_date="never",
+            stopped_immunosuppressant="azathioprine",
+            immunosuppressant_last_dose=ago(10),
+        ),
+        "incl.4.on_therapy",
+    ),
+    (
+        "mycophenolate_current_and_stopped_83_days",
+        ELIGIBLE_SLE,
+        dict(NOTHING_ELSE, stopped_immunosuppressant="mycophenolate", immunosuppressant_last_dose=ago(83)),
+        "incl.4.on_therapy",
+    ),
+    # a stop 12 weeks or more back may precede a restart of the same drug
+    (
+        "mycophenolate_current_and_stopped_84_days",
+        ELIGIBLE_SLE,
+        dict(NOTHING_ELSE, stopped_immunosuppressant="mycophenolate", immunosuppressant_last_dose=ago(84)),
+        None,
+    ),
+    # another drug stopped: no contradiction
+    (
+        "mycophenolate_current_azathioprine_stopped_10_days",
+        ELIGIBLE_SLE,
+        dict(NOTHING_ELSE, stopped_immunosuppressant="azathioprine", immunosuppressant_last_dose=ago(10)),
+        None,
+    ),
+    # on a glucocorticoid too: still "currently receiving" a standard therapy
+    (
+        "mycophenolate_current_and_stopped_with_gc",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="mycophenolate", immunosuppressant_last_dose=ago(10)),
+        None,
+    ),
+    # finding 5: a recorded subtype that contradicts the item (SAFETY, low); blank keeps today's reading
+    ("ss_secondary", ELIGIBLE_SS, dict(diagnosis_subtype="secondary"), "incl.ss.1"),
+    ("ss_primary", ELIGIBLE_SS, dict(diagnosis_subtype="primary"), None),
+    ("ss_subtype_blank", ELIGIBLE_SS, dict(diagnosis_subtype=None), None),
+    ("aav_pan", ELIGIBLE_AAV, dict(diagnosis_subtype="PAN"), "incl.aav.1"),
+    ("aav_egpa", ELIGIBLE_AAV, dict(diagnosis_subtype="EGPA"), None),
+    ("aav_gpa_spelled_out", ELIGIBLE_AAV, dict(diagnosis_subtype="granulomatosis with polyangiitis"), None),
+    ("aav_subtype_blank", ELIGIBLE_AAV, dict(diagnosis_subtype=None), None),
+    # finding 6: creatinine >= 3 x ULN is > 2.5 mg/dL at any adult ULN (>= 0.84 mg/dL): excludes (SAFETY, low)
+    ("creatinine_3_x_uln", ELIGIBLE_SLE, dict(creatinine_x_uln=3.0), "excl.10"),
+    ("creatinine_2_99_x_uln", ELIGIBLE_SLE, dict(creatinine_x_uln=2.99), None),
+    ("creatinine_3_x_uln_mg_blank", ELIGIBLE_SLE, dict(creatinine_x_uln=3.0, creatinine_mg_dl=None), "excl.10"),
+    # ILD (round-5 convention): active ILD, `never` diagnosis date, ild blank -> unknown (ild); a recorded ild decides
+    (
+        "ssc_ild_true_date_never",
+        ELIGIBLE_SSC,
+        dict(mrss=10, ild="true", ild_diagnosis_date="never", ild_active="true", fvc_pct_pred=60),
+        None,
+    ),
+    (
+        "ssc_ild_false_date_never",
+        ELIGIBLE_SSC,
+        dict(mrss=10, ild="false", ild_diagnosis_date="never", ild_active="true", fvc_pct_pred=60),
+        "incl.ssc.3",
+    ),
+    (
+        "ssc_ild_never_mrss_11",
+        ELIGIBLE_SSC,
+        dict(mrss=11, ild_diagnosis_date="never", ild_active="true", fvc_pct_pred=60),
+        None,
+    ),
+    (
+        "iim_full_strength_ild_never",
+        ELIGIBLE_IIM,
+        dict(mmt8=142, ild_diagnosis_date="never", ild_active="true"),
+        ["ild"],
+    ),
+    (
+        "iim_full_strength_ild_true_date_never",
+        ELIGIBLE_IIM,
+        dict(mmt8=142, ild="true", ild_diagnosis_date="never", ild_active="true"),
+        None,
+    ),
+    # cardiac event recorded with a `never` date (round-5 convention): unknown, the date to record
+    ("cardiac_mi_never", ELIGIBLE_SLE, dict(cardiac_event_type="MI"), ["cardiac_event_date"]),
+    ("cardiac_mi_6_months", ELIGIBLE_SLE, dict(cardiac_event_type="MI", cardiac_event_date=ago(months=6)), None),
+    (
+        "cardiac_mi_6_months_less_1_day",
+        ELIGIBLE_SLE,
+        dict(cardiac_event_type="MI", cardiac_event_date=ago(-1, months=6)),
+        "excl.7",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "base, changes, outcome", [(b, c, o) for _, b, c, o in ROUND_5], ids=[n for n, _, _, _ in ROUND_5]
+)
+def test_review_round_5(base, changes, outcome):
+    """outcome: None = eligible, a criterion suffix = fails exactly it, a list of suffixes = fails them (when each
+    names a criterion) or a list of columns = unknown with those columns."""
+    got = verdict(T, with_changes(base, **changes))
+    if outcome is None:
+        assert got == ("eligible", [], [])
+    elif isinstance(outcome, str):
+        assert got == ("ineligible", [C + outcome], [])
+    elif all(o.startswith(("incl.", "excl.")) for o in outcome):
+        assert got == ("ineligible", [C + o for o in outcome], [])
+    else:
+        assert got == ("unknown", [], outcome)
