@@ -122,3 +122,10 @@ def test_a_known_drug_outside_the_columns_class_does_not_wash_out_by_its_own_hal
     patient = {**BASE, name_column: name, f"{column}_last_dose": ago(days=days)}
     assert verdict("NCT06821659", patient) == ("unknown", [], [name_column])
     assert verdict("NCT06821659", {**patient, f"{column}_last_dose": ago(days=200)})[0] == "eligible"
+
+
+def test_chloroquine_is_an_antimalarial_the_facts_know() -> None:
+    """NCT06920433.excl.14 exempts antimalarials; chloroquine (Aralen) stopped yesterday passes like HCQ."""
+    for name in ("chloroquine", "Aralen", "Plaquenil"):
+        patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": name, "immunosuppressant_last_dose": ago(days=1)}
+        assert verdict("NCT06920433", patient) == ("eligible", [], []), name
