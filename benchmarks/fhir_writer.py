@@ -121,7 +121,7 @@ class FhirWriter:
                     extra = {}
                 yield {
                     "resourceType": "Observation",
-                    "id": f"{row['patient_id']}-{name}-{number}",
+                    "id": f"{row['patient_id']}-{name.replace('_', '-')}-{number}",
                     "status": "final",
                     "code": code,
                     "subject": subject,
@@ -258,7 +258,10 @@ class FhirWriter:
             date = row.get(name)
             if not date:
                 continue
-            resource: dict[str, Any] = {"resourceType": event.resource, "id": f"{row['patient_id']}-{name}"}
+            resource: dict[str, Any] = {
+                "resourceType": event.resource,
+                "id": f"{row['patient_id']}-{name.replace('_', '-')}",
+            }
             if event.resource == "Immunization":
                 resource |= {"vaccineCode": self._concept(event.codes[0]), "patient": subject}
                 when = "occurrenceDateTime"
@@ -267,6 +270,8 @@ class FhirWriter:
                 when = "performedDateTime"
             if date == "never":
                 resource["status"] = "not-done"
+                if event.resource == "Immunization":
+                    resource[when] = self.as_of.isoformat()  # R4 requires the date of an Immunization, done or not
             else:
                 resource |= {"status": "completed", when: date}
             yield resource

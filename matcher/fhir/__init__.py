@@ -124,21 +124,24 @@ def _encoded(table: pa.Table, target: Path) -> bytes:
 def _provenance(
     summary: ImportSummary, rows: list[dict[str, Offer]], files: list[Path], as_of: dt.date, map_path: Any
 ) -> str:
-    """Per patient and column, the resource (and its date) the value came from; then what was not used."""
-    document = {
+    """What was not used, then per patient (one line each, so a large file stays readable and quick to write) and
+    column, the resource (and its date) the value came from."""
+    head = {
         "as_of": as_of.isoformat(),
         "inputs": [str(f) for f in files],
         "map": str(map_path) if map_path else "bundled (matcher/data/fhir-map.yaml)",
         "counts": summary.counts,
         "problems": [{"where": p.where, "resource": p.resource, "why": p.why} for p in summary.problems],
         "notes": summary.notes,
-        "patients": {
-            row["patient_id"].value: {
-                name: {"from": offer.source, **({"date": offer.date} if offer.date else {})}
-                for name, offer in row.items()
-                if name != "patient_id"
-            }
-            for row in rows
-        },
     }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    lines = [json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "patients": {']
+    for number, row in enumerate(rows):
+        sources = {
+            name: {"from": offer.source, **({"date": offer.date} if offer.date else {})}
+            for name, offer in row.items()
+            if name != "patient_id"
+        }
+        comma = "," if number < len(rows) - 1 else ""
+        lines.append(f"  {json.dumps(row['patient_id'].value)}: {json.dumps(sources, ensure_ascii=False)}{comma}")
+    lines.append(" }\n}\n")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from matcher.contract import columns
@@ -81,6 +82,13 @@ _UCUM_WORDS = {"[lb_av]": "lb", "[in_i]": "inch", "mm[Hg]": "mmHg", "[iU]": "IU"
 
 def parse_date(text: object, field_name: str) -> dt.date:
     """The date of a FHIR date or dateTime (its calendar date as written; a year or month is its first day)."""
+    if isinstance(text, str):
+        return _parse_date(text, field_name)
+    raise Unusable(f"{field_name}: {text!r} is not a FHIR date")
+
+
+@lru_cache(maxsize=1 << 16)  # an export repeats the same few thousand dates
+def _parse_date(text: str, field_name: str) -> dt.date:
     match = _DATE.match(text) if isinstance(text, str) else None
     if match is None:
         raise Unusable(f"{field_name}: {text!r} is not a FHIR date")

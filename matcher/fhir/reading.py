@@ -6,7 +6,9 @@ read whole.  A line or entry that is not a JSON object is yielded as a Problem w
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,12 @@ from matcher.errors import MatcherError
 
 Resource = dict[str, Any]
 
-# Resource types whose files are read first: rows come from Patients, and medicationReference points at Medications.
-_FIRST = ("Patient", "Medication.", "Medication")
+# Resource types whose files are read first (a Bulk export names each file by its type, Patient.ndjson,
+# Patient.001.ndjson): rows come from Patients, and medicationReference points at Medications.
+_FIRST = ("Patient", "Medication")
+_TYPE_NAME = re.compile(r"[A-Za-z]*")
 _SUFFIXES = (".ndjson", ".json", ".jsonl")
+_decode = json.JSONDecoder().decode  # on text lines: json.loads would sniff each line's encoding first
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,12 @@ def input_files(paths: list[Path]) -> list[Path]:
             files.append(path)
         else:
             raise MatcherError(f"{path}: no such file or directory")
-    return sorted(files, key=lambda p: next((i for i, t in enumerate(_FIRST) if p.name.startswith(t)), len(_FIRST)))
+    return sorted(files, key=_reading_order)
+
+
+def _reading_order(path: Path) -> int:
+    kind = _TYPE_NAME.match(path.name)
+    return _FIRST.index(kind.group()) if kind and kind.group() in _FIRST else len(_FIRST)
 
 
 def reference_of(resource: Resource) -> str:
@@ -104,7 +114,8 @@ def _ndjson(
     path: Path, stream: Any, progress: Callable[[int], None] | None
 ) -> Iterator[tuple[str, Resource | Problem]]:
     pending = 0
-    for number, line in enumerate(stream, start=1):
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
+    for number, line in enumerate(text, start=1):
         pending += len(line)
         if progress and pending >= 1 << 20:
             progress(pending)
@@ -113,7 +124,7 @@ def _ndjson(
             continue
         where = f"{path}:{number}"
         try:
-            resource = json.loads(line)
+            resource = _decode(line)
         except ValueError as exc:
             yield where, Problem(where, "", f"not JSON ({exc})")
             continue
