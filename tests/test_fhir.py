@@ -317,3 +317,44 @@ def test_round_trip_through_fhir_gives_the_same_values_and_verdicts(tmp_path: Pa
     theirs = api.screen(str(tmp_path / "expected.csv"), AS_OF)[kept]
     pd.testing.assert_frame_equal(ours, theirs)
     assert set(ours["status"]) >= {"ineligible", "unknown"}
+
+
+def test_a_bound_is_not_a_value_and_a_planned_course_is_not_current(tmp_path: Path) -> None:
+    below = lab("plt", "Patient/e1", "777-3", "2026-11-20", 20, "10*3/uL")
+    below["valueQuantity"]["comparator"] = "<"
+    planned = {
+        "resourceType": "MedicationStatement",
+        "id": "mmf-planned",
+        "status": "intended",
+        "medicationCodeableConcept": coded(RXNORM, "68149"),
+        "subject": {"reference": "Patient/e1"},
+        "effectivePeriod": {"start": "2026-11-01"},
+    }
+    resources = [{"resourceType": "Patient", "id": "e1"}, below, planned]
+    summary = import_fhir([write_bundle(tmp_path / "b.json", resources)], tmp_path / "c.csv", AS_OF)
+    row = rows_of(tmp_path / "c.csv")["e1"]
+    assert row["platelets_10e9_l"] == "" and row["immunosuppressant"] == ""  # unknown, not 20 nor mycophenolate
+    assert [(p.resource, "bound" in p.why) for p in summary.problems] == [("Observation/plt", True)]
+
+
+def test_a_site_map_reads_a_local_score_into_an_integer_column(tmp_path: Path) -> None:
+    score = {
+        "resourceType": "Observation",
+        "id": "sledai",
+        "status": "final",
+        "code": coded("urn:site:scores", "SLEDAI2K"),
+        "subject": {"reference": "Patient/s1"},
+        "effectiveDateTime": "2026-11-10",
+        "valueInteger": 8,
+    }
+    site_map = tmp_path / "scores.yaml"
+    site_map.write_text(
+        "systems: {scores: [urn:site:scores]}\n"
+        "observations:\n  sledai_2k:\n    lookback_days: 30\n    unit: points\n    codes:\n"
+        "      - {system: scores, code: SLEDAI2K, display: 'SLEDAI-2K total (local form)'}\n",
+        "utf-8",
+    )
+    bundle = write_bundle(tmp_path / "b.json", [{"resourceType": "Patient", "id": "s1"}, score])
+    summary = import_fhir([bundle], tmp_path / "c.csv", AS_OF, map_path=site_map)
+    assert "sledai_2k" in summary.columns
+    assert rows_of(tmp_path / "c.csv")["s1"]["sledai_2k"] == "8"

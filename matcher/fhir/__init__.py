@@ -6,7 +6,7 @@ module (the run: the cohort file and its provenance sidecar).
 
 Library choice (measured, ``benchmarks/p6_fhir.py`` and benchmarks/RESULTS.md): resources are parsed with the
 standard library's ``json``, one NDJSON line at a time, and only the few fields the map reads are looked at.
-``fhir.resources`` (pydantic models of R4) validates a resource completely, but costs about 30 times more per
+``fhir.resources`` (pydantic models of R4) validates a resource completely, but costs about 22 times more per
 resource than ``json.loads`` and rejects a whole resource for a field the import never reads (a bad
 ``meta.lastUpdated``); here a resource is refused only for a field it needs, and the problem names that field.
 DuckDB's ``read_json`` is the fastest reader of a Bulk export (it is the benchmark's baseline), but it infers one

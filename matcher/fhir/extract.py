@@ -147,6 +147,7 @@ class Importer:
         self.counts: Counter[str] = Counter()
         contract = columns()
         self._units = {name: (contract[name].unit, contract[name].molar_mass_g_mol) for name in contract}
+        self._kinds = {name: contract[name].kind for name in contract}
         self._handlers = {
             "Patient": self._patient,
             "Observation": self._observation,
@@ -272,14 +273,21 @@ class Importer:
         if held is not None and held.date >= when.isoformat():
             return
         quantity = part.get("valueQuantity")
+        if isinstance(part.get("valueInteger"), int):
+            quantity = {"value": part["valueInteger"]}
         if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float)):
             raise Unusable(f"valueQuantity: no number for {name} ({key[1]})")
+        if quantity.get("comparator"):
+            raise Unusable(
+                f"valueQuantity.comparator: {quantity['comparator']}{quantity['value']} is a bound, not a value"
+            )
         value = float(quantity["value"])
         if rule.per_upper_limit:
             value = self._per_upper_limit(part, quantity, name, value)
         else:
-            value *= self._factor(name, header_unit(quantity))
-        record.offers[name] = Offer(round(value, 6), when.isoformat(), source)
+            value *= self._factor(name, header_unit(quantity) or rule.unit)
+        kind = self._kinds[name]
+        record.offers[name] = Offer(round(value) if kind == "int" else round(value, 6), when.isoformat(), source)
 
     def _per_upper_limit(self, part: dict[str, Any], quantity: dict[str, Any], name: str, value: float) -> float:
         ranges = [
@@ -288,7 +296,8 @@ class Importer:
         high = ranges[0]["high"] if ranges else None
         if high is None or not isinstance(high.get("value"), (int, float)) or high["value"] <= 0:
             raise Unusable(f"referenceRange.high: none, so {name} (a multiple of the upper limit) cannot be computed")
-        given, limit = header_unit(quantity), header_unit(high)
+        given = header_unit(quantity)
+        limit = header_unit(high) or given  # a limit without a unit is in the result's unit
         scale = 1.0 if given.replace(" ", "") == limit.replace(" ", "") else self._convert(name, limit, given, None)
         return value / (float(high["value"]) * scale)
 
@@ -397,20 +406,19 @@ class Importer:
             if entry.ever and entry.ever not in record.ever:
                 record.ever[entry.ever] = Offer(False, "", source)
             return True
-        if entry.ever:
-            record.ever[entry.ever] = Offer(True, "", source)
         start, end = self._course_period(resource)
         if start is not None and start > self.as_of:
             self.counts["after the as-of date"] += 1
             return True
+        if entry.ever:
+            record.ever[entry.ever] = Offer(True, "", source)
         dosage = (
             resource.get("dosage")
             if resource["resourceType"] == "MedicationStatement"
             else resource.get("dosageInstruction")
         )
         course = _Course(entry.name, start, end, _daily_dose(dosage), source)
-        ongoing = status in ("active", "intended", "on-hold") and (end is None or end > self.as_of)
-        if ongoing and status != "on-hold":
+        if status == "active" and (end is None or end > self.as_of):  # not intended (future) nor on-hold
             if group.active is None or (start or dt.date.min) > (group.active.start or dt.date.min):
                 group.active = course
         elif end is not None and end <= self.as_of:
@@ -449,12 +457,12 @@ class Importer:
         if resource.get("status") == "not-done":
             group.negative = group.negative or source
             return True
-        if entry.ever:
-            record.ever[entry.ever] = Offer(True, "", source)
         when = self._effective(resource, "effective")
         if when > self.as_of:
             self.counts["after the as-of date"] += 1
             return True
+        if entry.ever:
+            record.ever[entry.ever] = Offer(True, "", source)
         self._last_dose(group, when, entry, source)
         return True
 
