@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,9 +123,9 @@ def _encoded(table: pa.Table, target: Path) -> bytes:
 
 def _provenance(
     summary: ImportSummary, rows: list[dict[str, Offer]], files: list[Path], as_of: dt.date, map_path: Any
-) -> str:
-    """What was not used, then per patient (one line each, so a large file stays readable and quick to write) and
-    column, the resource (and its date) the value came from."""
+) -> Iterator[bytes]:
+    """What was not used, then per patient (one line each, written as made, so a large file stays readable and
+    costs no memory) and column, the resource (and its date) the value came from."""
     head = {
         "as_of": as_of.isoformat(),
         "inputs": [str(f) for f in files],
@@ -134,7 +134,7 @@ def _provenance(
         "problems": [{"where": p.where, "resource": p.resource, "why": p.why} for p in summary.problems],
         "notes": summary.notes,
     }
-    lines = [json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "patients": {']
+    yield (json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "patients": {\n').encode("utf-8")
     for number, row in enumerate(rows):
         sources = {
             name: {"from": offer.source, **({"date": offer.date} if offer.date else {})}
@@ -142,6 +142,6 @@ def _provenance(
             if name != "patient_id"
         }
         comma = "," if number < len(rows) - 1 else ""
-        lines.append(f"  {json.dumps(row['patient_id'].value)}: {json.dumps(sources, ensure_ascii=False)}{comma}")
-    lines.append(" }\n}\n")
-    return "\n".join(lines)
+        line = f"  {json.dumps(row['patient_id'].value)}: {json.dumps(sources, ensure_ascii=False)}{comma}\n"
+        yield line.encode("utf-8")
+    yield b" }\n}\n"
