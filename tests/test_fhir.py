@@ -165,6 +165,8 @@ def test_malformed_resources_are_reported_not_fatal(tmp_path: Path) -> None:
         json.dumps(lab("nobody", "Patient/m1", "718-7", "2026-11-01", 12.0, "g/dL") | {"subject": None}),
         json.dumps(lab("good", "Patient/m1", "718-7", "2026-10-30", 11.0, "g/dL")),
         json.dumps(lab("orphan", "Patient/ghost", "718-7", "2026-10-30", 11.0, "g/dL")),
+        json.dumps(lab("older-bad", "Patient/m1", "718-7", "2026-10-01", 9.0, "[furlong_us]")),
+        json.dumps(lab("withdrawn", "Patient/m1", "718-7", "2026-11-20", 6.0, "g/dL") | {"status": "cancelled"}),
     ]
     source = tmp_path / "export.ndjson"
     source.write_text("\n".join(lines) + "\n", "utf-8")
@@ -175,6 +177,7 @@ def test_malformed_resources_are_reported_not_fatal(tmp_path: Path) -> None:
         ("3", "Observation/furlongs"),
         ("4", "Observation/nobody"),
         ("", "Patient/ghost"),
+        ("7", "Observation/older-bad"),  # reported though a later value is held
     }
     assert "not JSON" in reported[("2", "")]
     assert (
@@ -183,6 +186,9 @@ def test_malformed_resources_are_reported_not_fatal(tmp_path: Path) -> None:
     )
     assert "subject" in reported[("4", "Observation/nobody")]
     assert float(rows_of(tmp_path / "c.csv")["m1"]["hemoglobin_g_l"]) == 110.0  # the good one still counts
+    # used: the Patient, the good result and the orphan's (whose patient is reported missing)
+    assert summary.counts["skipped (Observation cancelled)"] == 1 and summary.counts["used"] == 3
+    assert summary.counts["resources"] == len(lines)
 
 
 def test_screening_the_imported_cohort_works(tmp_path: Path) -> None:

@@ -181,7 +181,8 @@ class Importer:
                 Problem(where, reference_of(item), f"unexpected structure ({type(exc).__name__}: {exc})")
             )
             return
-        self.counts["used" if used else "not mapped"] += 1
+        if used is not None:  # None: skipped, and counted with the reason
+            self.counts["used" if used else "not mapped"] += 1
 
     # ---- resources ---------------------------------------------------------------------------------------
 
@@ -237,9 +238,9 @@ class Importer:
             return parse_date(period["start"], prefix + "Period.start")
         raise Unusable(f"{prefix}[x]: no date")
 
-    def _observation(self, resource: Resource) -> bool:
+    def _observation(self, resource: Resource) -> bool | None:
         if not self._status_ok(resource, ("registered", "cancelled", "entered-in-error")):
-            return False
+            return None
         parts = [resource, *(c for c in resource.get("component") or [] if isinstance(c, dict))]
         matched = [
             (part, key)
@@ -269,9 +270,6 @@ class Importer:
         if (self.as_of - when).days > rule.lookback_days:
             self.counts["older than the look-back window"] += 1
             return
-        held = record.offers.get(name)
-        if held is not None and held.date >= when.isoformat():
-            return
         quantity = part.get("valueQuantity")
         if isinstance(part.get("valueInteger"), int):
             quantity = {"value": part["valueInteger"]}
@@ -286,8 +284,10 @@ class Importer:
             value = self._per_upper_limit(part, quantity, name, value)
         else:
             value *= self._factor(name, header_unit(quantity) or rule.unit)
-        kind = self._kinds[name]
-        record.offers[name] = Offer(round(value) if kind == "int" else round(value, 6), when.isoformat(), source)
+        held = record.offers.get(name)
+        if held is None or held.date < when.isoformat():  # checked after the value, so a bad one is reported
+            value = round(value) if self._kinds[name] == "int" else round(value, 6)
+            record.offers[name] = Offer(value, when.isoformat(), source)
 
     def _per_upper_limit(self, part: dict[str, Any], quantity: dict[str, Any], name: str, value: float) -> float:
         ranges = [
@@ -334,11 +334,11 @@ class Importer:
             record.offers[tests.date_column] = Offer(when.isoformat(), when.isoformat(), source)
             record.offers[tests.type_column] = Offer(self.map.pregnancy[key].type, when.isoformat(), source)
 
-    def _condition(self, resource: Resource) -> bool:
+    def _condition(self, resource: Resource) -> bool | None:
         verification = {code for _, code in _codings(resource.get("verificationStatus"))}
         if verification & {"refuted", "entered-in-error"}:
             self.counts["skipped (Condition refuted or entered in error)"] += 1
-            return False
+            return None
         entry = next((e for s, c in _codings(resource.get("code")) if (e := self.map.condition(s, c))), None)
         if entry is None:
             return False
@@ -391,10 +391,10 @@ class Importer:
             group = record.drugs[entry.group] = _DrugGroupRecord()
         return group
 
-    def _course(self, resource: Resource) -> bool:
+    def _course(self, resource: Resource) -> bool | None:
         status = resource.get("status")
         if not self._status_ok(resource, ("entered-in-error", "cancelled", "draft", "unknown")):
-            return False
+            return None
         entry = self._medication_code(resource)
         if entry is None:
             return False
@@ -445,9 +445,9 @@ class Importer:
         if group.last_dose is None or group.last_dose.date < when.isoformat():
             group.last_dose = Offer(entry.name, when.isoformat(), source)
 
-    def _administration(self, resource: Resource) -> bool:
+    def _administration(self, resource: Resource) -> bool | None:
         if not self._status_ok(resource, ("entered-in-error", "stopped", "unknown")):
-            return False
+            return None
         entry = self._medication_code(resource)
         if entry is None:
             return False
@@ -466,9 +466,9 @@ class Importer:
         self._last_dose(group, when, entry, source)
         return True
 
-    def _event(self, resource: Resource) -> bool:
+    def _event(self, resource: Resource) -> bool | None:
         if not self._status_ok(resource, ("entered-in-error",)):
-            return False
+            return None
         kind = resource["resourceType"]
         found = next(
             (
@@ -488,7 +488,7 @@ class Importer:
             return True
         if resource.get("status") != "completed":
             self.counts[f"skipped ({kind} {resource.get('status')})"] += 1
-            return False
+            return None
         when = self._effective(resource, "occurrence" if kind == "Immunization" else "performed")
         if when > self.as_of:
             self.counts["after the as-of date"] += 1
