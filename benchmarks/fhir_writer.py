@@ -22,6 +22,7 @@ from matcher.units import conversion_factor
 
 UCUM = "http://unitsofmeasure.org"
 NEGATIVE = {"system": "http://snomed.info/sct", "code": "260385009", "display": "Negative"}
+POSITIVE = {"system": "http://snomed.info/sct", "code": "10828004", "display": "Positive"}
 UPPER_LIMIT = 40.0  # the reference range's upper limit written for x-ULN columns (in the map's unit)
 RESOURCE_TYPES = (
     "Patient",
@@ -70,6 +71,7 @@ class FhirWriter:
         yield patient
         yield from self._condition(row, subject)
         yield from self._labs(row, subject)
+        yield from self._results(row, subject)
         yield from self._pregnancy_test(row, subject)
         yield from self._drugs(row, subject)
         yield from self._events(row, subject)
@@ -129,6 +131,21 @@ class FhirWriter:
                     "valueQuantity": quantity,
                     **extra,
                 }
+
+    def _results(self, row: Row, subject: dict[str, str]) -> Iterator[dict[str, Any]]:
+        for name, rule in self.source.results.items():
+            value = row.get(name)
+            if value is None:
+                continue
+            yield {
+                "resourceType": "Observation",
+                "id": f"{row['patient_id']}-{name.replace('_', '-')}",
+                "status": "final",
+                "code": self._concept(rule.codes[0]),
+                "subject": subject,
+                "effectiveDateTime": (self.as_of - dt.timedelta(days=5)).isoformat(),
+                "valueCodeableConcept": {"coding": [POSITIVE if value else NEGATIVE]},
+            }
 
     def _pregnancy_test(self, row: Row, subject: dict[str, str]) -> Iterator[dict[str, Any]]:
         tests = self.source.pregnancy_tests

@@ -364,3 +364,29 @@ def test_a_site_map_reads_a_local_score_into_an_integer_column(tmp_path: Path) -
     summary = import_fhir([bundle], tmp_path / "c.csv", AS_OF, map_path=site_map)
     assert "sledai_2k" in summary.columns
     assert rows_of(tmp_path / "c.csv")["s1"]["sledai_2k"] == "8"
+
+
+def test_qualitative_tests_give_true_false_and_others_are_reported(tmp_path: Path) -> None:
+    def serology(ident: str, loinc: str, result: tuple[str, str], date: str = "2026-11-01") -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": ident,
+            "status": "final",
+            "code": coded(LOINC, loinc),
+            "subject": {"reference": "Patient/v"},
+            "effectiveDateTime": date,
+            "valueCodeableConcept": coded(*result),
+        }
+
+    snomed = "http://snomed.info/sct"
+    resources = [
+        {"resourceType": "Patient", "id": "v"},
+        serology("hbs", "5196-1", (snomed, "260385009")),  # negative
+        serology("hcv-old", "16128-1", (snomed, "260385009"), "2026-10-01"),
+        serology("hcv", "16128-1", (snomed, "10828004")),  # positive, later
+        serology("hiv", "68961-2", (snomed, "82334004")),  # indeterminate: neither
+    ]
+    summary = import_fhir([write_bundle(tmp_path / "b.json", resources)], tmp_path / "c.csv", AS_OF)
+    row = rows_of(tmp_path / "c.csv")["v"]
+    assert (row["hbsag_positive"], row["hcv_ab_positive"], row["hiv_positive"]) == ("false", "true", "")
+    assert [(p.resource, "positive or a negative" in p.why) for p in summary.problems] == [("Observation/hiv", True)]

@@ -246,7 +246,7 @@ class Importer:
             (part, key)
             for part in parts
             for key in _codings(part.get("code"))
-            if key in self.map.observations or key in self.map.pregnancy
+            if key in self.map.observations or key in self.map.pregnancy or key in self.map.results
         ]
         if not matched:
             return False
@@ -259,6 +259,8 @@ class Importer:
         for part, key in matched:
             if key in self.map.pregnancy:
                 self._pregnancy_test(record, part, key, when, source)
+            elif key in self.map.results:
+                self._result(record, part, key, when, source)
             else:
                 self._lab(record, part, key, when, source)
         return True
@@ -314,14 +316,35 @@ class Importer:
         except CohortError as exc:
             raise Unusable(f"valueQuantity.unit: {exc}") from None
 
+    def _coded_results(self, part: dict[str, Any]) -> list[tuple[str, str]]:
+        results = _codings(part.get("valueCodeableConcept"))
+        for interpretation in part.get("interpretation") or []:
+            results += _codings(interpretation)
+        return results
+
+    def _result(
+        self, record: PatientRecord, part: dict[str, Any], key: tuple[str, str], when: dt.date, source: str
+    ) -> None:
+        name, rule = self.map.results[key]
+        if (self.as_of - when).days > rule.lookback_days:
+            self.counts["older than the look-back window"] += 1
+            return
+        results = self._coded_results(part)
+        positive = any(result in self.map.positive for result in results)
+        negative = any(result in self.map.negative for result in results)
+        if positive == negative:
+            found = ", ".join(code for _, code in results) or "none"
+            raise Unusable(f"valueCodeableConcept: {name} needs a positive or a negative result, not {found}")
+        held = record.offers.get(name)
+        if held is None or held.date < when.isoformat():
+            record.offers[name] = Offer(positive, when.isoformat(), source)
+
     def _pregnancy_test(
         self, record: PatientRecord, part: dict[str, Any], key: tuple[str, str], when: dt.date, source: str
     ) -> None:
         tests = self.map.source.pregnancy_tests
         assert tests is not None
-        results = _codings(part.get("valueCodeableConcept"))
-        for interpretation in part.get("interpretation") or []:
-            results += _codings(interpretation)
+        results = self._coded_results(part)
         if not results:
             raise Unusable("valueCodeableConcept: a pregnancy test without a coded result")
         if not any(result in self.map.negative for result in results):

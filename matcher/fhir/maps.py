@@ -40,6 +40,11 @@ class ObservationRule(_Strict):
     codes: tuple[Code, ...]
 
 
+class ResultRule(_Strict):
+    lookback_days: int
+    codes: tuple[Code, ...]
+
+
 class ConditionCode(Code):
     match: Literal["exact", "prefix"] = "exact"
     diagnosis: str
@@ -83,6 +88,8 @@ class FhirMap(_Strict):
     systems: dict[str, tuple[str, ...]]
     observations: dict[str, ObservationRule] = {}
     negative_results: tuple[Code, ...] = ()
+    positive_results: tuple[Code, ...] = ()
+    results: dict[str, ResultRule] = {}
     pregnancy_tests: PregnancyTests | None = None
     conditions: tuple[ConditionCode, ...] = ()
     drug_groups: dict[str, DrugGroup] = {}
@@ -92,7 +99,7 @@ class FhirMap(_Strict):
     def columns_filled(self) -> list[str]:
         """The contract columns this map can fill, in contract order (patient_id, birth_date and sex always)."""
         named = {"patient_id", "birth_date", "sex", "diagnosis", "diagnosis_subtype", "diagnosis_date"}
-        named |= set(self.observations) | set(self.events)
+        named |= set(self.observations) | set(self.results) | set(self.events)
         if self.pregnancy_tests:
             named |= {self.pregnancy_tests.date_column, self.pregnancy_tests.type_column}
         for group in self.drug_groups.values():
@@ -101,8 +108,8 @@ class FhirMap(_Strict):
         return [name for name in columns() if name in named]
 
 
-_CODE_LISTS = ("negative_results", "conditions", "medications")
-_KEYED = ("systems", "observations", "drug_groups", "events")
+_CODE_LISTS = ("negative_results", "positive_results", "conditions", "medications")
+_KEYED = ("systems", "observations", "results", "drug_groups", "events")
 
 
 def _merged(base: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +172,9 @@ def _check(fhir_map: FhirMap, where: str) -> None:
     for name, rule in fhir_map.observations.items():
         column(name, ("float", "int"), f"observations.{name}")
         codes += [(f"observations.{name}", code) for code in rule.codes]
+    for name, result in fhir_map.results.items():
+        column(name, ("bool",), f"results.{name}")
+        codes += [(f"results.{name}", code) for code in result.codes]
     if fhir_map.pregnancy_tests:
         tests = fhir_map.pregnancy_tests
         column(tests.date_column, ("date",), "pregnancy_tests.date_column")
@@ -200,6 +210,7 @@ def _check(fhir_map: FhirMap, where: str) -> None:
         column(name, ("date",), f"events.{name}")
         codes += [(f"events.{name}", code) for code in event.codes]
     codes += [("negative_results", code) for code in fhir_map.negative_results]
+    codes += [("positive_results", code) for code in fhir_map.positive_results]
     for at, code in codes:
         if code.system not in fhir_map.systems:
             raise FhirMapError(f"{where}: {at}: {code.code}: unknown system alias {code.system!r}")
@@ -217,6 +228,10 @@ class CompiledMap:
         for name, rule in source.observations.items():
             self.observations.update((key, (name, rule)) for key in self._keys(rule.codes))
         self.negative = set(self._keys(source.negative_results))
+        self.positive = set(self._keys(source.positive_results))
+        self.results: dict[Key, tuple[str, ResultRule]] = {}
+        for name, result in source.results.items():
+            self.results.update((key, (name, result)) for key in self._keys(result.codes))
         tests = source.pregnancy_tests
         self.pregnancy: dict[Key, PregnancyTestCode] = {}
         if tests:
