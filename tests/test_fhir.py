@@ -390,3 +390,61 @@ def test_qualitative_tests_give_true_false_and_others_are_reported(tmp_path: Pat
     row = rows_of(tmp_path / "c.csv")["v"]
     assert (row["hbsag_positive"], row["hcv_ab_positive"], row["hiv_positive"]) == ("false", "true", "")
     assert [(p.resource, "positive or a negative" in p.why) for p in summary.problems] == [("Observation/hiv", True)]
+
+
+def test_requests_by_medication_reference_and_conflicting_diagnoses(tmp_path: Path) -> None:
+    dosage = [
+        {
+            "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 4, "unit": "mg", "system": UCUM, "code": "mg"}}],
+        }
+    ]
+
+    def request(ident: str, patient: str, medication: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "resourceType": "MedicationRequest",
+            "id": ident,
+            "status": "active",
+            "intent": "order",
+            "medicationReference": {"reference": medication},
+            "subject": {"reference": f"Patient/{patient}"},
+            "authoredOn": "2026-09-01",
+            "dosageInstruction": dosage,
+            **extra,
+        }
+
+    methylprednisolone = {"resourceType": "Medication", "id": "mp", "code": coded(RXNORM, "6902")}
+    azathioprine = {"resourceType": "Medication", "id": "aza", "code": coded(RXNORM, "1256")}
+    resources = [
+        {"resourceType": "Patient", "id": "r1"},
+        {"resourceType": "Patient", "id": "r2"},
+        request("gc", "r1", "Medication/mp"),
+        request("is", "r2", "#aza", contained=[azathioprine]),
+        request("lost", "r2", "Medication/elsewhere"),
+        {
+            "resourceType": "Condition",
+            "id": "sle",
+            "code": coded("http://hl7.org/fhir/sid/icd-10", "M32.1"),
+            "subject": {"reference": "Patient/r2"},
+        },
+        {
+            "resourceType": "Condition",
+            "id": "ssc",
+            "code": coded("http://snomed.info/sct", "89155008"),
+            "subject": {"reference": "Patient/r2"},
+        },
+    ]
+    (tmp_path / "Medication.ndjson").write_text(json.dumps(methylprednisolone) + "\n", "utf-8")
+    (tmp_path / "All.ndjson").write_text("".join(json.dumps(r) + "\n" for r in resources), "utf-8")
+    summary = import_fhir([tmp_path], tmp_path / "c.csv", AS_OF)
+    rows = rows_of(tmp_path / "c.csv")
+    assert (rows["r1"]["glucocorticoid"], float(rows["r1"]["glucocorticoid_mg_day"])) == ("methylprednisolone", 8.0)
+    assert (rows["r2"]["immunosuppressant"], rows["r2"]["immunosuppressant_start_date"]) == (
+        "azathioprine",
+        "2026-09-01",
+    )
+    assert [p.resource for p in summary.problems] == ["MedicationRequest/lost"]
+    assert rows["r2"]["diagnosis"] == ""  # SLE and SSc: left for the coordinator, with a note
+    assert summary.notes == [
+        "r2: conditions give SLE (Condition/sle), SSC (Condition/ssc); diagnosis left blank for the coordinator"
+    ]

@@ -142,7 +142,7 @@ class Importer:
         self.id_system = id_system
         self.patients: dict[str, dict[str, Offer]] = {}  # Patient/id -> its own columns (id, birth date, sex)
         self.records: dict[str, PatientRecord] = {}
-        self.medications: dict[str, MedicationCode] = {}  # Medication/id -> its mapped code
+        self.medications: dict[str, MedicationCode | None] = {}  # Medication/id -> its mapped code
         self.problems: list[Problem] = []
         self.counts: Counter[str] = Counter()
         contract = columns()
@@ -365,17 +365,7 @@ class Importer:
         entry = next((e for s, c in _codings(resource.get("code")) if (e := self.map.condition(s, c))), None)
         if entry is None:
             return False
-        when: dt.date | None = None
-        for name in ("onset", "recorded"):
-            try:
-                when = (
-                    self._effective(resource, name)
-                    if name == "onset"
-                    else parse_date(resource["recordedDate"], "recordedDate")
-                )
-                break
-            except (Unusable, KeyError):
-                continue
+        when = self._onset(resource)
         if when is not None and when > self.as_of:
             self.counts["after the as-of date"] += 1
             return True
@@ -390,23 +380,40 @@ class Importer:
             held.subtypes.setdefault(entry.subtype, source)
         return True
 
+    def _onset(self, resource: Resource) -> dt.date | None:
+        """A Condition's onset (dateTime or period start), else its recorded date; None when it gives neither."""
+        if resource.get("onsetDateTime") is not None or resource.get("onsetPeriod") is not None:
+            return self._effective(resource, "onset")
+        if resource.get("recordedDate") is not None:
+            return parse_date(resource["recordedDate"], "recordedDate")
+        return None
+
     def _medication_code(self, resource: Resource) -> MedicationCode | None:
         concept = resource.get("medicationCodeableConcept")
-        if concept is None:
-            reference = resource.get("medicationReference")
-            target = reference.get("reference") if isinstance(reference, dict) else None
-            if not isinstance(target, str):
-                raise Unusable("medication[x]: neither a code nor a reference")
-            at = target.rfind("Medication/")
-            return self.medications.get(target[at:] if at >= 0 else target)
+        if concept is not None:
+            return self._mapped_medication(concept)
+        reference = resource.get("medicationReference")
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(target, str):
+            raise Unusable("medication[x]: neither a code nor a reference")
+        if target.startswith("#"):  # a Medication contained in this resource
+            for contained in resource.get("contained") or []:
+                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                    return self._mapped_medication(contained.get("code"))
+            raise Unusable(f"medicationReference: no contained resource {target}")
+        at = target.rfind("Medication/")
+        key = target[at:] if at >= 0 else target
+        if key not in self.medications:
+            raise Unusable(f"medicationReference: {key} is not among the Medication resources read")
+        return self.medications[key]
+
+    def _mapped_medication(self, concept: object) -> MedicationCode | None:
         return next((e for key in _codings(concept) if (e := self.map.medications.get(key))), None)
 
     def _medication_resource(self, resource: Resource) -> bool:
-        entry = next((e for key in _codings(resource.get("code")) if (e := self.map.medications.get(key))), None)
-        if entry is None:
-            return False
-        self.medications[reference_of(resource)] = entry
-        return True
+        entry = self._mapped_medication(resource.get("code"))
+        self.medications[reference_of(resource)] = entry  # None: read, but not a drug the map knows
+        return entry is not None
 
     def _group(self, record: PatientRecord, entry: MedicationCode) -> _DrugGroupRecord:
         group = record.drugs.get(entry.group)
