@@ -12,9 +12,11 @@ choice in matcher/fhir/__init__.py).
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import shutil
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +39,21 @@ VALIDATED_LINES = 20_000  # Observations validated with fhir.resources, when it 
 
 def export_dir(size: int, history: int, cache_dir: Path) -> Path:
     """The Bulk export of the synthetic cohort of ``size`` patients, written once and cached."""
-    directory = cache_dir / f"fhir-{size}-h{history}-seed{SEED}"
+    fhir_map = load_map()
+    directory = cache_dir / f"fhir-{size}-h{history}-seed{SEED}-map{map_digest()}"
     if not directory.exists():
         partial = directory.with_name(directory.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         rows = (row for table in generate(SynthOptions(rows=size, seed=SEED, as_of=AS_OF)) for row in table.to_pylist())
-        write_export(rows, partial, FhirWriter(load_map(), AS_OF, history))
+        write_export(rows, partial, FhirWriter(fhir_map, AS_OF, history))
         partial.rename(directory)
     return directory
+
+
+def map_digest() -> str:
+    """A short digest of the bundled map, so a cached export is written again when the map changes."""
+    text = resources.files("matcher").joinpath("data/fhir-map.yaml").read_bytes()
+    return hashlib.sha256(text).hexdigest()[:8]
 
 
 def duckdb_read(directory: str) -> int:
