@@ -31,7 +31,7 @@ class Unusable(Exception):
     """This resource cannot be used; the message says which field and why."""
 
 
-@dataclass(frozen=True, slots=True)  # one per patient and column: slots halve the memory of a large import
+@dataclass(frozen=True, slots=True)  # one per patient and column, so kept small
 class Offer:
     """A value for one column, from one resource (``Type/id``) dated ``date`` (ISO; blank when undated)."""
 
