@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "matcher"
 LAYERS = [
     {"errors", "ir", "kleene"},
     {"dates", "contract", "facts", "units", "output"},
-    {"derived", "reading", "validate"},
+    {"derived", "reading", "validate", "fhir"},
     {"cohort", "trials"},
     {"context", "coverage", "scenario"},
     {"evaluate", "cpsat", "render"},

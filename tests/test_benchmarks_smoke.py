@@ -115,3 +115,10 @@ def test_plot_and_tables_from_the_results(workspace: Path) -> None:
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert (workspace / "results" / "time-vs-size.png").read_bytes().startswith(b"\x89PNG")
     assert f"| {SIZE} |" in finished.stdout
+
+
+def test_fhir_import_reads_every_resource_duckdb_reads(workspace: Path) -> None:
+    row = run(workspace, "p6_fhir", "--history", "2")
+    assert row["resources"] > 20 * SIZE  # the export has every covered column of every patient
+    assert row["ours"]["cpu_s"] > 0 and row["duckdb_read_json"]["cpu_s"] > 0
+    assert row["ratio_cpu"] == pytest.approx(row["ours"]["cpu_s"] / row["duckdb_read_json"]["cpu_s"], rel=1e-3)

@@ -30,6 +30,7 @@ def test_wheel_contains_models_scenarios_and_contract(wheel: Path) -> None:
     assert "matcher/_bundled/scenarios/demo-cohort.csv" in names
     assert "matcher/data/cohort-columns.csv" in names
     assert "matcher/data/facts.yaml" in names
+    assert "matcher/data/fhir-map.yaml" in names  # matcher import fhir's default code map
     assert "matcher/data/README.md" in names  # the contract's rules, linked from the README
 
 
