@@ -12,17 +12,19 @@ column.  In a semicolon-delimited file a decimal comma (``1,5``) is read as a de
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from matcher.contract import columns, nearest_column, plausible_ranges
+from matcher import ir
+from matcher.contract import DERIVED_FROM, columns, nearest_column, plausible_ranges
 from matcher.dates import day_number
 from matcher.errors import CohortError
 from matcher.facts import default_facts
@@ -95,16 +97,56 @@ class Cohort:
         return mask
 
 
-def load_cohort(path: str | Path) -> Cohort:
-    """Read and validate a cohort file; the file type is taken from its suffix."""
+# Columns a run reads besides the trials' own fields: allocation's preferences and priority, a site for quotas.
+RUN_COLUMNS = ("preferences", "priority", "site")
+
+
+def columns_to_read(trials: Iterable[ir.Trial], extra: Iterable[str] = ()) -> set[str]:
+    """The contract columns a run over ``trials`` reads: what their criteria read (a derived value by every
+    column it may come from), what what-if actions change, what the loader's consistency rules compare,
+    ``RUN_COLUMNS`` and ``extra`` (a scenario's quota columns).  The rest of a file need not be read."""
+    facts = default_facts()
+    wanted = {*RUN_COLUMNS, *extra, "glucocorticoid", "glucocorticoid_mg_day", "weight_kg"}
+    wanted |= {*facts.drug_names.columns, *facts.drug_names.last_dose_of.values()}
+    wanted |= {value for value in _strings(facts.change.model_dump()) if value in columns()}
+    for trial in trials:
+        for criterion in trial.criteria:
+            rules = [criterion.applies_when] + ([] if criterion.is_manual else [cast(ir.Rule, criterion.rule)])
+            wanted |= {name for rule in rules if rule is not None for name in ir.fields_read(rule)}
+    pending = list(wanted)
+    while pending:  # a derived value by each column it may be computed from
+        for alternative in DERIVED_FROM.get(pending.pop(), ()):
+            fresh = set(alternative) - wanted
+            wanted |= fresh
+            pending.extend(fresh)
+    return wanted
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def load_cohort(path: str | Path, wanted: Collection[str] | None = None) -> Cohort:
+    """Read and validate a cohort file; the file type is taken from its suffix.
+
+    ``wanted``: the contract columns to read (see ``columns_to_read``); the file's other columns are
+    neither read (Parquet) nor converted (CSV) nor checked, and stay blank.  None reads them all.
+    """
     path = Path(path)
     if not path.exists():
         raise CohortError(f"{path}: no such file")
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        cohort = cohort_from_table(ParquetColumns(path), str(path))
+        cohort = cohort_from_table(ParquetColumns(path), str(path), wanted=wanted)
     else:
-        table, delimiter = read_csv(path)
-        cohort = cohort_from_table(table, str(path), decimal_comma=delimiter == ";")
+        table, delimiter = read_csv(path, wanted)
+        cohort = cohort_from_table(table, str(path), decimal_comma=delimiter == ";", wanted=wanted)
         del table
     pa.default_memory_pool().release_unused()  # the text table is gone; give its memory back
     return cohort
@@ -125,7 +167,9 @@ def given_columns(path: str | Path) -> set[str]:
     return set(resolve_headers(names, str(path))[0])
 
 
-def cohort_from_table(table: pa.Table | ParquetColumns, source: str, decimal_comma: bool = False) -> Cohort:
+def cohort_from_table(
+    table: pa.Table | ParquetColumns, source: str, decimal_comma: bool = False, wanted: Collection[str] | None = None
+) -> Cohort:
     """Validate an Arrow table against the contract (shared by CSV, Parquet, Arrow tables and DataFrames).
 
     Every source enters here, column by column (a Parquet file is read a column at a time).
@@ -152,7 +196,7 @@ def cohort_from_table(table: pa.Table | ParquetColumns, source: str, decimal_com
     text_codes: dict[str, tuple[np.ndarray, list[str]]] = {}
     contract = columns()
     for name, (position, unit) in resolved.items():
-        if name == "patient_id":
+        if name == "patient_id" or (wanted is not None and name not in wanted):
             continue
         column = contract[name]
         factor = 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import pyarrow as pa
@@ -88,13 +89,21 @@ _TYPED_CELLS: dict[str, pa.DataType] = {"float": pa.float64(), "int": pa.float64
 _TEXT_CELLS = pa.dictionary(pa.int32(), pa.string())
 
 
-def _parse_csv(path: Path, names: list[str], types: dict[str, pa.DataType], delimiter: str, parallel: bool) -> pa.Table:
+def _parse_csv(
+    path: Path,
+    names: list[str],
+    types: dict[str, pa.DataType],
+    delimiter: str,
+    parallel: bool,
+    include: list[str] | None = None,
+) -> pa.Table:
     return pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=1 << 24, skip_rows=1, column_names=names, use_threads=parallel),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
         convert_options=pacsv.ConvertOptions(
             column_types=types,
+            include_columns=include,
             null_values=[""],
             true_values=_spellings(TRUE_WORDS),
             false_values=_spellings(FALSE_WORDS),
@@ -123,7 +132,7 @@ def _typed_types(names: list[str], source: str) -> dict[str, pa.DataType]:
     return types
 
 
-def _read_typed(path: Path, names: list[str], delimiter: str) -> pa.Table | None:
+def _read_typed(path: Path, names: list[str], delimiter: str, include: list[str] | None) -> pa.Table | None:
     """The fast read, or None when a cell is not as its column's type demands.
 
     The text read then parses the file as before, so a bad cell is reported by row and
@@ -131,7 +140,7 @@ def _read_typed(path: Path, names: list[str], delimiter: str) -> pa.Table | None
     ``inf`` as numbers, where the contract calls them not a number (blank is blank).
     """
     try:
-        table = _parse_csv(path, names, _typed_types(names, str(path)), delimiter, parallel=True)
+        table = _parse_csv(path, names, _typed_types(names, str(path)), delimiter, parallel=True, include=include)
     except pa.ArrowInvalid:
         return None
     for column in table.columns:
@@ -143,16 +152,27 @@ def _read_typed(path: Path, names: list[str], delimiter: str) -> pa.Table | None
 _RAGGED = re.compile(r"(?:Row #(?P<row>\d+): )?Expected (?P<expected>\d+) columns, got (?P<found>\d+)")
 
 
-def read_csv(path: Path) -> tuple[pa.Table, str]:
+def _included(names: list[str], source: str, wanted: Collection[str] | None) -> list[str] | None:
+    """The header names to convert: the wanted contract columns, the ids, and every unknown header (warned of)."""
+    if wanted is None:
+        return None
+    resolved, _ = resolve_headers(names, source)
+    dropped = {position for name, (position, _unit) in resolved.items() if name != "patient_id" and name not in wanted}
+    return [name for position, name in enumerate(names) if position not in dropped]
+
+
+def read_csv(path: Path, wanted: Collection[str] | None = None) -> tuple[pa.Table, str]:
+    """The file as an Arrow table and its delimiter; with ``wanted``, only those contract columns converted."""
     names, delimiter = read_header(path)
+    include = _included(names, str(path), wanted)
     try:
         if delimiter != ";":  # a semicolon file may write decimal commas, which only the text read takes
-            typed = _read_typed(path, names, delimiter)
+            typed = _read_typed(path, names, delimiter, include)
             if typed is not None:
                 return typed, delimiter
         types = _text_types(names)
         try:
-            return _parse_csv(path, names, types, delimiter, parallel=True), delimiter
+            return _parse_csv(path, names, types, delimiter, parallel=True, include=include), delimiter
         except pa.ArrowInvalid as exc:
             if _RAGGED.search(str(exc)) is None:
                 raise

@@ -171,3 +171,36 @@ def test_a_parquet_dataset_directory_reads_as_its_single_file(tmp_path: Path) ->
     whole = tmp_path / "whole.parquet"
     pq.write_table(demo, whole)
     same_cohort(load_cohort(dataset), load_cohort(whole))
+
+
+def _screen_csv(path: Path, *trials: str) -> bytes:
+    options = [option for trial in trials for option in ("--trials", trial)]
+    result = CliRunner().invoke(main, ["screen", str(path), "--as-of", "2026-11-23", "--format", "csv", *options])
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_only_the_columns_a_run_reads_are_read(tmp_path: Path, suffix: str) -> None:
+    """A run over NCT06920433 does not read essdai (a Sjögren's score it never asks for): a bad value there
+    leaves the row screened, where a run that reads it marks the row invalid."""
+    demo = pacsv.read_csv(
+        scenarios_dir() / "demo-cohort.csv", convert_options=pacsv.ConvertOptions(column_types={"essdai": pa.string()})
+    )
+    essdai = demo.column("essdai").to_pylist()
+    essdai[0] = "high"
+    table = demo.set_column(demo.schema.get_field_index("essdai"), "essdai", pa.array(essdai, pa.string()))
+    path = tmp_path / f"c{suffix}"
+    if suffix == ".csv":
+        pacsv.write_csv(table, path)
+    else:
+        pq.write_table(table, path)
+    first = table.column("patient_id")[0].as_py()
+    alone = _screen_csv(path, "NCT06920433").decode()
+    assert f'"{first}","NCT06920433","invalid"' not in alone
+    everyone = _screen_csv(path).decode()
+    assert f'"{first}","NCT06920433","invalid"' in everyone
+    assert "column essdai: not a number" in everyone
+    # every other patient's verdict is the same whichever columns were read
+    rows = [line for line in everyone.splitlines() if "NCT06920433" in line and not line.startswith(f'"{first}",')]
+    assert rows == [line for line in alone.splitlines()[1:] if not line.startswith(f'"{first}",')]

@@ -138,7 +138,7 @@ def _allocation(
     """Screen, plan near misses (with --within) and allocate, as the options ask."""
     slots, quotas = _slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
     previous = read_previous(request.previous) if request.previous else None
-    loaded = load_checked(cohort, as_of, chosen, request.allow_missing, warnings)
+    loaded = load_checked(cohort, as_of, chosen, request.allow_missing, warnings, [q.column for q in quotas])
     screening = screen(loaded, chosen, as_of)
     plans = None
     if request.within is not None:

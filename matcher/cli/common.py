@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from matcher.cohort import Cohort, check_as_of, given_columns, invalid_rows_report, load_cohort
+from matcher.cohort import Cohort, check_as_of, columns_to_read, given_columns, invalid_rows_report, load_cohort
 from matcher.contract import absent_columns
 from matcher.errors import MatcherError, ParameterError
 from matcher.ir import Trial
@@ -123,9 +123,19 @@ def trials_for_run(
     return chosen
 
 
-def load_checked(path: Path, as_of: dt.date, trials: list[Trial], allow_missing: bool, warnings: RunWarnings) -> Cohort:
-    """The cohort with its dates checked against the as-of date; its warnings and invalid rows go to ``warnings``."""
-    loaded = check_as_of(load_cohort(path), as_of)
+def load_checked(
+    path: Path,
+    as_of: dt.date,
+    trials: list[Trial],
+    allow_missing: bool,
+    warnings: RunWarnings,
+    extra: Iterable[str] = (),
+) -> Cohort:
+    """The cohort with its dates checked against the as-of date; its warnings and invalid rows go to ``warnings``.
+
+    Only the columns the run reads are read (``columns_to_read``: the trials' fields, ``extra`` besides).
+    """
+    loaded = check_as_of(load_cohort(path, columns_to_read(trials, extra)), as_of)
     warnings.add(*loaded.warnings, *check_columns(path, trials, allow_missing), *invalid_rows_report(loaded))
     return loaded
 
