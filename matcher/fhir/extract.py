@@ -269,8 +269,7 @@ class Importer:
         self, record: PatientRecord, part: dict[str, Any], key: tuple[str, str], when: dt.date, source: str
     ) -> None:
         name, rule = self.map.observations[key]
-        if (self.as_of - when).days > rule.lookback_days:
-            self.counts["older than the look-back window"] += 1
+        if self._too_old(when, rule.lookback_days):
             return
         quantity = part.get("valueQuantity")
         if isinstance(part.get("valueInteger"), int):
@@ -290,6 +289,13 @@ class Importer:
         if held is None or held.date < when.isoformat():  # checked after the value, so a bad one is reported
             value = round(value) if self._kinds[name] == "int" else round(value, 6)
             record.offers[name] = Offer(value, when.isoformat(), source)
+
+    def _too_old(self, when: dt.date, lookback_days: int) -> bool:
+        """A value older than its column's look-back window is not current: counted, not taken."""
+        if (self.as_of - when).days <= lookback_days:
+            return False
+        self.counts["older than the look-back window"] += 1
+        return True
 
     def _per_upper_limit(self, part: dict[str, Any], quantity: dict[str, Any], name: str, value: float) -> float:
         ranges = [
@@ -326,8 +332,7 @@ class Importer:
         self, record: PatientRecord, part: dict[str, Any], key: tuple[str, str], when: dt.date, source: str
     ) -> None:
         name, rule = self.map.results[key]
-        if (self.as_of - when).days > rule.lookback_days:
-            self.counts["older than the look-back window"] += 1
+        if self._too_old(when, rule.lookback_days):
             return
         results = self._coded_results(part)
         positive = any(result in self.map.positive for result in results)
