@@ -48,6 +48,18 @@ SAME_BELOW_THE_RATIO = {
         "'Positive HBsAg or HBcAb with detectable HBV-DNA', spelled out in 004 (review round 4: HBsAg alone excludes)"
     ),
     frozenset({"NCT06222853.excl.9.2", "NCT06920433.excl.10"}): "'Positive HCV antibody with detectable HCV-RNA'",
+    frozenset({"NCT06056921.excl.5.1", "NCT06920433.excl.9"}): (
+        "'HBsAg or HBcAb positive and HBV DNA titer greater than the normal range' (review of NCT06056921 round 4, "
+        "finding 4: HBsAg alone excludes)"
+    ),
+    frozenset({"NCT06056921.excl.5.1", "NCT06222853.excl.9.1"}): "'HBsAg or HBcAb positive and HBV DNA above normal'",
+    frozenset({"NCT06056921.excl.5.2", "NCT06920433.excl.10"}): "'HCV antibody positive and HCV RNA above normal'",
+    frozenset({"NCT06056921.excl.5.2", "NCT06222853.excl.9.2"}): "'HCV antibody positive and HCV RNA above normal'",
+    frozenset({"NCT06056921.excl.5.3", "NCT06222853.excl.9.3"}): "'HIV antibody, syphilis test or CMV DNA positive'",
+    frozenset({"NCT06056921.excl.3", "NCT06222853.excl.7"}): (
+        "'active or uncontrollable infection requiring systemic treatment within 1 week before screening' "
+        "(review of NCT06056921 round 4, finding 5: seronegative HBV/HCV viraemia excludes)"
+    ),
     frozenset({"NCT06821659.incl.3", "NCT06920433.incl.4"}): (
         "'Ineffectiveness of conventional treatment for more than 6 months, or disease activity recurrence after "
         "remission' (review round 4, B1: a relapse with a `never` last-relapse date is no relapse)"

@@ -77,6 +77,7 @@ ELIGIBLE_AAV = {**COMMON, "diagnosis": "AAV", "diagnosis_subtype": "MPA", "anca_
 
 ELIGIBLE = {"SLE": ELIGIBLE_SLE, "SS": ELIGIBLE_SS, "SSC": ELIGIBLE_SSC, "DM": ELIGIBLE_DM, "AAV": ELIGIBLE_AAV}
 ELIGIBLE_RESULT = ("eligible", [], [])
+UNKNOWN_TEST_AND_PREGNANT = ("unknown", [], ["pregnancy_test_negative_date", "pregnant"])
 
 
 def test_coverage():
@@ -137,12 +138,12 @@ FAILS_ONLY = [
     ("SLE", {"hsct_history": "true"}, "excl.4"),
     ("SLE", {"solid_organ_transplant": "true"}, "excl.4"),
     ("SLE", {"gvhd_grade": 2, "gvhd_date": "2026-11-10"}, "excl.4"),
-    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "true"}, "excl.5"),
-    ("SLE", {"hbcab_positive": "true", "hbv_dna_detectable": "true"}, "excl.5"),
-    ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "true"}, "excl.5"),
-    ("SLE", {"hiv_positive": "true"}, "excl.5"),
-    ("SLE", {"syphilis_positive": "true"}, "excl.5"),
-    ("SLE", {"cmv_dna_positive": "true"}, "excl.5"),
+    # a detectable HBV DNA or HCV RNA also fails excl.3 (see test_round_5); here the DNA/RNA is left blank
+    ("SLE", {"hbsag_positive": "true"}, "excl.5.1"),
+    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "false"}, "excl.5.1"),  # HBsAg alone excludes
+    ("SLE", {"hiv_positive": "true"}, "excl.5.3"),
+    ("SLE", {"syphilis_positive": "true"}, "excl.5.3"),
+    ("SLE", {"cmv_dna_positive": "true"}, "excl.5.3"),
     ("SLE", {"live_vaccine_date": "2026-10-27"}, "excl.6"),
     ("SLE", {"pregnant": "true"}, "excl.7"),
     ("SLE", {"malignancy_type": "other", "malignancy_status": "cured"}, "excl.8"),
@@ -193,7 +194,6 @@ PASSES = [
     ("SLE", {"infection_resolved_date": "2026-11-16"}),  # exactly 1 week ago
     ("SLE", {"gvhd_grade": 1, "gvhd_date": "2026-11-20"}),
     ("SLE", {"gvhd_grade": 2, "gvhd_date": "2026-11-09"}),  # exactly 2 weeks ago
-    ("SLE", {"hbsag_positive": "true", "hbv_dna_detectable": "false"}),
     ("SLE", {"hbcab_positive": "true", "hbv_dna_detectable": "false"}),
     ("SLE", {"hcv_ab_positive": "true", "hcv_rna_detectable": "false"}),
     ("SLE", {"live_vaccine_date": "2026-10-26"}),  # exactly 4 weeks ago
@@ -290,7 +290,6 @@ def test_other_disease_branches_ignore_blank_columns():
         ("SLE", "syphilis_positive", ["syphilis_positive"]),
         ("SLE", "cmv_dna_positive", ["cmv_dna_positive"]),
         ("SLE", "live_vaccine_date", ["live_vaccine_date"]),
-        ("SLE", "pregnant", ["pregnant"]),
         ("SLE", "malignancy_type", ["malignancy_status", "malignancy_type"]),  # status decides the exceptions
         ("SLE", "other_trial_date", ["other_trial_date"]),
     ],
@@ -302,8 +301,8 @@ def test_blank_is_unknown(disease, blank, missing):
 @pytest.mark.parametrize(
     "changes,missing",
     [
-        ({"hbsag_positive": "true"}, ["hbv_dna_detectable"]),  # HBV DNA needed only once a marker is positive
-        ({"hbsag_positive": None}, ["hbsag_positive", "hbv_dna_detectable"]),  # DNA decides if HBsAg is positive
+        ({"hbcab_positive": "true"}, ["hbv_dna_detectable"]),  # HBV DNA needed only once HBcAb is positive
+        ({"hbsag_positive": None}, ["hbsag_positive"]),  # HBsAg positive excludes whatever the DNA
         ({"hcv_ab_positive": "true"}, ["hcv_rna_detectable"]),
         ({"malignancy_type": "basal_cell_skin"}, ["malignancy_status"]),
         ({"gvhd_grade": 3}, ["gvhd_date"]),
@@ -448,8 +447,12 @@ def test_stale_pregnancy_test_matters_only_for_women_who_can_conceive(changes):
         ({"pregnant": "true"}, ("ineligible", [P + "excl.7"], [])),
         ({"pregnant": "true", "childbearing_potential": "false"}, ("ineligible", [P + "excl.7"], [])),  # overrides
         ({"pregnant": "true", "childbearing_potential": None}, ("ineligible", [P + "excl.7"], [])),
-        ({"pregnant": None}, ("unknown", [], ["pregnant"])),
-        ({"pregnant": None, "childbearing_potential": None}, ("unknown", [], ["childbearing_potential", "pregnant"])),
+        # a blank `pregnant` with no negative test in the window (with one it is settled: test_round_5)
+        ({"pregnant": None, "pregnancy_test_negative_date": "2026-11-16"}, UNKNOWN_TEST_AND_PREGNANT),
+        (
+            {"pregnant": None, "childbearing_potential": None, "pregnancy_test_negative_date": None},
+            ("unknown", [], ["childbearing_potential", "pregnancy_test_negative_date", "pregnant"]),
+        ),
         ({"pregnant": None, "childbearing_potential": "false"}, ELIGIBLE_RESULT),
         ({"pregnant": None, "sex": "M"}, ELIGIBLE_RESULT),
         ({"pregnant": "false"}, ELIGIBLE_RESULT),
@@ -533,7 +536,8 @@ def test_review_round_3_recorded_facts(changes, failed):
         (dict(ild=None, ild_diagnosis_date="2026-11-23"), ELIGIBLE_RESULT),  # diagnosed today
         (dict(ild=None, ild_diagnosis_date="never"), ("ineligible", [P + "incl.ssc.3"], [])),  # never diagnosed
         (dict(ild=None, ild_active="true"), ELIGIBLE_RESULT),  # active ILD is ILD
-        (dict(ild=None, ild_active="true", ild_diagnosis_date="never"), ELIGIBLE_RESULT),  # `never` does not clear it
+        # active ILD beside a `never` date contradicts itself: unknown, ild to record (round-5 convention)
+        (dict(ild=None, ild_active="true", ild_diagnosis_date="never"), ("unknown", [], ["ild"])),
         (dict(ild=None, ild_active="false"), ("unknown", [], ["ild", "ild_diagnosis_date"])),  # inactive ILD possible
         (dict(ild=None, ild_active="false", ild_diagnosis_date="never"), ("ineligible", [P + "incl.ssc.3"], [])),
         # a recorded ild decides
@@ -567,3 +571,95 @@ def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: s
     status, failed, _ = verdict("NCT06056921", {**patient, "planning_pregnancy": plan})
     assert status == expected
     assert failed == (["NCT06056921.incl.6.plan"] if plan == "true" else [])
+
+
+# Review round 4 (round-5 fixes), each at its boundary.
+ROUND_5 = [
+    # finding 1, incl.ssc.3: active ILD beside a `never` ILD diagnosis date and ild blank contradicts itself:
+    # unknown, ild to record (round-5 convention); a recorded ild or a real date still decides (SAFETY)
+    (
+        "ssc_active_ild_never_date",
+        "SSC",
+        dict(ild=None, ild_active="true", ild_diagnosis_date="never"),
+        ("unknown", [], ["ild"]),
+    ),
+    ("ssc_active_ild_blank_date", "SSC", dict(ild=None, ild_active="true", ild_diagnosis_date=None), ELIGIBLE_RESULT),
+    (
+        "ssc_active_ild_dated_today",
+        "SSC",
+        dict(ild=None, ild_active="true", ild_diagnosis_date="2026-11-23"),
+        ELIGIBLE_RESULT,
+    ),
+    (
+        "ssc_ild_true_never_date",
+        "SSC",
+        dict(ild="true", ild_active="true", ild_diagnosis_date="never"),
+        ELIGIBLE_RESULT,
+    ),
+    (
+        "ssc_ild_false_active",
+        "SSC",
+        dict(ild="false", ild_active="true", ild_diagnosis_date="never"),
+        ("ineligible", [P + "incl.ssc.3"], []),
+    ),
+    # finding 2, excl.7: a blank `pregnant` is settled by a negative test inside the 7-day window of
+    # incl.6.pregnancy_test (6 days old settles it, 7 days old does not)
+    (
+        "pregnant_blank_test_6_days",
+        "SLE",
+        dict(pregnant=None, pregnancy_test_negative_date="2026-11-17"),
+        ELIGIBLE_RESULT,
+    ),
+    (
+        "pregnant_blank_test_7_days",
+        "SLE",
+        dict(pregnant=None, pregnancy_test_negative_date="2026-11-16"),
+        UNKNOWN_TEST_AND_PREGNANT,
+    ),
+    (
+        "pregnant_blank_test_today",
+        "SLE",
+        dict(pregnant=None, pregnancy_test_negative_date="2026-11-23"),
+        ELIGIBLE_RESULT,
+    ),
+    (
+        "pregnant_true_test_today",
+        "SLE",
+        dict(pregnant="true", pregnancy_test_negative_date="2026-11-23"),
+        ("ineligible", [P + "excl.7"], []),
+    ),
+    # finding 4, excl.5.1: HBsAg positive excludes whatever the DNA (as NCT06920433.excl.9 / NCT06222853.excl.9.1);
+    # HBcAb positive only with detectable DNA (SAFETY)
+    (
+        "hbsag_dna_undetectable",
+        "SLE",
+        dict(hbsag_positive="true", hbv_dna_detectable="false"),
+        ("ineligible", [P + "excl.5.1"], []),
+    ),
+    ("hbcab_dna_undetectable", "SLE", dict(hbcab_positive="true", hbv_dna_detectable="false"), ELIGIBLE_RESULT),
+    (
+        "hbcab_dna_detectable",
+        "SLE",
+        dict(hbcab_positive="true", hbv_dna_detectable="true"),
+        ("ineligible", [P + "excl.3", P + "excl.5.1"], []),
+    ),
+    (
+        "hbsag_blank_hbcab_negative",
+        "SLE",
+        dict(hbsag_positive=None, hbv_dna_detectable="false"),
+        ("unknown", [], ["hbsag_positive"]),
+    ),
+    ("hcv_ab_rna_undetectable", "SLE", dict(hcv_ab_positive="true", hcv_rna_detectable="false"), ELIGIBLE_RESULT),
+    # finding 5, excl.3: seronegative HBV or HCV viraemia is a present viral infection needing treatment (SAFETY);
+    # a negative or blank nucleic-acid test adds nothing
+    ("hbv_dna_seronegative", "SLE", dict(hbv_dna_detectable="true"), ("ineligible", [P + "excl.3"], [])),
+    ("hcv_rna_seronegative", "SLE", dict(hcv_rna_detectable="true"), ("ineligible", [P + "excl.3"], [])),
+    ("hbv_hcv_negative", "SLE", dict(hbv_dna_detectable="false", hcv_rna_detectable="false"), ELIGIBLE_RESULT),
+]
+
+
+@pytest.mark.parametrize(
+    "disease, changes, expected", [(d, c, e) for _, d, c, e in ROUND_5], ids=[n for n, _, _, _ in ROUND_5]
+)
+def test_round_5(disease, changes, expected):
+    assert verdict(TRIAL, with_changes(ELIGIBLE[disease], **changes)) == expected

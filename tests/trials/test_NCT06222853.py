@@ -266,12 +266,12 @@ def test_still_eligible(changes):
         (dict(gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
         # review round 3: a recorded transplant is not cleared by a contradictory `never` transplant date
         (dict(hsct_history="true", transplant_date="never", gvhd_grade=2, gvhd_date="2026-11-10"), [E + "8.b"]),
-        (dict(hbsag_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
+        (dict(hbsag_positive="true", hbv_dna_detectable="true"), [E + "7", E + "9.1"]),
         # reviewer item 4: HBsAg positive excludes whatever the HBV-DNA
         (dict(hbsag_positive="true", hbv_dna_detectable="false"), [E + "9.1"]),
         (dict(hbsag_positive="true", hbv_dna_detectable=None), [E + "9.1"]),
-        (dict(hbcab_positive="true", hbv_dna_detectable="true"), [E + "9.1"]),
-        (dict(hcv_ab_positive="true", hcv_rna_detectable="true"), [E + "9.2"]),
+        (dict(hbcab_positive="true", hbv_dna_detectable="true"), [E + "7", E + "9.1"]),
+        (dict(hcv_ab_positive="true", hcv_rna_detectable="true"), [E + "7", E + "9.2"]),
         (dict(hiv_positive="true"), [E + "9.3"]),
         (dict(syphilis_positive="true"), [E + "9.3"]),
         (dict(cmv_dna_positive="true"), [E + "9.3"]),
@@ -621,3 +621,58 @@ def test_a_recorded_plan_to_conceive_fails_the_contraception_undertaking(plan: s
     status, failed, _ = verdict("NCT06222853", {**patient, "planning_pregnancy": plan})
     assert status == expected
     assert failed == (["NCT06222853.incl.6.plan"] if plan == "true" else [])
+
+
+# Review round 4 (round-5 fixes), each at its boundary.
+ROUND_5 = [
+    # finding 1, excl.3.2: with no renal biopsy ever, neither a class VI nor a chronicity index is documented; a
+    # recorded class VI beside `never` still excludes (the safer side)
+    (
+        "biopsy_never_class_and_ci_blank",
+        dict(renal_biopsy_date="never", lupus_nephritis_class=None, ln_chronicity_index=None),
+        ELIGIBLE,
+    ),
+    (
+        "biopsy_never_class_vi",
+        dict(renal_biopsy_date="never", lupus_nephritis_class="VI", ln_chronicity_index=None),
+        fails("excl.3.2"),
+    ),
+    (
+        "biopsy_dated_class_and_ci_blank",
+        dict(renal_biopsy_date="2026-01-01", lupus_nephritis_class=None, ln_chronicity_index=None),
+        unknown("ln_chronicity_index", "lupus_nephritis_class"),
+    ),
+    # excl.11 "Positive blood pregnancy test": a blank `pregnant` is settled by a negative SERUM test inside the
+    # 7-day window of incl.6; a negative urine test (accepted by incl.6) is not a blood test
+    (
+        "pregnant_blank_serum_6_days",
+        dict(pregnant=None, pregnancy_test_type="serum", pregnancy_test_negative_date="2026-11-17"),
+        ELIGIBLE,
+    ),
+    (
+        "pregnant_blank_serum_7_days",
+        dict(pregnant=None, pregnancy_test_type="serum", pregnancy_test_negative_date="2026-11-16"),
+        unknown("pregnancy_test_negative_date", "pregnant"),
+    ),
+    ("pregnant_blank_urine_3_days", dict(pregnant=None, pregnancy_test_type="urine"), unknown("pregnant")),
+    (
+        "pregnant_blank_type_blank",
+        dict(pregnant=None, pregnancy_test_type=None),
+        unknown("pregnancy_test_type", "pregnant"),
+    ),
+    (
+        "pregnant_true_serum_today",
+        dict(pregnant="true", pregnancy_test_type="serum", pregnancy_test_negative_date="2026-11-23"),
+        fails("excl.11"),
+    ),
+    # excl.7 (viral infections requiring systemic treatment): seronegative HBV or HCV viraemia excludes (review of
+    # NCT06056921 round 4, finding 5; the reading of NCT06920433.excl.3)
+    ("hbv_dna_seronegative", dict(hbv_dna_detectable="true"), fails("excl.7")),
+    ("hcv_rna_seronegative", dict(hcv_rna_detectable="true"), fails("excl.7")),
+    ("hbv_dna_blank_seronegative", dict(hbv_dna_detectable=None, hcv_rna_detectable=None), ELIGIBLE),
+]
+
+
+@pytest.mark.parametrize("changes, expected", [(c, e) for _, c, e in ROUND_5], ids=[n for n, _, _ in ROUND_5])
+def test_round_5(changes, expected):
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected

@@ -328,7 +328,11 @@ VIGNETTES = [
     ),
     # HBcAb positive, HBV DNA undetectable: not "with detectable HBV-DNA"
     ("hbcab_dna_negative", with_changes(BOY, hbcab_positive="true", hbv_dna_detectable="false"), ELIGIBLE),
-    ("hbsag_dna_positive", with_changes(BOY, hbsag_positive="true", hbv_dna_detectable="true"), fails("excl.9.1")),
+    (
+        "hbsag_dna_positive",
+        with_changes(BOY, hbsag_positive="true", hbv_dna_detectable="true"),
+        fails("excl.7", "excl.9.1"),
+    ),
     # HBsAg positive is current infection; B-cell aplasia reactivates it whatever the DNA (reviewer item 4)
     ("hbsag_dna_negative", with_changes(BOY, hbsag_positive="true", hbv_dna_detectable="false"), fails("excl.9.1")),
     # HBcAb positive with the DNA not measured: undecided
