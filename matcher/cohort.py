@@ -28,6 +28,7 @@ from matcher.contract import DERIVED_FROM, columns, nearest_column, plausible_ra
 from matcher.dates import day_number
 from matcher.errors import CohortError
 from matcher.facts import default_facts
+from matcher.kleene import TRUE
 from matcher.reading import ParquetColumns, first_line, read_csv, read_header, resolve_headers
 from matcher.units import conversion_factor
 from matcher.validate import (
@@ -107,7 +108,10 @@ def columns_to_read(trials: Iterable[ir.Trial], extra: Iterable[str] = ()) -> se
     ``RUN_COLUMNS`` and ``extra`` (a scenario's quota columns).  The rest of a file need not be read."""
     facts = default_facts()
     wanted = {*RUN_COLUMNS, *extra, "glucocorticoid", "glucocorticoid_mg_day", "weight_kg"}
-    wanted |= {*facts.drug_names.columns, *facts.drug_names.last_dose_of.values()}
+    wanted |= {
+        *facts.drug_names.columns,
+        *(name for pair in facts.none_contradicted_by.items() for name in (pair[0], *pair[1])),
+    }
     wanted |= {value for value in _strings(facts.change.model_dump()) if value in columns()}
     for trial in trials:
         for criterion in trial.criteria:
@@ -269,11 +273,23 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
-    for name, last_dose in default_facts().drug_names.last_dose_of.items():
-        if name in cohort.values and last_dose in cohort.values:
-            nothing = cohort.per_word(name, lambda word: word == "none", False)
-            dated = np.isfinite(cohort.values[last_dose])
-            problems.add(nothing & dated, name, f"none, though {last_dose} dates a last dose")
+    for name, others in default_facts().none_contradicted_by.items():
+        if name not in cohort.values:
+            continue
+        nothing = cohort.per_word(name, lambda word: word == "none", False)
+        for other in others:
+            if other in cohort.values and (nothing & (says := _says_something(cohort, other))).any():
+                problems.add(nothing & says, name, f"none, though {other} records one")
+
+
+def _says_something(cohort: Cohort, name: str) -> np.ndarray:
+    """Rows where column ``name`` records that something is or was: a date, a value, a flag that is true."""
+    values = cohort.values[name]
+    if values.dtype == np.int8:
+        return values == TRUE
+    if values.dtype == object:
+        return cohort.per_word(name, lambda word: word != "none", False)
+    return np.isfinite(values)
 
 
 def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:

@@ -118,7 +118,6 @@ class DrugNames(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     columns: tuple[str, ...]
-    last_dose_of: dict[str, str] = Field(default_factory=dict)
     spellings: dict[str, tuple[str, ...]]
 
     @cached_property
@@ -141,6 +140,7 @@ class Facts(BaseModel):
     half_lives_days: dict[str, float]
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     drug_names: DrugNames
+    none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...]
     action_burden_days: dict[str, int]
     tablet_mg: dict[str, float]

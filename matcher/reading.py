@@ -132,7 +132,7 @@ def _typed_types(names: list[str], source: str) -> dict[str, pa.DataType]:
     return types
 
 
-def _read_typed(path: Path, names: list[str], delimiter: str, include: list[str] | None) -> pa.Table | None:
+def _read_typed(path: Path, names: list[str], delimiter: str, include: list[str] | None = None) -> pa.Table | None:
     """The fast read, or None when a cell is not as its column's type demands.
 
     The text read then parses the file as before, so a bad cell is reported by row and

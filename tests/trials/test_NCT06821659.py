@@ -1268,5 +1268,5 @@ def test_review_round_5(base, changes, outcome):
 def test_none_beside_a_dated_last_dose_is_an_invalid_row(name: str, last_dose: str) -> None:
     """Round 5: the date says a drug was given, the name says none; the row cannot be read either way."""
     status, reasons, _ = verdict(T, with_changes(ELIGIBLE_SLE, **{name: "none", last_dose: ago(62)}))
-    assert (status, reasons) == ("invalid", [f"column {name}: none, though {last_dose} dates a last dose"])
+    assert (status, reasons) == ("invalid", [f"column {name}: none, though {last_dose} records one"])
     assert verdict(T, with_changes(ELIGIBLE_SLE, **{name: "none", last_dose: "never"}))[0] == "eligible"

@@ -1030,7 +1030,7 @@ ROUND_5 = [
         (
             f"other_biologic_none_{date}",
             {**B_NOT_FAILED, "other_biologic": "none", "other_biologic_last_dose": date},
-            ("invalid", ["column other_biologic: none, though other_biologic_last_dose dates a last dose"], []),
+            ("invalid", ["column other_biologic: none, though other_biologic_last_dose records one"], []),
         )
         for date in ("2026-11-10", "2026-10-23", "2020-01-01")
     ),
