@@ -216,12 +216,25 @@ class Compiler:
                 for date_guard, date in self.alternatives(field)
                 for name_guard, name in self.alternatives(rule.drug_field)
             ]
+        elif (alike := self._either_sex(rule, field)) is not None:
+            return alike
         else:
             alternatives = [(guard, self._leaf_value(rule, value)) for guard, value in self.alternatives(field)]
         is_true = self.disj([self.conj([guard, pair[0]]) for guard, pair in alternatives])
         if all(decided(pair) for _, pair in alternatives):  # the guards are exclusive and exhaustive
             return is_true, self.neg(is_true)
         return is_true, self.disj([self.conj([guard, pair[1]]) for guard, pair in alternatives])
+
+    def _either_sex(self, rule: ir.Rule, field: str) -> Rails | None:
+        """As the evaluator: where only a blank sex leaves a derived value unknown, the rails a woman's and a
+        man's value give alike (None where they differ, or the value is not of that kind)."""
+        derived = self.ctx.derived.get(field)
+        if not isinstance(rule, (ir.Compare, ir.Range)) or field in self.overrides or derived is None:
+            return None
+        if derived.by_sex is None or np.isnan(derived.by_sex[0][self.row]) or np.isnan(derived.by_sex[1][self.row]):
+            return None
+        woman, man = (self._leaf_value(rule, float(values[self.row])) for values in derived.by_sex)
+        return woman if woman == man and all(isinstance(rail, bool) for rail in woman) else None
 
     def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
         if isinstance(value, Unknown) and not isinstance(rule, ir.Known):

@@ -60,10 +60,15 @@ def completed_years(birth_days: np.ndarray, as_of: dt.date) -> np.ndarray:
 
 @dataclass
 class Derived:
-    """A derived field's values and, per input column, the rows where that blank input made it unknown."""
+    """A derived field's values and, per input column, the rows where that blank input made it unknown.
+
+    ``by_sex``: where only a blank sex leaves the value unknown, its value for a woman and for a man
+    (NaN elsewhere), so a criterion both values decide alike is decided all the same.
+    """
 
     values: np.ndarray
     blanks: dict[str, np.ndarray]
+    by_sex: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _age(cohort: Cohort, as_of: dt.date) -> Derived:
@@ -137,7 +142,8 @@ def _egfr(cohort: Cohort, age: Derived) -> Derived:
         "sex": unknown & sex_blank & ~(age.values < 18),
         "height_cm": unknown & np.isnan(height) & ~(age.values >= 18),
     }
-    return Derived(egfr, blanks)
+    either = unknown & sex_blank & (age.values >= 18)
+    return Derived(egfr, blanks, _by_sex(either, lambda woman: ckd_epi_2021(scr, age.values, woman)))
 
 
 def _crcl(cohort: Cohort, age: Derived) -> Derived:
@@ -156,7 +162,18 @@ def _crcl(cohort: Cohort, age: Derived) -> Derived:
         "weight_kg": unknown & np.isnan(weight),
         "sex": unknown & sex_blank,
     }
-    return Derived(crcl, blanks)
+    return Derived(
+        crcl, blanks, _by_sex(unknown & sex_blank, lambda woman: cockcroft_gault(scr, age.values, weight, woman))
+    )
+
+
+def _by_sex(rows: np.ndarray, formula: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The formula's values for a woman and for a man at ``rows`` (NaN elsewhere, and where it has no value)."""
+    if not rows.any():
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = [np.round(formula(np.full(len(rows), woman)), 6) for woman in (True, False)]
+    return np.where(rows, values[0], np.nan), np.where(rows, values[1], np.nan)
 
 
 def derive(

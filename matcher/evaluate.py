@@ -34,11 +34,24 @@ def evaluate(rule: ir.Rule, ctx: Context) -> np.ndarray:
     return codes
 
 
+def _either_sex(rule: ir.Compare | ir.Range, ctx: Context, verdict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``verdict`` of the field's values; where only a blank sex leaves a derived value unknown (eGFR, CrCl),
+    the verdict a woman's and a man's value give alike."""
+    codes = verdict(ctx.values(rule.field))
+    derived = ctx.derived.get(rule.field)
+    if derived is None or derived.by_sex is None:
+        return codes
+    woman, man = (verdict(values) for values in derived.by_sex)
+    return np.where((codes == UNKNOWN) & (woman == man), woman, codes).astype(np.int8)
+
+
 @EVALUATORS.register(ir.Compare)
 def _compare(rule: ir.Compare, ctx: Context) -> np.ndarray:
-    values = ctx.values(rule.field)
-    with np.errstate(invalid="ignore"):
-        return tri(~np.isnan(values), OPERATORS[rule.op](values, rule.value))
+    def verdict(values: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return tri(~np.isnan(values), OPERATORS[rule.op](values, rule.value))
+
+    return _either_sex(rule, ctx, verdict)
 
 
 @EVALUATORS.register(ir.Linear)
@@ -51,14 +64,16 @@ def _linear(rule: ir.Linear, ctx: Context) -> np.ndarray:
 
 @EVALUATORS.register(ir.Range)
 def _range(rule: ir.Range, ctx: Context) -> np.ndarray:
-    values = ctx.values(rule.field)
-    inside = np.ones(len(values), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if rule.min is not None:
-            inside &= values >= rule.min if rule.min_inclusive else values > rule.min
-        if rule.max is not None:
-            inside &= values <= rule.max if rule.max_inclusive else values < rule.max
-    return tri(~np.isnan(values), inside)
+    def verdict(values: np.ndarray) -> np.ndarray:
+        inside = np.ones(len(values), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if rule.min is not None:
+                inside &= values >= rule.min if rule.min_inclusive else values > rule.min
+            if rule.max is not None:
+                inside &= values <= rule.max if rule.max_inclusive else values < rule.max
+        return tri(~np.isnan(values), inside)
+
+    return _either_sex(rule, ctx, verdict)
 
 
 @EVALUATORS.register(ir.CompareFields)

@@ -159,9 +159,23 @@ def _compare(rule: ir.Compare, verdict: int, ctx: Context, row: int) -> Finding:
     limit = f"{_WORDS[rule.op]} {shown(rule.value, unit)}"
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), limit)
-    value = float(ctx.values(rule.field)[row])
-    text = f"{subject(rule.field, ctx, row)} {_against(value, rule.value, unit, rule.op, verdict)}"
+    value, described = _shown_value(rule.field, ctx, row, rule.value)
+    text = f"{described} {_against(value, rule.value, unit, rule.op, verdict)}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+def _shown_value(field: str, ctx: Context, row: int, limit: float) -> tuple[float, str]:
+    """The value a decided comparison is stated with, and the field named with it.  A derived value that only
+    a blank sex leaves unknown is stated for both sexes, against the one nearer the limit."""
+    value = float(ctx.values(field)[row])
+    derived = ctx.derived.get(field)
+    if not math.isnan(value) or derived is None or derived.by_sex is None:
+        return value, subject(field, ctx, row)
+    label, unit = label_and_unit(field)
+    woman, man = (float(values[row]) for values in derived.by_sex)
+    nearer = min((woman, man), key=lambda candidate: abs(candidate - limit))
+    either = f"{label} {shown(woman, unit)} for a woman or {shown(man, unit)} for a man (sex not recorded)"
+    return nearer, f"{either}{_note(field, ctx, row)}: either way"
 
 
 @FINDINGS.register(ir.Linear)
@@ -184,14 +198,14 @@ def _range(rule: ir.Range, verdict: int, ctx: Context, row: int) -> Finding:
     limit = " and ".join(ends)
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), limit)
-    value = float(ctx.values(rule.field)[row])
+    value, described = _shown_value(rule.field, ctx, row, rule.min if rule.min is not None else rule.max or 0.0)
     if verdict == TRUE:
         against = f"is within {limit}" if len(ends) == 2 else f"is {limit}"
     elif rule.min is not None and (value < rule.min or (value == rule.min and not rule.min_inclusive)):
         against = _against(value, rule.min, unit, ">=" if rule.min_inclusive else ">", FALSE)
     else:
         against = _against(value, rule.max or 0.0, unit, "<=" if rule.max_inclusive else "<", FALSE)
-    text = f"{subject(rule.field, ctx, row)} {against}"
+    text = f"{described} {against}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
 
 
@@ -341,6 +355,8 @@ def key_columns(leaf: ir.Rule, ctx: Context) -> list[np.ndarray]:
         if field in ("egfr_ml_min_1_73m2", "crcl_ml_min"):
             out.append(np.isnan(ctx.cohort.column(field)))  # reported, or computed (and then by which formula)
             out.append(ctx.values("age") >= 18)
+        if field in ctx.derived and (by_sex := ctx.derived[field].by_sex) is not None:
+            out.extend(by_sex)  # stated for both sexes where a blank sex alone leaves it unknown
     return out
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from matcher.cohort import cohort_from_records
+from matcher.context import Context
 from matcher.derived import bedside_schwartz, ckd_epi_2021, cockcroft_gault, completed_years, derive
 from matcher.facts import default_facts
+from matcher.planning import status_now
+from matcher.trials import effective_facts
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "trials"))
+from test_NCT06056921 import ELIGIBLE_SLE as NCT06056921_SLE  # noqa: E402
+from test_NCT06920433 import ELIGIBLE_SLE as NCT06920433_SLE  # noqa: E402
+from trialkit import trial, verdict  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -110,3 +121,26 @@ def test_prednisone_equivalent(drug: str, dose: str, mg_day: float) -> None:
     values = _derived(glucocorticoid=drug, glucocorticoid_mg_day=dose, weight_kg="50")
     assert values["prednisone_equivalent_mg_day"] == pytest.approx(mg_day)
     assert values["prednisone_equivalent_mg_kg_day"] == pytest.approx(mg_day / 50)
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "expected"),
+    [(1.0, ("eligible", [], [])), (2.7, ("unknown", [], ["sex"])), (3.0, ("ineligible", ["NCT06920433.incl.16"], []))],
+)
+def test_crcl_with_sex_blank_is_decided_where_both_sexes_agree(creatinine: float, expected: tuple) -> None:
+    """Cockcroft-Gault, 36 years, 60 kg: a man's CrCl is (140-36)*60/(72*Scr), a woman's 0.85 of it.  At Scr 2.7
+    a man has 32.1 and a woman 27.3 mL/min, on either side of NCT06920433's 30: only there is the sex asked for.
+    The evaluator and the CP-SAT compiler agree (the patient's verdict now, from a what-if plan)."""
+    patient = {**NCT06920433_SLE, "sex": None, "crcl_ml_min": None, "creatinine_mg_dl": creatinine}
+    assert verdict("NCT06920433", patient) == expected
+    model = trial("NCT06920433")
+    cohort = cohort_from_records([{**patient, "patient_id": "p1"}])
+    assert status_now(Context(cohort, AS_OF, effective_facts(model)), model, 0) == expected[0]
+
+
+def test_egfr_with_sex_blank_is_decided_where_both_sexes_agree() -> None:
+    """CKD-EPI 2021 at creatinine 1.0 mg/dL and 36 years: 73 (woman) or 99 (man), both >= 30 for NCT06056921."""
+    patient = {**NCT06056921_SLE, "sex": None, "egfr_ml_min_1_73m2": None, "creatinine_mg_dl": 1.0}
+    assert verdict("NCT06056921", patient) == ("eligible", [], [])
+    low = {**patient, "creatinine_mg_dl": 2.2}  # 28 (woman) or 38 (man): asked
+    assert verdict("NCT06056921", low) == ("unknown", [], ["sex"])
