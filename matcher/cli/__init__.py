@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from matcher.cli.allocation import allocate_command, report_command
+from matcher.cli.schedule import schedule_command
 from matcher.cli.screening import screen_command, whatif_command
 from matcher.cli.tools import synth_command, trials_group
 
@@ -19,7 +20,15 @@ def main() -> None:
     """Match patients to CAR-T trials for refractory autoimmune disease."""
 
 
-for _command in (screen_command, whatif_command, allocate_command, report_command, synth_command, trials_group):
+for _command in (
+    screen_command,
+    whatif_command,
+    allocate_command,
+    schedule_command,
+    report_command,
+    synth_command,
+    trials_group,
+):
     main.add_command(_command)
 
 __all__ = ["main"]

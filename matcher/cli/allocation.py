@@ -92,7 +92,7 @@ def allocation_options(command: F) -> F:
     return command
 
 
-def _slots_and_quotas(
+def slots_and_quotas(
     chosen: list[Trial], models: Path | None, slots: dict[str, int], scenario: Path | None, warnings: RunWarnings
 ) -> tuple[dict[str, int], list[QuotaRule]]:
     """Slots (the scenario's, then --slots over them) and quotas for the trials considered.
@@ -136,7 +136,7 @@ def _allocation(
     time_limit: float | None = None,
 ) -> tuple[Screening, list[Plan] | None, Allocation]:
     """Screen, plan near misses (with --within) and allocate, as the options ask."""
-    slots, quotas = _slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
+    slots, quotas = slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
     previous = read_previous(request.previous) if request.previous else None
     loaded = load_checked(cohort, as_of, chosen, request.allow_missing, warnings)
     screening = screen(loaded, chosen, as_of)
