@@ -70,7 +70,9 @@ class Path_:
     cohorts: list[FutureCohort]
     not_before: dt.date | None  # the first cohort ahead starts on or after this (DLT window of the last one)
     dosed_dates: list[dt.date] = field(default_factory=list)  # every infusion given (weekly capacity)
-    dosed: dict[str, tuple[dt.date, int | None, int | None]] = field(default_factory=dict)  # patient -> date, level, cohort
+    dosed: dict[str, tuple[dt.date, int | None, int | None]] = field(
+        default_factory=dict
+    )  # patient -> date, level, cohort
     stopped: str = ""  # why escalation stopped, in words
     reserve: int = 0  # slots left for expansions once the path ahead is filled
 

@@ -27,8 +27,8 @@ from matcher.output import (
 )
 from matcher.plans import Plan
 from matcher.render import criterion_words
-from matcher.schedule import Calendar, Entry
 from matcher.scenario import is_recruiting, status_words
+from matcher.schedule import Calendar, Entry
 from matcher.screening import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.validate import reason_text
 
@@ -501,8 +501,8 @@ def schedule_table(calendar: Calendar) -> str:
         entries = [e for e in calendar.entries if e.trial_id == path.trial_id and e.status in ("scheduled", "reserve")]
         design = path.enrollment
         detail = (
-            f"3+3, {design.dose_levels} dose levels, cohorts of {design.cohort_size}, DLT window {design.dlt_days} days, "
-            f"stagger {design.stagger_days} days"
+            f"3+3, {design.dose_levels} dose levels, cohorts of {design.cohort_size}, "
+            f"DLT window {design.dlt_days} days, stagger {design.stagger_days} days"
             if path.escalates
             else "fixed"
         )
@@ -517,7 +517,9 @@ def schedule_table(calendar: Calendar) -> str:
             level = members[0].dose_level
             if status == "reserve":
                 label, dates = "reserve", ""
-                patients = ", ".join(f"{e.patient_id} (L{e.dose_level}, {e.window_start}…{e.window_end or 'open'})" for e in members)
+                patients = ", ".join(
+                    f"{e.patient_id} (L{e.dose_level}, {e.window_start}…{e.window_end or 'open'})" for e in members
+                )
             else:
                 label = str(number) if number is not None else "-"
                 days = [e.planned_date for e in members if e.planned_date]

@@ -13,7 +13,9 @@ the horizon.  A CP-SAT model picks, per patient, at most one trial and an infusi
 Objective, lexicographic: patients scheduled, priority, preference rank, sooner planned days, then patient_id.
 The levels are solved one after the other, each fixed at its optimum before the next (from the previous
 solution as a hint): folded into one integer, as ``matcher.allocation`` does, the weights reach 10^10 and the
-LP relaxation, which bounds the cohorts' cost, loses its precision.
+LP relaxation, which bounds the cohorts' cost, loses its precision.  The patient_id tie-break only orders
+calendars equal on every other level; it gets ``TIE_BREAK_LIMIT`` deterministic seconds (so reruns still
+agree) and its best calendar then stands, proven or not.
 
 Reduction (exact): within one trial, patients with the same window are interchangeable in every constraint,
 so of each (trial, window) group only the top ``S`` by weight (then patient_id) can be needed, ``S`` the
@@ -36,13 +38,14 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.arcs import _id_order, _preference_ranks, _priorities
 from matcher.errors import MatcherError, ParameterError
-from matcher.escalation import EnrollmentState, FutureCohort, Path_, enrollment_path
+from matcher.escalation import EnrollmentState, Path_, enrollment_path
 from matcher.plans import Plan
 from matcher.reasons import nowhere_reasons
 from matcher.screening import Screening
 from matcher.validate import reason_text
 
 STATUSES = ("scheduled", "reserve", "unplaced", "invalid")
+TIE_BREAK_LIMIT = 2.0  # deterministic seconds for the patient_id tie-break: the best found then stands
 
 
 @dataclass
@@ -126,7 +129,6 @@ def schedule(
     """The best calendar for the screened patients, from their eligibility windows (``eligibility_windows``)."""
     as_of = screening.as_of
     cohort = screening.cohort
-    trial_ids = [t.id for t in trials]
     known = state.root if state else {}
     paths = [enrollment_path(t, slots.get(t.id, t.slots), known.get(t.id), as_of, state_source) for t in trials]
     dosed = {patient: (t, when) for t, path in enumerate(paths) for patient, when in path.dosed.items()}
@@ -147,7 +149,9 @@ def schedule(
     chosen: dict[int, tuple[int, int | None]] = {}
     status_name, proven, gap = "OPTIMAL", True, 0.0
     for level, expression in stages:
-        solver, status = _solve(built.model, expression, time_limit)
+        last_level = level == stages[-1][0]
+        limit = min(time_limit or TIE_BREAK_LIMIT, TIE_BREAK_LIMIT) if last_level else time_limit
+        solver, status = _solve(built.model, expression, limit)
         if status == cp_model.INFEASIBLE:
             raise MatcherError("internal error: the schedule model has no solution, not even an empty calendar")
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -158,7 +162,7 @@ def schedule(
         chosen = built.solution(solver)
         built.hint(solver)
         best, bound = round(solver.objective_value), round(solver.best_objective_bound)
-        if status != cp_model.OPTIMAL:
+        if status != cp_model.OPTIMAL and not last_level:
             status_name, proven = f"FEASIBLE at {level}", False
             gap = abs(bound - best) / max(1, abs(bound))
             break
@@ -347,8 +351,8 @@ class _Model:
             model.add(self.day[i] + offset <= 7 * week + 6)
             intervals.append(model.new_optional_fixed_size_interval_var(week, 1, self.x[i], f"infusion{i}"))
             demands.append(1)
-        for week, count in sorted(self._given(path).items()):
-            intervals.append(model.new_fixed_size_interval_var(week, 1, f"given{week}"))
+        for given_week, count in sorted(self._given(path).items()):
+            intervals.append(model.new_fixed_size_interval_var(given_week, 1, f"given{given_week}"))
             demands.append(min(count, path.enrollment.per_week))
         if intervals:
             model.add_cumulative(intervals, demands, path.enrollment.per_week)
@@ -494,12 +498,12 @@ class _Explainer:
             entries[row].status = "invalid"
             entries[row].reason = f"row {row + 2} could not be read: {reason_text(problems)}"
         row_of = {pid: row for row, pid in enumerate(ids.tolist())}
-        for patient, (t, (day, level, number)) in self.dosed.items():
+        for patient, (t, (dosed_on, level, number)) in self.dosed.items():
             if patient in row_of:
                 entry = entries[row_of[patient]]
                 entry.trial_id, entry.dose_level, entry.cohort = self.paths[t].trial_id, level, number
-                entry.planned_date, entry.status = day, "scheduled"
-                entry.reason = f"dosed on {day.isoformat()} at {self.paths[t].trial_id} (state file)"
+                entry.planned_date, entry.status = dosed_on, "scheduled"
+                entry.reason = f"dosed on {dosed_on.isoformat()} at {self.paths[t].trial_id} (state file)"
         for i, (day, k) in sorted(self.chosen.items()):
             self._scheduled(entries[int(self.windows.row[i])], i, day, k)
         self._reserve(entries)
@@ -528,7 +532,13 @@ class _Explainer:
         ids = self.screening.cohort.ids.astype(str)
         ranked = sorted(
             free,
-            key=lambda i: (-windows.priority[i], windows.rank[i], windows.start[i], ids[windows.row[i]], windows.trial[i]),
+            key=lambda i: (
+                -windows.priority[i],
+                windows.rank[i],
+                windows.start[i],
+                ids[windows.row[i]],
+                windows.trial[i],
+            ),
         )
         for t, path in enumerate(self.paths):
             if not path.escalates or not path.reserve:

@@ -22,7 +22,7 @@ from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.errors import MatcherError
 from matcher.escalation import EnrollmentState, TrialState, enrollment_path, load_state
-from matcher.formats import schedule_csv
+from matcher.formats import SCHEDULE_COLUMNS, schedule_csv
 from matcher.plans import Plan
 from matcher.schedule import Calendar, schedule
 from matcher.screening import screen
@@ -187,8 +187,16 @@ def _crowded(n: int) -> tuple[list[dict[str, object]], dict[tuple[str, str], tup
     ("patients", "escalation", "fixed"),
     [
         (30, {"design": "3+3", "dose_levels": 3}, {"design": "fixed", "per_week": 2}),
-        (40, {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 10, "stagger_days": 3}, {"design": "fixed", "per_week": 1}),
-        (25, {"design": "3+3", "dose_levels": 4, "per_week": 1, "stagger_days": 0}, {"design": "fixed", "start_date": _day(20)}),
+        (
+            40,
+            {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 10, "stagger_days": 3},
+            {"design": "fixed", "per_week": 1},
+        ),
+        (
+            25,
+            {"design": "3+3", "dose_levels": 4, "per_week": 1, "stagger_days": 0},
+            {"design": "fixed", "start_date": _day(20)},
+        ),
     ],
 )
 def test_independent_checker_accepts_every_calendar(
@@ -199,7 +207,9 @@ def test_independent_checker_accepts_every_calendar(
     calendar, text = _solve(windows, trials, 120, records)
     opens = fixed.get("start_date", AS_OF)
     shown = {k: (max(v[0], opens) if k[1] == FIXED_ID else v[0], v[1]) for k, v in windows.items()}
-    rows = check_calendar(text, [str(r["patient_id"]) for r in records], _trial_files(tmp_path, trials), shown, AS_OF, 120)
+    rows = check_calendar(
+        text, [str(r["patient_id"]) for r in records], _trial_files(tmp_path, trials), shown, AS_OF, 120
+    )
     assert calendar.proven
     scheduled = [r for r in rows if r["status"] == "scheduled"]
     assert len(scheduled) == calendar.levels["scheduled"] > 6  # both trials take patients
@@ -359,7 +369,9 @@ def test_the_slots_bound_the_path_and_what_is_left_is_the_reserve() -> None:
 
 
 def test_a_state_out_of_the_rules_names_the_trial_and_the_cohort() -> None:
-    with pytest.raises(MatcherError, match=r"cohorts\[1\] is at dose level 2, but the 3\+3 rules call for dose level 1"):
+    with pytest.raises(
+        MatcherError, match=r"cohorts\[1\] is at dose level 2, but the 3\+3 rules call for dose level 1"
+    ):
         _path([_dosed(1, 1), _dosed(2, 0)])
     with pytest.raises(MatcherError, match="after --as-of"):
         _path([_dosed(1, 0, first=5)])
@@ -408,8 +420,19 @@ def test_cli_schedules_the_demo_cohort_and_passes_the_checker(tmp_path: Path) ->
         for r in rows
         if r["status"] in ("scheduled", "reserve")
     }
-    ids = [r["patient_id"] for r in csv.DictReader(open("scenarios/demo-cohort.csv", encoding="utf-8"))]
+    with open("scenarios/demo-cohort.csv", encoding="utf-8") as handle:
+        ids = [r["patient_id"] for r in csv.DictReader(handle)]
     files = {t: Path(f"models/{t}.yaml") for t in (ESCALATION_ID, "NCT06920433", FIXED_ID)}
     checked = check_calendar(first.stdout, ids, files, windows, AS_OF, 180)
     assert any(r["status"] == "scheduled" and r["cohort"] == "1" for r in checked)
     assert any(r["status"] == "invalid" for r in checked)
+
+
+def test_api_returns_the_csv_columns_typed() -> None:
+    from matcher import api
+
+    frame = api.schedule("scenarios/demo-cohort.csv", "2026-12-01", trials=[ESCALATION_ID, FIXED_ID], workers=1)
+    assert list(frame.columns) == list(SCHEDULE_COLUMNS)
+    assert len(frame) == 39 and set(frame["status"]) <= {"scheduled", "reserve", "unplaced", "invalid"}
+    placed = frame[frame["status"] == "scheduled"]
+    assert (placed["planned_date"] >= placed["window_start"]).all() and str(frame["dose_level"].dtype) == "Int64"

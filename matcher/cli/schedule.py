@@ -87,7 +87,9 @@ def schedule_command(
     bar, progress = progress_bar("eligibility windows")
     with bar:
         plans = eligibility_windows(loaded, chosen, as_of, horizon, workers, None, progress)
-    calendar = schedule(screen(loaded, chosen, as_of), plans, chosen, slots, loaded_state, horizon, time_limit, str(state))
+    calendar = schedule(
+        screen(loaded, chosen, as_of), plans, chosen, slots, loaded_state, horizon, time_limit, str(state)
+    )
     warnings.add(*calendar.warnings)
     if fmt == "csv":
         emit(formats.schedule_csv(calendar), output)
