@@ -112,3 +112,11 @@ def test_plot_and_tables_from_the_results(workspace: Path) -> None:
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert (workspace / "results" / "time-vs-size.png").read_bytes().startswith(b"\x89PNG")
     assert f"| {SIZE} |" in finished.stdout
+
+
+def test_schedule_against_allocate_within_the_same_horizon(workspace: Path) -> None:
+    row = run(workspace, "p6_schedule", "--horizon", "30")
+    assert row["allocate_wall_s"] > 0 and row["schedule_wall_s"] > 0
+    assert row["ratio"] == row["schedule_wall_s"] / row["allocate_wall_s"]
+    assert row["proven_optimal"] and 0 < row["scheduled"] <= sum(t.slots for t in load_trials().values())
+    assert row["windows_after_reduction"] <= row["windows"]
