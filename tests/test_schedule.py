@@ -436,3 +436,30 @@ def test_api_returns_the_csv_columns_typed() -> None:
     assert len(frame) == 39 and set(frame["status"]) <= {"scheduled", "reserve", "unplaced", "invalid"}
     placed = frame[frame["status"] == "scheduled"]
     assert (placed["planned_date"] >= placed["window_start"]).all() and str(frame["dose_level"].dtype) == "Int64"
+
+
+def test_report_draws_the_calendar_as_a_gantt_chart() -> None:
+    from matcher.figures import calendar_figure
+
+    trials = [_trial(ESCALATION_ID, 12, design="3+3", dose_levels=3), _trial(FIXED_ID, 6, design="fixed")]
+    records, windows = _crowded(30)
+    calendar, text = _solve(windows, trials, 120, records)
+    figure = calendar_figure(calendar)
+    bars, marks = figure["data"]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    scheduled = [r for r in rows if r["status"] == "scheduled"]
+    assert len(marks["x"]) == len(scheduled)
+    assert sorted(marks["x"]) == sorted(r["planned_date"] for r in scheduled)
+    cohorts = {(r["trial_id"], r["cohort"]) for r in scheduled}
+    assert len(figure["layout"]["yaxis"]["ticktext"]) == len(cohorts)
+    # one infusion bar per row, and a DLT window bar after each 3+3 cohort
+    assert len(bars["y"]) == len(cohorts) + sum(1 for trial, number in cohorts if number)
+
+
+def test_report_command_adds_the_calendar_section(tmp_path: Path) -> None:
+    output = tmp_path / "report.html"
+    args = ["report", "scenarios/demo-cohort.csv", "--as-of", "2026-12-01", "--calendar", "90", "-o", str(output)]
+    result = CliRunner().invoke(main, [*args, "--trials", f"{ESCALATION_ID},{FIXED_ID}", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    page = output.read_text("utf-8")
+    assert '<section id="calendar">' in page and 'data-chart="calendar"' in page
