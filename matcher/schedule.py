@@ -156,7 +156,8 @@ def schedule(
             raise MatcherError("internal error: the schedule model has no solution, not even an empty calendar")
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if chosen:  # an earlier level's solution stands; this level is not optimised
-                status_name, proven = f"{solver.status_name(status)} at {level}", False
+                if not last_level:
+                    status_name, proven = f"{solver.status_name(status)} at {level}", False
                 break
             raise ParameterError("time_limit", f"no calendar found ({solver.status_name(status)}); raise {{option}}")
         chosen = built.solution(solver)

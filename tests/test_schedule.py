@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from matcher import ir
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ParameterError
 from matcher.escalation import EnrollmentState, TrialState, enrollment_path, load_state
 from matcher.formats import SCHEDULE_COLUMNS, schedule_csv
 from matcher.plans import Plan
@@ -379,15 +379,17 @@ def test_a_state_out_of_the_rules_names_the_trial_and_the_cohort() -> None:
 
 def test_replanning_keeps_dosed_infusions_and_honours_their_dlt_window(tmp_path: Path) -> None:
     trials = [_trial(ESCALATION_ID, 12, design="3+3", dose_levels=3)]
-    state = {ESCALATION_ID: {"cohorts": [_dosed(1, 1, first=-60), {"level": 1, "dates": [_day(-1)], "dlts": 0}]}}
+    begun = {"level": 1, "dates": [_day(-1)], "dlts": 0, "patients": ["Q8"]}
+    state = {ESCALATION_ID: {"cohorts": [_dosed(1, 1, first=-60), begun]}}
     records = [{"patient_id": f"Q{i}"} for i in range(9)]
     windows = {(f"Q{i}", ESCALATION_ID): (AS_OF, None) for i in range(9)}
     calendar, text = _solve(windows, trials, 180, records, state)
     rows = check_calendar(text, [f"Q{i}" for i in range(9)], _trial_files(tmp_path, trials), windows, AS_OF, 180, state)
     by_cohort = Counter((r["cohort"], r["dose_level"]) for r in rows if r["status"] == "scheduled")
     # cohort 2 (the expansion of level 1) was begun: 2 more join it; then levels 2 and 3 (12 - 4 dosed = 2 + 3 + 3).
-    assert by_cohort == Counter({("2", "1"): 2, ("3", "2"): 3, ("4", "3"): 3})
-    second = sorted(r["planned_date"] for r in rows if r["cohort"] == "2")
+    assert by_cohort == Counter({("2", "1"): 3, ("3", "2"): 3, ("4", "3"): 3})  # Q8, the sentinel, among them
+    assert rows[8]["planned_date"] == _day(-1).isoformat() and rows[8]["reason"].startswith("dosed on")
+    second = sorted(r["planned_date"] for r in rows if r["cohort"] == "2" and r["patient_id"] != "Q8")
     assert second[0] >= _day(6).isoformat()  # the sentinel was dosed yesterday: the others a stagger later
 
 
@@ -463,3 +465,10 @@ def test_report_command_adds_the_calendar_section(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = output.read_text("utf-8")
     assert '<section id="calendar">' in page and 'data-chart="calendar"' in page
+
+
+def test_a_time_limit_too_short_for_any_calendar_names_the_option() -> None:
+    trials = [_trial(ESCALATION_ID, 12, design="3+3", dose_levels=3), _trial(FIXED_ID, 6, design="fixed")]
+    records, windows = _crowded(30)
+    with pytest.raises(ParameterError, match="no calendar found"):
+        _solve(windows, trials, 120, records, time_limit=1e-6)
