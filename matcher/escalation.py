@@ -61,7 +61,7 @@ class FutureCohort:
 
 
 @dataclass
-class Path_:
+class EnrollmentPath:
     """One trial's enrolment from here: what was dosed, the cohorts ahead and the reserve for expansions."""
 
     trial_id: str
@@ -113,12 +113,14 @@ def load_state(path: str | Path, known_trials: list[str]) -> EnrollmentState:
     return state
 
 
-def enrollment_path(trial: ir.Trial, slots: int, state: TrialState | None, as_of: dt.date, source: str = "") -> Path_:
+def enrollment_path(
+    trial: ir.Trial, slots: int, state: TrialState | None, as_of: dt.date, source: str = ""
+) -> EnrollmentPath:
     """The trial's cohorts ahead, from its design and what ``state`` says was dosed by ``as_of``."""
     enrollment = trial.enrollment or DEFAULT_ENROLLMENT
     dosed = state.cohorts if state else ()
     where = f"{source}: {trial.id}" if source else trial.id
-    path = Path_(trial.id, enrollment, slots, [], None)
+    path = EnrollmentPath(trial.id, enrollment, slots, [], None)
     for index, cohort in enumerate(dosed):
         late = [day for day in cohort.dates if day > as_of]
         if late:
@@ -136,7 +138,7 @@ def enrollment_path(trial: ir.Trial, slots: int, state: TrialState | None, as_of
     return path
 
 
-def _escalation(path: Path_, dosed: tuple[DosedCohort, ...], room: int, where: str) -> None:
+def _escalation(path: EnrollmentPath, dosed: tuple[DosedCohort, ...], room: int, where: str) -> None:
     """The 3+3 path ahead: the cohorts the rules call for after what was dosed, assuming no further DLT,
     within the slots."""
     design = path.enrollment

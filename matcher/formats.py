@@ -526,8 +526,10 @@ def schedule_table(calendar: Calendar) -> str:
                 dates = f"{min(days)}…{max(days)}" if days else ""
                 patients = ", ".join(f"{e.patient_id} {e.planned_date}" for e in members)
             table.add_row(label, "" if level is None else str(level), dates, escape(patients))
-        if path.stopped:
-            table.caption = path.stopped
+        notes = [path.stopped] if path.stopped else []
+        if not entries:
+            notes.append(f"nothing scheduled within {calendar.horizon} days")
+        table.caption = "; ".join(notes) or None
         console.print(table)
     unplaced = Table(title="Patients not scheduled")
     for column in ("patient", "status", "reason"):

@@ -38,7 +38,7 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.arcs import _id_order, _preference_ranks, _priorities
 from matcher.errors import MatcherError, ParameterError
-from matcher.escalation import EnrollmentState, Path_, enrollment_path
+from matcher.escalation import EnrollmentPath, EnrollmentState, enrollment_path
 from matcher.plans import Plan
 from matcher.reasons import nowhere_reasons
 from matcher.screening import Screening
@@ -81,7 +81,7 @@ class Calendar:
     as_of: dt.date
     horizon: int
     entries: list[Entry]
-    paths: list[Path_]
+    paths: list[EnrollmentPath]
     solver_status: str
     proven: bool
     gap: float
@@ -207,7 +207,7 @@ def _solve(model: cp_model.CpModel, objective: Any, time_limit: float | None) ->
 
 
 def _candidates(
-    screening: Screening, plans: list[Plan], paths: list[Path_], horizon: int, dosed: set[str]
+    screening: Screening, plans: list[Plan], paths: list[EnrollmentPath], horizon: int, dosed: set[str]
 ) -> tuple[_Windows, list[str]]:
     """The windows of the pairs a patient's preferences accept, clipped to the horizon and the site's opening."""
     cohort, as_of = screening.cohort, screening.as_of
@@ -270,7 +270,7 @@ def _reduce(windows: _Windows, weights: np.ndarray, order: np.ndarray, keep: int
 class _Model:
     """The CP-SAT model over the reduced pairs: a Boolean and a day per pair, cohorts and weeks per trial."""
 
-    def __init__(self, windows: _Windows, index: list[int], paths: list[Path_], as_of: dt.date, horizon: int):
+    def __init__(self, windows: _Windows, index: list[int], paths: list[EnrollmentPath], as_of: dt.date, horizon: int):
         self.model = cp_model.CpModel()
         self.windows, self.paths = windows, paths
         self.offset = as_of.weekday()  # day d falls in week (d + offset) // 7, weeks starting on Monday
@@ -306,7 +306,7 @@ class _Model:
     def _days(self, day: dt.date) -> int:
         return (day - self.as_of).days
 
-    def _given(self, path: Path_) -> dict[int, int]:
+    def _given(self, path: EnrollmentPath) -> dict[int, int]:
         """Per week ahead (0: the as-of date's), the infusions already given in it."""
         given: dict[int, int] = {}
         for day in path.dosed_dates:
@@ -315,7 +315,7 @@ class _Model:
                 given[week] = given.get(week, 0) + 1
         return given
 
-    def _fixed(self, path: Path_, pairs: list[int]) -> None:
+    def _fixed(self, path: EnrollmentPath, pairs: list[int]) -> None:
         """A fixed design: its slots, and one Boolean per pair and ISO week, the day the week's first in the window.
 
         Nothing else ties the days of a fixed design, so the earliest day of the chosen week is the best, and
@@ -341,7 +341,7 @@ class _Model:
             if len(literals) > room - given.get(week, 0):
                 model.add(sum(literals) <= room - given.get(week, 0))
 
-    def _weeks(self, path: Path_, pairs: list[int], horizon: int) -> None:
+    def _weeks(self, path: EnrollmentPath, pairs: list[int], horizon: int) -> None:
         """At most ``per_week`` infusions per ISO week: one unit-length interval per infusion on a week axis."""
         model, offset = self.model, self.offset
         intervals, demands = [], []
@@ -358,7 +358,7 @@ class _Model:
         if intervals:
             model.add_cumulative(intervals, demands, path.enrollment.per_week)
 
-    def _cohorts(self, path: Path_, pairs: list[int], horizon: int) -> None:
+    def _cohorts(self, path: EnrollmentPath, pairs: list[int], horizon: int) -> None:
         """The cohorts ahead, filled in order, each whole: sentinel, stagger, DLT gap.
 
         Each cohort's earliest possible start (the DLT windows and staggers before it) bounds its members' days
@@ -447,7 +447,7 @@ class _Explainer:
         self,
         screening: Screening,
         windows: _Windows,
-        paths: list[Path_],
+        paths: list[EnrollmentPath],
         chosen: dict[int, tuple[int, int | None]],
         dosed: dict[str, tuple[int, tuple[dt.date, int | None, int | None]]],
         horizon: int,
