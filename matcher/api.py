@@ -21,11 +21,14 @@ from matcher import ir
 from matcher.allocation import allocate as allocate_screening
 from matcher.cohort import Cohort, check_as_of, cohort_from_table, load_cohort
 from matcher.errors import MatcherError
-from matcher.formats import ALLOCATION_COLUMNS, SCREEN_COLUMNS, allocation_batches, screen_batches
+from matcher.escalation import load_state
+from matcher.formats import ALLOCATION_COLUMNS, SCHEDULE_COLUMNS, SCREEN_COLUMNS, allocation_batches, screen_batches
+from matcher.nearmiss import eligibility_windows
 from matcher.nearmiss import near_misses as scan_near_misses
 from matcher.planning import patient_plans
 from matcher.plans import DEFAULT_HORIZON, Plan
 from matcher.scenario import check_slot_overrides, load_scenario, quota_rules, read_previous
+from matcher.schedule import schedule as schedule_screening
 from matcher.screening import screen as screen_cohort
 from matcher.trials import load_trials as load_trial_models
 from matcher.trials import select_trials
@@ -110,6 +113,44 @@ def allocate(
     frame = _frame(allocation_batches(result), ALLOCATION_COLUMNS)
     for name in ("planned_date", "eligible_until"):
         frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def schedule(
+    data: CohortInput,
+    as_of: DateInput,
+    horizon: int = DEFAULT_HORIZON,
+    state: str | Path | None = None,
+    scenario: str | Path | None = None,
+    slots: Mapping[str, int] | None = None,
+    trials: Iterable[str] | None = None,
+    models: str | Path | None = None,
+    workers: int | None = None,
+    time_limit: float | None = None,
+) -> pd.DataFrame:
+    """The enrolment calendar: one row per input patient, the columns of ``matcher schedule --format csv``."""
+    cohort, chosen, day = _inputs(data, as_of, trials, models)
+    known = list(load_trial_models(Path(models) if models else None))
+    considered = [trial.id for trial in chosen]
+    check_slot_overrides(dict(slots or {}), considered, known)
+    loaded = load_scenario(scenario, known) if scenario else None
+    scenario_slots = {k: v for k, v in (loaded.slots if loaded else {}).items() if k in considered}
+    windows = eligibility_windows(cohort, chosen, day, horizon, workers)
+    calendar = schedule_screening(
+        screen_cohort(cohort, chosen, day),
+        windows,
+        chosen,
+        {**scenario_slots, **dict(slots or {})},
+        load_state(state, known) if state else None,
+        horizon,
+        time_limit,
+        str(state or ""),
+    )
+    frame = pd.DataFrame([entry.as_dict() for entry in calendar.entries], columns=list(SCHEDULE_COLUMNS))
+    for name in ("planned_date", "window_start", "window_end"):
+        frame[name] = pd.to_datetime(frame[name])
+    for name in ("dose_level", "cohort"):
+        frame[name] = frame[name].astype("Int64")
     return frame
 
 

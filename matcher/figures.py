@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words, short_id
+from matcher.schedule import Calendar, Entry
 from matcher.screening import STATUS_NAMES, UNDECIDED, Screening, TrialScreen, funnel
 
 TIMELINE_ROWS_PER_TRIAL = 40  # near misses drawn per trial lane; the table below the chart lists them all
@@ -373,3 +374,74 @@ def missing_figure(missing: list[MissingColumn]) -> dict[str, Any]:
 def is_planned(outcome: Any, as_of: dt.date) -> bool:
     """Placed on a what-if plan rather than eligible today."""
     return bool(outcome.actions) or (outcome.planned_date is not None and outcome.planned_date != as_of)
+
+
+def calendar_figure(calendar: Calendar) -> dict[str, Any]:
+    """The enrolment calendar as a Gantt chart: one row per cohort (per trial for a fixed design), a bar from its
+    first to its last infusion, a lighter bar for the DLT window after it, and a mark per infusion."""
+    groups: dict[tuple[str, int | None], list[Entry]] = {}
+    for entry in calendar.entries:
+        if entry.status == "scheduled" and entry.trial_id and entry.planned_date:
+            groups.setdefault((entry.trial_id, entry.cohort), []).append(entry)
+    design_of = {path.trial_id: path.enrollment for path in calendar.paths}
+    order = {path.trial_id: index for index, path in enumerate(calendar.paths)}
+    keys = sorted(groups, key=lambda key: (order[key[0]], key[1] or 0))
+    ticks, bars, marks = [], [], []
+    for row, key in enumerate(keys):
+        trial_id, number = key
+        members = sorted(groups[key], key=lambda e: (e.planned_date or calendar.as_of, e.patient_id))
+        level = members[0].dose_level
+        ticks.append(f"<b>{trial_id}</b> · " + (f"cohort {number}, level {level}" if number else "fixed"))
+        first, last = members[0].planned_date, members[-1].planned_date
+        assert first is not None and last is not None  # scheduled entries have dates
+        bars.append((row, first, last + dt.timedelta(days=1), COLOURS["planned"], "infusions"))
+        design = design_of[trial_id]
+        if number is not None and design.dlt_days:
+            end = last + dt.timedelta(days=1 + design.dlt_days)
+            bars.append((row, last + dt.timedelta(days=1), end, COLOURS["open"], "DLT window"))
+        marks += [(row, e) for e in members]
+    horizon_end = calendar.as_of + dt.timedelta(days=calendar.horizon)
+    traces = [
+        go.Bar(
+            orientation="h",
+            y=[row for row, *_ in bars],
+            base=[start.isoformat() for _, start, *_ in bars],
+            x=[(end - start).days * _DAY_MS for _, start, end, *_ in bars],
+            width=0.6,
+            marker={"color": [colour for *_, colour, _ in bars]},
+            customdata=[
+                [ticks[row], what, start.isoformat(), (end - dt.timedelta(days=1)).isoformat()]
+                for row, start, end, _, what in bars
+            ],
+            hovertemplate="%{customdata[0]}: %{customdata[1]} %{customdata[2]} to %{customdata[3]}<extra></extra>",
+        ),
+        go.Scatter(
+            mode="markers",
+            y=[row for row, _ in marks],
+            x=[str(e.planned_date) for _, e in marks],
+            marker={"symbol": "diamond", "size": 9, "color": "#1f2933"},
+            customdata=[[_label(e.patient_id), e.reason and _label(e.reason)] for _, e in marks],
+            hovertemplate="<b>%{customdata[0]}</b> %{x}<br>%{customdata[1]}<extra></extra>",
+        ),
+    ]
+    figure = go.Figure(
+        traces,
+        layout=_layout(
+            100 + 28 * len(ticks),
+            barmode="overlay",
+            xaxis={"type": "date", "side": "top", "range": [calendar.as_of.isoformat(), horizon_end.isoformat()]},
+            yaxis={
+                "range": [len(ticks) - 0.5, -0.5],
+                "tickmode": "array",
+                "tickvals": list(range(len(ticks))),
+                "ticktext": ticks,
+                "showgrid": False,
+                "zeroline": False,
+            },
+            showlegend=False,
+            shapes=[_date_line(calendar.as_of, "#455a64"), _date_line(horizon_end, "#ef6c00")],
+            annotations=[_date_note(calendar.as_of, "as of"), _date_note(horizon_end, "horizon end")],
+            margin={"l": 10, "r": 20, "t": 60, "b": 30},
+        ),
+    )
+    return _figure_dict(figure)

@@ -28,6 +28,7 @@ from matcher.output import (
 from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.scenario import is_recruiting, status_words
+from matcher.schedule import Calendar, Entry
 from matcher.screening import STATUS_NAMES, Screening, TrialScreen, funnel
 from matcher.validate import reason_text
 
@@ -433,4 +434,109 @@ def allocation_table(result: Allocation) -> str:
                 escape("; ".join(change["restore"])),
             )
         console.print(changed)
+    return console.export_text()
+
+
+SCHEDULE_COLUMNS = (
+    "patient_id",
+    "trial_id",
+    "dose_level",
+    "cohort",
+    "planned_date",
+    "window_start",
+    "window_end",
+    "status",
+    "reason",
+)
+
+
+def schedule_csv(calendar: Calendar) -> str:
+    """One row per input patient, in input order."""
+    return csv_text(SCHEDULE_COLUMNS, ([entry.as_dict()[c] for c in SCHEDULE_COLUMNS] for entry in calendar.entries))
+
+
+def _proof_words(calendar: Calendar) -> str:
+    return "optimal (proven)" if calendar.proven else f"{calendar.solver_status}, gap {calendar.gap:.2%}"
+
+
+def schedule_json(calendar: Calendar, warnings: list[str] | None = None) -> str:
+    document = {
+        "as_of": calendar.as_of.isoformat(),
+        "horizon_days": calendar.horizon,
+        "solver_status": calendar.solver_status,
+        "proven_optimal": calendar.proven,
+        "gap": calendar.gap,
+        "objective_levels": calendar.levels,
+        "candidates": calendar.candidates,
+        "reduced_candidates": calendar.reduced,
+        "trials": [
+            {
+                "trial_id": path.trial_id,
+                "design": path.enrollment.design,
+                "slots": path.slots,
+                "dosed": len(path.dosed_dates),
+                "escalation": path.stopped or None,
+                "expansion_reserve_slots": path.reserve if path.escalates else None,
+                "cohorts": [
+                    {"cohort": c.number, "dose_level": c.level, "size": c.size} for c in path.cohorts if path.escalates
+                ],
+            }
+            for path in calendar.paths
+        ],
+        "patients": [entry.as_dict() for entry in calendar.entries],
+        "warnings": calendar.warnings if warnings is None else warnings,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def schedule_table(calendar: Calendar) -> str:
+    """The calendar per trial (cohorts with their dates and patients, then the reserve), then who is not placed."""
+    console = Console(record=True, width=160, file=io.StringIO())
+    console.print(
+        f"Enrolment calendar as of {calendar.as_of.isoformat()} over {calendar.horizon} days: "
+        f"{_proof_words(calendar)}; {calendar.levels['scheduled']} scheduled; "
+        f"{calendar.reduced} of {calendar.candidates} patient-trial windows needed after reduction"
+    )
+    for path in calendar.paths:
+        entries = [e for e in calendar.entries if e.trial_id == path.trial_id and e.status in ("scheduled", "reserve")]
+        design = path.enrollment
+        detail = (
+            f"3+3, {design.dose_levels} dose levels, cohorts of {design.cohort_size}, "
+            f"DLT window {design.dlt_days} days, stagger {design.stagger_days} days"
+            if path.escalates
+            else "fixed"
+        )
+        table = Table(title=f"{path.trial_id}: {detail}; at most {design.per_week} a week; {path.slots} slots")
+        for column in ("cohort", "dose level", "dates", "patients"):
+            table.add_column(column)
+        groups: dict[tuple[str, int | None], list[Entry]] = {}
+        for entry in entries:
+            groups.setdefault((entry.status, entry.cohort), []).append(entry)
+        for (status, number), members in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+            members.sort(key=lambda e: (e.planned_date or calendar.as_of, e.patient_id))
+            level = members[0].dose_level
+            if status == "reserve":
+                label, dates = "reserve", ""
+                patients = ", ".join(
+                    f"{e.patient_id} (L{e.dose_level}, {e.window_start}…{e.window_end or 'open'})" for e in members
+                )
+            else:
+                label = str(number) if number is not None else "-"
+                days = [e.planned_date for e in members if e.planned_date]
+                dates = f"{min(days)}…{max(days)}" if days else ""
+                patients = ", ".join(f"{e.patient_id} {e.planned_date}" for e in members)
+            table.add_row(label, "" if level is None else str(level), dates, escape(patients))
+        notes = [path.stopped] if path.stopped else []
+        if not entries:
+            notes.append(f"nothing scheduled within {calendar.horizon} days")
+        table.caption = "; ".join(notes) or None
+        console.print(table)
+    unplaced = Table(title="Patients not scheduled")
+    for column in ("patient", "status", "reason"):
+        unplaced.add_column(column)
+    rest = [e for e in calendar.entries if e.status in ("unplaced", "invalid")]
+    for entry in rest[:TABLE_ROWS]:
+        unplaced.add_row(escape(entry.patient_id), entry.status, escape(entry.reason))
+    console.print(unplaced)
+    _more_rows(console, len(rest) - TABLE_ROWS, "patients not scheduled", "csv or json")
     return console.export_text()

@@ -21,6 +21,7 @@ Conventions shared by all backends:
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import re
 import typing
@@ -395,6 +396,33 @@ class ColumnDeclaration(Node):
         return self
 
 
+class Enrollment(Node):
+    """How a trial enrols over time, for ``matcher schedule``: its design, cohorts and weekly capacity.
+
+    The defaults stand where a trial text is silent: a 28-day DLT window (the common CAR-T choice), a 7-day
+    sentinel stagger and 2 infusions per ISO week (apheresis, manufacturing and beds).
+    """
+
+    design: Literal["3+3", "fixed"] = Field(description="3+3 dose escalation, or fixed (one dose level, no cohorts)")
+    dose_levels: int = Field(1, ge=1, description="dose levels escalated through, lowest first (3+3)")
+    cohort_size: int = Field(3, ge=1, description="patients per cohort (3+3)")
+    dlt_days: int = Field(
+        28, ge=0, description="a cohort's last infusion + dlt_days <= the next cohort's first infusion (3+3)"
+    )
+    stagger_days: int = Field(
+        7, ge=0, description="the first patient of a cohort, then the others >= stagger_days later (3+3)"
+    )
+    per_week: int = Field(2, ge=1, description="infusions per ISO week for this trial at most")
+    start_date: dt.date | None = Field(None, description="the site opens: no infusion before this date")
+    interpretation: str | None = Field(None, description="how the values were read from the trial text")
+
+    @model_validator(mode="after")
+    def _one_level_when_fixed(self) -> Enrollment:
+        if self.design == "fixed" and self.dose_levels != 1:
+            raise ValueError("a fixed design has one dose level (dose_levels: 1)")
+        return self
+
+
 class Trial(Node):
     id: str = Field(pattern=r"^NCT\d{8}$")
     title: str
@@ -411,6 +439,9 @@ class Trial(Node):
     )
     extends: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="new values for existing enum columns, e.g. {diagnosis: [MG]}"
+    )
+    enrollment: Enrollment | None = Field(
+        None, description="how the trial enrols over time (matcher schedule); absent: fixed with the defaults"
     )
 
     @model_validator(mode="after")

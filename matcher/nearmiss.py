@@ -17,7 +17,7 @@ from matcher.context import Context
 from matcher.planning import plan
 from matcher.plans import Plan
 from matcher.prefilter import never_within
-from matcher.screening import INELIGIBLE, UNDECIDED, screen
+from matcher.screening import ELIGIBLE, INELIGIBLE, UNDECIDED, screen
 from matcher.trials import effective_facts
 
 
@@ -85,11 +85,44 @@ def near_misses(
     prefilter (``matcher.prefilter``) shows can never be eligible within the horizon
     are not planned; ``exhaustive`` plans every pair (the result is the same).
     """
+    plans = _planned(cohort, trials, as_of, within, (INELIGIBLE, UNDECIDED), workers, time_limit, progress, exhaustive)
+    # A near miss needs a change: waiting or an action.  Staying undecided is not one.
+    return [p for p in plans if p.reachable and (p.earliest_date != as_of or p.actions)]
+
+
+def eligibility_windows(
+    cohort: Cohort,
+    trials: list[ir.Trial],
+    as_of: dt.date,
+    within: int,
+    workers: int | None = None,
+    time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Plan]:
+    """Every patient-trial plan that reaches eligibility within ``within`` days, eligible now included (their
+    plan gives the day the window closes); the prefilter skips the hopeless pairs, as for near misses."""
+    everyone = (INELIGIBLE, UNDECIDED, ELIGIBLE)
+    plans = _planned(cohort, trials, as_of, within, everyone, workers, time_limit, progress, False)
+    return [p for p in plans if p.eligible_pending_results]
+
+
+def _planned(
+    cohort: Cohort,
+    trials: list[ir.Trial],
+    as_of: dt.date,
+    within: int,
+    statuses: tuple[int, ...],
+    workers: int | None,
+    time_limit: float | None,
+    progress: Callable[[int, int], None] | None,
+    exhaustive: bool,
+) -> list[Plan]:
+    """The plans of the pairs whose status today is among ``statuses``, less those the prefilter rules out."""
     screening = screen(cohort, trials, as_of)
     scan = _Scan(cohort, {trial.id: trial for trial in trials}, as_of, within, time_limit)
     pairs = []
     for result in screening.results:
-        candidates = (result.status == INELIGIBLE) | (result.status == UNDECIDED)
+        candidates = np.isin(result.status, statuses)
         if not exhaustive:
             candidates &= ~never_within(result.trial, scan.context(result.trial), within)
         pairs += [(int(row), result.trial.id) for row in np.flatnonzero(candidates)]
@@ -110,5 +143,4 @@ def near_misses(
                 plans += batch
                 if progress:
                     progress(done, len(jobs))
-    # A near miss needs a change: waiting or an action.  Staying undecided is not one.
-    return [p for p in plans if p.reachable and (p.earliest_date != as_of or p.actions)]
+    return plans

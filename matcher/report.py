@@ -32,6 +32,7 @@ from matcher.figures import (
     TIMELINE_ROWS_PER_TRIAL,
     MissingColumn,
     allocation_figure,
+    calendar_figure,
     funnel_figure,
     is_planned,
     missing_figure,
@@ -46,6 +47,7 @@ from matcher.outcome import Allocation
 from matcher.plans import Plan
 from matcher.render import criterion_words
 from matcher.scenario import check_slot_overrides, is_recruiting, quota_rules, status_words
+from matcher.schedule import Calendar
 from matcher.screening import STATUS_NAMES, Screening, TrialScreen, funnel, screen
 
 ROSTER_PREVIEW = 12  # roster ids named in the summary table
@@ -76,8 +78,10 @@ def render_report(
     plans: list[Plan] | None,
     within: int | None,
     warnings: list[str] | None = None,
+    calendar: Calendar | None = None,
 ) -> str:
-    """The report page for results the library already computed; ``warnings``: every warning of the run."""
+    """The report page for results the library already computed; ``warnings``: every warning of the run;
+    ``calendar``: an enrolment calendar (``matcher.schedule``) to draw as a Gantt chart."""
     as_of = screening.as_of
     horizon_end = as_of + dt.timedelta(days=within) if within is not None else None
     outcome_of = {patient.patient_id: patient for patient in allocation.patients}
@@ -91,6 +95,9 @@ def render_report(
         charts["timeline"] = timeline_figure(plans, screening, as_of, horizon_end, placed_in)
     if missing:
         charts["missing"] = missing_figure(missing)
+    scheduled = sum(entry.status == "scheduled" for entry in calendar.entries) if calendar else 0
+    if calendar and scheduled:
+        charts["calendar"] = calendar_figure(calendar)
     tables = {
         **{
             f"lists-{trial.trial_id}": _lists_table(trial.roster, trial.waitlist, outcome_of)
@@ -117,6 +124,8 @@ def render_report(
         trials=_summary_rows(screening, allocation, outcome_of),
         funnels=[_funnel_rows(result) for result in screening.results],
         near_miss_count=len(plans or []),
+        calendar=calendar,
+        calendar_scheduled=scheduled,
         timeline_capped=bool(plans) and timeline_capped(plans or []),
         timeline_rows_per_trial=TIMELINE_ROWS_PER_TRIAL,
         missing_chart_columns=MISSING_CHART_COLUMNS,

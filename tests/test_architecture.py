@@ -18,7 +18,7 @@ LAYERS = [
     {"dates", "contract", "facts", "units", "output"},
     {"derived", "reading", "validate", "fhir"},
     {"cohort", "trials"},
-    {"context", "coverage", "scenario"},
+    {"context", "coverage", "scenario", "escalation"},
     {"evaluate", "cpsat", "render"},
     {"findings"},
     {"explain"},
@@ -28,7 +28,7 @@ LAYERS = [
     {"nearmiss"},
     {"arcs", "distributed"},
     {"reasons", "changes"},
-    {"allocation"},
+    {"allocation", "schedule"},
     {"formats", "figures"},
     {"report", "api"},
     {"cli"},  # the only package that imports click

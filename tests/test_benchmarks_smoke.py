@@ -122,3 +122,11 @@ def test_fhir_import_reads_every_resource_duckdb_reads(workspace: Path) -> None:
     assert row["resources"] > 20 * SIZE  # the export has every covered column of every patient
     assert row["ours"]["cpu_s"] > 0 and row["duckdb_read_json"]["cpu_s"] > 0
     assert row["ratio_cpu"] == pytest.approx(row["ours"]["cpu_s"] / row["duckdb_read_json"]["cpu_s"], rel=1e-3)
+
+
+def test_schedule_against_allocate_within_the_same_horizon(workspace: Path) -> None:
+    row = run(workspace, "p7_schedule", "--horizon", "30")
+    assert row["allocate_wall_s"] > 0 and row["schedule_wall_s"] > 0
+    assert row["ratio"] == row["schedule_wall_s"] / row["allocate_wall_s"]
+    assert row["proven_optimal"] and 0 < row["scheduled"] <= sum(t.slots for t in load_trials().values())
+    assert row["windows_after_reduction"] <= row["windows"]

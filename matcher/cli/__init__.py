@@ -10,6 +10,7 @@ import click
 
 from matcher.cli.allocation import allocate_command, report_command
 from matcher.cli.importing import import_group
+from matcher.cli.schedule import schedule_command
 from matcher.cli.screening import screen_command, whatif_command
 from matcher.cli.tools import synth_command, trials_group
 
@@ -24,6 +25,7 @@ for _command in (
     screen_command,
     whatif_command,
     allocate_command,
+    schedule_command,
     report_command,
     synth_command,
     trials_group,

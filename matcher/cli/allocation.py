@@ -27,7 +27,7 @@ from matcher.cli.common import (
     trials_option,
 )
 from matcher.ir import Trial
-from matcher.nearmiss import near_misses
+from matcher.nearmiss import eligibility_windows, near_misses
 from matcher.outcome import Allocation
 from matcher.output import write_atomic
 from matcher.plans import Plan
@@ -39,6 +39,7 @@ from matcher.scenario import (
     quota_rules,
     read_previous,
 )
+from matcher.schedule import schedule
 from matcher.screening import Screening, screen
 from matcher.trials import load_trials
 
@@ -92,7 +93,7 @@ def allocation_options(command: F) -> F:
     return command
 
 
-def _slots_and_quotas(
+def slots_and_quotas(
     chosen: list[Trial], models: Path | None, slots: dict[str, int], scenario: Path | None, warnings: RunWarnings
 ) -> tuple[dict[str, int], list[QuotaRule]]:
     """Slots (the scenario's, then --slots over them) and quotas for the trials considered.
@@ -136,7 +137,7 @@ def _allocation(
     time_limit: float | None = None,
 ) -> tuple[Screening, list[Plan] | None, Allocation]:
     """Screen, plan near misses (with --within) and allocate, as the options ask."""
-    slots, quotas = _slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
+    slots, quotas = slots_and_quotas(chosen, models, request.slots, request.scenario, warnings)
     previous = read_previous(request.previous) if request.previous else None
     loaded = load_checked(cohort, as_of, chosen, request.allow_missing, warnings, [q.column for q in quotas])
     screening = screen(loaded, chosen, as_of)
@@ -195,6 +196,13 @@ def allocate_command(
 @trials_option
 @as_of_option
 @allocation_options
+@click.option(
+    "--calendar",
+    type=click.IntRange(1, 3650),
+    default=None,
+    metavar="DAYS",
+    help="Add the enrolment calendar over DAYS as a Gantt chart (as `matcher schedule --horizon DAYS`).",
+)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
 @reports_errors
 def report_command(
@@ -203,6 +211,7 @@ def report_command(
     as_of: dt.date,
     recruiting_only: bool,
     models: Path | None,
+    calendar: int | None,
     output: str,
     **options: Any,
 ) -> None:
@@ -213,5 +222,13 @@ def report_command(
     chosen = trials_for_run(trials, models, recruiting_only, as_of, warnings)
     request = AllocationRequest(**options)
     screening, plans, result = _allocation(cohort, chosen, models, as_of, request, warnings)
-    write_atomic(output, render_report(screening, result, plans, request.within, warnings.lines))
+    drawn = None
+    if calendar is not None:
+        slots, _ = slots_and_quotas(chosen, models, request.slots, request.scenario, RunWarnings())
+        bar, progress = progress_bar("eligibility windows")
+        with bar:
+            windows = eligibility_windows(screening.cohort, chosen, as_of, calendar, request.workers, None, progress)
+        drawn = schedule(screening, windows, chosen, slots, None, calendar)
+        warnings.add(*drawn.warnings)
+    write_atomic(output, render_report(screening, result, plans, request.within, warnings.lines, drawn))
     warnings.print()
