@@ -68,34 +68,49 @@ def derived_columns(facts: Facts, as_of: dt.date) -> dict[str, str]:
         "ELSE round_even(derived_prednisone_equivalent_mg_day / (CASE WHEN weight_kg > 0 THEN weight_kg END), 6) END"
     )
     scr = "(CASE WHEN creatinine_mg_dl > 0 THEN creatinine_mg_dl END)"
+
+    def ckd_epi(female: str) -> str:
+        ratio = f"({scr} / CASE WHEN {female} THEN {number(0.7)} ELSE {number(0.9)} END)"
+        alpha = f"CASE WHEN {female} THEN {number(-0.241)} ELSE {number(-0.302)} END"
+        # numpy's minimum and maximum propagate NaN; SQL's least and greatest skip NULL, so spell them out.
+        low = f"CASE WHEN {ratio} < 1 THEN {ratio} WHEN {ratio} >= 1 THEN {number(1.0)} END"
+        high = f"CASE WHEN {ratio} > 1 THEN {ratio} WHEN {ratio} <= 1 THEN {number(1.0)} END"
+        ckd = (
+            f"({number(142.0)} * pow({low}, {alpha}) * pow({high}, {number(-1.2)}) "
+            f"* pow({number(0.9938)}, derived_age))"
+        )
+        return f"CASE WHEN {female} THEN {ckd} * {number(1.012)} ELSE {ckd} END"
+
+    def cockcroft(female: str) -> str:
+        crcl = f"(({number(140.0)} - derived_age) * weight_kg / ({number(72.0)} * {scr}))"
+        return f"CASE WHEN {female} THEN {crcl} * {number(0.85)} ELSE {crcl} END"
+
     female = "(sex = 'F')"
-    ratio = f"({scr} / CASE WHEN {female} THEN {number(0.7)} ELSE {number(0.9)} END)"
-    alpha = f"CASE WHEN {female} THEN {number(-0.241)} ELSE {number(-0.302)} END"
-    # numpy's minimum and maximum propagate NaN; SQL's least and greatest skip NULL, so spell them out.
-    low = f"CASE WHEN {ratio} < 1 THEN {ratio} WHEN {ratio} >= 1 THEN {number(1.0)} END"
-    high = f"CASE WHEN {ratio} > 1 THEN {ratio} WHEN {ratio} <= 1 THEN {number(1.0)} END"
-    ckd_epi = (
-        f"({number(142.0)} * pow({low}, {alpha}) * pow({high}, {number(-1.2)}) * pow({number(0.9938)}, derived_age))"
-    )
-    adult = f"CASE WHEN sex IS NULL THEN NULL WHEN {female} THEN {ckd_epi} * {number(1.012)} ELSE {ckd_epi} END"
     child = f"({number(0.413)} * height_cm / {scr})"
     egfr = (
-        f"CASE WHEN egfr_ml_min_1_73m2 IS NOT NULL THEN egfr_ml_min_1_73m2 "
-        f"ELSE round_even(CASE WHEN derived_age >= 18 THEN {adult} WHEN derived_age < 18 THEN {child} END, 6) END"
+        "CASE WHEN egfr_ml_min_1_73m2 IS NOT NULL THEN egfr_ml_min_1_73m2 ELSE round_even(CASE WHEN derived_age >= 18 "
+        f"THEN (CASE WHEN sex IS NULL THEN NULL ELSE {ckd_epi(female)} END) "
+        f"WHEN derived_age < 18 THEN {child} END, 6) END"
     )
-    cockcroft = f"(({number(140.0)} - derived_age) * weight_kg / ({number(72.0)} * {scr}))"
     crcl = (
         "CASE WHEN crcl_ml_min IS NOT NULL THEN crcl_ml_min "
-        f"ELSE round_even(CASE WHEN sex IS NULL THEN NULL WHEN {female} THEN {cockcroft} * {number(0.85)} "
-        f"ELSE {cockcroft} END, 6) END"
+        f"ELSE round_even(CASE WHEN sex IS NULL THEN NULL ELSE {cockcroft(female)} END, 6) END"
     )
-    return {
+    columns = {
         "age": age,
         "prednisone_equivalent_mg_day": prednisone,
         "prednisone_equivalent_mg_kg_day": per_kg,
         "egfr_ml_min_1_73m2": egfr,
         "crcl_ml_min": crcl,
     }
+    # With sex blank alone, a woman's and a man's value (matcher.derived's by_sex): a comparison both decide alike.
+    blank_sex = "sex IS NULL AND egfr_ml_min_1_73m2 IS NULL AND derived_age >= 18"
+    for sex, literal in (("woman", "TRUE"), ("man", "FALSE")):
+        columns[f"egfr_ml_min_1_73m2_{sex}"] = f"CASE WHEN {blank_sex} THEN round_even({ckd_epi(literal)}, 6) END"
+        columns[f"crcl_ml_min_{sex}"] = (
+            f"CASE WHEN sex IS NULL AND crcl_ml_min IS NULL THEN round_even({cockcroft(literal)}, 6) END"
+        )
+    return columns
 
 
 class Translator:
@@ -117,19 +132,29 @@ class Translator:
         return f"({handler(rule)})"
 
     def _compare(self, rule: ir.Compare) -> str:
-        return f"{self.field(rule.field)} {_OPERATORS[rule.op]} {number(rule.value)}"
+        return self._either_sex(rule.field, lambda name: f"{name} {_OPERATORS[rule.op]} {number(rule.value)}")
+
+    def _either_sex(self, field: str, condition: Callable[[str], str]) -> str:
+        """``condition`` of the field; for eGFR and CrCl with sex blank, what a woman's and a man's value give alike."""
+        if field not in ("egfr_ml_min_1_73m2", "crcl_ml_min"):
+            return condition(self.field(field))
+        woman, man = (condition(quoted(derived_name(f"{field}_{sex}"))) for sex in ("woman", "man"))
+        return f"coalesce({condition(self.field(field))}, CASE WHEN ({woman}) = ({man}) THEN ({woman}) END)"
 
     def _linear(self, rule: ir.Linear) -> str:
         total = " + ".join(f"({number(term.k)} * {self.field(term.field)})" for term in rule.terms)
         return f"round_even({total}, 6) {_OPERATORS[rule.op]} {number(rule.value)}"
 
     def _range(self, rule: ir.Range) -> str:
-        parts = []
-        if rule.min is not None:
-            parts.append(f"{self.field(rule.field)} {'>=' if rule.min_inclusive else '>'} {number(rule.min)}")
-        if rule.max is not None:
-            parts.append(f"{self.field(rule.field)} {'<=' if rule.max_inclusive else '<'} {number(rule.max)}")
-        return " AND ".join(parts)
+        def inside(name: str) -> str:
+            parts = []
+            if rule.min is not None:
+                parts.append(f"{name} {'>=' if rule.min_inclusive else '>'} {number(rule.min)}")
+            if rule.max is not None:
+                parts.append(f"{name} {'<=' if rule.max_inclusive else '<'} {number(rule.max)}")
+            return " AND ".join(parts)
+
+        return self._either_sex(rule.field, inside)
 
     def _comparefields(self, rule: ir.CompareFields) -> str:
         return f"{self.field(rule.left)} {_OPERATORS[rule.op]} {self.field(rule.right)}"
@@ -227,7 +252,7 @@ def screening_query(trials: list[ir.Trial], as_of: dt.date, table: str = "cohort
     expressions = derived_columns(facts_of[0], as_of)
     # One layer per derived value, so a later formula reads an earlier one by name (eGFR and CrCl read age).
     derived_source = table
-    for name in DERIVED_FIELDS:
+    for name in expressions:  # DERIVED_FIELDS first (in order), then the by-sex values, which read age
         derived_source = f"(SELECT *, {expressions[name]} AS {quoted(derived_name(name))} FROM {derived_source})"
     criteria_parts, status_parts, names = ["row_id", "valid"], ["row_id"], []
     for k, (trial, facts) in enumerate(zip(trials, facts_of, strict=True)):
