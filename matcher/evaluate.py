@@ -139,7 +139,10 @@ def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
 
 @EVALUATORS.register(ir.Known)
 def _known(rule: ir.Known, ctx: Context) -> np.ndarray:
-    blank = next(iter(ctx.blanks(rule.field).values()))
+    if ctx.values(rule.field).dtype == object:  # recorded, even a drug's name the facts do not know
+        blank = ctx.cohort.text_codes(rule.field)[0] < 0
+    else:
+        blank = next(iter(ctx.blanks(rule.field).values()))
     return np.where(blank, FALSE, TRUE).astype(np.int8)
 
 

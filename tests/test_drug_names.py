@@ -129,3 +129,15 @@ def test_chloroquine_is_an_antimalarial_the_facts_know() -> None:
     for name in ("chloroquine", "Aralen", "Plaquenil"):
         patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": name, "immunosuppressant_last_dose": ago(days=1)}
         assert verdict("NCT06920433", patient) == ("eligible", [], []), name
+
+
+@pytest.mark.parametrize("trial_id", ["NCT06821659", "NCT06920433"])
+def test_a_stopped_drug_the_tool_does_not_know_with_a_never_last_dose_is_unknown(trial_id: str) -> None:
+    """Round 6 (SAFETY): adalimumab recorded as stopped with a `never` last dose passed, because a name the facts
+    do not know was taken as no name; the name is recorded, and the date is to record."""
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE_821659
+
+    base = BASE_821659 if trial_id == "NCT06821659" else ELIGIBLE_SLE
+    patient = {**base, "other_biologic": "adalimumab", "other_biologic_last_dose": "never"}
+    status, failed, missing = verdict(trial_id, patient)
+    assert (status, failed) == ("unknown", []) and "other_biologic_last_dose" in missing

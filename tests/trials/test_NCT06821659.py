@@ -1270,3 +1270,39 @@ def test_none_beside_a_dated_last_dose_is_an_invalid_row(name: str, last_dose: s
     status, reasons, _ = verdict(T, with_changes(ELIGIBLE_SLE, **{name: "none", last_dose: ago(62)}))
     assert (status, reasons) == ("invalid", [f"column {name}: none, though {last_dose} records one"])
     assert verdict(T, with_changes(ELIGIBLE_SLE, **{name: "none", last_dose: "never"}))[0] == "eligible"
+
+
+ROUND_6 = [
+    # a named current immunosuppressant beside a `never` start date: the start is to record (SAFETY)
+    (
+        ELIGIBLE_SLE,
+        dict(immunosuppressant="methotrexate", immunosuppressant_start_date="never"),
+        ("unknown", [], ["immunosuppressant_start_date"]),
+    ),
+    (
+        ELIGIBLE_SLE,
+        dict(
+            immunosuppressant="methotrexate",
+            immunosuppressant_start_date="never",
+            immunosuppressant_dose_changed_date=ago(10),
+        ),
+        ("ineligible", [C + "incl.4.immunosuppressant_stable"], []),
+    ),
+    # a pulse within the 7 days is a change of dose whatever the current dose (SAFETY): 6 days fails, 7 passes
+    (
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(6)),
+        ("ineligible", [C + "incl.4.gc_stable"], []),
+    ),
+    (ELIGIBLE_SLE, dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(7)), ("eligible", [], [])),
+    # primary Sjögren's: any recorded subtype other than primary fails
+    (ELIGIBLE_SS, dict(diagnosis_subtype="secondary SS"), ("ineligible", [C + "incl.ss.1"], [])),
+    (ELIGIBLE_SS, dict(diagnosis_subtype="sSS"), ("ineligible", [C + "incl.ss.1"], [])),
+    (ELIGIBLE_SS, dict(diagnosis_subtype="pSS"), ("eligible", [], [])),
+    (ELIGIBLE_SS, dict(diagnosis_subtype=None), ("eligible", [], [])),
+]
+
+
+@pytest.mark.parametrize(("base", "changes", "expected"), ROUND_6)
+def test_review_round_6(base: dict, changes: dict, expected: tuple) -> None:
+    assert verdict(T, with_changes(base, **changes)) == expected
