@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from trialkit import NOT_RECRUITING_IN_WORDS, RECRUITING
 
 import matcher.cli.common
 from matcher import formats
@@ -106,8 +108,15 @@ def test_trials_list_show_schema_coverage() -> None:
 
 # ------------------------------------------------------------------ recruitment status
 
-NOT_RECRUITING = {"NCT06222853": "active_not_recruiting", "NCT06821659": "not_yet_recruiting"}
-IN_WORDS = {"NCT06222853": "active, not recruiting", "NCT06821659": "not yet recruiting"}
+
+def not_recruiting() -> dict[str, str]:
+    """The status of each loaded trial not recruiting now, by trial id (derived, so any trial in models/ counts)."""
+    return {t.id: t.status for t in load_trials().values() if t.status not in RECRUITING}
+
+
+def in_words() -> dict[str, str]:
+    """Each trial not recruiting now, with its status in the words the warnings use."""
+    return {trial_id: NOT_RECRUITING_IN_WORDS[status] for trial_id, status in not_recruiting().items()}
 
 
 def warnings_of(err: str) -> list[str]:
@@ -116,19 +125,23 @@ def warnings_of(err: str) -> list[str]:
 
 def test_recruitment_comes_from_each_models_status() -> None:
     statuses = {trial.id: trial.status for trial in load_trials().values()}
-    assert {k: v for k, v in statuses.items() if v not in ("recruiting", "enrolling_by_invitation")} == NOT_RECRUITING
+    declared = [yaml.safe_load(path.read_text("utf-8")) for path in sorted(models_dir().glob("*.yaml"))]
+    assert statuses == {model["id"]: model["status"] for model in declared}
+    # the tests of --recruiting-only below see both kinds of trial
+    assert 0 < len(not_recruiting()) < len(statuses)
 
 
 def test_allocate_says_which_trials_are_not_recruiting_next_to_their_rosters() -> None:
     code, out, err = run("allocate", DEMO, "--as-of", AS_OF)
     assert code == 0
-    for trial_id, words in IN_WORDS.items():
+    assert in_words()
+    for trial_id, words in in_words().items():
         expected = f"{trial_id} is not recruiting ({words}): kept in; --recruiting-only leaves it out"
         assert warnings_of(err).count(expected) == 1
         lines = out.splitlines()
         row = next(index for index, line in enumerate(lines) if line.startswith(f"│ {trial_id}"))
         assert lines[row + 1].startswith(f"│ ({words})")
-    recruiting = next(t.id for t in load_trials().values() if t.id not in NOT_RECRUITING)
+    recruiting = next(t.id for t in load_trials().values() if t.id not in not_recruiting())
     assert "recruiting" not in next(line for line in out.splitlines() if line.startswith(f"│ {recruiting}"))
     code, out, _ = run("allocate", DEMO, "--as-of", AS_OF, "--format", "json")
     assert {t["trial_id"]: t["recruitment"] for t in json.loads(out)["trials"]} == {
@@ -150,15 +163,16 @@ def test_recruiting_only_leaves_out_the_trials_not_recruiting(command: tuple[str
     assert code == 0, err
     document = json.loads(out)
     listed = document["trials"] if "trials" in document else document["plans"]
-    expected = [t.id for t in load_trials().values() if t.id not in NOT_RECRUITING]
+    expected = [t.id for t in load_trials().values() if t.id not in not_recruiting()]
     assert [entry["trial_id"] for entry in listed] == expected
-    for trial_id, words in IN_WORDS.items():
+    assert in_words() and expected
+    for trial_id, words in in_words().items():
         assert f"{trial_id} is not recruiting ({words}): left out (--recruiting-only)" in warnings_of(err)
         assert trial_id not in out.replace(f"{trial_id} is not recruiting", "")  # only in the warning
 
 
 def test_recruiting_only_with_no_recruiting_trial_is_an_error() -> None:
-    code, _, err = run("screen", DEMO, "--as-of", AS_OF, "--trials", ",".join(NOT_RECRUITING), "--recruiting-only")
+    code, _, err = run("screen", DEMO, "--as-of", AS_OF, "--trials", ",".join(not_recruiting()), "--recruiting-only")
     assert code == 2
     assert err == "Error: --recruiting-only leaves no trial: none of those selected is recruiting\n"
 

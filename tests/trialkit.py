@@ -14,6 +14,20 @@ from matcher.validate import reason_text
 
 AS_OF = dt.date(2026, 11, 23)
 
+# Registry statuses (a model's ``status:``): those that take patients now, and each of the others in the words
+# the tool prints ("NCT... is not recruiting (<words>)", the report's recruitment note).  Tests derive what
+# they expect from the loaded trials through these, so a trial copied into models/ is checked the same way.
+RECRUITING = ("recruiting", "enrolling_by_invitation")
+NOT_RECRUITING_IN_WORDS = {
+    "not_yet_recruiting": "not yet recruiting",
+    "active_not_recruiting": "active, not recruiting",
+    "suspended": "suspended",
+    "terminated": "terminated",
+    "completed": "completed",
+    "withdrawn": "withdrawn",
+    "unknown": "unknown",
+}
+
 
 @functools.cache
 def _trial(trial_id: str, modified: float) -> ir.Trial:
