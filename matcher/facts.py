@@ -118,6 +118,7 @@ class DrugNames(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     columns: tuple[str, ...]
+    class_of_column: dict[str, str] = Field(default_factory=dict)
     spellings: dict[str, tuple[str, ...]]
 
     @cached_property
@@ -179,7 +180,12 @@ class Facts(BaseModel):
         In a drug-name column, a name outside facts.yaml could be any drug, so which drug it is
         stays unknown: never taken for "not rituximab".  ``none`` says there is none.
         """
-        return column not in self.drug_names.columns or word == "none" or self.knows_drug(word)
+        if column not in self.drug_names.columns or word == "none":
+            return True
+        drug_class = self.drug_names.class_of_column.get(column)
+        if drug_class is not None and word not in self.drug_classes.get(drug_class, ()):
+            return False  # a drug the facts know of another kind: the record contradicts itself
+        return self.knows_drug(word)
 
     def knows_drug(self, name: str) -> bool:
         """Whether ``name`` (lower-cased, canonical) is a drug these facts know."""

@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 from matcher import ir
-from matcher.cohort import cohort_from_records
+from matcher.cohort import check_as_of, cohort_from_records
 from matcher.screening import STATUS_NAMES, screen
 from matcher.trials import load_trial_file, models_dir
 from matcher.validate import reason_text
@@ -45,7 +45,7 @@ def verdict(trial_id: str, patient: dict[str, Any], as_of: dt.date = AS_OF) -> t
     ``patient`` values are spelled as in a cohort CSV; None or "" is blank.
     """
     record = {"patient_id": "p1", **patient}
-    cohort = cohort_from_records([record])
+    cohort = check_as_of(cohort_from_records([record]), as_of)  # as a run does: dates and ages against the as-of date
     result = screen(cohort, [trial(trial_id)], as_of).results[0]
     if cohort.invalid:
         return "invalid", [reason_text(cohort.invalid[0])], []

@@ -417,7 +417,8 @@ def test_blank_fertility_decides_only_where_a_branch_fails(changes, missing):
         ("2026-11-16", ("unknown", [], ["pregnancy_test_negative_date"])),  # 7 days old: repeat the test
         ("2026-01-05", ("unknown", [], ["pregnancy_test_negative_date"])),  # months old
         ("never", ("unknown", [], ["pregnancy_test_negative_date"])),  # none done: do it
-        ("2026-11-24", ELIGIBLE_RESULT),  # dated after the as-of date counts as within
+        # dated after the as-of date: a run marks the row invalid (a test cannot be dated in the future)
+        ("2026-11-24", ("invalid", ["column pregnancy_test_negative_date: after the as-of date (2026-11-23)"], [])),
     ],
 )
 def test_pregnancy_test_is_renewable(date, expected):

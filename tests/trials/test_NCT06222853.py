@@ -554,8 +554,7 @@ ROUND_3 = [
     # incl.3: "biopsy-proven": a renal biopsy date of `never` does not prove the class (SAFETY)
     ("class_iv_never_biopsied", dict(gc_taper_failed="false", upcr_g_g=1.0, renal_biopsy_date="never"), "incl.3"),
     ("class_iv_biopsy_dated", dict(gc_taper_failed="false", upcr_g_g=1.0, renal_biopsy_date="2020-01-01"), None),
-    # incl.2.3: a high-dose course starting after the as-of date is not a course received (SAFETY)
-    ("high_dose_in_future", dict(high_dose_gc_received="false", high_dose_gc_since_date="2027-03-01"), "incl.2.3"),
+    # incl.2.3: a high-dose course starting yesterday was received (one after the as-of date: see below)
     ("high_dose_yesterday", dict(high_dose_gc_received="false", high_dose_gc_since_date="2026-11-22"), None),
 ]
 
@@ -676,3 +675,12 @@ ROUND_5 = [
 @pytest.mark.parametrize("changes, expected", [(c, e) for _, c, e in ROUND_5], ids=[n for n, _, _ in ROUND_5])
 def test_round_5(changes, expected):
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+def test_a_high_dose_course_dated_after_the_as_of_date_is_an_invalid_row():
+    """incl.2.3 (SAFETY, round 3): a course dated in the future is no course received; a run marks such a row
+    invalid before any criterion reads it, naming the column."""
+    status, reasons, _ = verdict(
+        T, with_changes(ELIGIBLE_SLE, high_dose_gc_received="false", high_dose_gc_since_date="2027-03-01")
+    )
+    assert (status, reasons) == ("invalid", ["column high_dose_gc_since_date: after the as-of date (2026-11-23)"])

@@ -743,13 +743,13 @@ def test_iim_classification_probability_decides_where_recorded(changes, expected
             {"anti_cd20_drug": "obinutuzumab", "anti_cd20_last_dose": ago(141)},
             ("ineligible", [C + "incl.4.washout"], []),
         ),
-        # unnamed: washed out for every member from 142 days, for none before 110
+        # unnamed: washed out for every member from 142 days, for none before 80 (ofatumumab, 5 x 16 d)
         ({"anti_cd20_last_dose": ago(142)}, ("eligible", [], [])),
         ({"anti_cd20_last_dose": ago(141)}, ("unknown", [], ["anti_cd20_drug"])),
-        ({"anti_cd20_last_dose": ago(110)}, ("unknown", [], ["anti_cd20_drug"])),
-        ({"anti_cd20_last_dose": ago(109)}, ("ineligible", [C + "incl.4.washout"], [])),
+        ({"anti_cd20_last_dose": ago(80)}, ("unknown", [], ["anti_cd20_drug"])),
+        ({"anti_cd20_last_dose": ago(79)}, ("ineligible", [C + "incl.4.washout"], [])),
     ],
-    ids=["rtx-110", "rtx-109", "obi-142", "obi-141", "unnamed-142", "unnamed-141", "unnamed-110", "unnamed-109"],
+    ids=["rtx-110", "rtx-109", "obi-142", "obi-141", "unnamed-142", "unnamed-141", "unnamed-80", "unnamed-79"],
 )
 def test_anti_cd20_washout_by_named_antibody(changes, expected):
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
@@ -1024,10 +1024,12 @@ ROUND_3_REMAINING = [
         "incl.4.washout",
     ),
     ("ofatumumab_142_days", ELIGIBLE_SLE, dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(142)), None),
+    # ofatumumab has its own half-life in the facts now (16 d, Kesimpta label): 5 x 16 = 80 days
+    ("ofatumumab_80_days", ELIGIBLE_SLE, dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(80)), None),
     (
-        "ofatumumab_109_days",
+        "ofatumumab_79_days",
         ELIGIBLE_SLE,
-        dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(109)),
+        dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(79)),
         "incl.4.washout",
     ),
     (

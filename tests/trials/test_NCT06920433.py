@@ -430,11 +430,11 @@ WASHOUTS = [
     # rituximab named: 5 x 22 = 110 days
     ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(110)}, ELIGIBLE),
     ({"anti_cd20_drug": "rituximab", "anti_cd20_last_dose": ago(109)}, ("ineligible", [E + "14"], [])),
-    # unnamed anti-CD20: washed out from 142 d (obinutuzumab), not before 110 d (rituximab), unknown between
+    # unnamed anti-CD20: washed out from 142 d (obinutuzumab), not before 80 d (ofatumumab, 5 x 16), unknown between
     ({"anti_cd20_last_dose": ago(142)}, ELIGIBLE),
     ({"anti_cd20_last_dose": ago(141)}, ("unknown", [], ["anti_cd20_drug"])),
-    ({"anti_cd20_last_dose": ago(110)}, ("unknown", [], ["anti_cd20_drug"])),
-    ({"anti_cd20_last_dose": ago(109)}, ("ineligible", [E + "14"], [])),
+    ({"anti_cd20_last_dose": ago(80)}, ("unknown", [], ["anti_cd20_drug"])),
+    ({"anti_cd20_last_dose": ago(79)}, ("ineligible", [E + "14"], [])),
 ]
 
 
