@@ -1114,3 +1114,62 @@ def test_round_5_ssc(changes, expected, composition_asked):
     status, failed, columns = verdict(TRIAL, patient)
     assert (status, failed, sorted(columns)) == (expected[0], expected[1], sorted(expected[2]))
     assert (cid("incl.ssc.6") in manual_checks(TRIAL, patient)) == composition_asked
+
+
+ROUND_6 = [
+    # incl.11: recorded end-stage renal disease, or dialysis within 3 months, fails whatever the creatinine (SAFETY)
+    ("esrd", AAV, {"end_stage_renal_disease": "true"}, ("ineligible", [f"{TRIAL}.incl.11"], [])),
+    ("dialysis_3_months_less_a_day", AAV, {"dialysis_date": "2026-08-24"}, ("ineligible", [f"{TRIAL}.incl.11"], [])),
+    ("dialysis_3_months", AAV, {"dialysis_date": "2026-08-23"}, ("eligible", [], [])),
+    (
+        "esrd_sle",
+        SLE,
+        {"end_stage_renal_disease": "true"},
+        ("ineligible", [f"{TRIAL}.incl.11", f"{TRIAL}.excl.12"], []),
+    ),
+    # excl.6: a current high-dose course recorded is >= 20 mg/day whatever the dose column says (SAFETY)
+    (
+        "high_dose_course",
+        SLE,
+        {"high_dose_gc_since_date": "2026-11-13", "glucocorticoid_mg_day": "0"},
+        ("ineligible", [f"{TRIAL}.excl.6"], []),
+    ),
+    ("high_dose_course_never", SLE, {"high_dose_gc_since_date": "never"}, ("eligible", [], [])),
+    # excl.1: a treated cervical CIS beside a `never` date is unknown, the date to record; 2 years to the day passes
+    (
+        "cis_never",
+        AAV,
+        {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "never"},
+        ("unknown", [], ["malignancy_date"]),
+    ),
+    (
+        "cis_2_years",
+        AAV,
+        {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-23"},
+        ("eligible", [], []),
+    ),
+    (
+        "cis_2_years_less_a_day",
+        AAV,
+        {"malignancy_type": "cervical_cis", "malignancy_status": "treated", "malignancy_date": "2024-11-24"},
+        ("ineligible", [f"{TRIAL}.excl.1"], []),
+    ),
+    # excl.4/8/9: a drug of another kind named as the other biologic, given within the window: which one is unknown
+    (
+        "other_biologic_mycophenolate",
+        AAV,
+        {"b_cell_therapy_failed": "false", "other_biologic": "mycophenolate", "other_biologic_last_dose": "2026-11-13"},
+        ("unknown", [], ["other_biologic"]),
+    ),
+    (
+        "anti_cd20_brand_never",
+        AAV,
+        {"b_cell_therapy_failed": "false", "anti_cd20_drug": "Kesimpta", "anti_cd20_last_dose": "never"},
+        ("unknown", [], ["anti_cd20_last_dose"]),
+    ),
+]
+
+
+@pytest.mark.parametrize(("base", "changes", "expected"), [r[1:] for r in ROUND_6], ids=[r[0] for r in ROUND_6])
+def test_review_round_6(base: dict, changes: dict, expected: tuple) -> None:
+    assert verdict(TRIAL, with_changes(base, **changes)) == expected
