@@ -664,3 +664,45 @@ ROUND_5 = [
 )
 def test_round_5(disease, changes, expected):
     assert verdict(TRIAL, with_changes(ELIGIBLE[disease], **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # excl.4: a recorded GVHD grade >= 2 beside a `never` date is unknown, the date to record (SAFETY, round 6)
+        (dict(gvhd_grade=2, gvhd_date="never"), ("unknown", [], ["gvhd_date"])),
+        (dict(gvhd_grade=2, gvhd_date="2026-11-10"), ("ineligible", ["NCT06056921.excl.4"], [])),
+        (dict(gvhd_grade=2, gvhd_date="2026-11-09"), ("eligible", [], [])),
+        (dict(gvhd_grade=1, gvhd_date="never"), ("eligible", [], [])),
+        # excl.8: a carcinoma "in situ" recorded as invasive is not the exception (SAFETY, round 6)
+        (
+            dict(
+                malignancy_type="cervical_cis",
+                malignancy_status="treated",
+                malignancy_invasive="true",
+                malignancy_date="2020-01-01",
+            ),
+            ("ineligible", ["NCT06056921.excl.8"], []),
+        ),
+        (
+            dict(
+                malignancy_type="dcis",
+                malignancy_status="treated",
+                malignancy_invasive="true",
+                malignancy_date="2020-01-01",
+            ),
+            ("ineligible", ["NCT06056921.excl.8"], []),
+        ),
+        (
+            dict(
+                malignancy_type="cervical_cis",
+                malignancy_status="treated",
+                malignancy_invasive="false",
+                malignancy_date="2020-01-01",
+            ),
+            ("eligible", [], []),
+        ),
+    ],
+)
+def test_review_round_6(changes: dict, expected: tuple) -> None:
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected

@@ -684,3 +684,16 @@ def test_a_high_dose_course_dated_after_the_as_of_date_is_an_invalid_row():
         T, with_changes(ELIGIBLE_SLE, high_dose_gc_received="false", high_dose_gc_since_date="2027-03-01")
     )
     assert (status, reasons) == ("invalid", ["column high_dose_gc_since_date: after the as-of date (2026-11-23)"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (dict(gvhd_grade=2, gvhd_date="never"), ("unknown", [], ["gvhd_date"])),
+        (dict(gvhd_grade=2, gvhd_date="2026-11-10"), ("ineligible", [E + "8.b"], [])),
+        (dict(gvhd_grade=2, gvhd_date="2026-11-09"), ELIGIBLE),
+    ],
+)
+def test_review_round_6_gvhd_grade_beside_a_never_date(changes, expected):
+    """excl.8.b: a recorded grade >= 2 with a `never` date is unknown, the date to record (SAFETY, review round 6)."""
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected

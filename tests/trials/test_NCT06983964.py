@@ -1167,6 +1167,21 @@ ROUND_6 = [
         {"b_cell_therapy_failed": "false", "anti_cd20_drug": "Kesimpta", "anti_cd20_last_dose": "never"},
         ("unknown", [], ["anti_cd20_last_dose"]),
     ),
+    # excl.1: a cervical CIS or DCIS recorded as invasive is not "in situ" (SAFETY)
+    *(
+        (
+            f"{kind}_invasive",
+            AAV,
+            {
+                "malignancy_type": kind,
+                "malignancy_status": "treated",
+                "malignancy_invasive": "true",
+                "malignancy_date": "2020-01-01",
+            },
+            ("ineligible", [f"{TRIAL}.excl.1"], []),
+        )
+        for kind in ("cervical_cis", "dcis")
+    ),
 ]
 
 
