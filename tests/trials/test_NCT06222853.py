@@ -291,10 +291,11 @@ def test_fails_only(changes, failed):
     "changes, missing",
     [
         (dict(birth_date=None), ["birth_date"]),
-        # a recorded transplant with a `never` date: the GVHD columns are still needed (review round 3)
+        # a recorded transplant with a `never` date: the GVHD columns are still needed (review round 3), and the
+        # transplant's date is to record (review round 6)
         (
             dict(hsct_history="true", transplant_date="never", gvhd_grade=None, gvhd_date=None),
-            ["gvhd_date", "gvhd_grade"],
+            ["gvhd_date", "gvhd_grade", "transplant_date"],
         ),
         (dict(classification_criteria_met=None), ["classification_criteria_met"]),
         (dict(sledai_2k=None), ["sledai_2k"]),
@@ -696,4 +697,29 @@ def test_a_high_dose_course_dated_after_the_as_of_date_is_an_invalid_row():
 )
 def test_review_round_6_gvhd_grade_beside_a_never_date(changes, expected):
     """excl.8.b: a recorded grade >= 2 with a `never` date is unknown, the date to record (SAFETY, review round 6)."""
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # excl.4.b: a recorded MI beside a `never` date (SAFETY); 6 months to the day is out of the window
+        (dict(cardiac_event_type="MI", cardiac_event_date="never"), ("unknown", [], ["cardiac_event_date"])),
+        (dict(cardiac_event_type="MI", cardiac_event_date="2026-05-23"), ELIGIBLE),
+        (dict(cardiac_event_type="MI", cardiac_event_date="2026-05-24"), fails("excl.4.b")),
+        # excl.8.a: a recorded transplant beside a `never` date (SAFETY)
+        (dict(hsct_history="true", transplant_date="never"), ("unknown", [], ["transplant_date"])),
+        (dict(solid_organ_transplant="true", transplant_date="never"), ("unknown", [], ["transplant_date"])),
+        # excl.8.b: a GVHD dated within 2 weeks with its grade blank is unknown, the grade to measure (SAFETY)
+        (dict(gvhd_grade=None, gvhd_date="2026-11-20"), ("unknown", [], ["gvhd_grade"])),
+        (dict(gvhd_grade=None, gvhd_date="2026-11-09"), ELIGIBLE),
+        (dict(gvhd_grade=None, gvhd_date=None), ELIGIBLE),
+        # excl.5.1: advanced ILD shown by active ILD or a dated diagnosis, whatever ild says (SAFETY)
+        (dict(ild=None, ild_active="true", fvc_pct_pred=49.9), fails("excl.5.1")),
+        (dict(ild=None, ild_diagnosis_date="2025-11-23", dlco_pct_pred=39.9), fails("excl.5.1")),
+        (dict(ild="false", ild_active="true", fvc_pct_pred=40), fails("excl.5.1")),
+        (dict(ild=None, ild_active="true", fvc_pct_pred=50), ELIGIBLE),
+    ],
+)
+def test_review_round_6(changes, expected):
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
