@@ -175,7 +175,8 @@ GOLDEN = [
         },
         {"anti_cd20_last_dose": "2026-11-01"},
         "inclusion",
-        "anti-CD20 antibody last given 2026-11-01; the 5-half-life washout ends between 2027-02-19 and "
+        # 5 x 16 d (ofatumumab) to 5 x 28.4 d (obinutuzumab)
+        "anti-CD20 antibody last given 2026-11-01; the 5-half-life washout ends between 2027-01-20 and "
         "2027-03-23, by the drug",
     ),
 ]
