@@ -85,7 +85,8 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     bounds = facts.half_life_range(drug) if drug is not None else None
     members = facts.drug_classes.get(rule.drug.lower()) if rule.drug is not None else None
     of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
-    if named and members is not None and name not in members and of_class is not None:
+    if named and members is not None and of_class is not None and (name not in members or bounds is None):
+        # outside the class: only where it and the class agree; a member with no half-life of its own: by the class
         bounds = of_class if bounds is None else (min(bounds[0], of_class[0]), max(bounds[1], of_class[1]))
     if bounds is None:
         return np.nan, np.nan

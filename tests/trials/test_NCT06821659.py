@@ -1308,3 +1308,36 @@ ROUND_6 = [
 @pytest.mark.parametrize(("base", "changes", "expected"), ROUND_6)
 def test_review_round_6(base: dict, changes: dict, expected: tuple) -> None:
     assert verdict(T, with_changes(base, **changes)) == expected
+
+
+def test_every_biologic_the_facts_know_is_a_current_biologic_here() -> None:
+    """incl.4.washout lists the biologics that, named as the current immunosuppressant, are being taken (round 7:
+    ublituximab passed once the facts knew it); the list keeps step with the facts' biologic class."""
+    from trialkit import trial
+
+    from matcher import ir
+    from matcher.facts import default_facts
+
+    criterion = next(c for c in trial(T).criteria if c.id == C + "incl.4.washout")
+    listed = {
+        value
+        for node in ir.walk(criterion.rule)
+        if isinstance(node, ir.InSet) and node.field == "immunosuppressant"
+        for value in node.values
+    }
+    assert set(default_facts().drug_classes["biologic"]) <= listed
+
+
+@pytest.mark.parametrize("drug", ["ublituximab", "Briumvi", "daratumumab", "teclistamab"])
+def test_a_current_biologic_is_not_washed_out(drug: str) -> None:
+    patient = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, immunosuppressant_start_date=ago(200))
+    assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"), [(1000, "eligible"), (142, "eligible"), (100, "unknown"), (62, "ineligible")]
+)
+def test_a_biologic_without_a_half_life_is_decided_by_the_class(days: int, expected: str) -> None:
+    """daratumumab has no half-life in the facts: the biologic class's 63-142 days decide, as for an unnamed one."""
+    patient = with_changes(ELIGIBLE_SLE, other_biologic="daratumumab", other_biologic_last_dose=ago(days))
+    assert verdict(T, patient)[0] == expected
