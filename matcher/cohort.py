@@ -299,7 +299,7 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
     Date bounds (``plausible-ranges.csv``) are relative to the screening date, which
     the loader does not know: a past event dated after it, a birth after it or more
     than 130 years before it.  ``never`` is not a date and is not bounded.  An ``age_years``
-    more than a year from the age ``birth_date`` gives is a contradiction, not a choice.
+    above the age ``birth_date`` gives, or more than a year below it, is a contradiction, not a choice.
     """
     problems = RowProblems()
     contract = columns()
@@ -317,11 +317,11 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
             after = "the as-of date" if latest == as_of else f"{latest.isoformat()}"
             problems.add(finite & (days > day_number(latest)), name, f"after {after} ({as_of.isoformat()})")
     if "birth_date" in cohort.values and "age_years" in cohort.values:
-        # Two ages that disagree: the birth date would decide silently (review of NCT06983964, round 6).  A year
-        # apart is an extract taken before a birthday; more is a contradiction the tool cannot settle.
+        # Two ages that disagree: the birth date would decide silently (review of NCT06983964, rounds 6 and 7).  An
+        # age_years a year below is an extract taken before a birthday; above, or further below, is a contradiction.
         with np.errstate(invalid="ignore"):
-            apart = np.abs(completed_years(cohort.values["birth_date"], as_of) - np.floor(cohort.values["age_years"]))
-        problems.add(apart > 1, "age_years", "more than a year from the age birth_date gives at the as-of date")
+            behind = completed_years(cohort.values["birth_date"], as_of) - np.floor(cohort.values["age_years"])
+        problems.add((behind > 1) | (behind < 0), "age_years", "not the age birth_date gives at the as-of date")
     if not problems.reasons:
         return cohort
     checked = replace(cohort, invalid=problems.merged_with(cohort.invalid))

@@ -146,12 +146,14 @@ def test_egfr_with_sex_blank_is_decided_where_both_sexes_agree() -> None:
     assert verdict("NCT06056921", low) == ("unknown", [], ["sex"])
 
 
-@pytest.mark.parametrize(("age_years", "invalid"), [(70, True), (17, True), (27, True), (28, False), (30, False)])
+@pytest.mark.parametrize(
+    ("age_years", "invalid"), [(70, True), (17, True), (27, True), (28, False), (29, False), (30, True)]
+)
 def test_age_years_more_than_a_year_from_the_birth_date_is_a_contradiction(age_years: int, invalid: bool) -> None:
-    """Review of NCT06983964, round 6: born 1997-04-18 (29 at 2026-11-23) with age_years 70 passed "18 to 65"
-    on the birth date alone.  A year apart is an extract taken before a birthday; more cannot be settled."""
+    """Review of NCT06983964, rounds 6 and 7: born 1997-04-18 (29 at 2026-11-23) with age_years 70 passed "18 to 65"
+    on the birth date alone.  A year below is an extract taken before a birthday; above, or more below, cannot be."""
     patient = {**NCT06920433_SLE, "birth_date": "1997-04-18", "age_years": age_years}
     status, reasons, _ = verdict("NCT06920433", patient)
     assert (status == "invalid") == invalid
     if invalid:
-        assert reasons == ["column age_years: more than a year from the age birth_date gives at the as-of date"]
+        assert reasons == ["column age_years: not the age birth_date gives at the as-of date"]

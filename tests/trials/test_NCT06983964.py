@@ -1188,3 +1188,21 @@ ROUND_6 = [
 @pytest.mark.parametrize(("base", "changes", "expected"), [r[1:] for r in ROUND_6], ids=[r[0] for r in ROUND_6])
 def test_review_round_6(base: dict, changes: dict, expected: tuple) -> None:
     assert verdict(TRIAL, with_changes(base, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    ("drug", "days", "expected"),
+    [
+        ("belimumab", 20, ("ineligible", [f"{TRIAL}.excl.9"], [])),
+        ("belimumab", 21, ("eligible", [], [])),
+        ("tocilizumab", 13, ("ineligible", [f"{TRIAL}.excl.8"], [])),
+        ("mycophenolate", 10, ("unknown", [], ["anti_cd20_drug"])),
+    ],
+)
+def test_review_round_7_a_non_cd20_drug_in_the_anti_cd20_column(drug: str, days: int, expected: tuple) -> None:
+    """excl.8/excl.9 read anti_cd20_drug too: belimumab recorded there 10 days back passed (SAFETY, round 7)."""
+    import datetime as dt
+
+    date = (dt.date(2026, 11, 23) - dt.timedelta(days=days)).isoformat()
+    patient = with_changes(AAV, b_cell_therapy_failed="true", anti_cd20_drug=drug, anti_cd20_last_dose=date)
+    assert verdict(TRIAL, patient) == expected
