@@ -109,8 +109,8 @@ class ChangeModel(_Frozen):
 
 
 def spelling_key(name: str) -> str:
-    """A drug name as it is matched: lower case, with runs of spaces, hyphens and underscores as one space."""
-    return re.sub(r"[\s_-]+", " ", name.strip().lower())
+    """A spelling as it is matched: lower case, without spaces, hyphens or underscores ("IV-G" as "ivg")."""
+    return re.sub(r"[\s_-]+", "", name.strip().lower())
 
 
 class DrugNames(BaseModel):
@@ -142,6 +142,7 @@ class Facts(BaseModel):
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...]
     action_burden_days: dict[str, int]
     tablet_mg: dict[str, float]
@@ -186,6 +187,11 @@ class Facts(BaseModel):
         if drug_class is not None and word not in self.drug_classes.get(drug_class, ()):
             return False  # a drug the facts know of another kind: the record contradicts itself
         return self.knows_drug(word)
+
+    def code_of(self, column: str) -> dict[str, str]:
+        """Column ``column``'s other spellings (as ``spelling_key`` makes them), each to its code."""
+        codes = self.spellings.get(column, {})
+        return {spelling_key(other): code for code, others in codes.items() for other in (code, *others)}
 
     def knows_drug(self, name: str) -> bool:
         """Whether ``name`` (lower-cased, canonical) is a drug these facts know."""

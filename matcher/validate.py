@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from matcher.contract import FALSE_WORDS, TRUE_WORDS, Column, Plausible, plausible_ranges
 from matcher.errors import CohortError
-from matcher.facts import default_facts
+from matcher.facts import default_facts, spelling_key
 from matcher.kleene import FALSE, TRUE, UNKNOWN, tri
 
 NEVER = -np.inf
@@ -318,6 +318,10 @@ def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: RowProblems) -> 
 
 def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: RowProblems) -> np.ndarray:
     text = as_strings(raw)
+    spelled = default_facts().code_of(column.name)
+    if spelled:  # other spellings of the codes (facts.yaml spellings); run on a column's distinct values
+        words = [None if word is None else spelled.get(spelling_key(word), word) for word in text.to_pylist()]
+        text = pa.chunked_array([pa.array(words, pa.string())])
     position = pc.index_in(pc.utf8_lower(text), value_set=pa.array([code.lower() for code in column.codes]))
     index = to_numpy(pc.fill_null(position, -1), int)
     problems.add(_present(text) & (index < 0), column.name, f"not one of {'|'.join(column.codes)}")

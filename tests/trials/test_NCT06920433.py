@@ -732,3 +732,40 @@ ROUND_5 = [
 @pytest.mark.parametrize("changes, expected", ROUND_5)
 def test_review_round_5(changes, expected):
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "missing"),
+    [
+        (dict(immunosuppressant="voclosporin", immunosuppressant_start_date="never"), ["immunosuppressant"]),
+        (dict(immunosuppressant="iguratimod", immunosuppressant_start_date="never"), ["immunosuppressant"]),
+        (
+            dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose="never"),
+            ["immunosuppressant_last_dose", "stopped_immunosuppressant"],
+        ),
+        (
+            dict(other_biologic="ustekinumab", other_biologic_last_dose="never"),
+            ["other_biologic", "other_biologic_last_dose"],
+        ),
+    ],
+)
+def test_review_round_6_a_drug_the_tool_does_not_know_is_still_recorded(changes, missing):
+    """excl.14 (SAFETY, round 6): a name facts.yaml does not know was read as no name, so a current voclosporin with
+    a `never` start, or a stopped one with a `never` last dose, passed; the name is recorded, the drug unknown."""
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ("unknown", [], missing)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["IV + V", "V+IV", "IV/V", "IV-G", "IV (A/C)", "III-A", "class IV", "4", "V + III"]
+)
+def test_review_round_6_pathology_spellings_of_the_class_are_read(spelling):
+    """incl.3 (round 4 B3, round 6): "type III or IV with or without type V" failed IV-G or V+IV silently."""
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, lupus_nephritis_class=spelling)) == ELIGIBLE
+
+
+def test_a_class_that_is_no_isn_rps_class_is_an_invalid_row():
+    status, reasons, _ = verdict(TRIAL, with_changes(ELIGIBLE_SLE, lupus_nephritis_class="IVX"))
+    assert (status, reasons) == (
+        "invalid",
+        ["column lupus_nephritis_class: not one of I|II|III|IV|V|VI|III+V|IV+V|none"],
+    )
