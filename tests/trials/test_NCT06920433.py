@@ -756,7 +756,7 @@ def test_review_round_6_a_drug_the_tool_does_not_know_is_still_recorded(changes,
 
 
 @pytest.mark.parametrize(
-    "spelling", ["IV + V", "V+IV", "IV/V", "IV-G", "IV (A/C)", "III-A", "class IV", "4", "V + III"]
+    "spelling", ["IV + V", "V+IV", "IV/V", "IV-G", "IV (A/C)", "III-A", "class IV", "4", "V + III", "IV-S (A/C) + V"]
 )
 def test_review_round_6_pathology_spellings_of_the_class_are_read(spelling):
     """incl.3 (round 4 B3, round 6): "type III or IV with or without type V" failed IV-G or V+IV silently."""
