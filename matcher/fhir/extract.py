@@ -74,6 +74,14 @@ class PatientRecord:
     ever: dict[str, Offer] = field(default_factory=dict)
     never_events: dict[str, str] = field(default_factory=dict)
 
+    def offer(self, name: str, value: Any, when: dt.date, source: str) -> bool:
+        """Hold ``value`` for column ``name`` if it is later than the value held: the latest on or before as-of wins."""
+        held = self.offers.get(name)
+        if held is not None and held.date >= when.isoformat():
+            return False
+        self.offers[name] = Offer(value, when.isoformat(), source)
+        return True
+
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25}
@@ -285,10 +293,8 @@ class Importer:
             value = self._per_upper_limit(part, quantity, name, value)
         else:
             value *= self._factor(name, header_unit(quantity) or rule.unit)
-        held = record.offers.get(name)
-        if held is None or held.date < when.isoformat():  # checked after the value, so a bad one is reported
-            value = round(value) if self._kinds[name] == "int" else round(value, 6)
-            record.offers[name] = Offer(value, when.isoformat(), source)
+        # offered after the value is read, so a bad one is reported even where a later one is held
+        record.offer(name, round(value) if self._kinds[name] == "int" else round(value, 6), when, source)
 
     def _too_old(self, when: dt.date, lookback_days: int) -> bool:
         """A value older than its column's look-back window is not current: counted, not taken."""
@@ -340,9 +346,7 @@ class Importer:
         if positive == negative:
             found = ", ".join(code for _, code in results) or "none"
             raise Unusable(f"valueCodeableConcept: {name} needs a positive or a negative result, not {found}")
-        held = record.offers.get(name)
-        if held is None or held.date < when.isoformat():
-            record.offers[name] = Offer(positive, when.isoformat(), source)
+        record.offer(name, positive, when, source)
 
     def _pregnancy_test(
         self, record: PatientRecord, part: dict[str, Any], key: tuple[str, str], when: dt.date, source: str
@@ -357,9 +361,7 @@ class Importer:
             return
         if (self.as_of - when).days > tests.lookback_days:
             return
-        held = record.offers.get(tests.date_column)
-        if held is None or held.date < when.isoformat():
-            record.offers[tests.date_column] = Offer(when.isoformat(), when.isoformat(), source)
+        if record.offer(tests.date_column, when.isoformat(), when, source):
             record.offers[tests.type_column] = Offer(self.map.pregnancy[key].type, when.isoformat(), source)
 
     def _condition(self, resource: Resource) -> bool | None:
@@ -528,9 +530,7 @@ class Importer:
         if when > self.as_of:
             self.counts["after the as-of date"] += 1
             return True
-        held = record.offers.get(name)
-        if held is None or held.date < when.isoformat():
-            record.offers[name] = Offer(when.isoformat(), when.isoformat(), source)
+        record.offer(name, when.isoformat(), when, source)
         return True
 
     # ---- the rows ----------------------------------------------------------------------------------------
