@@ -86,8 +86,13 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     members = facts.drug_classes.get(rule.drug.lower()) if rule.drug is not None else None
     of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
     if named and members is not None and of_class is not None and (name not in members or bounds is None):
-        # outside the class: only where it and the class agree; a member with no half-life of its own: by the class
-        bounds = of_class if bounds is None else (min(bounds[0], of_class[0]), max(bounds[1], of_class[1]))
+        # outside the class: only where it and the class agree; a member with no half-life of its own: by the
+        # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug)
+        ranges = [of_class] + [
+            facts.half_life_range(kind) for kind, drugs in facts.drug_classes.items() if name in drugs
+        ]
+        known = [r for r in ([bounds] if bounds is not None else []) + ranges if r is not None]
+        bounds = (min(low for low, _ in known), max(high for _, high in known))
     if bounds is None:
         return np.nan, np.nan
     return float(np.ceil(rule.half_lives * bounds[0])), float(np.ceil(rule.half_lives * bounds[1]))

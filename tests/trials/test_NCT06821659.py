@@ -1341,3 +1341,11 @@ def test_a_biologic_without_a_half_life_is_decided_by_the_class(days: int, expec
     """daratumumab has no half-life in the facts: the biologic class's 63-142 days decide, as for an unnamed one."""
     patient = with_changes(ELIGIBLE_SLE, other_biologic="daratumumab", other_biologic_last_dose=ago(days))
     assert verdict(T, patient)[0] == expected
+
+
+@pytest.mark.parametrize(("days", "expected"), [(96, "unknown"), (141, "unknown"), (142, "eligible")])
+def test_a_biologic_recorded_as_a_stopped_conventional_drug_takes_the_biologic_bounds(days: int, expected: str) -> None:
+    """Round 9: daratumumab (no half-life in the facts) in stopped_immunosuppressant took the conventional class's
+    95 days; it is a biologic too, so the washout is decided only past 142 days (obinutuzumab)."""
+    patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant="daratumumab", immunosuppressant_last_dose=ago(days))
+    assert verdict(T, patient)[0] == expected

@@ -1206,3 +1206,11 @@ def test_review_round_7_a_non_cd20_drug_in_the_anti_cd20_column(drug: str, days:
     date = (dt.date(2026, 11, 23) - dt.timedelta(days=days)).isoformat()
     patient = with_changes(AAV, b_cell_therapy_failed="true", anti_cd20_drug=drug, anti_cd20_last_dose=date)
     assert verdict(TRIAL, patient) == expected
+
+
+@pytest.mark.parametrize("drug", ["belimumab", "tocilizumab", "telitacicept"])
+def test_review_round_9_named_in_the_anti_cd20_column_with_a_never_dose(drug: str) -> None:
+    """excl.8/excl.9 (SAFETY, round 9): named there beside a `never` last dose is unknown, the date to record."""
+    patient = with_changes(AAV, b_cell_therapy_failed="true", anti_cd20_drug=drug, anti_cd20_last_dose="never")
+    status, failed, missing = verdict(TRIAL, patient)
+    assert (status, failed) == ("unknown", []) and "anti_cd20_last_dose" in missing
