@@ -18,7 +18,7 @@ from matcher.dates import from_day_number
 from matcher.evaluate import criterion_holds, evaluate
 from matcher.facts import Facts
 from matcher.ir import OPERATORS
-from matcher.kleene import FALSE, TRUE
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 
 DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
 
@@ -104,6 +104,7 @@ class PlanModel:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.changeable = set(self.compiler.overrides)
+        self.compiler.fold = self._fold
         self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
         self.asked: list[Rails] = [self._asked_rails(c) for c in self.manual]
         # Earliest day first, then no action unless needed: the search order of the objective.
@@ -116,6 +117,26 @@ class PlanModel:
         """Whether no wait and no action can change the criterion: its screening value is its value."""
         reads, timed = criterion_reads(criterion)
         return not timed and not (reads & self.changeable)
+
+    def _fold(self, rule: ir.Rule) -> Rails | None:
+        """A sub-rule that neither waiting nor any action of this plan changes, as screened: the evaluator has
+        it for the whole cohort already, and compiling it would only fold to the same constant.
+
+        Waiting changes no part of it when each time-dependent leaf has one value on the as-of date and on the
+        horizon's last day: each is monotone in time (see ``matcher.prefilter``), age included for a horizon
+        of at most a year (one birthday at most).
+        """
+        reads = _reads_by_node(self.trial).get(rule)
+        if reads is None or reads[0] & self.compiler.overrides.keys():
+            return None
+        fields, timed = reads
+        if timed:
+            if "age" in fields and self.compiler.horizon > 365:
+                return None
+            end = self.ctx.later(self.compiler.horizon)
+            if any(evaluate(leaf, self.ctx)[self.row] != evaluate(leaf, end)[self.row] for leaf in timed):
+                return None
+        return _CONSTANT_RAILS[int(evaluate(rule, self.ctx)[self.row])]
 
     def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
         if self._settled(criterion) or criterion.history_only and not criterion_reads(criterion)[1]:
@@ -438,6 +459,32 @@ def ever_changeable(facts: Facts) -> set[str]:
     return columns
 
 
+_NODE_READS: dict[str, tuple[ir.Trial, dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]]] = {}
+
+
+def _reads_by_node(trial: ir.Trial) -> dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]:
+    """Per node of a trial's criteria (manual ones' ``applies_when`` too): the fields it reads, and the leaves
+    below it that waiting alone can change (windows, elapsed times, washouts, leaves reading the age)."""
+
+    def gather() -> dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]:
+        found = {}
+        for criterion in trial.criteria:
+            roots = [criterion.applies_when] + ([] if criterion.is_manual else [cast(ir.Rule, criterion.rule)])
+            for node in (node for root in roots if root is not None for node in ir.walk(root)):
+                timed = tuple(
+                    leaf
+                    for leaf in ir.walk(node)
+                    if not ir.children(leaf) and (isinstance(leaf, _TIMED) or "age" in ir.fields_read(leaf))
+                )
+                found[node] = frozenset(ir.fields_read(node)), timed
+        return found
+
+    return _by_id(_NODE_READS, trial.id, trial, gather)
+
+
+_TIMED = (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)
+
+
 def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
     """The fields a criterion reads (rule and ``applies_when``), and whether waiting alone can change it."""
 
@@ -447,7 +494,7 @@ def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
             roots.append(cast(ir.Rule, criterion.rule))
         nodes = [node for root in roots for node in ir.walk(root)]
         reads = {name for root in roots for name in ir.fields_read(root)}
-        timed = "age" in reads or any(isinstance(n, (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)) for n in nodes)
+        timed = "age" in reads or any(isinstance(n, _TIMED) for n in nodes)
         return reads, timed
 
     return _by_id(_READS, criterion.id, criterion, read)
@@ -455,11 +502,73 @@ def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:
     """Whether a dose on day ``last`` still counts for this window on the as-of date."""
-    if isinstance(leaf, ir.Washout):
-        needed = washout_days(leaf, ctx.facts, None)[1]
-        return bool(np.isnan(needed) or ctx.today - last < needed)
-    window = leaf.window if isinstance(leaf, ir.OccurredWithin) else leaf.duration
-    return last > ctx.cutoff(window)
+    return bool(_acting(leaf, np.array([last]), ctx)[0])
+
+
+def _acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: np.ndarray, ctx: Context) -> np.ndarray:
+    """Per dose day in ``last``, whether it still counts for this window on the as-of date (False where blank)."""
+    with np.errstate(invalid="ignore"):
+        if isinstance(leaf, ir.Washout):
+            needed = washout_days(leaf, ctx.facts, None)[1]
+            return np.isfinite(last) & (bool(np.isnan(needed)) | (ctx.today - last < needed))
+        window = leaf.window if isinstance(leaf, ir.OccurredWithin) else leaf.duration
+        return np.isfinite(last) & (last > ctx.cutoff(window))
+
+
+def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
+    """Per withheld-drug column, the rows whose plans may withhold it, or otherwise continue it up to the plan
+    day (``PlanModel._add_withheld_drugs``): a recorded last dose that a window of the trial still counts."""
+    leaves = [node for node in _nodes(trial) if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))]
+    found = {}
+    for drug in ctx.facts.change.withheld_drugs:
+        last = ctx.values(drug.column).astype(float)
+        acting = np.zeros(len(ctx), dtype=bool)
+        for leaf in leaves:
+            if leaf.field == drug.column:
+                acting |= _acting(leaf, last, ctx)
+        found[drug.column] = acting
+    return found
+
+
+def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dict[str, np.ndarray]:
+    """Per column some action may change, the rows where a plan for ``trial`` may change it: a superset of the
+    choices ``PlanModel`` offers (its conditions read vectorized, contraindications and ``unchanged`` ignored),
+    so that a prefilter reading it stays sound.  Keep in step with the ``_add_*`` methods above.  Without
+    ``withheld``, the withheld-drug columns are left to ``withheld_rows``."""
+    change, rows = ctx.facts.change, len(ctx)
+    found: dict[str, np.ndarray] = {}
+
+    def may_change(columns: Any, where: np.ndarray) -> None:
+        for column in columns:
+            found[column] = found.get(column, np.zeros(rows, dtype=bool)) | where
+
+    with np.errstate(invalid="ignore"):
+        dose = ctx.values("prednisone_equivalent_mg_day")
+        glucocorticoid = change.glucocorticoid
+        may_change([glucocorticoid.dose, glucocorticoid.changed, *DERIVED_DOSES], np.isfinite(dose) & (dose > 0))
+        for column, acting in withheld_rows(ctx, trial).items() if withheld else ():
+            may_change([column], acting)
+        started = np.isfinite(ctx.values(change.immunosuppressant.start))
+        may_change(change.immunosuppressant.model_dump().values(), started)
+        for test in change.tests:
+            applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(rows, dtype=bool)
+            may_change([test.date, *test.sets, *test.pending], applies)
+        limits = _limits_by_column(trial)
+        for lab in change.retests.labs:
+            near = np.zeros(rows, dtype=bool)
+            for column in lab.columns:
+                values = ctx.values(column).astype(float)
+                for limit in limits.get(column, []):
+                    near |= np.abs(values - limit) <= change.retests.near_pct / 100 * abs(limit)
+            may_change(lab.columns, near)
+        for judgement in change.judgements:
+            shown = np.zeros(rows, dtype=bool)
+            for finding in judgement.when_any:
+                shown |= OPERATORS[finding.op](ctx.values(finding.field).astype(float), finding.value)
+            may_change([judgement.column], (ctx.values(judgement.column) == UNKNOWN) & shown)
+        for step in change.administrative:
+            may_change([step.column], ctx.values(step.column) != TRUE)
+    return found
 
 
 def _spelled_value(ctx: Context, column: str, spelled: str) -> Value:

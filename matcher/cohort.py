@@ -57,6 +57,7 @@ class Cohort:
     _text_codes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _uncompacted: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,6 +73,12 @@ class Cohort:
         if cached is None or cached[0] is not column:
             cached = (column, *lowered_codes(column, name))
             self._text_codes[name] = cached
+        elif name in self._uncompacted:  # taken from a larger cohort: renumbered over the words its rows use
+            codes = cached[1].copy()
+            used, renumbered = np.unique(codes[codes >= 0], return_inverse=True)
+            codes[codes >= 0] = renumbered
+            cached = self._text_codes[name] = (column, codes, [cached[2][code] for code in used])
+        self._uncompacted.discard(name)
         return cached[1], cached[2]
 
     def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray:
@@ -90,7 +97,12 @@ class Cohort:
         index = np.asarray(rows, dtype=int)
         invalid = {new: self.invalid[old] for new, old in enumerate(rows) if old in self.invalid}
         values = {name: column[index] for name, column in self.values.items()}
-        return Cohort(self.source, self.ids[index], values, invalid, list(self.warnings))
+        taken = Cohort(self.source, self.ids[index], values, invalid, list(self.warnings))
+        for name, (column, codes, words) in self._text_codes.items():
+            if self.values.get(name) is column:  # already encoded: the rows' codes, over all the words for now
+                taken._text_codes[name] = (values[name], codes[index], words)
+                taken._uncompacted.add(name)
+        return taken
 
     def valid_mask(self) -> np.ndarray:
         mask = np.ones(len(self.ids), dtype=bool)

@@ -32,6 +32,7 @@ class Context:
         self._blanks: dict[str, dict[str, np.ndarray]] = {}
         self.rule_codes: dict[ir.Rule, np.ndarray] = {}
         self.criterion_codes: dict[ir.Criterion, np.ndarray] = {}
+        self._later: dict[int, Context] = {}
 
     def __len__(self) -> int:
         return len(self.cohort)
@@ -64,6 +65,12 @@ class Context:
 
     def cutoff(self, duration: ir.Duration) -> int:
         return day_number(subtract(self.as_of, duration))
+
+    def later(self, days: int) -> Context:
+        """This cohort seen ``days`` later, with the same facts (built once per distance)."""
+        if days not in self._later:
+            self._later[days] = Context(self.cohort, self.as_of + dt.timedelta(days=days), self.facts)
+        return self._later[days]
 
     def forget_nodes(self) -> None:
         """Drop the memoized rule-node arrays (criterion results stay): a million-row screen keeps one criterion's."""

@@ -26,13 +26,28 @@ import operator
 import re
 import typing
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_HASH = "_node_hash"  # where a node keeps its hash, beside its fields
 
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __hash__(self) -> int:
+        """Computed once per node: nodes key the backends' memo tables, and pydantic's hash walks the subtree."""
+        cached = self.__dict__.get(_HASH)
+        if cached is None:
+            fields = (self.__dict__[name] for name in type(self).model_fields)
+            cached = self.__dict__[_HASH] = hash((type(self), *fields))
+        return cast(int, cached)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without the hash: another interpreter hashes strings differently."""
+        state = super().__getstate__()
+        return {**state, "__dict__": {k: v for k, v in state["__dict__"].items() if k != _HASH}}
 
 
 class Duration(Node):

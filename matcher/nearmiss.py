@@ -16,7 +16,7 @@ from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.planning import plan
 from matcher.plans import Plan
-from matcher.prefilter import never_within
+from matcher.prefilter import never_within, stays_undecided
 from matcher.screening import ELIGIBLE, INELIGIBLE, UNDECIDED, screen
 from matcher.trials import effective_facts
 
@@ -57,6 +57,7 @@ class _Scan:
         ]
 
 
+_PAIRS_PER_JOB = 16  # a job is a few hundredths of a second: workers stay balanced and progress moves
 _WORKER_SCAN: list[_Scan] = []  # a worker process's scan, set once by its pool's initializer
 
 
@@ -85,7 +86,9 @@ def near_misses(
     prefilter (``matcher.prefilter``) shows can never be eligible within the horizon
     are not planned; ``exhaustive`` plans every pair (the result is the same).
     """
-    plans = _planned(cohort, trials, as_of, within, (INELIGIBLE, UNDECIDED), workers, time_limit, progress, exhaustive)
+    plans = _planned(
+        cohort, trials, as_of, within, (INELIGIBLE, UNDECIDED), workers, time_limit, progress, exhaustive, True
+    )
     # A near miss needs a change: waiting or an action.  Staying undecided is not one.
     return [p for p in plans if p.reachable and (p.earliest_date != as_of or p.actions)]
 
@@ -102,7 +105,7 @@ def eligibility_windows(
     """Every patient-trial plan that reaches eligibility within ``within`` days, eligible now included (their
     plan gives the day the window closes); the prefilter skips the hopeless pairs, as for near misses."""
     everyone = (INELIGIBLE, UNDECIDED, ELIGIBLE)
-    plans = _planned(cohort, trials, as_of, within, everyone, workers, time_limit, progress, False)
+    plans = _planned(cohort, trials, as_of, within, everyone, workers, time_limit, progress, False, False)
     return [p for p in plans if p.eligible_pending_results]
 
 
@@ -116,18 +119,23 @@ def _planned(
     time_limit: float | None,
     progress: Callable[[int, int], None] | None,
     exhaustive: bool,
+    changes_only: bool,
 ) -> list[Plan]:
-    """The plans of the pairs whose status today is among ``statuses``, less those the prefilter rules out."""
+    """The plans of the pairs whose status today is among ``statuses``, less those the prefilter rules out
+    (and, for ``changes_only``, the undecided whose plan is no change)."""
     screening = screen(cohort, trials, as_of)
     scan = _Scan(cohort, {trial.id: trial for trial in trials}, as_of, within, time_limit)
     pairs = []
     for result in screening.results:
         candidates = np.isin(result.status, statuses)
         if not exhaustive:
-            candidates &= ~never_within(result.trial, scan.context(result.trial), within)
+            ctx = scan.context(result.trial)
+            candidates &= ~never_within(result.trial, ctx, within)
+            if changes_only:
+                candidates &= ~stays_undecided(result.trial, ctx, result.status == UNDECIDED)
         pairs += [(int(row), result.trial.id) for row in np.flatnonzero(candidates)]
     pairs.sort()
-    jobs = [pairs[i : i + 64] for i in range(0, len(pairs), 64)]
+    jobs = [pairs[i : i + _PAIRS_PER_JOB] for i in range(0, len(pairs), _PAIRS_PER_JOB)]
     workers = workers or os.cpu_count() or 1
     plans: list[Plan] = []
     if workers == 1 or len(jobs) <= 1:

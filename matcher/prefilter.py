@@ -1,14 +1,20 @@
 """A sound prefilter for near-miss scans: the pairs no action and no waiting within the horizon can make eligible.
 
 Each trial is evaluated once more, vectorized, with every leaf that could change within the horizon set to
-**unknown**:
+**unknown** on the rows where it could:
 
-* a leaf reading a column some what-if action may change (``change:`` in facts.yaml, derived doses included);
+* a leaf reading a column a what-if action may change (``change:`` in facts.yaml, derived doses included), on the
+  rows where a plan may offer that action (``actions.changeable_rows``: a repeated lab only near a limit, a
+  question to the investigator only when unanswered, a step only when not done...);
+* a leaf reading the last dose of a drug a plan may withhold: withheld, the recorded dose stands; continued, the
+  drug is given on the plan day.  The leaf keeps its value where both readings agree (a washout that the recorded
+  dose does not complete within the horizon fails either way) and is unknown elsewhere;
 * a leaf that moves with time (a window, an elapsed time, a washout, the age) whose value on the as-of date
   differs from its value on the last day of the horizon.  Each such leaf is monotone in time (a window only
   closes, an elapsed time only passes, a washout runs from not done through undecided to done, age only grows,
   by at most one year in a horizon of a year or less), so equal values at both ends mean it never changes in
-  between; beyond a year, an age leaf is unknown outright.
+  between; beyond a year, an age leaf is unknown outright.  A dose given on the plan day is read on that day, so
+  its elapsed time is nil whatever the day: equal at both ends as well.
 
 Every state a plan can reach, on any day of the horizon, then refines this relaxed one: it replaces some unknowns
 by true or false and keeps every other leaf.  Kleene logic is monotone in information, so a criterion that is
@@ -19,12 +25,14 @@ undecided) within the horizon: its plan would be unreachable, which is what the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import cast
 
 import numpy as np
 
 from matcher import ir
-from matcher.actions import ever_changeable
+from matcher.actions import changeable_rows, withheld_rows
 from matcher.context import Context
 from matcher.evaluate import evaluate
 from matcher.kleene import FALSE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation
@@ -33,9 +41,12 @@ _TIMED = (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)
 
 
 class _Relaxed:
-    def __init__(self, now: Context, end: Context, horizon: int) -> None:
-        self.now, self.end, self.horizon = now, end, horizon
-        self.changeable = ever_changeable(now.facts)
+    def __init__(self, trial: ir.Trial, now: Context, horizon: int) -> None:
+        self.now, self.horizon = now, horizon
+        self.end = _later(now, horizon)
+        self.changeable = changeable_rows(now, trial, withheld=False)
+        self.withheld = withheld_rows(now, trial)
+        self.continued: tuple[Context, Context] | None = None
         self.codes: dict[ir.Rule, np.ndarray] = {}
 
     def rule(self, rule: ir.Rule) -> np.ndarray:
@@ -61,15 +72,34 @@ class _Relaxed:
 
     def _leaf(self, leaf: ir.Rule) -> np.ndarray:
         fields = set(ir.fields_read(leaf))
-        if fields & self.changeable:
-            return np.full(len(self.now), UNKNOWN, dtype=np.int8)
-        now = evaluate(leaf, self.now)
+        recorded = self._in_time(leaf, fields, self.now, self.end)
+        changed = fields & self.changeable.keys()
+        withheld = fields & self.withheld.keys()
+        if changed or len(withheld) > 1:
+            may = np.logical_or.reduce([{**self.withheld, **self.changeable}[f] for f in changed | withheld])
+            return np.where(may, UNKNOWN, recorded).astype(np.int8)
+        if withheld:
+            (column,) = withheld
+            continued = self._in_time(leaf, fields, *self._continued())
+            agreed = np.where(continued == recorded, recorded, UNKNOWN)
+            return np.where(self.withheld[column], agreed, recorded).astype(np.int8)
+        return recorded
+
+    def _in_time(self, leaf: ir.Rule, fields: set[str], now: Context, end: Context) -> np.ndarray:
+        """The leaf on the data of ``now``, unknown where waiting up to ``end`` may change it."""
+        value = evaluate(leaf, now)
         if isinstance(leaf, _TIMED) or "age" in fields:
             if "age" in fields and self.horizon > 365:
-                return np.full(len(self.now), UNKNOWN, dtype=np.int8)
-            end = evaluate(leaf, self.end)
-            return np.where(now == end, now, UNKNOWN).astype(np.int8)
-        return now
+                return np.full(len(now), UNKNOWN, dtype=np.int8)
+            later = evaluate(leaf, end)
+            return np.where(value == later, value, UNKNOWN).astype(np.int8)
+        return value
+
+    def _continued(self) -> tuple[Context, Context]:
+        """Today and the horizon's last day, each with every withheld drug given that day (built when first read)."""
+        if self.continued is None:
+            self.continued = (_dosed(self.now, self.withheld), _dosed(self.end, self.withheld))
+        return self.continued
 
     def criterion(self, criterion: ir.Criterion) -> np.ndarray:
         result = self.rule(cast(ir.Rule, criterion.rule))
@@ -81,11 +111,33 @@ class _Relaxed:
 
 def never_within(trial: ir.Trial, ctx: Context, horizon: int) -> np.ndarray:
     """Per patient, whether some criterion of ``trial`` fails whatever is done or waited within ``horizon`` days."""
-    end = Context(ctx.cohort, ctx.as_of + dt.timedelta(days=horizon), ctx.facts)
-    relaxed = _Relaxed(ctx, end, horizon)
+    relaxed = _Relaxed(trial, ctx, horizon)
     blocked = np.zeros(len(ctx), dtype=bool)
     for criterion in trial.criteria:
         if not criterion.is_manual:
             blocked |= relaxed.criterion(criterion) == FALSE
     ctx.forget_nodes()
     return blocked
+
+
+def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.ndarray:
+    """Of the patients ``undecided`` today, those whose nearest plan is to stay undecided today, with no action.
+
+    No criterion fails today, so the plan of no action on day 0 meets the plan's requirement; its objective
+    (days plus burden, then actions) is 0, which every other plan exceeds, so it is the one found, and a near-miss
+    scan drops it (no change).  Not so where a plan may withhold a drug: its model reads "not withheld" as a
+    dose on the plan day, which may fail a washout today, so those rows are planned.
+    """
+    acting = np.logical_or.reduce([np.zeros(len(ctx), dtype=bool), *withheld_rows(ctx, trial).values()])
+    return undecided & ~acting
+
+
+def _later(ctx: Context, days: int) -> Context:
+    return Context(ctx.cohort, ctx.as_of + dt.timedelta(days=days), ctx.facts)
+
+
+def _dosed(ctx: Context, columns: Iterable[str]) -> Context:
+    """``ctx`` with a dose on its own date in each of ``columns``."""
+    values = dict(ctx.cohort.values)
+    values.update({column: np.full(len(ctx), float(ctx.today)) for column in columns})
+    return Context(replace(ctx.cohort, values=values), ctx.as_of, ctx.facts, same_date=ctx)

@@ -82,6 +82,7 @@ def test_near_miss_scan_against_screen_with_the_prefilter_pass_rate(workspace: P
     assert row["screen_wall_s"] > 0 and row["scan_wall_s"] > 0
     assert 0 < row["prefilter_passed"] < row["pairs_not_eligible"]
     assert row["pass_rate"] == row["prefilter_passed"] / row["pairs_not_eligible"]
+    assert 0 < row["planned"] <= row["prefilter_passed"]
 
 
 def test_ingest_reads_every_row(workspace: Path) -> None:

@@ -326,3 +326,23 @@ def test_the_absent_column_check_knows_every_derived_value_and_its_inputs() -> N
         inputs = {name for alternative in alternatives for name in alternative}
         inputs |= {name for alternative in DERIVED_FROM["age"] for name in alternative} if "age" in inputs else set()
         assert set(derived[field].blanks) <= inputs, field
+
+
+def test_rows_taken_from_an_encoded_cohort_read_their_own_text() -> None:
+    """``take`` hands the taken rows the codes already built, renumbered over the words those rows use."""
+    cohort = cohort_from_records(
+        [
+            {"patient_id": "a", "glucocorticoid": "Prednisone", "immunosuppressant": "MMF"},
+            {"patient_id": "b", "glucocorticoid": "", "immunosuppressant": "azathioprine"},
+            {"patient_id": "c", "glucocorticoid": "methylprednisolone", "immunosuppressant": "none"},
+        ]
+    )
+    for name in ("glucocorticoid", "immunosuppressant"):
+        cohort.text_codes(name)
+    taken = cohort.take([2, 1])
+    assert [taken.per_word("glucocorticoid", str, None)[i] for i in (0, 1)] == ["methylprednisolone", None]
+    codes, words = taken.text_codes("immunosuppressant")
+    assert [words[code] for code in codes] == ["none", "azathioprine"] and len(words) == 2
+    taken.values["immunosuppressant"] = np.array(["Tacrolimus", None], dtype=object)  # replaced: encoded again
+    codes, words = taken.text_codes("immunosuppressant")
+    assert codes[1] == -1 and words[codes[0]] == "tacrolimus"

@@ -408,3 +408,20 @@ def test_an_unnamed_class_drug_asks_for_its_name_only_where_the_name_decides() -
     found = criterion_undecided_columns(rule, ctx, np.ones(3, dtype=bool))
     assert found["stopped_immunosuppressant"].tolist() == [True, False, False]
     assert found["immunosuppressant_last_dose"].tolist() == [False, False, True]
+
+
+def test_a_node_hashes_once_and_pickles_without_its_hash() -> None:
+    """Nodes key every memo table, so each keeps its hash; a pickle leaves it out (another interpreter hashes
+    strings differently) and the node read back is equal, with the same hash here."""
+    import pickle
+
+    adapter: TypeAdapter[ir.Rule] = TypeAdapter(ir.Rule)
+    spec = {"type": "all", "of": [{"type": "compare", "field": "age", "op": ">=", "value": 18}]}
+    rule = adapter.validate_python(spec)
+    again = adapter.validate_python(spec)
+    assert hash(rule) == hash(again) and rule == again
+    assert rule != adapter.validate_python({**spec, "of": [{**spec["of"][0], "value": 19}]})
+    copied = pickle.loads(pickle.dumps(rule))
+    assert "_node_hash" in rule.__dict__ and "_node_hash" not in copied.__dict__
+    assert copied == rule and hash(copied) == hash(rule) and {rule: 1}[copied] == 1
+    assert copied.model_dump() == spec | {"of": ({**spec["of"][0], "value": 18.0},)}  # no hash among the fields

@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matcher.actions import PlanModel, changeable_rows
 from matcher.cli import main
 from matcher.cohort import cohort_from_records, load_cohort
 from matcher.context import Context
-from matcher.planning import plan, rescreen
-from matcher.prefilter import never_within
+from matcher.planning import plan, rescreen, status_now
+from matcher.prefilter import never_within, stays_undecided
 from matcher.screening import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
 from matcher.synth import SynthOptions, write_cohort
 from matcher.trials import effective_facts, load_trials
@@ -64,16 +65,49 @@ def test_most_hopeless_pairs_never_reach_the_solver(synthetic: Path) -> None:
     assert skipped > 0.5 * candidates
 
 
+def _skips_only_what_the_planner_would(trial_id: str, record: dict[str, Any]) -> None:
+    """Wherever the prefilter says "never within 30 days", the planner agrees; wherever it says an undecided
+    patient stays so, the plan is no change today."""
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p", **record}])
+    ctx = Context(cohort, AS_OF, effective_facts(trial))
+    if bool(never_within(trial, ctx, 30)[0]):
+        assert not plan(ctx, trial, 0, 30, look_beyond=False).reachable, record
+    elif bool(stays_undecided(trial, ctx, np.array([status_now(ctx, trial, 0) == "unknown"]))[0]):
+        found = plan(ctx, trial, 0, 30, look_beyond=False)
+        assert (found.reachable, found.earliest_date, found.actions) == (True, AS_OF, []), record
+
+
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @pytest.mark.parametrize("trial_id", list(load_trials()))
 def test_a_skipped_pair_has_no_plan(trial_id: str, data: st.DataObject) -> None:
-    """Soundness on boundary patients: wherever the prefilter says "never within 30 days", the planner agrees."""
-    trial = load_trials()[trial_id]
-    cohort = cohort_from_records([{"patient_id": "p", **data.draw(patient(trial_id))}])
-    ctx = Context(cohort, AS_OF, effective_facts(trial))
-    if bool(never_within(trial, ctx, 30)[0]):
-        assert not plan(ctx, trial, 0, 30, look_beyond=False).reachable
+    """Soundness on boundary patients (the parity test's: most are far from eligible)."""
+    _skips_only_what_the_planner_would(trial_id, data.draw(patient(trial_id)))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("trial_id", list(load_trials()))
+def test_a_skipped_near_eligible_pair_has_no_plan(trial_id: str, data: st.DataObject) -> None:
+    """Soundness near eligibility: eligible vignettes with boundary values, many undecided or one change away."""
+    _skips_only_what_the_planner_would(trial_id, data.draw(near_eligible(trial_id)))
+
+
+def test_every_action_a_plan_offers_is_on_a_changeable_row(synthetic: Path) -> None:
+    """The prefilter's rows an action may change (``changeable_rows``) cover every choice the planner offers,
+    the withheld drugs included, so the prefilter stays sound as the actions evolve."""
+    cohort = load_cohort(synthetic)
+    offered: dict[str, int] = {}
+    for trial in load_trials().values():
+        ctx = Context(cohort, AS_OF, effective_facts(trial))
+        changeable = changeable_rows(ctx, trial)
+        for row in range(0, len(cohort), 3):
+            for choice in PlanModel(ctx, trial, row, 45).choices:
+                for column in set(choice.overrides) or {choice.column}:
+                    assert changeable[column][row], (trial.id, row, choice.action, column)
+                offered[choice.action] = offered.get(choice.action, 0) + 1
+    assert {"taper_glucocorticoid", "withhold_drug", "repeat_lab", "administrative_step"} <= set(offered), offered
 
 
 def test_skipped_synthetic_patients_have_no_plan(synthetic: Path) -> None:
@@ -145,3 +179,19 @@ def test_a_plan_holds_when_replayed_beyond_day_0(trial_id: str, data: st.DataObj
         assert status_on(days - 1)[0] != "eligible", (record, found.as_dict())
     if found.eligible_until is not None and found.status_at_plan == "eligible":
         assert status_on((found.eligible_until - AS_OF).days + 1)[0] != "eligible", (record, found.as_dict())
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("trial_id", list(load_trials()))
+def test_folding_what_nothing_changes_leaves_the_plan_as_it_was(trial_id: str, data: st.DataObject) -> None:
+    """The planner takes the parts of a criterion that no action and no wait within the horizon changes from the
+    evaluator instead of compiling them: an optimisation only, the plan is the one compiled in full."""
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p", **data.draw(near_eligible(trial_id))}])
+    horizon = data.draw(st.sampled_from([30, 60, 400]))
+    folded = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, horizon, alternatives=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PlanModel, "_fold", lambda self, rule: None)
+        compiled = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, horizon, alternatives=True)
+    assert folded.as_dict() == compiled.as_dict()
