@@ -127,7 +127,7 @@ class PlanModel:
         of at most a year (one birthday at most).
         """
         reads = _reads_by_node(self.trial).get(rule)
-        if reads is None or reads[0] & self.compiler.overrides.keys():
+        if reads is None or not reads[0].isdisjoint(self.compiler.overrides):
             return None
         fields, timed = reads
         if timed:
