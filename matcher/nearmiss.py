@@ -43,7 +43,8 @@ class _Scan:
         return self.contexts[key]
 
     def plans(self, pairs: list[tuple[int, str]]) -> list[Plan]:
-        """Plans within the horizon (the scan keeps only those, so nothing is searched beyond it)."""
+        """Plans within the horizon (the scan keeps only the reachable ones, so nothing is searched beyond it
+        and no blocking criteria are sought)."""
         return [
             plan(
                 self.context(self.trials[trial_id]),
@@ -52,6 +53,7 @@ class _Scan:
                 self.horizon,
                 self.time_limit,
                 look_beyond=False,
+                explain_blocking=False,
             )
             for row, trial_id in pairs
         ]

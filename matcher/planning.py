@@ -59,6 +59,7 @@ def plan(
     time_limit: float | None = None,
     alternatives: bool = False,
     look_beyond: bool = True,
+    explain_blocking: bool = True,
 ) -> Plan:
     """The plan that makes patient ``row`` eligible for ``trial`` soonest, counting burden as days.
 
@@ -67,6 +68,8 @@ def plan(
     plans of the Pareto front of (date, burden): each later one carries less burden.
     With ``look_beyond``, a patient with no plan within the horizon is searched again up to
     5 years out: criteria that only time meets are then ``beyond_horizon``, not ``blocking``.
+    Without ``explain_blocking``, a plan that does not reach eligibility says so without its blocking criteria
+    (a scan that keeps only the reachable ones need not find a minimal set).
     """
     patient_id = str(ctx.cohort.ids[row])
     now = status_now(ctx, trial, row)
@@ -82,12 +85,14 @@ def plan(
             continue
         if criterion_holds(criterion, ctx)[row] == FALSE:  # fails whatever changes: a minimal reason on its own
             result.solver_status = "INFEASIBLE"
-            return _blocked(result, [criterion.id], ctx, trial, row)
+            return _blocked(result, [criterion.id], ctx, trial, row) if explain_blocking else result
     built = PlanModel(ctx, trial, row, horizon)
     assumptions = []
     for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True):
         if is_false is True:  # fails whatever changes within the horizon: a minimal reason on its own
             result.solver_status = "INFEASIBLE"
+            if not explain_blocking:
+                return result
             return _beyond(result, [criterion.id], ctx, trial, row, horizon, time_limit, look_beyond)
         if is_false is False:
             continue
@@ -101,6 +106,8 @@ def plan(
     status = solver.solve(built.model)
     result.solver_status = _status(solver, status)
     if status == cp_model.INFEASIBLE:
+        if not explain_blocking:
+            return result
         core = _minimal_core(built, solver, assumptions, time_limit)
         return _beyond(result, core, ctx, trial, row, horizon, time_limit, look_beyond)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

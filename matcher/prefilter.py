@@ -24,7 +24,6 @@ undecided) within the horizon: its plan would be unreachable, which is what the 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import cast
@@ -43,7 +42,7 @@ _TIMED = (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)
 class _Relaxed:
     def __init__(self, trial: ir.Trial, now: Context, horizon: int) -> None:
         self.now, self.horizon = now, horizon
-        self.end = _later(now, horizon)
+        self.end = now.later(horizon)
         self.changeable = changeable_rows(now, trial, withheld=False)
         self.withheld = withheld_rows(now, trial)
         self.continued: tuple[Context, Context] | None = None
@@ -76,7 +75,7 @@ class _Relaxed:
         changed = fields & self.changeable.keys()
         withheld = fields & self.withheld.keys()
         if changed or len(withheld) > 1:
-            may = np.logical_or.reduce([{**self.withheld, **self.changeable}[f] for f in changed | withheld])
+            may = np.logical_or.reduce([self.changeable[f] for f in changed] + [self.withheld[f] for f in withheld])
             return np.where(may, UNKNOWN, recorded).astype(np.int8)
         if withheld:
             (column,) = withheld
@@ -130,10 +129,6 @@ def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.
     """
     acting = np.logical_or.reduce([np.zeros(len(ctx), dtype=bool), *withheld_rows(ctx, trial).values()])
     return undecided & ~acting
-
-
-def _later(ctx: Context, days: int) -> Context:
-    return Context(ctx.cohort, ctx.as_of + dt.timedelta(days=days), ctx.facts)
 
 
 def _dosed(ctx: Context, columns: Iterable[str]) -> Context:
