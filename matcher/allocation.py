@@ -93,7 +93,11 @@ def allocate(
     chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]
     proven = status == cp_model.OPTIMAL
     if proven and len(x):
-        model.add(objective == best)
+        # "At least the optimum", which is "equal" here, starting from the solution found: an equality on the
+        # folded weights is a knapsack CP-SAT took 100 s over at 10k patients with near-miss arcs; this, 0.03 s.
+        model.add(objective >= best)
+        for i in range(len(x)):
+            model.add_hint(x[i], solver.boolean_value(x[i]))
         model.minimize(sum(int(o) * x[i] for i, o in enumerate(order)))
         tie_solver, tie_status = _solve(model, time_limit)
         if tie_status == cp_model.OPTIMAL:
