@@ -212,9 +212,7 @@ class PlanModel:
 
         Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
         """
-        leaves = [
-            node for node in _nodes(self.trial) if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))
-        ]
+        leaves = [node for node in _nodes(self.trial) if isinstance(node, ir.TIMED_LEAVES)]
         for drug in self.facts.change.withheld_drugs:
             last = self.compiler.original(drug.column)
             if not isinstance(last, float) or not any(
@@ -471,18 +469,11 @@ def _reads_by_node(trial: ir.Trial) -> dict[ir.Rule, tuple[frozenset[str], tuple
         for criterion in trial.criteria:
             roots = [criterion.applies_when] + ([] if criterion.is_manual else [cast(ir.Rule, criterion.rule)])
             for node in (node for root in roots if root is not None for node in ir.walk(root)):
-                timed = tuple(
-                    leaf
-                    for leaf in ir.walk(node)
-                    if not ir.children(leaf) and (isinstance(leaf, _TIMED) or "age" in ir.fields_read(leaf))
-                )
+                timed = tuple(leaf for leaf in ir.walk(node) if not ir.children(leaf) and ir.moves_with_time(leaf))
                 found[node] = frozenset(ir.fields_read(node)), timed
         return found
 
     return _by_id(_NODE_READS, trial.id, trial, gather)
-
-
-_TIMED = (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)
 
 
 def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
@@ -494,7 +485,7 @@ def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
             roots.append(cast(ir.Rule, criterion.rule))
         nodes = [node for root in roots for node in ir.walk(root)]
         reads = {name for root in roots for name in ir.fields_read(root)}
-        timed = "age" in reads or any(isinstance(n, _TIMED) for n in nodes)
+        timed = "age" in reads or any(isinstance(n, ir.TIMED_LEAVES) for n in nodes)
         return reads, timed
 
     return _by_id(_READS, criterion.id, criterion, read)
@@ -518,7 +509,7 @@ def _acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: np.n
 def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
     """Per withheld-drug column, the rows whose plans may withhold it, or otherwise continue it up to the plan
     day (``PlanModel._add_withheld_drugs``): a recorded last dose that a window of the trial still counts."""
-    leaves = [node for node in _nodes(trial) if isinstance(node, (ir.Washout, ir.OccurredWithin, ir.ElapsedAtLeast))]
+    leaves = [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
     found = {}
     for drug in ctx.facts.change.withheld_drugs:
         last = ctx.values(drug.column).astype(float)

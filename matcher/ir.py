@@ -483,6 +483,7 @@ class Trial(Node):
 
 RULE_TYPES: tuple[type[Node], ...] = typing.get_args(typing.get_args(Rule)[0])  # every node type of the union
 LEAF_TYPES = (Compare, Linear, Range, CompareFields, InSet, Flag, OccurredWithin, ElapsedAtLeast, Washout, Known, Dated)
+TIMED_LEAVES = (OccurredWithin, ElapsedAtLeast, Washout)  # leaves read against the screening date
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
@@ -587,3 +588,8 @@ def fields_read(rule: Rule) -> tuple[str, ...]:
 
     walk(rule)
     return tuple(out)
+
+
+def moves_with_time(leaf: Rule) -> bool:
+    """Whether waiting alone can change a leaf: a window, an elapsed time, a washout, or a leaf on the age."""
+    return isinstance(leaf, TIMED_LEAVES) or "age" in fields_read(leaf)

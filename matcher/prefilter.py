@@ -36,8 +36,6 @@ from matcher.context import Context
 from matcher.evaluate import evaluate
 from matcher.kleene import FALSE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation
 
-_TIMED = (ir.OccurredWithin, ir.ElapsedAtLeast, ir.Washout)
-
 
 class _Relaxed:
     def __init__(self, trial: ir.Trial, now: Context, horizon: int) -> None:
@@ -87,7 +85,7 @@ class _Relaxed:
     def _in_time(self, leaf: ir.Rule, fields: set[str], now: Context, end: Context) -> np.ndarray:
         """The leaf on the data of ``now``, unknown where waiting up to ``end`` may change it."""
         value = evaluate(leaf, now)
-        if isinstance(leaf, _TIMED) or "age" in fields:
+        if ir.moves_with_time(leaf):
             if "age" in fields and self.horizon > 365:
                 return np.full(len(now), UNKNOWN, dtype=np.int8)
             later = evaluate(leaf, end)
