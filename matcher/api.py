@@ -27,7 +27,7 @@ from matcher.nearmiss import eligibility_windows
 from matcher.nearmiss import near_misses as scan_near_misses
 from matcher.planning import patient_plans
 from matcher.plans import DEFAULT_HORIZON, Plan
-from matcher.scenario import check_slot_overrides, load_scenario, quota_rules, read_previous
+from matcher.scenario import quota_rules, read_previous, run_slots
 from matcher.schedule import schedule as schedule_screening
 from matcher.screening import screen as screen_cohort
 from matcher.trials import load_trials as load_trial_models
@@ -96,15 +96,12 @@ def allocate(
     """The best allocation: one row per input patient, the columns of ``matcher allocate --format csv``."""
     cohort, chosen, day = _inputs(data, as_of, trials, models)
     known = list(load_trial_models(Path(models) if models else None))
-    considered = [trial.id for trial in chosen]
-    check_slot_overrides(dict(slots or {}), considered, known)
-    loaded = load_scenario(scenario, known) if scenario else None
-    scenario_slots = {k: v for k, v in (loaded.slots if loaded else {}).items() if k in considered}
+    in_force, loaded, _ = run_slots([trial.id for trial in chosen], known, dict(slots or {}), scenario)
     plans = scan_near_misses(cohort, chosen, day, within, workers) if within is not None else None
     earlier = read_previous(previous) if isinstance(previous, (str, Path)) else dict(previous or {})
     result = allocate_screening(
         screen_cohort(cohort, chosen, day),
-        {**scenario_slots, **dict(slots or {})},
+        in_force,
         quota_rules(chosen, loaded),
         plans,
         within,
@@ -131,16 +128,13 @@ def schedule(
     """The enrolment calendar: one row per input patient, the columns of ``matcher schedule --format csv``."""
     cohort, chosen, day = _inputs(data, as_of, trials, models)
     known = list(load_trial_models(Path(models) if models else None))
-    considered = [trial.id for trial in chosen]
-    check_slot_overrides(dict(slots or {}), considered, known)
-    loaded = load_scenario(scenario, known) if scenario else None
-    scenario_slots = {k: v for k, v in (loaded.slots if loaded else {}).items() if k in considered}
+    in_force = run_slots([trial.id for trial in chosen], known, dict(slots or {}), scenario)[0]
     windows = eligibility_windows(cohort, chosen, day, horizon, workers)
     calendar = schedule_screening(
         screen_cohort(cohort, chosen, day),
         windows,
         chosen,
-        {**scenario_slots, **dict(slots or {})},
+        in_force,
         load_state(state, known) if state else None,
         horizon,
         time_limit,

@@ -131,6 +131,20 @@ def check_slot_overrides(slots: Mapping[str, int], considered: list[str], known:
             raise ParameterError("slots", f"{{option}} names {trial_id}, which is not among the trials considered")
 
 
+def run_slots(
+    considered: list[str], known: list[str], slots: Mapping[str, int], path: str | Path | None
+) -> tuple[dict[str, int], Scenario | None, list[str]]:
+    """A run's slots for the trials considered (the scenario file's, then ``slots`` over them), the scenario read,
+    and the trials it names that are not considered (their lines do not apply).  ``slots`` must name a trial
+    considered; a scenario may name others."""
+    check_slot_overrides(slots, considered, known)
+    scenario = load_scenario(path, known) if path else None
+    if scenario is None:
+        return dict(slots), None, []
+    in_force = {trial_id: count for trial_id, count in scenario.slots.items() if trial_id in considered}
+    return {**in_force, **slots}, scenario, left_out_of(scenario, considered)
+
+
 def quota_rules(trials: list[ir.Trial], scenario: Scenario | None) -> list[QuotaRule]:
     """The trials' own quotas, then the scenario's (checked by ``load_scenario``) for the trials considered."""
     rules = []

@@ -31,14 +31,7 @@ from matcher.nearmiss import eligibility_windows, near_misses
 from matcher.outcome import Allocation
 from matcher.output import write_atomic
 from matcher.plans import Plan
-from matcher.scenario import (
-    QuotaRule,
-    check_slot_overrides,
-    left_out_of,
-    load_scenario,
-    quota_rules,
-    read_previous,
-)
+from matcher.scenario import QuotaRule, quota_rules, read_previous, run_slots
 from matcher.schedule import schedule
 from matcher.screening import Screening, screen
 from matcher.trials import load_trials
@@ -100,18 +93,12 @@ def slots_and_quotas(
 
     --slots must name a trial considered; a scenario file may name others, whose lines do not apply.
     """
-    considered = [trial.id for trial in chosen]
-    known = list(load_trials(models))
-    check_slot_overrides(slots, considered, known)
-    loaded = load_scenario(scenario, known) if scenario else None
-    scenario_slots = {}
-    if loaded:
-        left_out = left_out_of(loaded, considered)
-        if left_out:
-            ignored = ", ".join(left_out)
-            warnings.add(f"{scenario}: ignoring the slots and quotas of {ignored}, not among the trials considered")
-        scenario_slots = {trial_id: count for trial_id, count in loaded.slots.items() if trial_id in considered}
-    return {**scenario_slots, **slots}, quota_rules(chosen, loaded)
+    in_force, loaded, left_out = run_slots([trial.id for trial in chosen], list(load_trials(models)), slots, scenario)
+    if left_out:
+        warnings.add(
+            f"{scenario}: ignoring the slots and quotas of {', '.join(left_out)}, not among the trials considered"
+        )
+    return in_force, quota_rules(chosen, loaded)
 
 
 @dataclass(frozen=True)
