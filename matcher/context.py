@@ -81,9 +81,9 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
 
     A recorded name missing from the facts, in a column whose rule names a drug class, falls back to the
-    class's bounds, as an unrecorded name does: naming the drug never leaves the washout less decided than
-    leaving it blank.  A name the facts know outside the rule's class (mycophenolate recorded as the anti-CD20
-    antibody) contradicts the record: the washout is decided only where the named drug and every drug of the
+    class's bounds, as an unrecorded name does, widened by every class ``unknown_name_classes`` lists for its
+    column (an unknown stopped immunosuppressant may be a biologic).  A name the facts know outside the rule's
+    class (mycophenolate recorded as the anti-CD20 antibody) contradicts the record: the washout is decided only where the named drug and every drug of the
     class agree, as its own half-life would decide it too soon.  NaN where the half-life is unknown: an unknown
     name where the rule names no class, or no name and no ``drug``.
     """
@@ -94,10 +94,12 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
     if named and members is not None and of_class is not None and (name not in members or bounds is None):
         # outside the class: only where it and the class agree; a member with no half-life of its own: by the
-        # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug)
-        ranges = [of_class] + [
-            facts.half_life_range(kind) for kind, drugs in facts.drug_classes.items() if name in drugs
-        ]
+        # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug);
+        # a name the facts do not know: by every class its column may hold (``unknown_name_classes``)
+        kinds = [kind for kind, drugs in facts.drug_classes.items() if name in drugs]
+        if not facts.knows_drug(str(name)):
+            kinds += facts.drug_names.unknown_name_classes.get(str(rule.drug_field), ())
+        ranges = [of_class] + [facts.half_life_range(kind) for kind in kinds]
         known = [r for r in ([bounds] if bounds is not None else []) + ranges if r is not None]
         bounds = (min(low for low, _ in known), max(high for _, high in known))
     if bounds is None:

@@ -119,6 +119,7 @@ class DrugNames(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     columns: tuple[str, ...]
     class_of_column: dict[str, str] = Field(default_factory=dict)
+    unknown_name_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     spellings: dict[str, tuple[str, ...]]
 
     @cached_property

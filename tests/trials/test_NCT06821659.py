@@ -1032,16 +1032,24 @@ ROUND_3_REMAINING = [
         dict(anti_cd20_drug="ofatumumab", anti_cd20_last_dose=ago(79)),
         "incl.4.washout",
     ),
+    # a name the facts do not know may be a biologic (review round 10, finding 1: secukinumab stopped 100 days
+    # ago passed): decided only outside the conventional and biologic bounds, 2-142 days
     (
-        "tofacitinib_stopped_95_days",
+        "tofacitinib_stopped_142_days",
         ELIGIBLE_SLE,
-        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(95)),
+        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(142)),
         None,
     ),
     (
-        "tofacitinib_stopped_94_days",
+        "tofacitinib_stopped_141_days",
         ELIGIBLE_SLE,
-        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(94)),
+        dict(stopped_immunosuppressant="tofacitinib", immunosuppressant_last_dose=ago(141)),
+        ["stopped_immunosuppressant"],
+    ),
+    (
+        "secukinumab_stopped_100_days",
+        ELIGIBLE_SLE,
+        dict(stopped_immunosuppressant="secukinumab", immunosuppressant_last_dose=ago(100)),
         ["stopped_immunosuppressant"],
     ),
     # 13. (contested, kept) PhGA and PtGA are two core measures: both at 2 with nothing else abnormal is two findings
@@ -1348,4 +1356,23 @@ def test_a_biologic_recorded_as_a_stopped_conventional_drug_takes_the_biologic_b
     """Round 9: daratumumab (no half-life in the facts) in stopped_immunosuppressant took the conventional class's
     95 days; it is a biologic too, so the washout is decided only past 142 days (obinutuzumab)."""
     patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant="daratumumab", immunosuppressant_last_dose=ago(days))
+    assert verdict(T, patient)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("drug", "last_dose", "expected"),
+    [
+        ("hydroxychloroquine", 1, "eligible"),
+        ("Plaquenil", 0, "eligible"),
+        ("hydroxychloroquine", "never", "eligible"),
+        ("chloroquine", 1, "ineligible"),  # not named by the text: checked
+        ("mycophenolate", 3, "ineligible"),
+        ("mycophenolate", 4, "eligible"),
+    ],
+)
+def test_a_stopped_hydroxychloroquine_is_exempt(drug: str, last_dose: int | str, expected: str) -> None:
+    """Round 10: "other immunosuppressants (excluding hydroxychloroquine) ... discontinued for at least 5
+    half-lives": a stopped HCQ was ineligible 1 day after its last dose and unknown up to 249 days."""
+    dose = last_dose if isinstance(last_dose, str) else ago(last_dose)
+    patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant=drug, immunosuppressant_last_dose=dose)
     assert verdict(T, patient)[0] == expected
