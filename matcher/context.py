@@ -83,9 +83,10 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     A recorded name missing from the facts, in a column whose rule names a drug class, falls back to the
     class's bounds, as an unrecorded name does, widened by every class ``unknown_name_classes`` lists for its
     column (an unknown stopped immunosuppressant may be a biologic).  A name the facts know outside the rule's
-    class (mycophenolate recorded as the anti-CD20 antibody) contradicts the record: the washout is decided only where the named drug and every drug of the
-    class agree, as its own half-life would decide it too soon.  NaN where the half-life is unknown: an unknown
-    name where the rule names no class, or no name and no ``drug``.
+    class (mycophenolate recorded as the anti-CD20 antibody) contradicts the record: the washout is decided
+    only where the named drug and every drug of the class agree, as its own half-life would decide it too soon.
+    NaN where the half-life is unknown: an unknown name where the rule names no class, or no name and no
+    ``drug``.
     """
     named = rule.drug_field is not None and name is not None
     drug = name if named else rule.drug
