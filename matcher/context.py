@@ -78,21 +78,25 @@ class Context:
 
 
 def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[float, float]:
-    """Days a washout needs at least and at most, for a recorded drug name (None: not recorded).
+    """Days a washout needs at least and at most, for a recorded drug name (None or "none": not recorded).
 
     A recorded name missing from the facts, in a column whose rule names a drug class, falls back to the
     class's bounds, as an unrecorded name does, widened by every class ``unknown_name_classes`` lists for its
-    column (an unknown stopped immunosuppressant may be a biologic).  A name the facts know outside the rule's
-    class (mycophenolate recorded as the anti-CD20 antibody) contradicts the record: the washout is decided
-    only where the named drug and every drug of the class agree, as its own half-life would decide it too soon.
-    NaN where the half-life is unknown: an unknown name where the rule names no class, or no name and no
-    ``drug``.
+    column.  A name the facts know outside the rule's class (mycophenolate recorded as the anti-CD20 antibody)
+    contradicts the record: the washout is decided only where the named drug and every drug of the class
+    agree, as its own half-life would decide it too soon.  A class whose members the facts do not all list
+    (``open_drug_classes``: biologics) has no bounds to stand in for a drug of unknown half-life.
+    NaN where the half-life is unknown: an unknown name where the rule names no class, no name and no
+    ``drug``, or a class standing in that is open.
     """
-    named = rule.drug_field is not None and name is not None
+    named = rule.drug_field is not None and name not in (None, "none")  # "none" beside a dose: as if blank
     drug = name if named else rule.drug
     bounds = facts.half_life_range(drug) if drug is not None else None
     members = facts.drug_classes.get(rule.drug.lower()) if rule.drug is not None else None
     of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
+    open_classes = set(facts.open_drug_classes)
+    if not named and drug is not None and drug.lower() in open_classes:
+        return np.nan, np.nan
     if named and members is not None and of_class is not None and (name not in members or bounds is None):
         # outside the class: only where it and the class agree; a member with no half-life of its own: by the
         # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug);
@@ -100,6 +104,9 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
         kinds = [kind for kind, drugs in facts.drug_classes.items() if name in drugs]
         if not facts.knows_drug(str(name)):
             kinds += facts.drug_names.unknown_name_classes.get(str(rule.drug_field), ())
+        standing_in = {str(rule.drug).lower()} | (set(kinds) if bounds is None else set())
+        if standing_in & open_classes:
+            return np.nan, np.nan
         ranges = [of_class] + [facts.half_life_range(kind) for kind in kinds]
         known = [r for r in ([bounds] if bounds is not None else []) + ranges if r is not None]
         bounds = (min(low for low, _ in known), max(high for _, high in known))

@@ -141,6 +141,7 @@ class Facts(BaseModel):
     steroid_equivalent_mg: dict[str, float]
     half_lives_days: dict[str, float]
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    open_drug_classes: tuple[str, ...] = ()  # classes whose members the facts do not all list
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)

@@ -20,6 +20,7 @@ from matcher import ir
 from matcher.context import Context, linear_total, washout_days
 from matcher.contract import columns, label_and_unit
 from matcher.dates import first_day_after, from_day_number
+from matcher.facts import Facts
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.render import duration, linear_words, number, shown, span
 
@@ -321,7 +322,7 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     fewest, most = washout_days(rule, ctx.facts, named)
     given = f"{drug} last given {day_text(day)}"
     if math.isnan(most):
-        text = f"{given}; its half-life is not known: record the drug in {rule.drug_field or 'the facts'}"
+        text = f"{given}; {_no_half_life(rule, ctx.facts, named)}"
         return Finding(rule, verdict, values, lives, None, (rule.drug_field,) if rule.drug_field else (), text)
     if fewest != most:
         earliest, latest = from_day_number(int(day + fewest)), from_day_number(int(day + most))
@@ -333,6 +334,15 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     text = f"{given}; the {lives} {'ends' if verdict != TRUE else 'ended'} {ends.isoformat()}"
     wait = f"the {lives} of {drug} last given {day_text(day)}"
     return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text, wait)
+
+
+def _no_half_life(rule: ir.Washout, facts: Facts, named: str | None) -> str:
+    """Why no half-life decides a washout, and what to record: the drug's name, its half-life, or a correction."""
+    if named in (None, "none") or rule.drug_field is None:
+        return f"its half-life is not known: record the drug in {rule.drug_field or 'the facts'}"
+    if facts.half_life_range(str(named)) is not None:
+        return f"{named} is not a {str(rule.drug).replace('_', ' ')}: correct {rule.drug_field}"
+    return f"the facts hold no half-life for {named}: add it to the site facts, or correct {rule.drug_field}"
 
 
 # The columns a derived value's note reads (``_note``), beside the value itself.

@@ -105,23 +105,37 @@ def test_a_named_drug_with_a_never_last_dose_asks_for_the_date_in_words() -> Non
 
 
 @pytest.mark.parametrize(
-    ("column", "name", "days"),
-    [("anti_cd20", "mycophenolate", 30), ("anti_cd20", "belimumab", 100), ("other_biologic", "mycophenolate", 30)],
+    ("column", "name", "days", "long_after"),
+    [
+        ("anti_cd20", "mycophenolate", 30, "eligible"),
+        ("anti_cd20", "belimumab", 100, "eligible"),
+        ("other_biologic", "mycophenolate", 30, "unknown"),
+    ],
 )
 def test_a_known_drug_outside_the_columns_class_does_not_wash_out_by_its_own_half_life(
-    column: str, name: str, days: int
+    column: str, name: str, days: int, long_after: str
 ) -> None:
     """Review of NCT06821659, round 4: mycophenolate recorded as the anti-CD20 antibody 30 days back passed.
 
     The record contradicts itself, so the washout is decided only where the named drug and every drug of
     the class agree: unknown with the name to check until the slowest of them (obinutuzumab, 142 days) is out.
+    Biologics are an open class (facts.yaml ``open_drug_classes``): no bound stands in for the biologic the
+    column should name, so that washout stays unknown, and the reason says what to correct.
     """
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
     name_column = "anti_cd20_drug" if column == "anti_cd20" else column
     patient = {**BASE, name_column: name, f"{column}_last_dose": ago(days=days)}
     assert verdict("NCT06821659", patient) == ("unknown", [], [name_column])
-    assert verdict("NCT06821659", {**patient, f"{column}_last_dose": ago(days=200)})[0] == "eligible"
+    assert verdict("NCT06821659", {**patient, f"{column}_last_dose": ago(days=200)})[0] == long_after
+    if long_after == "unknown":
+        import pandas as pd
+
+        from matcher import api
+
+        later = {**patient, "patient_id": "p1", f"{column}_last_dose": ago(days=200)}
+        row = api.screen(pd.DataFrame([later]), as_of=AS_OF, trials=["NCT06821659"]).iloc[0]
+        assert f"{name} is not a biologic: correct {name_column}" in row["reason"]
 
 
 def test_chloroquine_is_an_antimalarial_the_facts_know() -> None:

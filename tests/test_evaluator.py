@@ -35,6 +35,20 @@ STOPPED_IMMUNOSUPPRESSANT = {
     "drug_field": "stopped_immunosuppressant",
     "half_lives": 5,
 }
+OTHER_BIOLOGIC = {
+    "type": "washout",
+    "field": "other_biologic_last_dose",
+    "drug": "biologic",
+    "drug_field": "other_biologic",
+    "half_lives": 5,
+}
+ANTI_CD20 = {
+    "type": "washout",
+    "field": "anti_cd20_last_dose",
+    "drug": "anti_cd20",
+    "drug_field": "anti_cd20_drug",
+    "half_lives": 5,
+}
 
 CASES = [
     # (rule, patient, expected)
@@ -231,33 +245,56 @@ CASES = [
         {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": ""},
         "false",
     ),
-    # A named drug missing from the facts falls back to its class's bounds (review of NCT06821659, finding 12),
-    # widened by the classes facts.yaml lists for the column: a stopped immunosuppressant the facts do not know
-    # may be a biologic (round 10), so 2-142 days, where a blank name takes the conventional 2-95 ...
+    # A stopped immunosuppressant the facts do not know may be a biologic (round 10), and biologics are an open
+    # class (facts.yaml open_drug_classes: half-lives from hours to ~50 days), so its washout is never decided:
+    # unknown eight years on (ravulizumab, 5 x 49.7 days, would still be acting at 142) and the day after.
     (
         STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2026-07-04", "stopped_immunosuppressant": "voclosporin"},
-        "true",
-    ),
-    (
-        STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2026-07-05", "stopped_immunosuppressant": "voclosporin"},
-        "unknown",
-    ),
-    (
-        STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2026-08-20", "stopped_immunosuppressant": "voclosporin"},
-        "unknown",
-    ),
-    (
-        STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2026-11-21", "stopped_immunosuppressant": "voclosporin"},
+        {"immunosuppressant_last_dose": "2018-11-23", "stopped_immunosuppressant": "voclosporin"},
         "unknown",
     ),
     (
         STOPPED_IMMUNOSUPPRESSANT,
         {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": "voclosporin"},
+        "unknown",
+    ),
+    # An unnamed or unknown biologic likewise: the biologics the facts list bound nothing (was 63-142 days) ...
+    (
+        OTHER_BIOLOGIC,
+        {"other_biologic_last_dose": "2018-11-23", "other_biologic": ""},
+        "unknown",
+    ),
+    (
+        OTHER_BIOLOGIC,
+        {"other_biologic_last_dose": "2018-11-23", "other_biologic": "ravulizumab"},
+        "unknown",
+    ),
+    (
+        OTHER_BIOLOGIC,
+        {"other_biologic_last_dose": "2026-11-22", "other_biologic": ""},
+        "unknown",
+    ),
+    # ... while a named biologic with a half-life in the facts is decided by it (abatacept: 5 x 14 = 70 days) ...
+    (
+        OTHER_BIOLOGIC,
+        {"other_biologic_last_dose": "2026-09-14", "other_biologic": "abatacept"},
+        "true",
+    ),
+    (
+        OTHER_BIOLOGIC,
+        {"other_biologic_last_dose": "2026-09-15", "other_biologic": "abatacept"},
         "false",
+    ),
+    # ... and a closed class keeps its members' bounds for a name the facts do not know (anti-CD20: 80-142 days).
+    (
+        ANTI_CD20,
+        {"anti_cd20_last_dose": "2026-07-04", "anti_cd20_drug": "rituxmab"},
+        "true",
+    ),
+    (
+        ANTI_CD20,
+        {"anti_cd20_last_dose": "2026-07-05", "anti_cd20_drug": "rituxmab"},
+        "unknown",
     ),
     # ... but where the rule names no class there are no bounds to fall back to.
     (

@@ -171,7 +171,6 @@ PASSING = [
     {"tocilizumab_last_dose": "2026-09-19"},  # 65 d
     {"other_biologic_last_dose": "2026-09-14", "other_biologic": "abatacept"},  # 70 d
     {"other_biologic_last_dose": "never", "other_biologic": ""},
-    {"other_biologic_last_dose": "2026-07-04", "other_biologic": ""},  # 142 d: past every biologic's washout
     {"end_stage_renal_disease": ""},  # CrCl 15 or more and no dialysis in 3 months rule it out
 ]
 
@@ -348,17 +347,17 @@ def test_blank_versus_never_washout():
 
 
 def test_washout_uses_named_other_biologic_half_life():
-    # A biologic with no half-life in the facts is judged by the class's bounds, as an unnamed one is (review of
-    # NCT06821659, finding 12): 326 days is past every biologic's washout (142 days) ...
+    # A biologic with no half-life in the facts is never decided: biologics are an open class (facts.yaml
+    # open_drug_classes), so the listed ones' 63-142 days bound nothing (ravulizumab's 5 half-lives are 249 days).
+    # 326 days and 100 days are both unknown, naming the drug column to check (its name must be one with a
+    # half-life in the facts, or the site facts must gain it); so is a blank name 142 days back.
     patient = with_changes(ELIGIBLE_SLE, other_biologic_last_dose="2026-01-01", other_biologic="unlisted_mab")
-    assert verdict(TRIAL, patient) == ELIGIBLE
-    # ... 100 days is not decided by the class (63-142 days): unknown, naming the drug column to check
-    # (its name must be one with a half-life in the facts, or the facts must gain it)
-    assert verdict(TRIAL, with_changes(patient, other_biologic_last_dose="2026-08-15")) == (
-        "unknown",
-        [],
-        ["other_biologic"],
-    )
+    for changes in (
+        {},
+        {"other_biologic_last_dose": "2026-08-15"},
+        {"other_biologic": "", "other_biologic_last_dose": "2026-07-04"},
+    ):
+        assert verdict(TRIAL, with_changes(patient, **changes)) == ("unknown", [], ["other_biologic"]), changes
     # abatacept (14 d) 326 days ago is long washed out
     assert verdict(TRIAL, with_changes(patient, other_biologic="Abatacept")) == ELIGIBLE
 
