@@ -250,12 +250,12 @@ CASES = [
     # unknown eight years on (ravulizumab, 5 x 49.7 days, would still be acting at 142) and the day after.
     (
         STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2018-11-23", "stopped_immunosuppressant": "voclosporin"},
+        {"immunosuppressant_last_dose": "2018-11-23", "stopped_immunosuppressant": "mizoribine"},
         "unknown",
     ),
     (
         STOPPED_IMMUNOSUPPRESSANT,
-        {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": "voclosporin"},
+        {"immunosuppressant_last_dose": "2026-11-22", "stopped_immunosuppressant": "mizoribine"},
         "unknown",
     ),
     # An unnamed or unknown biologic likewise: the biologics the facts list bound nothing (was 63-142 days) ...

@@ -1337,6 +1337,41 @@ def test_every_biologic_the_facts_know_is_a_current_biologic_here() -> None:
     assert set(default_facts().drug_classes["biologic"]) <= listed
 
 
+def test_every_conventional_immunosuppressant_the_facts_know_is_checked_for_a_stopped_current_course() -> None:
+    """incl.4.on_therapy pairs each conventional drug with itself recorded as stopped within the 12 weeks (round 4,
+    finding 4); the pairs keep step with the facts' conventional class (round 12: voclosporin, once known)."""
+    from trialkit import trial
+
+    from matcher import ir
+    from matcher.facts import default_facts
+
+    criterion = next(c for c in trial(T).criteria if c.id == C + "incl.4.on_therapy")
+    paired = {
+        node.values[0]
+        for node in ir.walk(criterion.rule)
+        if isinstance(node, ir.InSet) and node.field == "stopped_immunosuppressant"
+    }
+    assert paired == set(default_facts().drug_classes["conventional_immunosuppressant"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # a current voclosporin (Lupkynis, ~30 h) is a conventional course: stable for 12 weeks it passes
+        (dict(immunosuppressant="Lupkynis"), ("eligible", [], [])),
+        # stopped: 5 x 1.25 d -> 7 days
+        (dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose=ago(7)), ("eligible", [], [])),
+        (
+            dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose=ago(6)),
+            ("ineligible", [C + "incl.4.washout"], []),
+        ),
+    ],
+)
+def test_voclosporin_is_a_conventional_immunosuppressant(changes: dict, expected: tuple) -> None:
+    """Round 12: voclosporin, approved for lupus nephritis, was a name the facts did not know (unknown verdicts)."""
+    assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
 @pytest.mark.parametrize("drug", ["ublituximab", "Briumvi", "daratumumab", "teclistamab"])
 def test_a_current_biologic_is_not_washed_out(drug: str) -> None:
     patient = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, immunosuppressant_start_date=ago(200))

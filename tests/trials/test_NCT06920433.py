@@ -736,10 +736,10 @@ def test_review_round_5(changes, expected):
 @pytest.mark.parametrize(
     ("changes", "missing"),
     [
-        (dict(immunosuppressant="voclosporin", immunosuppressant_start_date="never"), ["immunosuppressant"]),
+        (dict(immunosuppressant="mizoribine", immunosuppressant_start_date="never"), ["immunosuppressant"]),
         (dict(immunosuppressant="iguratimod", immunosuppressant_start_date="never"), ["immunosuppressant"]),
         (
-            dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose="never"),
+            dict(stopped_immunosuppressant="mizoribine", immunosuppressant_last_dose="never"),
             ["immunosuppressant_last_dose", "stopped_immunosuppressant"],
         ),
         (
@@ -750,7 +750,8 @@ def test_review_round_5(changes, expected):
 )
 def test_review_round_6_a_drug_the_tool_does_not_know_is_still_recorded(changes, missing):
     """excl.14 (SAFETY, round 6): a name facts.yaml does not know was read as no name, so a current voclosporin with
-    a `never` start, or a stopped one with a `never` last dose, passed; the name is recorded, the drug unknown."""
+    a `never` start, or a stopped one with a `never` last dose, passed; the name is recorded, the drug unknown
+    (voclosporin is known since round 12: mizoribine stands in)."""
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == ("unknown", [], missing)
 
 
@@ -768,3 +769,20 @@ def test_a_class_that_is_no_isn_rps_class_is_an_invalid_row():
         "invalid",
         ["column lupus_nephritis_class: not one of I|II|III|IV|V|VI|III+V|IV+V|none"],
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (dict(immunosuppressant="Lupkynis", immunosuppressant_start_date=ago(100)), ("ineligible", [E + "14"], [])),
+        (
+            dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose=ago(6)),
+            ("ineligible", [E + "14"], []),
+        ),
+        (dict(stopped_immunosuppressant="voclosporin", immunosuppressant_last_dose=ago(7)), ELIGIBLE),  # 5 x 30 h
+    ],
+)
+def test_voclosporin_is_a_conventional_immunosuppressant(changes: dict, expected: tuple) -> None:
+    """Review round 12, F2: voclosporin (Lupkynis), approved for lupus nephritis, was a name the facts did not know,
+    so a patient on it was unknown rather than excluded."""
+    assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
