@@ -328,7 +328,7 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
         earliest, latest = from_day_number(int(day + fewest)), from_day_number(int(day + most))
         measure = (rule.drug_field,) if rule.drug_field and verdict == UNKNOWN else ()
         text = f"{given}; the {lives} ends between {earliest.isoformat()} and {latest.isoformat()}, by the drug"
-        text += f": record {rule.drug_field}" if measure else ""
+        text += f": {_to_settle(rule, ctx.facts, named)}" if measure else ""
         return Finding(rule, verdict, values, lives, earliest, measure, text)
     ends = from_day_number(int(day + most))
     text = f"{given}; the {lives} {'ends' if verdict != TRUE else 'ended'} {ends.isoformat()}"
@@ -340,6 +340,13 @@ def _no_half_life(rule: ir.Washout, facts: Facts, named: str | None) -> str:
     """Why no half-life decides a washout, and what to record: the drug's name, its half-life, or a correction."""
     if named in (None, "none") or rule.drug_field is None:
         return f"its half-life is not known: record the drug in {rule.drug_field or 'the facts'}"
+    return _to_settle(rule, facts, named)
+
+
+def _to_settle(rule: ir.Washout, facts: Facts, named: str | None) -> str:
+    """What settles a washout the drug's name leaves undecided: the name, a correction of it, or its half-life."""
+    if named in (None, "none"):
+        return f"record {rule.drug_field}"
     if facts.half_life_range(str(named)) is not None:
         return f"{named} is not a {str(rule.drug).replace('_', ' ')}: correct {rule.drug_field}"
     return f"the facts hold no half-life for {named}: add it to the site facts, or correct {rule.drug_field}"

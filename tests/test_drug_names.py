@@ -155,3 +155,32 @@ def test_a_stopped_drug_the_tool_does_not_know_with_a_never_last_dose_is_unknown
     patient = {**base, "other_biologic": "adalimumab", "other_biologic_last_dose": "never"}
     status, failed, missing = verdict(trial_id, patient)
     assert (status, failed) == ("unknown", []) and "other_biologic_last_dose" in missing
+
+
+@pytest.mark.parametrize(
+    ("changes", "advice"),
+    [
+        (
+            {"stopped_immunosuppressant": "cyclophosphamide", "immunosuppressant_last_dose": ago(days=3)},
+            "by the drug: cyclophosphamide is not a conventional immunosuppressant: correct stopped_immunosuppressant",
+        ),
+        (
+            {"anti_cd20_drug": "veltuzumab", "anti_cd20_last_dose": ago(days=100)},
+            "the facts hold no half-life for veltuzumab: add it to the site facts, or correct anti_cd20_drug",
+        ),
+        (
+            {"anti_cd20_drug": "", "anti_cd20_last_dose": ago(days=100)},
+            "ends between 2026-11-03 and 2027-01-04, by the drug: record anti_cd20_drug",
+        ),
+    ],
+)
+def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -> None:
+    """Review round 12 (NCT06920433, F5): "record stopped_immunosuppressant" was said of a name already recorded."""
+    import pandas as pd
+
+    from matcher import api
+
+    patient = {**ELIGIBLE_SLE, "patient_id": "p1", **changes}
+    row = api.screen(pd.DataFrame([patient]), as_of=AS_OF, trials=["NCT06920433"]).iloc[0]
+    assert row["status"] == "unknown"
+    assert advice in row["reason"]
