@@ -167,31 +167,27 @@ def _beyond(
     return result
 
 
-def _alone(ctx: Context, row: int) -> Context:
-    """The patient alone, for words about them: a cohort-wide context would evaluate every patient."""
-    return Context(ctx.cohort.take([row]), ctx.as_of, ctx.facts)
-
-
 def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int) -> Plan:
     """The plan blocked by ``core``, each criterion with its reason today in words."""
     result.blocking = core
-    alone = _alone(ctx, row)
-    result.blocking_words = [reasons(trial.criterion(c), alone, np.array([0]))[0].text for c in core]
+    result.blocking_words = [reasons(trial.criterion(c), ctx, np.array([row]))[0].text for c in core]
     return result
 
 
 def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
-    plan's date (a plan dated after today always lists what it waits for)."""
+    plan's date (a plan dated after today always lists what it waits for).
+
+    The reasons are read at the patient's row of ``ctx``, whose rule values ``status_now`` has already
+    evaluated (and the context keeps): cheaper than deriving a context of the patient alone."""
     if solution.earliest_date <= ctx.as_of:
         return []
     changed = {action.column for action in solution.actions}
     found: dict[tuple[str, dt.date], Action] = {}
-    alone = _alone(ctx, row)
     for criterion in trial.criteria:
         if criterion.is_manual or criterion_holds(criterion, ctx)[row] != FALSE:
             continue
-        for item in reasons(criterion, alone, np.array([0]))[0].findings:
+        for item in reasons(criterion, ctx, np.array([row]))[0].findings:
             column = ir.fields_read(item.rule)[0]
             if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
                 continue
