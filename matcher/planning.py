@@ -122,9 +122,7 @@ def plan(
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
-    # Measured on the plan's date: a routine test that has aged out by then is to be done again too.
-    on_plan_day = Context(ctx.cohort.take([row]), primary.earliest_date, ctx.facts)
-    result.missing = sorted(set(_missing_columns(on_plan_day, 0, undecided)) | awaited)
+    result.missing = sorted(set(_missing_columns(ctx, row, primary.earliest_date, undecided)) | awaited)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -287,12 +285,15 @@ def _criterion_fields(criterion: ir.Criterion) -> set[str]:
     return {name for root in roots for name in ir.fields_read(root)}
 
 
-def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> list[str]:
-    rows = np.zeros(len(ctx), dtype=bool)
-    rows[row] = True
+def _missing_columns(ctx: Context, row: int, day: dt.date, undecided: list[ir.Criterion]) -> list[str]:
+    """The blank columns that leave the ``undecided`` criteria so for patient ``row`` on ``day``: measured on
+    the plan's date, a routine test that has aged out by then is to be done again too."""
+    if not undecided:
+        return []  # no context to derive for the plan's date
+    alone, rows = Context(ctx.cohort.take([row]), day, ctx.facts), np.ones(1, dtype=bool)
     names: set[str] = set()
     for criterion in undecided:
-        names |= {column for column, mask in criterion_undecided_columns(criterion, ctx, rows).items() if mask[row]}
+        names |= {column for column, mask in criterion_undecided_columns(criterion, alone, rows).items() if mask[0]}
     return sorted(names)
 
 
