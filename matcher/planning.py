@@ -120,7 +120,7 @@ def plan(
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
-    awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
+    awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     result.missing = sorted(set(_missing_columns(ctx, row, primary.earliest_date, undecided)) | awaited)
     result.manual_checks = [
@@ -278,11 +278,6 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     return Action(
         choice.action, choice.column, choice.before, after, on, until, choice.note, choice.burden, choice.summary
     )
-
-
-def _criterion_fields(criterion: ir.Criterion) -> set[str]:
-    roots = [cast(ir.Rule, criterion.rule)] + ([criterion.applies_when] if criterion.applies_when else [])
-    return {name for root in roots for name in ir.fields_read(root)}
 
 
 def _missing_columns(ctx: Context, row: int, day: dt.date, undecided: list[ir.Criterion]) -> list[str]:
