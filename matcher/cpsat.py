@@ -106,9 +106,12 @@ class Compiler:
 
     def conj(self, lits: list[Lit]) -> Lit:
         """AND of literals, folding constants; a new literal only when two or more remain."""
-        if any(lit is False for lit in lits):
-            return False
-        rest = [lit for lit in lits if lit is not True]
+        rest = []
+        for lit in lits:
+            if lit is False:
+                return False
+            if lit is not True:
+                rest.append(lit)
         if not rest:
             return True
         if len(rest) == 1:
@@ -495,8 +498,7 @@ def _constraint(expr: cp_model.LinearExpr, op: str, bound: int) -> cp_model.Boun
 def kleene(rails: Rails, solver: cp_model.CpSolver | None = None) -> int:
     """The Kleene code of solved (or constant) rails."""
 
-    def value(lit: Lit) -> bool:
-        return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))
-
-    is_true, is_false = (value(lit) for lit in rails)
+    is_true, is_false = (
+        lit if isinstance(lit, bool) else cast(cp_model.CpSolver, solver).boolean_value(lit) for lit in rails
+    )
     return TRUE if is_true else FALSE if is_false else UNKNOWN
