@@ -104,6 +104,8 @@ class PlanModel:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.changeable = set(self.compiler.overrides)
+        self._node_reads = _reads_by_node(trial)
+        self._moves: dict[ir.Rule, bool] = {}  # per time-dependent leaf: whether it changes within the horizon
         self.compiler.fold = self._fold
         self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
         self.asked: list[Rails] = [self._asked_rails(c) for c in self.manual]
@@ -126,17 +128,25 @@ class PlanModel:
         horizon's last day: each is monotone in time (see ``matcher.prefilter``), age included for a horizon
         of at most a year (one birthday at most).
         """
-        reads = _reads_by_node(self.trial).get(rule)
+        reads = self._node_reads.get(rule)
         if reads is None or not reads[0].isdisjoint(self.compiler.overrides):
             return None
         fields, timed = reads
         if timed:
             if "age" in fields and self.compiler.horizon > 365:
                 return None
-            end = self.ctx.later(self.compiler.horizon)
-            if any(evaluate(leaf, self.ctx)[self.row] != evaluate(leaf, end)[self.row] for leaf in timed):
+            if any(self._moves_by_horizon(leaf) for leaf in timed):
                 return None
         return _CONSTANT_RAILS[int(evaluate(rule, self.ctx)[self.row])]
+
+    def _moves_by_horizon(self, leaf: ir.Rule) -> bool:
+        """Whether a time-dependent leaf's value differs on the horizon's last day (asked once per leaf: the
+        same leaf is asked again under each of the nodes above it)."""
+        moves = self._moves.get(leaf)
+        if moves is None:
+            end = self.ctx.later(self.compiler.horizon)
+            moves = self._moves[leaf] = bool(evaluate(leaf, self.ctx)[self.row] != evaluate(leaf, end)[self.row])
+        return moves
 
     def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
         if self._settled(criterion) or criterion.history_only and not criterion_reads(criterion)[1]:
