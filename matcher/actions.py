@@ -222,7 +222,7 @@ class PlanModel:
 
         Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
         """
-        leaves = [node for node in _nodes(self.trial) if isinstance(node, ir.TIMED_LEAVES)]
+        leaves = _timed_leaves(self.trial)
         for drug in self.facts.change.withheld_drugs:
             last = self.compiler.original(drug.column)
             if not isinstance(last, float) or not any(
@@ -435,6 +435,18 @@ def _nodes(trial: ir.Trial) -> list[ir.Rule]:
     return _by_id(_NODES, trial.id, trial, walk)
 
 
+_TIMED: dict[str, tuple[ir.Trial, list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]]] = {}
+
+
+def _timed_leaves(trial: ir.Trial) -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
+    """The windows, elapsed times and washouts of a trial's data criteria, gathered once per trial."""
+
+    def gather() -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
+        return [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
+
+    return _by_id(_TIMED, trial.id, trial, gather)
+
+
 _LIMITS: dict[str, tuple[ir.Trial, dict[str, list[float]]]] = {}
 
 
@@ -519,7 +531,7 @@ def _acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: np.n
 def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
     """Per withheld-drug column, the rows whose plans may withhold it, or otherwise continue it up to the plan
     day (``PlanModel._add_withheld_drugs``): a recorded last dose that a window of the trial still counts."""
-    leaves = [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
+    leaves = _timed_leaves(trial)
     found = {}
     for drug in ctx.facts.change.withheld_drugs:
         last = ctx.values(drug.column).astype(float)
