@@ -351,11 +351,7 @@ class PlanModel:
 
     def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
         """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
-        accepted = [
-            {value.lower() for value in node.values}
-            for node in _nodes(self.trial)
-            if isinstance(node, ir.InSet) and node.field == column
-        ]
+        accepted = _accepted_by_column(self.trial).get(column, [])
         return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
 
     def _add_administrative(self) -> None:
@@ -463,6 +459,22 @@ def _limits_by_column(trial: ir.Trial) -> dict[str, list[float]]:
         return limits
 
     return _by_id(_LIMITS, trial.id, trial, gather)
+
+
+_ACCEPTED: dict[str, tuple[ir.Trial, dict[str, list[set[str]]]]] = {}
+
+
+def _accepted_by_column(trial: ir.Trial) -> dict[str, list[set[str]]]:
+    """Per column, the lower-cased values each of the trial's set rules on it accepts, gathered once per trial."""
+
+    def gather() -> dict[str, list[set[str]]]:
+        accepted: dict[str, list[set[str]]] = {}
+        for node in _nodes(trial):
+            if isinstance(node, ir.InSet):
+                accepted.setdefault(node.field, []).append({value.lower() for value in node.values})
+        return accepted
+
+    return _by_id(_ACCEPTED, trial.id, trial, gather)
 
 
 def ever_changeable(facts: Facts) -> set[str]:
