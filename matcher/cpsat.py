@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -152,19 +153,20 @@ class Compiler:
         return [(True, self.original(field))]
 
     def original(self, field: str) -> Value:
-        values = self.ctx.values(field)
-        raw = values[self.row]
         if field == "age":
             return self._age_expression()
+        values = self.ctx.values(field)
+        raw = values[self.row]
         if values.dtype == np.int8:
             return Unknown() if raw == UNKNOWN else bool(raw == TRUE)
         if values.dtype == object:
             return Unknown() if raw is None else str(self.ctx.lowered_at(field, self.row))
-        if np.isnan(raw):
+        number = float(raw)  # a Python float: math's tests on it cost less than numpy's on a numpy scalar
+        if math.isnan(number):
             return Unknown()
-        if np.isneginf(raw):
+        if number == -math.inf:
             return Never()
-        return float(raw)
+        return number
 
     def _age_expression(self) -> Value:
         """Completed years at the enrolment day: today's age plus the birthdays passed by then."""
