@@ -499,8 +499,11 @@ def _constraint(expr: cp_model.LinearExpr, op: str, bound: int) -> cp_model.Boun
 
 def kleene(rails: Rails, solver: cp_model.CpSolver | None = None) -> int:
     """The Kleene code of solved (or constant) rails."""
+    is_true, is_false = rails
+    if _solved(is_true, solver):
+        return TRUE
+    return FALSE if _solved(is_false, solver) else UNKNOWN
 
-    is_true, is_false = (
-        lit if isinstance(lit, bool) else cast(cp_model.CpSolver, solver).boolean_value(lit) for lit in rails
-    )
-    return TRUE if is_true else FALSE if is_false else UNKNOWN
+
+def _solved(lit: Lit, solver: cp_model.CpSolver | None) -> bool:
+    return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))
