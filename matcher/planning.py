@@ -317,8 +317,9 @@ def _eligible_until(
         return None, []
     window = built.model.clone()
     window.clear_assumptions()
+    chosen = {choice.literal.index for choice in taken}  # not ``choice in taken``: comparing choices builds terms
     for choice in built.choices:
-        window.add(choice.literal == int(choice in taken))
+        window.add(choice.literal == int(choice.literal.index in chosen))
     window.add(built.compiler.test_day == day)
     window.add(built.compiler.t >= day + 1)
     window.add_bool_or(failing)
