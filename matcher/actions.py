@@ -118,7 +118,7 @@ class PlanModel:
     def _settled(self, criterion: ir.Criterion) -> bool:
         """Whether no wait and no action can change the criterion: its screening value is its value."""
         reads, timed = criterion_reads(criterion)
-        return not timed and not (reads & self.changeable)
+        return not timed and reads.isdisjoint(self.changeable)
 
     def _fold(self, rule: ir.Rule) -> Rails | None:
         """A sub-rule that neither waiting nor any action of this plan changes, as screened: the evaluator has

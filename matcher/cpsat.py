@@ -205,12 +205,12 @@ class Compiler:
 
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
         """Day number of (enrolment day minus duration), as a table over t."""
-        if duration not in self._cutoffs:
+        var = self._cutoffs.get(duration)  # one lookup: equal durations of different leaves compare field by field
+        if var is None:
             table = cutoff_table(self.ctx.as_of, duration, self.horizon)
-            var = self.model.new_int_var(min(table), max(table), "cutoff")
+            var = self._cutoffs[duration] = self.model.new_int_var(min(table), max(table), "cutoff")
             self.model.add_element(self.t, table, var)
-            self._cutoffs[duration] = var
-        return self._cutoffs[duration]
+        return var
 
     def enrolment_day(self) -> cp_model.LinearExpr:
         return cast(cp_model.LinearExpr, self.today + self.t)
