@@ -176,8 +176,8 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
     plan's date (a plan dated after today always lists what it waits for).
 
-    The reasons are read at the patient's row of ``ctx``, whose rule values ``status_now`` has already
-    evaluated (and the context keeps): cheaper than deriving a context of the patient alone."""
+    The reasons are read at the patient's row of ``ctx``, which keeps each rule's values for every patient once
+    evaluated: over the plans of a scan, cheaper than deriving a context of the patient alone for each."""
     if solution.earliest_date <= ctx.as_of:
         return []
     changed = {action.column for action in solution.actions}
