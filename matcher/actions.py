@@ -104,6 +104,8 @@ class PlanModel:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.changeable = set(self.compiler.overrides)
+        self._node_reads = _reads_by_node(trial)
+        self._moves: dict[ir.Rule, bool] = {}  # per time-dependent leaf: whether it changes within the horizon
         self.compiler.fold = self._fold
         self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
         self.asked: list[Rails] = [self._asked_rails(c) for c in self.manual]
@@ -116,7 +118,7 @@ class PlanModel:
     def _settled(self, criterion: ir.Criterion) -> bool:
         """Whether no wait and no action can change the criterion: its screening value is its value."""
         reads, timed = criterion_reads(criterion)
-        return not timed and not (reads & self.changeable)
+        return not timed and reads.isdisjoint(self.changeable)
 
     def _fold(self, rule: ir.Rule) -> Rails | None:
         """A sub-rule that neither waiting nor any action of this plan changes, as screened: the evaluator has
@@ -126,17 +128,25 @@ class PlanModel:
         horizon's last day: each is monotone in time (see ``matcher.prefilter``), age included for a horizon
         of at most a year (one birthday at most).
         """
-        reads = _reads_by_node(self.trial).get(rule)
+        reads = self._node_reads.get(rule)
         if reads is None or not reads[0].isdisjoint(self.compiler.overrides):
             return None
         fields, timed = reads
         if timed:
             if "age" in fields and self.compiler.horizon > 365:
                 return None
-            end = self.ctx.later(self.compiler.horizon)
-            if any(evaluate(leaf, self.ctx)[self.row] != evaluate(leaf, end)[self.row] for leaf in timed):
+            if any(self._moves_by_horizon(leaf) for leaf in timed):
                 return None
         return _CONSTANT_RAILS[int(evaluate(rule, self.ctx)[self.row])]
+
+    def _moves_by_horizon(self, leaf: ir.Rule) -> bool:
+        """Whether a time-dependent leaf's value differs on the horizon's last day (asked once per leaf: the
+        same leaf is asked again under each of the nodes above it)."""
+        moves = self._moves.get(leaf)
+        if moves is None:
+            end = self.ctx.later(self.compiler.horizon)
+            moves = self._moves[leaf] = bool(evaluate(leaf, self.ctx)[self.row] != evaluate(leaf, end)[self.row])
+        return moves
 
     def _criterion_rails(self, criterion: ir.Criterion) -> Rails:
         if self._settled(criterion) or criterion.history_only and not criterion_reads(criterion)[1]:
@@ -212,7 +222,7 @@ class PlanModel:
 
         Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
         """
-        leaves = [node for node in _nodes(self.trial) if isinstance(node, ir.TIMED_LEAVES)]
+        leaves = _timed_leaves(self.trial)
         for drug in self.facts.change.withheld_drugs:
             last = self.compiler.original(drug.column)
             if not isinstance(last, float) or not any(
@@ -341,11 +351,7 @@ class PlanModel:
 
     def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
         """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
-        accepted = [
-            {value.lower() for value in node.values}
-            for node in _nodes(self.trial)
-            if isinstance(node, ir.InSet) and node.field == column
-        ]
+        accepted = _accepted_by_column(self.trial).get(column, [])
         return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
 
     def _add_administrative(self) -> None:
@@ -425,6 +431,18 @@ def _nodes(trial: ir.Trial) -> list[ir.Rule]:
     return _by_id(_NODES, trial.id, trial, walk)
 
 
+_TIMED: dict[str, tuple[ir.Trial, list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]]] = {}
+
+
+def _timed_leaves(trial: ir.Trial) -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
+    """The windows, elapsed times and washouts of a trial's data criteria, gathered once per trial."""
+
+    def gather() -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
+        return [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
+
+    return _by_id(_TIMED, trial.id, trial, gather)
+
+
 _LIMITS: dict[str, tuple[ir.Trial, dict[str, list[float]]]] = {}
 
 
@@ -441,6 +459,22 @@ def _limits_by_column(trial: ir.Trial) -> dict[str, list[float]]:
         return limits
 
     return _by_id(_LIMITS, trial.id, trial, gather)
+
+
+_ACCEPTED: dict[str, tuple[ir.Trial, dict[str, list[set[str]]]]] = {}
+
+
+def _accepted_by_column(trial: ir.Trial) -> dict[str, list[set[str]]]:
+    """Per column, the lower-cased values each of the trial's set rules on it accepts, gathered once per trial."""
+
+    def gather() -> dict[str, list[set[str]]]:
+        accepted: dict[str, list[set[str]]] = {}
+        for node in _nodes(trial):
+            if isinstance(node, ir.InSet):
+                accepted.setdefault(node.field, []).append({value.lower() for value in node.values})
+        return accepted
+
+    return _by_id(_ACCEPTED, trial.id, trial, gather)
 
 
 def ever_changeable(facts: Facts) -> set[str]:
@@ -509,7 +543,7 @@ def _acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: np.n
 def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
     """Per withheld-drug column, the rows whose plans may withhold it, or otherwise continue it up to the plan
     day (``PlanModel._add_withheld_drugs``): a recorded last dose that a window of the trial still counts."""
-    leaves = [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
+    leaves = _timed_leaves(trial)
     found = {}
     for drug in ctx.facts.change.withheld_drugs:
         last = ctx.values(drug.column).astype(float)

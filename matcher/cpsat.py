@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -106,9 +107,12 @@ class Compiler:
 
     def conj(self, lits: list[Lit]) -> Lit:
         """AND of literals, folding constants; a new literal only when two or more remain."""
-        if any(lit is False for lit in lits):
-            return False
-        rest = [lit for lit in lits if lit is not True]
+        rest = []
+        for lit in lits:
+            if lit is False:
+                return False
+            if lit is not True:
+                rest.append(lit)
         if not rest:
             return True
         if len(rest) == 1:
@@ -149,19 +153,20 @@ class Compiler:
         return [(True, self.original(field))]
 
     def original(self, field: str) -> Value:
-        values = self.ctx.values(field)
-        raw = values[self.row]
         if field == "age":
             return self._age_expression()
+        values = self.ctx.values(field)
+        raw = values[self.row]
         if values.dtype == np.int8:
             return Unknown() if raw == UNKNOWN else bool(raw == TRUE)
         if values.dtype == object:
             return Unknown() if raw is None else str(self.ctx.lowered_at(field, self.row))
-        if np.isnan(raw):
+        number = float(raw)  # a Python float: math's tests on it cost less than numpy's on a numpy scalar
+        if math.isnan(number):
             return Unknown()
-        if np.isneginf(raw):
+        if number == -math.inf:
             return Never()
-        return float(raw)
+        return number
 
     def _age_expression(self) -> Value:
         """Completed years at the enrolment day: today's age plus the birthdays passed by then."""
@@ -200,12 +205,12 @@ class Compiler:
 
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
         """Day number of (enrolment day minus duration), as a table over t."""
-        if duration not in self._cutoffs:
+        var = self._cutoffs.get(duration)  # one lookup: equal durations of different leaves compare field by field
+        if var is None:
             table = cutoff_table(self.ctx.as_of, duration, self.horizon)
-            var = self.model.new_int_var(min(table), max(table), "cutoff")
+            var = self._cutoffs[duration] = self.model.new_int_var(min(table), max(table), "cutoff")
             self.model.add_element(self.t, table, var)
-            self._cutoffs[duration] = var
-        return self._cutoffs[duration]
+        return var
 
     def enrolment_day(self) -> cp_model.LinearExpr:
         return cast(cp_model.LinearExpr, self.today + self.t)
@@ -494,9 +499,11 @@ def _constraint(expr: cp_model.LinearExpr, op: str, bound: int) -> cp_model.Boun
 
 def kleene(rails: Rails, solver: cp_model.CpSolver | None = None) -> int:
     """The Kleene code of solved (or constant) rails."""
+    is_true, is_false = rails
+    if _solved(is_true, solver):
+        return TRUE
+    return FALSE if _solved(is_false, solver) else UNKNOWN
 
-    def value(lit: Lit) -> bool:
-        return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))
 
-    is_true, is_false = (value(lit) for lit in rails)
-    return TRUE if is_true else FALSE if is_false else UNKNOWN
+def _solved(lit: Lit, solver: cp_model.CpSolver | None) -> bool:
+    return lit if isinstance(lit, bool) else bool(cast(cp_model.CpSolver, solver).boolean_value(lit))

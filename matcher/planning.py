@@ -120,11 +120,9 @@ def plan(
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
-    awaited = {column for c in undecided for column in _criterion_fields(c)} & set(result.pending)
+    awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
-    # Measured on the plan's date: a routine test that has aged out by then is to be done again too.
-    on_plan_day = Context(ctx.cohort.take([row]), primary.earliest_date, ctx.facts)
-    result.missing = sorted(set(_missing_columns(on_plan_day, 0, undecided)) | awaited)
+    result.missing = sorted(set(_missing_columns(ctx, row, primary.earliest_date, undecided)) | awaited)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -167,31 +165,27 @@ def _beyond(
     return result
 
 
-def _alone(ctx: Context, row: int) -> Context:
-    """The patient alone, for words about them: a cohort-wide context would evaluate every patient."""
-    return Context(ctx.cohort.take([row]), ctx.as_of, ctx.facts)
-
-
 def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int) -> Plan:
     """The plan blocked by ``core``, each criterion with its reason today in words."""
     result.blocking = core
-    alone = _alone(ctx, row)
-    result.blocking_words = [reasons(trial.criterion(c), alone, np.array([0]))[0].text for c in core]
+    result.blocking_words = [reasons(trial.criterion(c), ctx, np.array([row]))[0].text for c in core]
     return result
 
 
 def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
-    plan's date (a plan dated after today always lists what it waits for)."""
+    plan's date (a plan dated after today always lists what it waits for).
+
+    The reasons are read at the patient's row of ``ctx``, which keeps each rule's values for every patient once
+    evaluated: over the plans of a scan, cheaper than deriving a context of the patient alone for each."""
     if solution.earliest_date <= ctx.as_of:
         return []
     changed = {action.column for action in solution.actions}
     found: dict[tuple[str, dt.date], Action] = {}
-    alone = _alone(ctx, row)
     for criterion in trial.criteria:
         if criterion.is_manual or criterion_holds(criterion, ctx)[row] != FALSE:
             continue
-        for item in reasons(criterion, alone, np.array([0]))[0].findings:
+        for item in reasons(criterion, ctx, np.array([row]))[0].findings:
             column = ir.fields_read(item.rule)[0]
             if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
                 continue
@@ -286,17 +280,15 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     )
 
 
-def _criterion_fields(criterion: ir.Criterion) -> set[str]:
-    roots = [cast(ir.Rule, criterion.rule)] + ([criterion.applies_when] if criterion.applies_when else [])
-    return {name for root in roots for name in ir.fields_read(root)}
-
-
-def _missing_columns(ctx: Context, row: int, undecided: list[ir.Criterion]) -> list[str]:
-    rows = np.zeros(len(ctx), dtype=bool)
-    rows[row] = True
+def _missing_columns(ctx: Context, row: int, day: dt.date, undecided: list[ir.Criterion]) -> list[str]:
+    """The blank columns that leave the ``undecided`` criteria so for patient ``row`` on ``day``: measured on
+    the plan's date, a routine test that has aged out by then is to be done again too."""
+    if not undecided:
+        return []  # no context to derive for the plan's date
+    alone, rows = Context(ctx.cohort.take([row]), day, ctx.facts), np.ones(1, dtype=bool)
     names: set[str] = set()
     for criterion in undecided:
-        names |= {column for column, mask in criterion_undecided_columns(criterion, ctx, rows).items() if mask[row]}
+        names |= {column for column, mask in criterion_undecided_columns(criterion, alone, rows).items() if mask[0]}
     return sorted(names)
 
 
@@ -325,8 +317,9 @@ def _eligible_until(
         return None, []
     window = built.model.clone()
     window.clear_assumptions()
+    chosen = {choice.literal.index for choice in taken}  # not ``choice in taken``: comparing choices builds terms
     for choice in built.choices:
-        window.add(choice.literal == int(choice in taken))
+        window.add(choice.literal == int(choice.literal.index in chosen))
     window.add(built.compiler.test_day == day)
     window.add(built.compiler.t >= day + 1)
     window.add_bool_or(failing)
