@@ -187,8 +187,15 @@ class Facts(BaseModel):
             return True
         drug_class = self.drug_names.class_of_column.get(column)
         if drug_class is not None and word not in self.drug_classes.get(drug_class, ()):
-            return False  # a drug the facts know of another kind: the record contradicts itself
+            # a drug the facts know of another kind: the record contradicts itself; a drug of no class with a
+            # half-life of its own in a column of an open class (a site's own biologic) is what it says
+            return drug_class in self.open_drug_classes and self.unclassed_with_half_life(word)
         return self.knows_drug(word)
+
+    def unclassed_with_half_life(self, name: str) -> bool:
+        """A drug with a half-life in these facts (a site may add one) that no class lists: a member an open
+        class does not list, where such a class stands for it."""
+        return name in self.half_lives_days and not any(name in members for members in self.drug_classes.values())
 
     def code_of(self, column: str) -> dict[str, str]:
         """Column ``column``'s other spellings (as ``spelling_key`` makes them), each to its code."""

@@ -194,7 +194,10 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
                 Action("wait", column, None, None, ctx.as_of, item.date, item.wait, 0, f"waiting for {item.wait}"),
             )
     if not found and not solution.actions:
-        note = f"the criteria are met from {solution.earliest_date.isoformat()}"
+        since = solution.earliest_date.isoformat()
+        # undecided then (a drug's half-life unknown, a value to record): the date is the earliest it may be so
+        met = "the criteria are met" if solution.status_at_plan == "eligible" else "no criterion fails"
+        note = f"{met} from {since}"
         return [Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
     return sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
 

@@ -184,3 +184,46 @@ def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -
     row = api.screen(pd.DataFrame([patient]), as_of=AS_OF, trials=["NCT06920433"]).iloc[0]
     assert row["status"] == "unknown"
     assert advice in row["reason"]
+
+
+def test_a_site_gives_a_biologic_the_facts_do_not_list_its_half_life(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts give its
+    half-life, which then decides it as the other biologic (secukinumab 27 d -> 135 days); in the stopped
+    conventional column, where a biologic contradicts the column's class, only where both agree (2-135 days)."""
+    from matcher.facts import default_facts
+
+    other = {**ELIGIBLE_SLE, "other_biologic": "Secukinumab"}
+    stopped = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "secukinumab"}
+    assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=1000)})[0] == "unknown"
+    site = tmp_path / "site.yaml"
+    site.write_text("half_lives_days: {secukinumab: 27}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    default_facts.cache_clear()
+    try:
+        assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=135)}) == ("eligible", [], [])
+        excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
+        assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
+        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=135)})[0] == "eligible"
+        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
+
+
+def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
+    """Review round 12 (NCT06821659, S2): a stopped drug unnamed a day after its last dose was planned as "the
+    criteria are met from 2026-11-24", the first day the class's fastest drug (azathioprine) is washed out; the
+    plan ends undecided, with the name to record, so the words say no criterion fails from then."""
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE
+
+    trial = load_trials()["NCT06821659"]
+    row = {**BASE, "patient_id": "p1", "stopped_immunosuppressant": "", "immunosuppressant_last_dose": ago(days=1)}
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert (result.earliest_date, result.status_at_plan, result.missing) == (
+        dt.date(2026, 11, 24),
+        "unknown",
+        ["stopped_immunosuppressant"],
+    )
+    assert [action.note for action in result.actions] == ["no criterion fails from 2026-11-24"]
