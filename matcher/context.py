@@ -85,8 +85,8 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     column.  A name the facts know outside the rule's class (mycophenolate recorded as the anti-CD20 antibody)
     contradicts the record: the washout is decided only where the named drug and every drug of the class
     agree, as its own half-life would decide it too soon.  A class whose members the facts do not all list
-    (``open_drug_classes``: biologics) has no bounds to stand in for a drug of unknown half-life, and a drug
-    that no class lists but whose half-life the facts hold (a site adds one) is, named in its place, by it.
+    (``open_drug_classes``: biologics) has no bounds to stand in for a drug of unknown half-life (a site adds
+    its biologics to the class, with their half-lives).
     NaN where the half-life is unknown: an unknown name where the rule names no class, no name and no
     ``drug``, or a class standing in that is open.
     """
@@ -98,10 +98,7 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     open_classes = set(facts.open_drug_classes)
     if not named and drug is not None and drug.lower() in open_classes:
         return np.nan, np.nan
-    # a drug of no class with a half-life of its own (a site's facts), named where an open class stands: by it
-    unlisted = str(rule.drug).lower() in open_classes and facts.unclassed_with_half_life(str(name))
-    outside = members is not None and (name not in members or bounds is None)
-    if named and not unlisted and outside and of_class is not None:
+    if named and members is not None and of_class is not None and (name not in members or bounds is None):
         # outside the class: only where it and the class agree; a member with no half-life of its own: by the
         # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug);
         # a name the facts do not know: by every class its column may hold (``unknown_name_classes``)

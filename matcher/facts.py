@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from matcher.errors import FactsError
 
@@ -138,8 +138,8 @@ class DrugNames(BaseModel):
 
 class Facts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    steroid_equivalent_mg: dict[str, float]
-    half_lives_days: dict[str, float]
+    steroid_equivalent_mg: dict[str, PositiveFloat]
+    half_lives_days: dict[str, PositiveFloat]
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     open_drug_classes: tuple[str, ...] = ()  # classes whose members the facts do not all list
     drug_names: DrugNames
@@ -187,15 +187,8 @@ class Facts(BaseModel):
             return True
         drug_class = self.drug_names.class_of_column.get(column)
         if drug_class is not None and word not in self.drug_classes.get(drug_class, ()):
-            # a drug the facts know of another kind: the record contradicts itself; a drug of no class with a
-            # half-life of its own in a column of an open class (a site's own biologic) is what it says
-            return drug_class in self.open_drug_classes and self.unclassed_with_half_life(word)
+            return False  # a drug the facts know of another kind: the record contradicts itself
         return self.knows_drug(word)
-
-    def unclassed_with_half_life(self, name: str) -> bool:
-        """A drug with a half-life in these facts (a site may add one) that no class lists: a member an open
-        class does not list, where such a class stands for it."""
-        return name in self.half_lives_days and not any(name in members for members in self.drug_classes.values())
 
     def code_of(self, column: str) -> dict[str, str]:
         """Column ``column``'s other spellings (as ``spelling_key`` makes them), each to its code."""
@@ -217,8 +210,9 @@ SITE_FACTS = "MATCHER_SITE_FACTS"
 def default_facts() -> Facts:
     """The bundled facts, with a site's own entries (``$MATCHER_SITE_FACTS``, a YAML file) laid over them.
 
-    A site overrides whole top-level entries or keys of the mappings in them, e.g. its own
-    ``action_burden_days`` for stopping an immunosuppressant, or the tablet strengths it stocks.
+    A site overrides keys of the mappings, e.g. its own ``action_burden_days`` for stopping an
+    immunosuppressant, or the tablet strengths it stocks, and whole lists elsewhere (a taper schedule).
+    What makes a washout shorter it cannot do (``_lay_over``).
     """
     text = resources.files("matcher").joinpath("data/facts.yaml").read_text("utf-8")
     document = yaml.safe_load(text)
@@ -230,12 +224,36 @@ def default_facts() -> Facts:
             raise FactsError(f"{SITE_FACTS}={site}: cannot be read: {exc}") from exc
         if not isinstance(overrides, dict):
             raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
-        for key, value in overrides.items():
-            merged = isinstance(value, dict) and isinstance(document.get(key), dict)
-            document[key] = {**document[key], **value} if merged else value
+        try:
+            document = _lay_over(document, overrides, ())
+        except ValueError as exc:
+            raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
     try:
         return Facts.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise FactsError(f"{SITE_FACTS}={site}: {where}: {first['msg']}") from exc
+
+
+# Lists a site extends rather than replaces: a drug class's members, the open classes, a drug's spellings.
+# Dropping one would decide washouts by fewer drugs than the bundled facts know, or forget a spelling.
+_EXTENDED = ("drug_classes", "open_drug_classes", "drug_names")
+
+
+def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
+    """The site's entry over the bundled one: mappings merged key by key, the lists under ``_EXTENDED``
+    extended, other values replaced; a bundled half-life may be lengthened, never shortened (the bundled
+    ones take the longer value of each source's range, so a shorter one would end washouts early)."""
+    if isinstance(bundled, dict) and isinstance(site, dict):
+        merged = dict(bundled)
+        for key, value in site.items():
+            merged[key] = _lay_over(bundled[key], value, (*path, str(key))) if key in bundled else value
+        return merged
+    if isinstance(bundled, list) and isinstance(site, list) and path[:1] and path[0] in _EXTENDED:
+        return bundled + [item for item in site if item not in bundled]
+    if path[:1] == ("half_lives_days",) and isinstance(site, (int, float)) and site < bundled:
+        raise ValueError(
+            f"{'.'.join(path)}: {site} days is shorter than the bundled {bundled}; a site may only lengthen it"
+        )
+    return site

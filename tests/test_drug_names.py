@@ -8,6 +8,7 @@ filled column to be "measured", and the review of NCT06983964 found Rituxan, Ben
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -186,27 +187,77 @@ def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -
     assert advice in row["reason"]
 
 
-def test_a_site_gives_a_biologic_the_facts_do_not_list_its_half_life(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts give its
-    half-life, which then decides it as the other biologic (secukinumab 27 d -> 135 days); in the stopped
-    conventional column, where a biologic contradicts the column's class, only where both agree (2-135 days)."""
+def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts add it to
+    the class with its half-life (secukinumab 27 d -> 135 days); a half-life alone leaves it outside the class,
+    so the record still contradicts itself (round 13). In the stopped conventional column it is decided only
+    where it and every drug of the two classes agree (outside 2-142 days)."""
     from matcher.facts import default_facts
 
     other = {**ELIGIBLE_SLE, "other_biologic": "Secukinumab"}
     stopped = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "secukinumab"}
-    assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=1000)})[0] == "unknown"
     site = tmp_path / "site.yaml"
-    site.write_text("half_lives_days: {secukinumab: 27}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    try:
+        for text, at_135 in [
+            ("half_lives_days: {secukinumab: 27}\n", "unknown"),
+            ("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n", "eligible"),
+        ]:
+            site.write_text(text)
+            default_facts.cache_clear()
+            assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=135)})[0] == at_135
+        assert "abatacept" in default_facts().drug_classes["biologic"]  # the site extends the class
+        excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
+        assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
+        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=142)})[0] == "eligible"
+        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("half_lives_days: {rituximab: 2}\n", "half_lives_days.rituximab: 2 days is shorter than the bundled 22.0"),
+        ("half_lives_days: {secukinumab: 0}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
+        ("half_lives_days: {secukinumab: -5}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
+    ],
+)
+def test_a_site_cannot_shorten_a_washout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, message: str
+) -> None:
+    """Review round 13 (SAFETY): a site file set rituximab's half-life to 2 days (rituximab 50 days back passed),
+    or secukinumab's to 0 (given yesterday, passed). A site may add a half-life or lengthen one, never shorten."""
+    from matcher.errors import FactsError
+    from matcher.facts import default_facts
+
+    site = tmp_path / "site.yaml"
+    site.write_text(text)
     monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
     default_facts.cache_clear()
     try:
-        assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=135)}) == ("eligible", [], [])
-        excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
-        assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
-        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=135)})[0] == "eligible"
-        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
+        with pytest.raises(FactsError, match=re.escape(message)):
+            default_facts()
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
+
+
+def test_a_site_extends_classes_and_spellings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Review round 13: a site's ``open_drug_classes: []`` brought back the bundled biologics' 142 days, and its
+    own spelling list wiped every bundled one (MMF, Plaquenil, Benlysta). Such lists are extended, not replaced."""
+    from matcher.facts import default_facts
+
+    site = tmp_path / "site.yaml"
+    site.write_text("open_drug_classes: []\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    default_facts.cache_clear()
+    try:
+        facts = default_facts()
+        assert facts.open_drug_classes == ("biologic",)
+        assert facts.drug_names.canonical("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
+        assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
     finally:
         monkeypatch.delenv("MATCHER_SITE_FACTS")
         default_facts.cache_clear()

@@ -285,15 +285,21 @@ CASES = [
         {"other_biologic_last_dose": "2026-09-15", "other_biologic": "abatacept"},
         "false",
     ),
-    # ... and a closed class keeps its members' bounds for a name the facts do not know (anti-CD20: 80-142 days).
+    # ... and so is a name the facts do not know in the anti-CD20 column: it may be any biologic (round 13:
+    # ravulizumab recorded there passed at 142 days), where a blank name takes the class's 80-142 days.
     (
         ANTI_CD20,
-        {"anti_cd20_last_dose": "2026-07-04", "anti_cd20_drug": "rituxmab"},
+        {"anti_cd20_last_dose": "2018-11-23", "anti_cd20_drug": "rituxmab"},
+        "unknown",
+    ),
+    (
+        ANTI_CD20,
+        {"anti_cd20_last_dose": "2026-07-04", "anti_cd20_drug": ""},
         "true",
     ),
     (
         ANTI_CD20,
-        {"anti_cd20_last_dose": "2026-07-05", "anti_cd20_drug": "rituxmab"},
+        {"anti_cd20_last_dose": "2026-07-05", "anti_cd20_drug": ""},
         "unknown",
     ),
     # ... but where the rule names no class there are no bounds to fall back to.
