@@ -1,6 +1,7 @@
 """NCT06821659: universal CD19 CAR-T (UWD-CD19) + immunosuppressants, SLE/SS/SSc/IIM/AAV, 18-80 years."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from trialkit import AS_OF, manual_checks, verdict, with_changes
@@ -1319,9 +1320,10 @@ def test_review_round_6(base: dict, changes: dict, expected: tuple) -> None:
     assert verdict(T, with_changes(base, **changes)) == expected
 
 
-def test_every_biologic_the_facts_know_is_a_current_biologic_here() -> None:
-    """incl.4.washout lists the biologics that, named as the current immunosuppressant, are being taken (round 7:
-    ublituximab passed once the facts knew it); the list keeps step with the facts' biologic class."""
+def test_the_current_drugs_that_may_continue_keep_step_with_the_facts() -> None:
+    """incl.4.washout lists the current immunosuppressants that may continue: every conventional one and every
+    glucocorticoid the facts know, and no biologic (round 7: ublituximab, once known, passed; round 13: a site's
+    own biologic passed while the list named the biologics instead)."""
     from trialkit import trial
 
     from matcher import ir
@@ -1334,7 +1336,25 @@ def test_every_biologic_the_facts_know_is_a_current_biologic_here() -> None:
         if isinstance(node, ir.InSet) and node.field == "immunosuppressant"
         for value in node.values
     }
-    assert set(default_facts().drug_classes["biologic"]) <= listed
+    facts = default_facts()
+    assert set(facts.drug_classes["conventional_immunosuppressant"]) | set(facts.steroid_equivalent_mg) <= listed
+    assert not listed & set(facts.drug_classes["biologic"])
+
+
+def test_a_current_biologic_a_site_adds_is_not_washed_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Round 13 (SAFETY): with secukinumab added by a site's facts, a patient taking it passed."""
+    from matcher.facts import default_facts
+
+    site = tmp_path / "site.yaml"
+    site.write_text("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    default_facts.cache_clear()
+    try:
+        patient = with_changes(ELIGIBLE_SLE, immunosuppressant="Secukinumab", immunosuppressant_start_date=ago(200))
+        assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
 
 
 def test_every_conventional_immunosuppressant_the_facts_know_is_checked_for_a_stopped_current_course() -> None:
