@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 
 from matcher.errors import FactsError
 
@@ -122,6 +122,17 @@ class DrugNames(BaseModel):
     unknown_name_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     spellings: dict[str, tuple[str, ...]]
 
+    @model_validator(mode="after")
+    def _one_drug_per_spelling(self) -> DrugNames:
+        """A spelling names one drug: "belimumab" added as a spelling of telitacicept would wash belimumab out
+        by telitacicept's shorter half-life."""
+        owner: dict[str, str] = {}
+        for name, others in self.spellings.items():
+            for spelling in {spelling_key(name), *map(spelling_key, others)}:
+                if owner.setdefault(spelling, name) != name:
+                    raise ValueError(f"{spelling!r} is a spelling of both {owner[spelling]} and {name}")
+        return self
+
     @cached_property
     def _canonical(self) -> dict[str, str]:
         names = {spelling_key(name): name for name in self.spellings}
@@ -149,6 +160,17 @@ class Facts(BaseModel):
     action_burden_days: dict[str, int]
     tablet_mg: dict[str, float]
     change: ChangeModel
+
+    @model_validator(mode="after")
+    def _spellings_name_no_other_drug(self) -> Facts:
+        """A spelling is never another drug's own name (tocilizumab as a spelling of telitacicept would wash it out
+        by the shorter half-life)."""
+        drugs = {spelling_key(name): name for name in self._known_drugs}
+        for name, others in self.drug_names.spellings.items():
+            for other in others:
+                if drugs.get(spelling_key(other), name) != name:
+                    raise ValueError(f"{other!r}, a spelling of {name}, is the drug {drugs[spelling_key(other)]}")
+        return self
 
     def with_overrides(self, half_lives_days: dict[str, float], steroid_equivalent_mg: dict[str, float]) -> Facts:
         if not half_lives_days and not steroid_equivalent_mg:

@@ -222,13 +222,26 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
         ("half_lives_days: {rituximab: 2}\n", "half_lives_days.rituximab: 2 days is shorter than the bundled 22.0"),
         ("half_lives_days: {secukinumab: 0}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
         ("half_lives_days: {secukinumab: -5}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
+        (
+            "drug_names: {spellings: {telitacicept: [Benlysta]}}\n",
+            "'benlysta' is a spelling of both belimumab and telitacicept",
+        ),
+        (
+            "drug_names: {spellings: {telitacicept: [tocilizumab]}}\n",
+            "'tocilizumab' is a spelling of both telitacicept and tocilizumab",
+        ),
+        (
+            "drug_names: {spellings: {dexamethasone: [betamethasone]}}\n",
+            "'betamethasone', a spelling of dexamethasone, is the drug betamethasone",
+        ),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, message: str
 ) -> None:
     """Review round 13 (SAFETY): a site file set rituximab's half-life to 2 days (rituximab 50 days back passed),
-    or secukinumab's to 0 (given yesterday, passed). A site may add a half-life or lengthen one, never shorten."""
+    or secukinumab's to 0 (given yesterday, passed). A site may add a half-life or lengthen one, never shorten;
+    nor may it spell one drug as another with a shorter half-life."""
     from matcher.errors import FactsError
     from matcher.facts import default_facts
 
