@@ -162,6 +162,14 @@ class Facts(BaseModel):
     change: ChangeModel
 
     @model_validator(mode="after")
+    def _no_half_life_for_a_class(self) -> Facts:
+        """A class's half-lives are its members' (a site's ``anti_cd20: 1`` would replace the class's range)."""
+        classes = sorted(set(self.half_lives_days) & set(self.drug_classes))
+        if classes:
+            raise ValueError(f"half_lives_days: {', '.join(classes)} is a drug class: give its members' half-lives")
+        return self
+
+    @model_validator(mode="after")
     def _spellings_name_no_other_drug(self) -> Facts:
         """A spelling is never another drug's own name (tocilizumab as a spelling of telitacicept would wash it out
         by the shorter half-life)."""
@@ -248,6 +256,7 @@ def default_facts() -> Facts:
             raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
         try:
             document = _lay_over(document, overrides, ())
+            _no_drug_moved(yaml.safe_load(text)["drug_classes"], document["drug_classes"])
         except ValueError as exc:
             raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
     try:
@@ -265,8 +274,9 @@ _EXTENDED = ("drug_classes", "open_drug_classes", "drug_names")
 
 def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
     """The site's entry over the bundled one: mappings merged key by key, the lists under ``_EXTENDED``
-    extended, other values replaced; a bundled half-life may be lengthened, never shortened (the bundled
-    ones take the longer value of each source's range, so a shorter one would end washouts early)."""
+    extended, other values replaced.  What would end a washout early or read a dose lower is refused: a bundled
+    half-life may be lengthened, never shortened (the bundled ones take the longer value of each source's
+    range), and a bundled steroid equivalence stays as it is (a site may add a glucocorticoid)."""
     if isinstance(bundled, dict) and isinstance(site, dict):
         merged = dict(bundled)
         for key, value in site.items():
@@ -274,8 +284,27 @@ def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
         return merged
     if isinstance(bundled, list) and isinstance(site, list) and path[:1] and path[0] in _EXTENDED:
         return bundled + [item for item in site if item not in bundled]
-    if path[:1] == ("half_lives_days",) and isinstance(site, (int, float)) and site < bundled:
-        raise ValueError(
-            f"{'.'.join(path)}: {site} days is shorter than the bundled {bundled}; a site may only lengthen it"
-        )
+    where = ".".join(path)
+    if path[:1] == ("half_lives_days",) and _number(site) < bundled:
+        raise ValueError(f"{where}: {site} days is shorter than the bundled {bundled}; a site may only lengthen it")
+    if path[:1] == ("steroid_equivalent_mg",) and _number(site) != bundled:
+        raise ValueError(f"{where}: the bundled {bundled} mg (Meikle & Tyler) is not a site's to change")
     return site
+
+
+def _number(value: Any) -> float:
+    """A site's value as the facts will read it ("1" is 1); NaN where it is no number (validation refuses it)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _no_drug_moved(bundled: dict[str, list[str]], merged: dict[str, list[str]]) -> None:
+    """A site adds drugs the bundled classes do not hold; one that a bundled class holds keeps its classes
+    (mycophenolate added to the anti-CD20 class would be washed out by its own 4 days there)."""
+    held = {drug for members in bundled.values() for drug in members}
+    for name, members in merged.items():
+        moved = sorted(set(members) - set(bundled.get(name, ())) & held)
+        if moved:
+            raise ValueError(f"drug_classes.{name}: {', '.join(moved)} already belongs to another class")

@@ -234,6 +234,11 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
             "drug_names: {spellings: {dexamethasone: [betamethasone]}}\n",
             "'betamethasone', a spelling of dexamethasone, is the drug betamethasone",
         ),
+        # review round 14: a quoted number, a class's half-life, a drug moved between classes, an equivalence
+        ('half_lives_days: {rituximab: "1"}\n', "half_lives_days.rituximab: 1 days is shorter than the bundled 22.0"),
+        ("half_lives_days: {anti_cd20: 1}\n", "half_lives_days: anti_cd20 is a drug class"),
+        ("drug_classes: {anti_cd20: [mycophenolate]}\n", "drug_classes.anti_cd20: mycophenolate already belongs"),
+        ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg.dexamethasone: the bundled 0.75 mg"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(
