@@ -101,9 +101,9 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     if named and members is not None and of_class is not None and (name not in members or bounds is None):
         # outside the class: only where it and the class agree; a member with no half-life of its own: by the
         # class, and by every other class it belongs to (daratumumab recorded as a stopped conventional drug);
-        # a name the facts do not know: by every class its column may hold (``unknown_name_classes``)
+        # a name without a half-life in the facts: by every class its column may hold (``unknown_name_classes``)
         kinds = [kind for kind, drugs in facts.drug_classes.items() if name in drugs]
-        if not facts.knows_drug(str(name)):
+        if bounds is None:  # no half-life of its own, whether or not the facts know the name (a site's spelling)
             kinds += facts.drug_names.unknown_name_classes.get(str(rule.drug_field), ())
         standing_in = {str(rule.drug).lower()} | (set(kinds) if bounds is None else set())
         if standing_in & open_classes:

@@ -174,10 +174,11 @@ class Facts(BaseModel):
         """A spelling is never another drug's own name (tocilizumab as a spelling of telitacicept would wash it out
         by the shorter half-life)."""
         drugs = {spelling_key(name): name for name in self._known_drugs}
+        drugs.update({spelling_key(word): word for word in (*self.drug_classes, "none")})
         for name, others in self.drug_names.spellings.items():
             for other in others:
                 if drugs.get(spelling_key(other), name) != name:
-                    raise ValueError(f"{other!r}, a spelling of {name}, is the drug {drugs[spelling_key(other)]}")
+                    raise ValueError(f"{other!r}, a spelling of {name}, is {drugs[spelling_key(other)]!r}")
         return self
 
     def with_overrides(self, half_lives_days: dict[str, float], steroid_equivalent_mg: dict[str, float]) -> Facts:

@@ -232,7 +232,11 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
         ),
         (
             "drug_names: {spellings: {dexamethasone: [betamethasone]}}\n",
-            "'betamethasone', a spelling of dexamethasone, is the drug betamethasone",
+            "'betamethasone', a spelling of dexamethasone, is 'betamethasone'",
+        ),
+        (
+            "drug_names: {spellings: {hydroxychloroquine: [none]}}\n",
+            "'none', a spelling of hydroxychloroquine, is 'none'",
         ),
         # review round 14: a quoted number, a class's half-life, a drug moved between classes, an equivalence
         ('half_lives_days: {rituximab: "1"}\n', "half_lives_days.rituximab: 1 days is shorter than the bundled 22.0"),
@@ -257,6 +261,31 @@ def test_a_site_cannot_shorten_a_washout(
     try:
         with pytest.raises(FactsError, match=re.escape(message)):
             default_facts()
+    finally:
+        monkeypatch.delenv("MATCHER_SITE_FACTS")
+        default_facts.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("column", "dose", "days"),
+    [("stopped_immunosuppressant", "immunosuppressant_last_dose", 95), ("anti_cd20_drug", "anti_cd20_last_dose", 142)],
+)
+def test_a_spelling_a_site_adds_gives_no_half_life(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, column: str, dose: str, days: int
+) -> None:
+    """Review round 14 (SAFETY): once a site spelled secukinumab (Cosentyx) or ravulizumab (Ultomiris), the names
+    were known, so a stopped secukinumab took the conventional drugs' 95 days and ravulizumab as the anti-CD20
+    antibody the class's 142; with no half-life of its own either may be any biologic, and stays undecided."""
+    from matcher.facts import default_facts
+
+    site = tmp_path / "site.yaml"
+    site.write_text("drug_names: {spellings: {secukinumab: [cosentyx], ravulizumab: [ultomiris]}}\n")
+    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
+    default_facts.cache_clear()
+    try:
+        for name in ("Cosentyx", "Ultomiris"):
+            patient = {**ELIGIBLE_SLE, column: name, dose: ago(days=days)}
+            assert verdict("NCT06920433", patient) == ("unknown", [], [column]), name
     finally:
         monkeypatch.delenv("MATCHER_SITE_FACTS")
         default_facts.cache_clear()
