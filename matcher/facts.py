@@ -11,12 +11,14 @@ import re
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from matcher.errors import FactsError
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # a half-life or an equivalence: finite
 
 
 class TaperStep(BaseModel):
@@ -149,8 +151,8 @@ class DrugNames(BaseModel):
 
 class Facts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    steroid_equivalent_mg: dict[str, PositiveFloat]
-    half_lives_days: dict[str, PositiveFloat]
+    steroid_equivalent_mg: dict[str, Positive]
+    half_lives_days: dict[str, Positive]
     drug_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     open_drug_classes: tuple[str, ...] = ()  # classes whose members the facts do not all list
     drug_names: DrugNames
@@ -160,6 +162,17 @@ class Facts(BaseModel):
     action_burden_days: dict[str, int]
     tablet_mg: dict[str, float]
     change: ChangeModel
+
+    @model_validator(mode="after")
+    def _one_code_per_spelling(self) -> Facts:
+        """A coded column's spelling names one code ("ii" also spelling class IV would pass class II)."""
+        for column, codes in self.spellings.items():
+            owner: dict[str, str] = {}
+            for code, others in codes.items():
+                for spelling in {spelling_key(code), *map(spelling_key, others)}:
+                    if owner.setdefault(spelling, code) != code:
+                        raise ValueError(f"{column}: {spelling!r} is a spelling of both {owner[spelling]} and {code}")
+        return self
 
     @model_validator(mode="after")
     def _no_half_life_for_a_class(self) -> Facts:
@@ -177,8 +190,13 @@ class Facts(BaseModel):
         drugs.update({spelling_key(word): word for word in (*self.drug_classes, "none")})
         for name, others in self.drug_names.spellings.items():
             for other in others:
-                if drugs.get(spelling_key(other), name) != name:
-                    raise ValueError(f"{other!r}, a spelling of {name}, is {drugs[spelling_key(other)]!r}")
+                key, own = spelling_key(other), spelling_key(name)
+                # "rituximab 500 mg" as a spelling of hydroxychloroquine names rituximab all the same (a name
+                # within the drug's own, chloroquine in hydroxychloroquine sulfate, does not)
+                named = drugs.get(key, name) if drugs.get(key, name) != name else None
+                named = named or next((d for k, d in drugs.items() if k in key and k not in own and d != name), None)
+                if named is not None:
+                    raise ValueError(f"{other!r}, a spelling of {name}, names {named!r}")
         return self
 
     def with_overrides(self, half_lives_days: dict[str, float], steroid_equivalent_mg: dict[str, float]) -> Facts:
@@ -268,28 +286,33 @@ def default_facts() -> Facts:
         raise FactsError(f"{SITE_FACTS}={site}: {where}: {first['msg']}") from exc
 
 
-# Lists a site extends rather than replaces: a drug class's members, the open classes, a drug's spellings.
-# Dropping one would decide washouts by fewer drugs than the bundled facts know, or forget a spelling.
-_EXTENDED = ("drug_classes", "open_drug_classes", "drug_names")
+# A site's own practice, which it sets as it likes: what a plan costs and offers, the tablets it stocks, its taper.
+_PRACTICE = ("action_burden_days", "tablet_mg", "taper_schedule", "change")
 
 
 def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
-    """The site's entry over the bundled one: mappings merged key by key, the lists under ``_EXTENDED``
-    extended, other values replaced.  What would end a washout early or read a dose lower is refused: a bundled
-    half-life may be lengthened, never shortened (the bundled ones take the longer value of each source's
-    range), and a bundled steroid equivalence stays as it is (a site may add a glucocorticoid)."""
+    """The site's entry over the bundled one.  Its own practice (``_PRACTICE``) it sets: mappings merged key by
+    key, other values replaced.  Elsewhere, clinical facts, it may only add: new keys, new list items, a
+    longer half-life.  Removing or changing one could end a washout early or read a dose or a code otherwise
+    (a shorter half-life, a class emptied, a steroid equivalence changed)."""
+    where = ".".join(path)
     if isinstance(bundled, dict) and isinstance(site, dict):
         merged = dict(bundled)
         for key, value in site.items():
             merged[key] = _lay_over(bundled[key], value, (*path, str(key))) if key in bundled else value
         return merged
-    if isinstance(bundled, list) and isinstance(site, list) and path[:1] and path[0] in _EXTENDED:
+    if path[:1] and path[0] in _PRACTICE:
+        return site
+    if isinstance(bundled, list):
+        if not isinstance(site, list):
+            raise ValueError(f"{where}: a list of entries to add to the bundled ones")
         return bundled + [item for item in site if item not in bundled]
-    where = ".".join(path)
-    if path[:1] == ("half_lives_days",) and _number(site) < bundled:
+    if path[:1] == ("half_lives_days",):
+        if _number(site) >= bundled:
+            return site
         raise ValueError(f"{where}: {site} days is shorter than the bundled {bundled}; a site may only lengthen it")
-    if path[:1] == ("steroid_equivalent_mg",) and _number(site) != bundled:
-        raise ValueError(f"{where}: the bundled {bundled} mg (Meikle & Tyler) is not a site's to change")
+    if site != bundled:
+        raise ValueError(f"{where}: a site may add to the bundled facts, not change them (bundled: {bundled})")
     return site
 
 

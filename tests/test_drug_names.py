@@ -232,17 +232,24 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
         ),
         (
             "drug_names: {spellings: {dexamethasone: [betamethasone]}}\n",
-            "'betamethasone', a spelling of dexamethasone, is 'betamethasone'",
+            "'betamethasone', a spelling of dexamethasone, names 'betamethasone'",
         ),
         (
             "drug_names: {spellings: {hydroxychloroquine: [none]}}\n",
-            "'none', a spelling of hydroxychloroquine, is 'none'",
+            "'none', a spelling of hydroxychloroquine, names 'none'",
         ),
         # review round 14: a quoted number, a class's half-life, a drug moved between classes, an equivalence
         ('half_lives_days: {rituximab: "1"}\n', "half_lives_days.rituximab: 1 days is shorter than the bundled 22.0"),
         ("half_lives_days: {anti_cd20: 1}\n", "half_lives_days: anti_cd20 is a drug class"),
         ("drug_classes: {anti_cd20: [mycophenolate]}\n", "drug_classes.anti_cd20: mycophenolate already belongs"),
-        ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg.dexamethasone: the bundled 0.75 mg"),
+        ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg.dexamethasone: a site may add to the"),
+        # review round 15: a set in place of a list, a code spelled as another, a spelling naming another drug
+        ("drug_classes: {anti_cd20: !!set {rituximab}}\n", "drug_classes.anti_cd20: a list of entries to add"),
+        ("open_drug_classes: !!set {}\n", "open_drug_classes: a list of entries to add"),
+        ("spellings: {lupus_nephritis_class: {IV: [ii]}}\n", "'ii' is a spelling of both II and IV"),
+        ("drug_names: {spellings: {hydroxychloroquine: [rituximab 500 mg]}}\n", "names 'rituximab'"),
+        ("half_lives_days: {secukinumab: .inf}\n", "half_lives_days.secukinumab: Input should be a finite number"),
+        ("drug_names: {class_of_column: {other_biologic: anti_cd20}}\n", "a site may add to the bundled facts"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(
