@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from matcher.errors import FactsError
 
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # a half-life or an equivalence: finite
+Positive = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]  # a half-life, an equivalence, a tablet
 
 
 class TaperStep(BaseModel):
@@ -158,10 +158,17 @@ class Facts(BaseModel):
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
-    taper_schedule: tuple[TaperStep, ...]
+    taper_schedule: tuple[TaperStep, ...] = Field(min_length=1)
     action_burden_days: dict[str, int]
-    tablet_mg: dict[str, float]
+    tablet_mg: dict[str, Positive]
     change: ChangeModel
+
+    @model_validator(mode="after")
+    def _taper_to_zero(self) -> Facts:
+        """Every dose has a band: the last one applies above 0 mg."""
+        if min(step.above for step in self.taper_schedule) > 0:
+            raise ValueError("taper_schedule: no band applies at the lowest doses (the last band is above: 0)")
+        return self
 
     @model_validator(mode="after")
     def _one_code_per_spelling(self) -> Facts:
@@ -259,9 +266,9 @@ SITE_FACTS = "MATCHER_SITE_FACTS"
 def default_facts() -> Facts:
     """The bundled facts, with a site's own entries (``$MATCHER_SITE_FACTS``, a YAML file) laid over them.
 
-    A site overrides keys of the mappings, e.g. its own ``action_burden_days`` for stopping an
-    immunosuppressant, or the tablet strengths it stocks, and whole lists elsewhere (a taper schedule).
-    What makes a washout shorter it cannot do (``_lay_over``).
+    A site sets its own practice (``action_burden_days``, ``tablet_mg``, ``taper_schedule``) and adds drugs:
+    half-lives, class members, spellings (``_SITE_MAY``).  Nothing it writes may end a washout early or read
+    a dose or a code otherwise (``_lay_over``, ``_new_names_name_no_known_drug``).
     """
     text = resources.files("matcher").joinpath("data/facts.yaml").read_text("utf-8")
     document = yaml.safe_load(text)
@@ -274,8 +281,11 @@ def default_facts() -> Facts:
         if not isinstance(overrides, dict):
             raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
         try:
+            _only_what_a_site_may(overrides)
+            bundled = yaml.safe_load(text)
             document = _lay_over(document, overrides, ())
-            _no_drug_moved(yaml.safe_load(text)["drug_classes"], document["drug_classes"])
+            _no_drug_moved(bundled["drug_classes"], document["drug_classes"])
+            _new_names_name_no_known_drug(bundled, overrides)
         except ValueError as exc:
             raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
     try:
@@ -286,8 +296,47 @@ def default_facts() -> Facts:
         raise FactsError(f"{SITE_FACTS}={site}: {where}: {first['msg']}") from exc
 
 
-# A site's own practice, which it sets as it likes: what a plan costs and offers, the tablets it stocks, its taper.
-_PRACTICE = ("action_burden_days", "tablet_mg", "taper_schedule", "change")
+# A site's own practice, which it sets as it likes: what a plan's actions cost, the tablets it stocks, its taper.
+_PRACTICE = ("action_burden_days", "tablet_mg", "taper_schedule")
+# What a site may write: its practice, and drugs the bundled facts lack (half-lives, class members, spellings).
+# Codes' spellings, steroid equivalences, the columns holding drug names and the what-if change model are not a
+# site's: reviewers re-read a diagnosis, a dose and a biopsy result through each of them.
+_SITE_MAY = {**dict.fromkeys(_PRACTICE, ()), "half_lives_days": (), "drug_classes": (), "drug_names": ("spellings",)}
+
+
+def _only_what_a_site_may(site: dict[str, Any]) -> None:
+    for key, value in site.items():
+        if key not in _SITE_MAY:
+            raise ValueError(f"{key}: not a site's to change (a site sets {', '.join(_PRACTICE)} and adds drugs)")
+        inner = _SITE_MAY[key]
+        if inner and isinstance(value, dict) and set(value) - set(inner):
+            raise ValueError(f"{key}: a site may set only {', '.join(inner)} here")
+
+
+def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any]) -> None:
+    """A drug or spelling a site adds names no drug the bundled facts know, once its own drug's names are taken
+    out ("mabthera sc" as ofatumumab is rituximab; "chloroquine diphosphate" as hydroxychloroquine is chloroquine;
+    "prednisone acetate" as a new drug is prednisone)."""
+    spellings = bundled["drug_names"]["spellings"]
+    known: dict[str, str] = {}
+    for name in [*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings]:
+        known[spelling_key(name)] = name
+    for members in bundled["drug_classes"].values():
+        known.update((spelling_key(member), member) for member in members)
+    for name, others in spellings.items():
+        known.update((spelling_key(other), name) for other in others)
+    added: list[tuple[str, str]] = [(str(name), str(name)) for name in site.get("half_lives_days", {})]
+    added += [(str(m), str(m)) for members in site.get("drug_classes", {}).values() for m in members or ()]
+    for name, others in (site.get("drug_names", {}).get("spellings") or {}).items():
+        added += [(str(name), str(name))] + [(str(name), str(other)) for other in others or ()]
+    for drug, word in added:
+        own = {k for k, v in known.items() if v == drug}  # the names the bundled facts give this drug, if any
+        rest = spelling_key(word)
+        for key in sorted(own, key=len, reverse=True):
+            rest = rest.replace(key, " ")
+        named = next((known[k] for k in known if known[k] != drug and k in rest), None)
+        if named is not None:
+            raise ValueError(f"{word!r} ({drug}) names {named!r}, a drug the facts know")
 
 
 def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:

@@ -222,34 +222,37 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
         ("half_lives_days: {rituximab: 2}\n", "half_lives_days.rituximab: 2 days is shorter than the bundled 22.0"),
         ("half_lives_days: {secukinumab: 0}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
         ("half_lives_days: {secukinumab: -5}\n", "half_lives_days.secukinumab: Input should be greater than 0"),
-        (
-            "drug_names: {spellings: {telitacicept: [Benlysta]}}\n",
-            "'benlysta' is a spelling of both belimumab and telitacicept",
-        ),
+        ("drug_names: {spellings: {telitacicept: [Benlysta]}}\n", "'Benlysta' (telitacicept) names 'belimumab'"),
         (
             "drug_names: {spellings: {telitacicept: [tocilizumab]}}\n",
-            "'tocilizumab' is a spelling of both telitacicept and tocilizumab",
+            "'tocilizumab' (telitacicept) names 'tocilizumab'",
         ),
-        (
-            "drug_names: {spellings: {dexamethasone: [betamethasone]}}\n",
-            "'betamethasone', a spelling of dexamethasone, names 'betamethasone'",
-        ),
-        (
-            "drug_names: {spellings: {hydroxychloroquine: [none]}}\n",
-            "'none', a spelling of hydroxychloroquine, names 'none'",
-        ),
+        ("drug_names: {spellings: {dexamethasone: [betamethasone]}}\n", "(dexamethasone) names 'betamethasone'"),
+        ("drug_names: {spellings: {hydroxychloroquine: [none]}}\n", "'none', a spelling of hydroxychloroquine, names"),
         # review round 14: a quoted number, a class's half-life, a drug moved between classes, an equivalence
         ('half_lives_days: {rituximab: "1"}\n', "half_lives_days.rituximab: 1 days is shorter than the bundled 22.0"),
         ("half_lives_days: {anti_cd20: 1}\n", "half_lives_days: anti_cd20 is a drug class"),
         ("drug_classes: {anti_cd20: [mycophenolate]}\n", "drug_classes.anti_cd20: mycophenolate already belongs"),
-        ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg.dexamethasone: a site may add to the"),
+        ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg: not a site's to change"),
         # review round 15: a set in place of a list, a code spelled as another, a spelling naming another drug
         ("drug_classes: {anti_cd20: !!set {rituximab}}\n", "drug_classes.anti_cd20: a list of entries to add"),
-        ("open_drug_classes: !!set {}\n", "open_drug_classes: a list of entries to add"),
-        ("spellings: {lupus_nephritis_class: {IV: [ii]}}\n", "'ii' is a spelling of both II and IV"),
+        ("open_drug_classes: !!set {}\n", "open_drug_classes: not a site's to change"),
+        ("spellings: {lupus_nephritis_class: {IV: [ii]}}\n", "spellings: not a site's to change"),
         ("drug_names: {spellings: {hydroxychloroquine: [rituximab 500 mg]}}\n", "names 'rituximab'"),
         ("half_lives_days: {secukinumab: .inf}\n", "half_lives_days.secukinumab: Input should be a finite number"),
-        ("drug_names: {class_of_column: {other_biologic: anti_cd20}}\n", "a site may add to the bundled facts"),
+        ("drug_names: {class_of_column: {other_biologic: anti_cd20}}\n", "drug_names: a site may set only spellings"),
+        # review round 16: a brand name inside a spelling, a salt of another drug, a new drug named after a known
+        # one, a column made a drug column, the what-if change model, a taper with no band at low doses
+        ("drug_names: {spellings: {ofatumumab: [mabthera sc]}}\n", "'mabthera sc' (ofatumumab) names 'rituximab'"),
+        (
+            "drug_names: {spellings: {hydroxychloroquine: [chloroquine diphosphate]}}\n",
+            "'chloroquine diphosphate' (hydroxychloroquine) names 'chloroquine'",
+        ),
+        ("half_lives_days: {prednisone acetate: 50}\n", "'prednisone acetate' (prednisone acetate) names 'prednisone'"),
+        ("drug_names: {columns: [malignancy_type]}\n", "drug_names: a site may set only spellings"),
+        ("change: {administrative: [{column: treatment_failure, name: x}]}\n", "change: not a site's to change"),
+        ("taper_schedule: [{above: 40, step_mg: 10, every_days: 7}]\n", "taper_schedule: no band applies"),
+        ("half_lives_days: {rituximab: 1.0e300}\n", "half_lives_days.rituximab: Input should be less than or equal"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(
@@ -299,17 +302,17 @@ def test_a_spelling_a_site_adds_gives_no_half_life(
 
 
 def test_a_site_extends_classes_and_spellings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Review round 13: a site's ``open_drug_classes: []`` brought back the bundled biologics' 142 days, and its
-    own spelling list wiped every bundled one (MMF, Plaquenil, Benlysta). Such lists are extended, not replaced."""
+    """Review round 13: a site's own spelling list wiped every bundled one (MMF, Plaquenil, Benlysta), and an empty
+    class list would drop the class's members. Such lists are extended, not replaced."""
     from matcher.facts import default_facts
 
     site = tmp_path / "site.yaml"
-    site.write_text("open_drug_classes: []\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
+    site.write_text("drug_classes: {biologic: []}\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
     monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
     default_facts.cache_clear()
     try:
         facts = default_facts()
-        assert facts.open_drug_classes == ("biologic",)
+        assert "abatacept" in facts.drug_classes["biologic"]
         assert facts.drug_names.canonical("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
         assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
     finally:
