@@ -282,7 +282,7 @@ def default_facts() -> Facts:
             raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
         try:
             _only_what_a_site_may(overrides)
-            bundled = yaml.safe_load(text)
+            bundled = document  # _lay_over builds a new document and leaves this one as it is
             document = _lay_over(document, overrides, ())
             _no_drug_moved(bundled["drug_classes"], document["drug_classes"])
             _new_names_name_no_known_drug(bundled, overrides)

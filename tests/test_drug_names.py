@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,7 @@ def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -
     assert advice in row["reason"]
 
 
-def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], None]) -> None:
     """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts add it to
     the class with its half-life (secukinumab 27 d -> 135 days); a half-life alone leaves it outside the class,
     so the record still contradicts itself (round 13). In the stopped conventional column it is decided only
@@ -196,24 +197,17 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
 
     other = {**ELIGIBLE_SLE, "other_biologic": "Secukinumab"}
     stopped = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "secukinumab"}
-    site = tmp_path / "site.yaml"
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    try:
-        for text, at_135 in [
-            ("half_lives_days: {secukinumab: 27}\n", "unknown"),
-            ("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n", "eligible"),
-        ]:
-            site.write_text(text)
-            default_facts.cache_clear()
-            assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=135)})[0] == at_135
-        assert "abatacept" in default_facts().drug_classes["biologic"]  # the site extends the class
-        excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
-        assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
-        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=142)})[0] == "eligible"
-        assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    for text, at_135 in [
+        ("half_lives_days: {secukinumab: 27}\n", "unknown"),
+        ("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n", "eligible"),
+    ]:
+        site_facts(text)
+        assert verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=135)})[0] == at_135
+    assert "abatacept" in default_facts().drug_classes["biologic"]  # the site extends the class
+    excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
+    assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
+    assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=142)})[0] == "eligible"
+    assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -255,25 +249,16 @@ def test_a_site_adds_a_biologic_with_its_half_life(monkeypatch: pytest.MonkeyPat
         ("half_lives_days: {rituximab: 1.0e300}\n", "half_lives_days.rituximab: Input should be less than or equal"),
     ],
 )
-def test_a_site_cannot_shorten_a_washout(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, message: str
-) -> None:
+def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], None], text: str, message: str) -> None:
     """Review round 13 (SAFETY): a site file set rituximab's half-life to 2 days (rituximab 50 days back passed),
     or secukinumab's to 0 (given yesterday, passed). A site may add a half-life or lengthen one, never shorten;
     nor may it spell one drug as another with a shorter half-life."""
     from matcher.errors import FactsError
     from matcher.facts import default_facts
 
-    site = tmp_path / "site.yaml"
-    site.write_text(text)
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    default_facts.cache_clear()
-    try:
-        with pytest.raises(FactsError, match=re.escape(message)):
-            default_facts()
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    site_facts(text)
+    with pytest.raises(FactsError, match=re.escape(message)):
+        default_facts()
 
 
 @pytest.mark.parametrize(
@@ -281,43 +266,27 @@ def test_a_site_cannot_shorten_a_washout(
     [("stopped_immunosuppressant", "immunosuppressant_last_dose", 95), ("anti_cd20_drug", "anti_cd20_last_dose", 142)],
 )
 def test_a_spelling_a_site_adds_gives_no_half_life(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, column: str, dose: str, days: int
+    site_facts: Callable[[str], None], column: str, dose: str, days: int
 ) -> None:
     """Review round 14 (SAFETY): once a site spelled secukinumab (Cosentyx) or ravulizumab (Ultomiris), the names
     were known, so a stopped secukinumab took the conventional drugs' 95 days and ravulizumab as the anti-CD20
     antibody the class's 142; with no half-life of its own either may be any biologic, and stays undecided."""
-    from matcher.facts import default_facts
-
-    site = tmp_path / "site.yaml"
-    site.write_text("drug_names: {spellings: {secukinumab: [cosentyx], ravulizumab: [ultomiris]}}\n")
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    default_facts.cache_clear()
-    try:
-        for name in ("Cosentyx", "Ultomiris"):
-            patient = {**ELIGIBLE_SLE, column: name, dose: ago(days=days)}
-            assert verdict("NCT06920433", patient) == ("unknown", [], [column]), name
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    site_facts("drug_names: {spellings: {secukinumab: [cosentyx], ravulizumab: [ultomiris]}}\n")
+    for name in ("Cosentyx", "Ultomiris"):
+        patient = {**ELIGIBLE_SLE, column: name, dose: ago(days=days)}
+        assert verdict("NCT06920433", patient) == ("unknown", [], [column]), name
 
 
-def test_a_site_extends_classes_and_spellings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], None]) -> None:
     """Review round 13: a site's own spelling list wiped every bundled one (MMF, Plaquenil, Benlysta), and an empty
     class list would drop the class's members. Such lists are extended, not replaced."""
     from matcher.facts import default_facts
 
-    site = tmp_path / "site.yaml"
-    site.write_text("drug_classes: {biologic: []}\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    default_facts.cache_clear()
-    try:
-        facts = default_facts()
-        assert "abatacept" in facts.drug_classes["biologic"]
-        assert facts.drug_names.canonical("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
-        assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    site_facts("drug_classes: {biologic: []}\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
+    facts = default_facts()
+    assert "abatacept" in facts.drug_classes["biologic"]
+    assert facts.drug_names.canonical("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
+    assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
 
 
 def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,27 +170,17 @@ def test_alternatives_and_burden_reach_the_json(demo: Cohort) -> None:
         assert {"date", "until", "note", "burden_days"} <= set(action)
 
 
-def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(site_facts: Callable[[str], None]) -> None:
     from matcher.errors import FactsError
 
-    site = tmp_path / "site.yaml"
-    site.write_text("action_burden_days: {stop_immunosuppressant: 20}\ntablet_mg: {prednisone: 5}\n")
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    default_facts.cache_clear()
-    try:
-        facts = default_facts()
-        assert facts.action_burden_days["stop_immunosuppressant"] == 20
-        assert facts.action_burden_days["taper_step"] == 7  # the rest of the mapping is kept
-        assert taper_steps(37.5, "prednisone", facts, 7) == [(30.0, 0), (25.0, 7)]  # 5 mg tablets only
-        site.write_text("action_burden_days: {stop_immunosuppressant: soon}\n")
-        default_facts.cache_clear()
-        with pytest.raises(FactsError, match="action_burden_days.stop_immunosuppressant"):
-            default_facts()
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    site_facts("action_burden_days: {stop_immunosuppressant: 20}\ntablet_mg: {prednisone: 5}\n")
+    facts = default_facts()
+    assert facts.action_burden_days["stop_immunosuppressant"] == 20
+    assert facts.action_burden_days["taper_step"] == 7  # the rest of the mapping is kept
+    assert taper_steps(37.5, "prednisone", facts, 7) == [(30.0, 0), (25.0, 7)]  # 5 mg tablets only
+    site_facts("action_burden_days: {stop_immunosuppressant: soon}\n")
+    with pytest.raises(FactsError, match="action_burden_days.stop_immunosuppressant"):
+        default_facts()
 
 
 def changed_demo(demo: Cohort, patient_id: str, **changes: str) -> Cohort:

@@ -1,7 +1,7 @@
 """NCT06821659: universal CD19 CAR-T (UWD-CD19) + immunosuppressants, SLE/SS/SSc/IIM/AAV, 18-80 years."""
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from trialkit import AS_OF, manual_checks, verdict, with_changes
@@ -1341,20 +1341,11 @@ def test_the_current_drugs_that_may_continue_keep_step_with_the_facts() -> None:
     assert not listed & set(facts.drug_classes["biologic"])
 
 
-def test_a_current_biologic_a_site_adds_is_not_washed_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_current_biologic_a_site_adds_is_not_washed_out(site_facts: Callable[[str], None]) -> None:
     """Round 13 (SAFETY): with secukinumab added by a site's facts, a patient taking it passed."""
-    from matcher.facts import default_facts
-
-    site = tmp_path / "site.yaml"
-    site.write_text("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n")
-    monkeypatch.setenv("MATCHER_SITE_FACTS", str(site))
-    default_facts.cache_clear()
-    try:
-        patient = with_changes(ELIGIBLE_SLE, immunosuppressant="Secukinumab", immunosuppressant_start_date=ago(200))
-        assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
-    finally:
-        monkeypatch.delenv("MATCHER_SITE_FACTS")
-        default_facts.cache_clear()
+    site_facts("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n")
+    patient = with_changes(ELIGIBLE_SLE, immunosuppressant="Secukinumab", immunosuppressant_start_date=ago(200))
+    assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
 
 
 def test_every_conventional_immunosuppressant_the_facts_know_is_checked_for_a_stopped_current_course() -> None:
