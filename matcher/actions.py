@@ -36,7 +36,7 @@ class Choice:
     note: str
     summary: str
     earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
-    lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off
+    lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off; the note adds the date
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
@@ -236,7 +236,7 @@ class PlanModel:
                 after=_date_text(last),
                 burden=self.facts.action_burden_days["withhold_biologic"],
                 lasts=True,
-                note=f"give no more {drug.drug} (last dose {_date_text(last)}) until the plan date",
+                note=f"give no more {drug.drug} (last dose {_date_text(last)}) up to and on the plan date",
                 summary=f"withholding {drug.drug}",
                 overrides={},
             )

@@ -182,9 +182,8 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
         return []
     changed = {action.column for action in solution.actions}
     found: dict[tuple[str, dt.date], Action] = {}
-    for criterion in trial.criteria:
-        if criterion.is_manual or criterion_holds(criterion, ctx)[row] != FALSE:
-            continue
+    failing = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == FALSE]
+    for criterion in failing:
         for item in reasons(criterion, ctx, np.array([row]))[0].findings:
             column = ir.fields_read(item.rule)[0]
             if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
@@ -195,9 +194,16 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
             )
     if not found and not solution.actions:
         since = solution.earliest_date.isoformat()
-        # undecided then (a drug's half-life unknown, a value to record): the date is the earliest it may be so
-        met = "the criteria are met" if solution.status_at_plan == "eligible" else "no criterion fails"
-        note = f"{met} from {since}"
+        if solution.status_at_plan == "eligible":
+            note = f"the criteria are met from {since}"
+        else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
+            alone = Context(ctx.cohort.take([row]), solution.earliest_date, ctx.facts)
+            still = [
+                reasons(c, alone, np.zeros(1, dtype=np.intp))[0].text
+                for c in failing
+                if criterion_holds(c, alone)[0] == UNKNOWN
+            ]
+            note = "; ".join([f"no criterion fails from {since}", *still])
         return [Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
     return sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
 
@@ -272,15 +278,15 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     plan_day = as_of + dt.timedelta(days=day)
     on = plan_day if choice.action in ("repeat_test", "repeat_lab", "invasive_procedure") else as_of
     after = plan_day.isoformat() if choice.after == "plan date" else choice.after
+    note = choice.note
     if choice.lasts:
         until = plan_day
+        note = f"{note}, {plan_day.isoformat()}"
     elif choice.action == "taper_glucocorticoid":
         until = as_of + dt.timedelta(days=choice.earliest_day)
     else:
         until = on
-    return Action(
-        choice.action, choice.column, choice.before, after, on, until, choice.note, choice.burden, choice.summary
-    )
+    return Action(choice.action, choice.column, choice.before, after, on, until, note, choice.burden, choice.summary)
 
 
 def _missing_columns(ctx: Context, row: int, day: dt.date, undecided: list[ir.Criterion]) -> list[str]:

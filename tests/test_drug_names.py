@@ -292,7 +292,8 @@ def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], None])
 def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
     """Review round 12 (NCT06821659, S2): a stopped drug unnamed a day after its last dose was planned as "the
     criteria are met from 2026-11-24", the first day the class's fastest drug (azathioprine) is washed out; the
-    plan ends undecided, with the name to record, so the words say no criterion fails from then."""
+    plan ends undecided, with the name to record, so the words say no criterion fails from then, and when the
+    washout ends by the drug (review round 16: a date, not a range, read as the end of the washout)."""
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
     trial = load_trials()["NCT06821659"]
@@ -303,4 +304,7 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
         "unknown",
         ["stopped_immunosuppressant"],
     )
-    assert [action.note for action in result.actions] == ["no criterion fails from 2026-11-24"]
+    assert [action.note for action in result.actions] == [
+        "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
+        " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
+    ]

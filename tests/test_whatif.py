@@ -51,6 +51,9 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     assert result.status_now == "ineligible"
     assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
     assert [a.action for a in result.actions] == ["withhold_drug"]
+    assert result.actions[0].text == (
+        "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the plan date, 2026-11-30"
+    )
 
 
 @pytest.mark.parametrize(
