@@ -229,6 +229,19 @@ class PlanModel:
                 _still_acting(leaf, last, self.ctx) for leaf in leaves if leaf.field == drug.column
             ):
                 continue
+            # a washout counted to the infusion or the enrolment must hold then, after the plan (screening) date
+            later = sorted(
+                {
+                    c.anchor
+                    for c in self.trial.criteria
+                    if c.anchor != "screening" and drug.column in ir.fields_read(cast(ir.Rule, c.rule))
+                }
+            )
+            runs = (
+                f"until after the {' and the '.join(later)}, which the washout runs to; it is met from"
+                if later
+                else "up to and on"
+            )
             choice = self._new_choice(
                 action="withhold_drug",
                 column=drug.column,
@@ -236,7 +249,7 @@ class PlanModel:
                 after=_date_text(last),
                 burden=self.facts.action_burden_days["withhold_biologic"],
                 lasts=True,
-                note=f"give no more {drug.drug} (last dose {_date_text(last)}) up to and on the plan date",
+                note=f"give no more {drug.drug} (last dose {_date_text(last)}) {runs} the plan date",
                 summary=f"withholding {drug.drug}",
                 overrides={},
             )

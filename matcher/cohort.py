@@ -286,6 +286,14 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
+    for name, groups in default_facts().recorded_elsewhere.items():
+        if name not in cohort.values:
+            continue
+        words = cohort.per_word(name, str, "")
+        for group in groups:
+            where = ", ".join(group.record_in)
+            for drug in sorted(set(group.drugs) & set(words)):
+                problems.add(words == drug, name, f"{drug} belongs in {where}, where the trials read it, not in {name}")
     for name, others in default_facts().none_contradicted_by.items():
         if name not in cohort.values:
             continue

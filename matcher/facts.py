@@ -149,6 +149,14 @@ class DrugNames(BaseModel):
         return [self._canonical.get(spelling_key(word), word) for word in words]
 
 
+class RecordedElsewhere(BaseModel):
+    """Drugs the cohort contract records in columns of their own, so a drug column that names one is misread."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    drugs: tuple[str, ...] = Field(min_length=1)
+    record_in: tuple[str, ...] = Field(min_length=1)
+
+
 class Facts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     steroid_equivalent_mg: dict[str, Positive]
@@ -157,6 +165,7 @@ class Facts(BaseModel):
     open_drug_classes: tuple[str, ...] = ()  # classes whose members the facts do not all list
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...] = Field(min_length=1)
     action_burden_days: dict[str, int]
@@ -179,6 +188,17 @@ class Facts(BaseModel):
                 for spelling in {spelling_key(code), *map(spelling_key, others)}:
                     if owner.setdefault(spelling, code) != code:
                         raise ValueError(f"{column}: {spelling!r} is a spelling of both {owner[spelling]} and {code}")
+        return self
+
+    @model_validator(mode="after")
+    def _recorded_elsewhere_from_drug_columns(self) -> Facts:
+        """Only a drug-name column can name a drug that belongs elsewhere, and only a drug the facts know."""
+        for column, groups in self.recorded_elsewhere.items():
+            if column not in self.drug_names.columns:
+                raise ValueError(f"recorded_elsewhere: {column} is not a drug-name column")
+            unknown = sorted(drug for group in groups for drug in group.drugs if not self.knows_drug(drug))
+            if unknown:
+                raise ValueError(f"recorded_elsewhere: {', '.join(unknown)} is not a drug these facts know")
         return self
 
     @model_validator(mode="after")

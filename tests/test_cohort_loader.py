@@ -120,6 +120,38 @@ def test_glucocorticoid_dose_without_drug_is_invalid() -> None:
     assert cohort.invalid[0] == (RowProblem("glucocorticoid", "a dose is given without the drug's name"),)
 
 
+GLUCOCORTICOID_PLACE = "glucocorticoid, glucocorticoid_mg_day, glucocorticoid_dose_changed_date"
+
+
+@pytest.mark.parametrize(
+    ("column", "recorded", "problem"),
+    [
+        # review round 17: prednisone as the current immunosuppressant beside 0 mg/day passed every glucocorticoid
+        # check of NCT06821659; IVIG there was read as no IVIG by NCT06983964; NCT06920433 planned "stop prednisone"
+        ("immunosuppressant", "Prednisone", f"prednisone belongs in {GLUCOCORTICOID_PLACE}"),
+        ("immunosuppressant", "Solu-Medrol", f"methylprednisolone belongs in {GLUCOCORTICOID_PLACE}"),
+        ("immunosuppressant", "IV-IG", "ivig belongs in ivig_last_dose"),
+        ("immunosuppressant", "Gamunex-C", "ivig belongs in ivig_last_dose"),  # a brand (round 17, m2)
+        ("stopped_immunosuppressant", "intravenous immunoglobulin", "ivig belongs in ivig_last_dose"),
+        ("stopped_immunosuppressant", "dexamethasone", f"dexamethasone belongs in {GLUCOCORTICOID_PLACE}"),
+    ],
+)
+def test_a_drug_with_columns_of_its_own_in_another_drug_column_is_invalid(
+    column: str, recorded: str, problem: str
+) -> None:
+    cohort = cohort_from_records([{"patient_id": "p", column: recorded}, {"patient_id": "q", column: "mycophenolate"}])
+    assert cohort.invalid == {0: (RowProblem(column, f"{problem}, where the trials read it, not in {column}"),)}
+
+
+def test_the_glucocorticoids_recorded_elsewhere_keep_step_with_the_facts() -> None:
+    from matcher.facts import default_facts
+
+    facts = default_facts()
+    for groups in facts.recorded_elsewhere.values():
+        steroids = next(group for group in groups if "glucocorticoid" in group.record_in)
+        assert set(steroids.drugs) == set(facts.steroid_equivalent_mg)
+
+
 def test_unknown_columns_warn_once() -> None:
     cohort = cohort_from_records([{"patient_id": "p", "favourite_colour": "red", "shoe_size": "9"}])
     assert cohort.warnings == ["records: ignoring unknown columns: favourite_colour, shoe_size"]

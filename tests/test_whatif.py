@@ -56,6 +56,20 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     )
 
 
+@pytest.mark.parametrize(("trial_id", "event"), [("NCT06821659", "infusion"), ("NCT06920433", "enrolment")])
+def test_a_course_withheld_for_a_washout_counted_to_a_later_event_is_withheld_until_after_it(
+    trial_id: str, event: str
+) -> None:
+    """Review round 17 (SAFETY): "up to and on the plan date" let the next dose fall between screening and the
+    infusion (NCT06821659 incl.4.washout) or the enrolment (NCT06920433 excl.14), which the washout runs to."""
+    result = plan_for(trial_id, {**base(trial_id), "belimumab_last_dose": "2026-11-13"})
+    assert result.earliest_date == day("2027-02-20")  # 5 x 19.8 days -> 99 days
+    assert result.actions[0].text == (
+        f"2026-11-23: give no more belimumab (last dose 2026-11-13) until after the {event}, which the washout runs"
+        " to; it is met from the plan date, 2027-02-20"
+    )
+
+
 @pytest.mark.parametrize(
     ("trial_id", "name", "earliest"),
     [
