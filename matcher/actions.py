@@ -37,6 +37,7 @@ class Choice:
     summary: str
     earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
     lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off; the note adds the date
+    until_event: str = ""  # a withheld drug whose washout runs to a later event (the infusion): until after it
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
@@ -237,10 +238,12 @@ class PlanModel:
                     if c.anchor != "screening" and drug.column in ir.fields_read(cast(ir.Rule, c.rule))
                 }
             )
+            event = " and the ".join(later)
+            besides = f" besides {drug.besides}" if drug.besides else ""
             runs = (
-                f"until after the {' and the '.join(later)}, which the washout runs to; it is met from"
+                f"until after the {event}, which the washout runs to; the plan date is"
                 if later
-                else "up to and on"
+                else "up to and on the plan date"
             )
             choice = self._new_choice(
                 action="withhold_drug",
@@ -249,7 +252,8 @@ class PlanModel:
                 after=_date_text(last),
                 burden=self.facts.action_burden_days["withhold_biologic"],
                 lasts=True,
-                note=f"give no more {drug.drug} (last dose {_date_text(last)}) {runs} the plan date",
+                note=f"give no more {drug.drug} (last dose {_date_text(last)}){besides} {runs}",
+                until_event=event,
                 summary=f"withholding {drug.drug}",
                 overrides={},
             )

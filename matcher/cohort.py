@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -28,7 +29,7 @@ from matcher.contract import DERIVED_FROM, columns, nearest_column, plausible_ra
 from matcher.dates import day_number
 from matcher.derived import completed_years
 from matcher.errors import CohortError
-from matcher.facts import default_facts
+from matcher.facts import Facts, default_facts
 from matcher.kleene import TRUE
 from matcher.reading import ParquetColumns, first_line, read_csv, read_header, resolve_headers
 from matcher.units import conversion_factor
@@ -286,14 +287,11 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
-    for name, groups in default_facts().recorded_elsewhere.items():
-        if name not in cohort.values:
-            continue
-        words = cohort.per_word(name, str, "")
-        for group in groups:
-            where = ", ".join(group.record_in)
-            for drug in sorted(set(group.drugs) & set(words)):
-                problems.add(words == drug, name, f"{drug} belongs in {where}, where the trials read it, not in {name}")
+    for name in default_facts().recorded_elsewhere:
+        if name in cohort.values:
+            misplaced = cohort.per_word(name, partial(_misplaced, default_facts(), name), "")
+            for problem in sorted(set(misplaced) - {""}):
+                problems.add(misplaced == problem, name, problem)
     for name, others in default_facts().none_contradicted_by.items():
         if name not in cohort.values:
             continue
@@ -301,6 +299,15 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         for other in others:
             if other in cohort.values and (nothing & (says := _says_something(cohort, other))).any():
                 problems.add(nothing & says, name, f"none, though {other} records one")
+
+
+def _misplaced(facts: Facts, column: str, text: str) -> str:
+    """Why a drug column's text cannot be read there: it names a drug the contract records elsewhere ("" if not)."""
+    found = facts.belongs_elsewhere(column, text)
+    if found is None:
+        return ""
+    drug, columns = found
+    return f"{drug} belongs in {', '.join(columns)}, where the trials read it, not in {column}"
 
 
 def _says_something(cohort: Cohort, name: str) -> np.ndarray:

@@ -96,7 +96,7 @@ def washout_days(rule: ir.Washout, facts: Facts, name: str | None) -> tuple[floa
     members = facts.drug_classes.get(rule.drug.lower()) if rule.drug is not None else None
     of_class = facts.half_life_range(rule.drug) if members is not None and rule.drug is not None else None
     open_classes = set(facts.open_drug_classes)
-    if not named and drug is not None and drug.lower() in open_classes:
+    if drug is not None and drug.lower() in open_classes:  # unnamed, or recorded by its class ("biologic")
         return np.nan, np.nan
     if named and members is not None and of_class is not None and (name not in members or bounds is None):
         # outside the class: only where it and the class agree; a member with no half-life of its own: by the

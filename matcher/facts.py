@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -23,9 +24,9 @@ Positive = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]  # a ha
 
 class TaperStep(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    above: float
-    step_mg: float = Field(gt=0)
-    every_days: int = Field(gt=0)
+    above: float = Field(ge=0, le=10_000, allow_inf_nan=False)
+    step_mg: Positive
+    every_days: int = Field(gt=0, le=365)
 
 
 class _Frozen(BaseModel):
@@ -42,6 +43,7 @@ class GlucocorticoidColumns(_Frozen):
 class WithheldDrug(_Frozen):
     column: str
     drug: str
+    besides: str = ""  # doses the withholding does not stop ("the trial's own lymphodepletion")
 
 
 class ImmunosuppressantColumns(_Frozen):
@@ -111,8 +113,16 @@ class ChangeModel(_Frozen):
 
 
 def spelling_key(name: str) -> str:
-    """A spelling as it is matched: lower case, without spaces, hyphens or underscores ("IV-G" as "ivg")."""
-    return re.sub(r"[\s_-]+", "", name.strip().lower())
+    """A spelling as it is matched: lower case, without spaces, dashes, dots or underscores ("IV-G" as "ivg").
+
+    Unicode variants read as the plain letters (full-width "ｒｉｔｕｘｉｍａｂ", an accent, a zero-width space or a
+    soft hyphen inside a name), so that no variant of a known name can be made to spell another drug."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name)).casefold()
+    return "".join(ch for ch in text if ch not in "._" and unicodedata.category(ch) not in _NOT_SPELLED)
+
+
+# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters.
+_NOT_SPELLED = frozenset({"Mn", "Me", "Cf", "Cc", "Zs", "Zl", "Zp", "Pd"})
 
 
 class DrugNames(BaseModel):
@@ -131,6 +141,8 @@ class DrugNames(BaseModel):
         owner: dict[str, str] = {}
         for name, others in self.spellings.items():
             for spelling in {spelling_key(name), *map(spelling_key, others)}:
+                if not spelling:  # "-" would spell the placeholder a record writes for nothing
+                    raise ValueError(f"a spelling of {name} has no letter or digit")
                 if owner.setdefault(spelling, name) != name:
                     raise ValueError(f"{spelling!r} is a spelling of both {owner[spelling]} and {name}")
         return self
@@ -168,7 +180,7 @@ class Facts(BaseModel):
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...] = Field(min_length=1)
-    action_burden_days: dict[str, int]
+    action_burden_days: dict[str, Annotated[int, Field(ge=0, le=10_000)]]
     tablet_mg: dict[str, Positive]
     change: ChangeModel
 
@@ -196,7 +208,12 @@ class Facts(BaseModel):
         for column, groups in self.recorded_elsewhere.items():
             if column not in self.drug_names.columns:
                 raise ValueError(f"recorded_elsewhere: {column} is not a drug-name column")
-            unknown = sorted(drug for group in groups for drug in group.drugs if not self.knows_drug(drug))
+            unknown = sorted(
+                drug
+                for group in groups
+                for drug in group.drugs
+                if not self.knows_drug(drug) and drug not in self.drug_classes
+            )
             if unknown:
                 raise ValueError(f"recorded_elsewhere: {', '.join(unknown)} is not a drug these facts know")
         return self
@@ -229,12 +246,46 @@ class Facts(BaseModel):
     def with_overrides(self, half_lives_days: dict[str, float], steroid_equivalent_mg: dict[str, float]) -> Facts:
         if not half_lives_days and not steroid_equivalent_mg:
             return self
+        longest = {drug: max(days, self.half_lives_days.get(drug, days)) for drug, days in half_lives_days.items()}
         return self.model_copy(
             update={
-                "half_lives_days": {**self.half_lives_days, **half_lives_days},
+                # a trial's default never shortens a half-life a site lengthened or gave (review round 17)
+                "half_lives_days": {**self.half_lives_days, **longest},
                 "steroid_equivalent_mg": {**self.steroid_equivalent_mg, **steroid_equivalent_mg},
             }
         )
+
+    def belongs_elsewhere(self, column: str, text: str) -> tuple[str, tuple[str, ...]] | None:
+        """The first drug that ``text`` (a lower-cased cell of drug column ``column``) names and that the contract
+        records in columns of its own, with those columns; None if it names none.
+
+        Each part of a list ("prednisone; mycophenolate") is read, and a part counts when it begins with the
+        drug's name or a spelling of it ("dexamethasone sodium phosphate", "privigen 10%"), so that no salt,
+        strength or companion drug lets a misplaced one through."""
+        parts = [spelling_key(part) for part in re.split(r"[;,+/&]| and | with ", text) if spelling_key(part)]
+        for starts, drug, columns in self._placed_elsewhere.get(column, ()):
+            if any(part.startswith(starts) for part in parts):
+                return drug, columns
+        return None
+
+    @cached_property
+    def _placed_elsewhere(self) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+        """Per column, (a spelling key, its drug, where the drug belongs): a class stands for its members, and a
+        drug an earlier group places is not placed again by a later class ("biologic" after belimumab's own)."""
+        spelled: dict[str, set[str]] = {}
+        for drug, others in self.drug_names.spellings.items():
+            spelled[drug] = {spelling_key(other) for other in others}
+        placed: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+        for column, groups in self.recorded_elsewhere.items():
+            seen: set[str] = set()
+            for group in groups:
+                for name in group.drugs:
+                    for drug in self.drug_classes.get(name, (name,)):
+                        if drug not in seen:
+                            seen.add(drug)
+                            keys = {spelling_key(drug)} | spelled.get(drug, set())
+                            placed.setdefault(column, []).extend((key, drug, group.record_in) for key in keys)
+        return placed
 
     def half_life_range(self, drug: str) -> tuple[float, float] | None:
         """Shortest and longest half-life (days) a drug or drug class may have; None if not known.
@@ -304,7 +355,7 @@ def default_facts() -> Facts:
             _only_what_a_site_may(overrides)
             bundled = document  # _lay_over builds a new document and leaves this one as it is
             document = _lay_over(document, overrides, ())
-            _no_drug_moved(bundled["drug_classes"], document["drug_classes"])
+            _no_drug_moved(bundled, document["drug_classes"])
             _new_names_name_no_known_drug(bundled, overrides)
         except ValueError as exc:
             raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
@@ -349,14 +400,40 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
     added += [(str(m), str(m)) for members in site.get("drug_classes", {}).values() for m in members or ()]
     for name, others in (site.get("drug_names", {}).get("spellings") or {}).items():
         added += [(str(name), str(name))] + [(str(name), str(other)) for other in others or ()]
+    not_drugs = {spelling_key(word) for word in bundled["drug_classes"]} | {"none"}
     for drug, word in added:
+        key = spelling_key(word)
+        if not key or key in not_drugs or spelling_key(drug) in not_drugs:
+            raise ValueError(f"{word!r} ({drug}): a drug's name, not a class, `none` or a word without letters")
+        if _mixes_scripts(word):
+            raise ValueError(f"{word!r} ({drug}) mixes Latin letters with look-alikes of another script")
         own = {k for k, v in known.items() if v == drug}  # the names the bundled facts give this drug, if any
-        rest = spelling_key(word)
-        for key in sorted(own, key=len, reverse=True):
-            rest = rest.replace(key, " ")
-        named = next((known[k] for k in known if known[k] != drug and k in rest), None)
+        rest = key
+        for part in sorted(own, key=len, reverse=True):
+            rest = rest.replace(part, " ")
+        named = next((known[k] for k in known if known[k] != drug and _names(k, key, rest, own)), None)
         if named is not None:
             raise ValueError(f"{word!r} ({drug}) names {named!r}, a drug the facts know")
+    given = {spelling_key(str(name)) for name in site.get("half_lives_days", {})}
+    for name in site.get("drug_names", {}).get("spellings") or {}:
+        if spelling_key(str(name)) not in set(known) | given:
+            # a name only a trial's defaults give a half-life (other_b_cell_depletion) would lend it to the spelling
+            raise ValueError(f"drug_names.spellings.{name}: spell a drug the facts know, or give it a half-life")
+
+
+def _names(known: str, key: str, rest: str, own: set[str]) -> bool:
+    """Whether a new name (``key``; ``rest`` once its drug's own names are taken out) names the drug ``known``
+    spells: it holds that name outside its own drug's names ("chloroquine diphosphate" as hydroxychloroquine),
+    or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa" cuts "campath"), or is
+    its first letters ("ritux" as ofatumumab)."""
+    inside_own = any(known in name for name in own)
+    return known in rest or (known in key and not inside_own) or (len(key) >= 4 and known.startswith(key))
+
+
+def _mixes_scripts(word: str) -> bool:
+    """Latin letters beside Cyrillic or Greek ones: a look-alike of a Latin name ("rіtuximab" with a Cyrillic і)."""
+    scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in unicodedata.normalize("NFKC", word) if ch.isalpha()}
+    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
 
 
 def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
@@ -368,8 +445,12 @@ def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
     if isinstance(bundled, dict) and isinstance(site, dict):
         merged = dict(bundled)
         for key, value in site.items():
+            if key not in bundled and path[:1] and path[0] in _PRACTICE:  # a misspelt action or drug changes nothing
+                raise ValueError(f"{where}.{key}: not one of {', '.join(map(str, bundled))}")
             merged[key] = _lay_over(bundled[key], value, (*path, str(key))) if key in bundled else value
         return merged
+    if isinstance(bundled, dict):
+        raise ValueError(f"{where}: a mapping of entries, as in the bundled facts")
     if path[:1] and path[0] in _PRACTICE:
         return site
     if isinstance(bundled, list):
@@ -389,15 +470,24 @@ def _number(value: Any) -> float:
     """A site's value as the facts will read it ("1" is 1); NaN where it is no number (validation refuses it)."""
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return float("nan")
 
 
-def _no_drug_moved(bundled: dict[str, list[str]], merged: dict[str, list[str]]) -> None:
-    """A site adds drugs the bundled classes do not hold; one that a bundled class holds keeps its classes
-    (mycophenolate added to the anti-CD20 class would be washed out by its own 4 days there)."""
-    held = {drug for members in bundled.values() for drug in members}
+def _no_drug_moved(bundled: dict[str, Any], merged: dict[str, list[str]]) -> None:
+    """A site adds to a class only drugs the bundled facts do not know: a known one keeps its classes, or its
+    having none (mycophenolate, or cyclophosphamide, added to the anti-CD20 class would be washed out by its own
+    few days there)."""
+    spellings = bundled["drug_names"]["spellings"]
+    held = {drug for members in bundled["drug_classes"].values() for drug in members}
+    held |= {*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings}
+    held |= {other for others in spellings.values() for other in others}
+    held_keys = {spelling_key(drug) for drug in held}
     for name, members in merged.items():
-        moved = sorted(set(members) - set(bundled.get(name, ())) & held)
+        moved = sorted(
+            m for m in set(members) - set(bundled["drug_classes"].get(name, ())) if spelling_key(m) in held_keys
+        )
         if moved:
-            raise ValueError(f"drug_classes.{name}: {', '.join(moved)} already belongs to another class")
+            raise ValueError(
+                f"drug_classes.{name}: {', '.join(moved)} is a drug the bundled facts know, of its own class"
+            )

@@ -347,8 +347,11 @@ def _to_settle(rule: ir.Washout, facts: Facts, named: str | None) -> str:
     """What settles a washout the drug's name leaves undecided: the name, a correction of it, or its half-life."""
     if named in (None, "none"):
         return f"record {rule.drug_field}"
+    if named in facts.drug_classes:
+        return f"{named} names a class of drugs: record the drug in {rule.drug_field}"
     if facts.half_life_range(str(named)) is not None:
-        return f"{named} is not a {str(rule.drug).replace('_', ' ')}: correct {rule.drug_field}"
+        kind = str(rule.drug).replace("_", " ")
+        return f"{named} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}: correct {rule.drug_field}"
     return f"the facts hold no half-life for {named}: add it to the site facts, or correct {rule.drug_field}"
 
 

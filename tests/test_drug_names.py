@@ -8,6 +8,7 @@ filled column to be "measured", and the review of NCT06983964 found Rituxan, Ben
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -140,6 +141,31 @@ def test_a_known_drug_outside_the_columns_class_does_not_wash_out_by_its_own_hal
         assert f"{name} is not a biologic: correct {name_column}" in row["reason"]
 
 
+@pytest.mark.parametrize(
+    ("name_column", "date_column"),
+    [
+        ("stopped_immunosuppressant", "immunosuppressant_last_dose"),
+        ("anti_cd20_drug", "anti_cd20_last_dose"),
+        ("other_biologic", "other_biologic_last_dose"),
+    ],
+)
+@pytest.mark.parametrize("trial_id", ["NCT06821659", "NCT06920433"])
+def test_a_biologic_recorded_by_its_class_is_never_washed_out(
+    trial_id: str, name_column: str, date_column: str
+) -> None:
+    """Review round 17 (SAFETY): "biologic" written as the drug was washed out by the listed biologics' 142 days
+    (ravulizumab needs about 249); the class is open, so the name settles nothing and the reason asks for it."""
+    import pandas as pd
+
+    from matcher import api
+
+    base = importlib.import_module(f"test_{trial_id}").ELIGIBLE_SLE
+    patient = {**base, "patient_id": "p1", name_column: "Biologic", date_column: ago(days=400)}
+    row = api.screen(pd.DataFrame([patient]), as_of=AS_OF, trials=[trial_id]).iloc[0]
+    assert row["status"] == "unknown"
+    assert f"biologic names a class of drugs: record the drug in {name_column}" in row["reason"]
+
+
 def test_chloroquine_is_an_antimalarial_the_facts_know() -> None:
     """NCT06920433.excl.14 exempts antimalarials; chloroquine (Aralen) stopped yesterday passes like HCQ."""
     for name in ("chloroquine", "Aralen", "Plaquenil"):
@@ -191,8 +217,8 @@ def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -
 def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], None]) -> None:
     """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts add it to
     the class with its half-life (secukinumab 27 d -> 135 days); a half-life alone leaves it outside the class,
-    so the record still contradicts itself (round 13). In the stopped conventional column it is decided only
-    where it and every drug of the two classes agree (outside 2-142 days)."""
+    so the record still contradicts itself (round 13). In the stopped conventional column, once a biologic the
+    facts know, it makes the row invalid, naming other_biologic (round 17)."""
     from matcher.facts import default_facts
 
     other = {**ELIGIBLE_SLE, "other_biologic": "Secukinumab"}
@@ -206,8 +232,7 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], N
     assert "abatacept" in default_facts().drug_classes["biologic"]  # the site extends the class
     excluded = verdict("NCT06920433", {**other, "other_biologic_last_dose": ago(days=134)})
     assert excluded == ("ineligible", ["NCT06920433.excl.14"], [])
-    assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=142)})[0] == "eligible"
-    assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=134)})[0] == "unknown"
+    assert verdict("NCT06920433", {**stopped, "immunosuppressant_last_dose": ago(days=142)})[0] == "invalid"
 
 
 @pytest.mark.parametrize(
@@ -222,11 +247,17 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], N
             "'tocilizumab' (telitacicept) names 'tocilizumab'",
         ),
         ("drug_names: {spellings: {dexamethasone: [betamethasone]}}\n", "(dexamethasone) names 'betamethasone'"),
-        ("drug_names: {spellings: {hydroxychloroquine: [none]}}\n", "'none', a spelling of hydroxychloroquine, names"),
+        (
+            "drug_names: {spellings: {hydroxychloroquine: [none]}}\n",
+            "'none' (hydroxychloroquine): a drug's name, not a class, `none` or a word without letters",
+        ),
         # review round 14: a quoted number, a class's half-life, a drug moved between classes, an equivalence
         ('half_lives_days: {rituximab: "1"}\n', "half_lives_days.rituximab: 1 days is shorter than the bundled 22.0"),
-        ("half_lives_days: {anti_cd20: 1}\n", "half_lives_days: anti_cd20 is a drug class"),
-        ("drug_classes: {anti_cd20: [mycophenolate]}\n", "drug_classes.anti_cd20: mycophenolate already belongs"),
+        (
+            "half_lives_days: {anti_cd20: 1}\n",
+            "'anti_cd20' (anti_cd20): a drug's name, not a class, `none` or a word without letters",
+        ),
+        ("drug_classes: {anti_cd20: [mycophenolate]}\n", "drug_classes.anti_cd20: mycophenolate is a drug the bundled"),
         ("steroid_equivalent_mg: {dexamethasone: 5}\n", "steroid_equivalent_mg: not a site's to change"),
         # review round 15: a set in place of a list, a code spelled as another, a spelling naming another drug
         ("drug_classes: {anti_cd20: !!set {rituximab}}\n", "drug_classes.anti_cd20: a list of entries to add"),
@@ -247,6 +278,67 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], N
         ("change: {administrative: [{column: treatment_failure, name: x}]}\n", "change: not a site's to change"),
         ("taper_schedule: [{above: 40, step_mg: 10, every_days: 7}]\n", "taper_schedule: no band applies"),
         ("half_lives_days: {rituximab: 1.0e300}\n", "half_lives_days.rituximab: Input should be less than or equal"),
+        # review round 17: a class, `none` or a dash as a drug; a known drug with no class added to one; a name cut
+        # apart by taking the drug's own names out; Unicode look-alikes; an abbreviation; practice out of bounds
+        (
+            "drug_names: {spellings: {biologic: [ravulizumab]}}\n",
+            "'biologic' (biologic): a drug's name, not a class, `none` or a word without letters",
+        ),
+        (
+            "drug_names: {spellings: {none: [unknown]}}\n",
+            "'none' (none): a drug's name, not a class, `none` or a word without letters",
+        ),
+        (
+            "drug_classes: {biologic: [biologic]}\n",
+            "'biologic' (biologic): a drug's name, not a class, `none` or a word without letters",
+        ),
+        (
+            'drug_names: {spellings: {ofatumumab: ["-"]}}\n',
+            "'-' (ofatumumab): a drug's name, not a class, `none` or a word without letters",
+        ),
+        ("drug_classes: {anti_cd20: [cyclophosphamide]}\n", "anti_cd20: cyclophosphamide is a drug the bundled"),
+        ("drug_classes: {biologic: [ivig]}\n", "drug_classes.biologic: ivig is a drug the bundled facts know"),
+        (
+            "drug_names: {spellings: {mycophenolate: [campath 1h]}}\n",
+            "'campath 1h' (mycophenolate) names 'alemtuzumab'",
+        ),
+        (
+            'drug_names: {spellings: {ofatumumab: ["'
+            + "".join(chr(0xFEE0 + ord(letter)) for letter in "rituximab")  # full-width letters
+            + '"]}}\n',
+            "names 'rituximab'",
+        ),
+        ('drug_names: {spellings: {ofatumumab: ["ritu\\u200bximab"]}}\n', "names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["ritu\\u00adximab"]}}\n', "names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["ritu\\u2013ximab"]}}\n', "names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["ritu.ximab"]}}\n', "names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["ritu\\u0301ximab"]}}\n', "names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["r\\u0456tuximab"]}}\n', "mixes Latin letters with look-alikes"),
+        ("drug_names: {spellings: {ofatumumab: [ritux]}}\n", "'ritux' (ofatumumab) names 'rituximab'"),
+        ("drug_names: {spellings: {hydrocortisone: [methylpred]}}\n", "names 'methylprednisolone'"),
+        (
+            "taper_schedule: [{above: .nan, step_mg: 10, every_days: 7}]\n",
+            "taper_schedule.0.above: Input should be a finite",
+        ),
+        (
+            "taper_schedule: [{above: 0, step_mg: .inf, every_days: 7}]\n",
+            "taper_schedule.0.step_mg: Input should be a finite",
+        ),
+        (
+            "action_burden_days: {taper_step: -3}\n",
+            "action_burden_days.taper_step: Input should be greater than or equal",
+        ),
+        (
+            "action_burden_days: {taper_step: 100000000000000000000}\n",
+            "action_burden_days.taper_step: Input should be less",
+        ),
+        ("action_burden_days: {taperstep: 0}\n", "action_burden_days.taperstep: not one of"),
+        ("half_lives_days: null\n", "half_lives_days: a mapping of entries"),
+        (
+            "drug_names: {spellings: {other_b_cell_depletion: [ravulizumab]}}\n",
+            "drug_names.spellings.other_b_cell_depletion: spell a drug the facts know, or give it a half-life",
+        ),
+        ("half_lives_days: [1, 2]\n", "half_lives_days: a mapping of entries"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], None], text: str, message: str) -> None:
@@ -261,18 +353,18 @@ def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], None], text
         default_facts()
 
 
-@pytest.mark.parametrize(
-    ("column", "dose", "days"),
-    [("stopped_immunosuppressant", "immunosuppressant_last_dose", 95), ("anti_cd20_drug", "anti_cd20_last_dose", 142)],
-)
+@pytest.mark.parametrize(("column", "dose", "days"), [("anti_cd20_drug", "anti_cd20_last_dose", 142)])
 def test_a_spelling_a_site_adds_gives_no_half_life(
     site_facts: Callable[[str], None], column: str, dose: str, days: int
 ) -> None:
     """Review round 14 (SAFETY): once a site spelled secukinumab (Cosentyx) or ravulizumab (Ultomiris), the names
     were known, so a stopped secukinumab took the conventional drugs' 95 days and ravulizumab as the anti-CD20
-    antibody the class's 142; with no half-life of its own either may be any biologic, and stays undecided."""
-    site_facts("drug_names: {spellings: {secukinumab: [cosentyx], ravulizumab: [ultomiris]}}\n")
-    for name in ("Cosentyx", "Ultomiris"):
+    antibody the class's 142; with no half-life of its own either may be any biologic, and stays undecided.  A
+    site now gives a new drug it spells a half-life (round 17); a known biologic without one (daratumumab) that
+    a site spells stays undecided the same way as the anti-CD20 antibody (in the stopped conventional column a
+    biologic the facts know makes the row invalid, round 17)."""
+    site_facts("drug_names: {spellings: {daratumumab: [dzx 1]}}\n")
+    for name in ("Darzalex", "DZX-1"):
         patient = {**ELIGIBLE_SLE, column: name, dose: ago(days=days)}
         assert verdict("NCT06920433", patient) == ("unknown", [], [column]), name
 
@@ -308,3 +400,12 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
         "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
         " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
     ]
+
+
+def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], None]) -> None:
+    """Review round 17: NCT06821659's defaults give other_b_cell_depletion 28.4 days; a site that says 50 (and
+    spells ravulizumab, ~50 days, as it) keeps its 50 days in that trial."""
+    site_facts(
+        "half_lives_days: {other_b_cell_depletion: 50}\ndrug_names: {spellings: {other_b_cell_depletion: [x1]}}\n"
+    )
+    assert effective_facts(load_trials()["NCT06821659"]).half_lives_days["other_b_cell_depletion"] == 50

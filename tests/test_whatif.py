@@ -66,7 +66,17 @@ def test_a_course_withheld_for_a_washout_counted_to_a_later_event_is_withheld_un
     assert result.earliest_date == day("2027-02-20")  # 5 x 19.8 days -> 99 days
     assert result.actions[0].text == (
         f"2026-11-23: give no more belimumab (last dose 2026-11-13) until after the {event}, which the washout runs"
-        " to; it is met from the plan date, 2027-02-20"
+        " to; the plan date is 2027-02-20"
+    )
+    assert result.actions[0].until is None  # the event's date, after the plan's, is not known (round 17c, N1)
+
+
+def test_withholding_cyclophosphamide_leaves_the_trials_own_lymphodepletion() -> None:
+    """Round 17c (n3): "no more cyclophosphamide until after the infusion" read against the lymphodepletion."""
+    result = plan_for("NCT06821659", {**base("NCT06821659"), "cyclophosphamide_last_dose": "2026-11-22"})
+    assert result.actions[0].text == (
+        "2026-11-23: give no more cyclophosphamide (last dose 2026-11-22) besides the trial's own lymphodepletion"
+        " until after the infusion, which the washout runs to; the plan date is 2026-11-25"
     )
 
 

@@ -873,11 +873,22 @@ def test_review_round_3_recorded_facts_and_blanks(changes, status):
         assert set(missing) & {"alt_x_uln", "hemoglobin_g_l"}
 
 
-@pytest.mark.parametrize("drug", ["belimumab", "rituximab", "telitacicept"])
-def test_review_round_3_a_current_biologic_is_not_washed_out(drug):
-    """A biologic named as the current immunosuppressant is being taken (SAFETY: it passed with a `never` date)."""
+@pytest.mark.parametrize(
+    ("drug", "place"),
+    [
+        ("belimumab", "belimumab_last_dose"),
+        ("rituximab", "anti_cd20_drug, anti_cd20_last_dose"),
+        ("telitacicept", "telitacicept_last_dose"),
+    ],
+)
+def test_review_round_3_a_current_biologic_is_not_washed_out(drug, place):
+    """A biologic named as the current immunosuppressant is being taken (SAFETY: it passed with a `never` date).
+    Round 17: the row is invalid, naming the biologic's own columns (NCT06983964 read it as no biologic)."""
     changed = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, belimumab_last_dose="never")
-    assert verdict(R3, changed)[:2] == ("ineligible", ["NCT06821659.incl.4.washout"])
+    assert verdict(R3, changed)[:2] == (
+        "invalid",
+        [f"column immunosuppressant: {drug} belongs in {place}, where the trials read it, not in immunosuppressant"],
+    )
     assert verdict(R3, with_changes(ELIGIBLE_SLE, immunosuppressant="mycophenolate"))[0] == "eligible"
 
 
@@ -1342,10 +1353,19 @@ def test_the_current_drugs_that_may_continue_keep_step_with_the_facts() -> None:
 
 
 def test_a_current_biologic_a_site_adds_is_not_washed_out(site_facts: Callable[[str], None]) -> None:
-    """Round 13 (SAFETY): with secukinumab added by a site's facts, a patient taking it passed."""
-    site_facts("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n")
+    """Round 13 (SAFETY): with secukinumab added by a site's facts, a patient taking it passed.  Unknown to the
+    facts it is not among incl.4.washout's drugs that may continue, and stays unknown; added to the biologics,
+    the row is invalid, naming other_biologic (round 17)."""
     patient = with_changes(ELIGIBLE_SLE, immunosuppressant="Secukinumab", immunosuppressant_start_date=ago(200))
-    assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
+    assert verdict(T, patient) == ("unknown", [], ["cyclophosphamide_last_dose", "immunosuppressant"])
+    site_facts("half_lives_days: {secukinumab: 27}\ndrug_classes: {biologic: [secukinumab]}\n")
+    assert verdict(T, patient)[:2] == (
+        "invalid",
+        [
+            "column immunosuppressant: secukinumab belongs in other_biologic, other_biologic_last_dose, where the"
+            " trials read it, not in immunosuppressant"
+        ],
+    )
 
 
 def test_every_conventional_immunosuppressant_the_facts_know_is_checked_for_a_stopped_current_course() -> None:
@@ -1383,10 +1403,19 @@ def test_voclosporin_is_a_conventional_immunosuppressant(changes: dict, expected
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
 
 
-@pytest.mark.parametrize("drug", ["ublituximab", "Briumvi", "daratumumab", "teclistamab"])
-def test_a_current_biologic_is_not_washed_out(drug: str) -> None:
+@pytest.mark.parametrize(
+    ("drug", "place"),
+    [
+        ("ublituximab", "ublituximab belongs in anti_cd20_drug, anti_cd20_last_dose"),
+        ("Briumvi", "ublituximab belongs in anti_cd20_drug, anti_cd20_last_dose"),
+        ("daratumumab", "daratumumab belongs in other_b_cell_depletion_last_dose"),
+        ("teclistamab", "teclistamab belongs in other_b_cell_depletion_last_dose"),
+    ],
+)
+def test_a_current_biologic_is_not_washed_out(drug: str, place: str) -> None:
     patient = with_changes(ELIGIBLE_SLE, immunosuppressant=drug, immunosuppressant_start_date=ago(200))
-    assert verdict(T, patient) == ("ineligible", [C + "incl.4.washout"], [])
+    reason = f"column immunosuppressant: {place}, where the trials read it, not in immunosuppressant"
+    assert verdict(T, patient) == ("invalid", [reason], [])
 
 
 @pytest.mark.parametrize("days", [1000, 142, 100, 62, 1])
@@ -1401,9 +1430,12 @@ def test_a_biologic_without_a_half_life_is_never_decided(days: int) -> None:
 @pytest.mark.parametrize("days", [1000, 142, 96, 1])
 def test_a_biologic_recorded_as_a_stopped_conventional_drug_is_never_decided(days: int) -> None:
     """Round 9: daratumumab (no half-life in the facts) in stopped_immunosuppressant took the conventional class's
-    95 days; it is a biologic, an open class, so the washout is never decided."""
-    patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant="daratumumab", immunosuppressant_last_dose=ago(days))
+    95 days; it is a biologic, an open class, so the washout is never decided.  A biologic the facts do not know
+    stays so; one they know makes the row invalid, naming its own column (round 17)."""
+    patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant="ravulizumab", immunosuppressant_last_dose=ago(days))
     assert verdict(T, patient) == ("unknown", [], ["stopped_immunosuppressant"])
+    known = with_changes(patient, stopped_immunosuppressant="daratumumab")
+    assert verdict(T, known)[0] == "invalid"
 
 
 @pytest.mark.parametrize(
