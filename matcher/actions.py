@@ -240,6 +240,8 @@ class PlanModel:
             )
             event = " and the ".join(later)
             besides = f" besides {drug.besides}" if drug.besides else ""
+            named = self.ctx.lowered_at(drug.name_column, self.row) if drug.name_column else None
+            name = named if named not in (None, "none") else drug.drug
             runs = (
                 f"until after the {event}, which the washout runs to; the plan date is"
                 if later
@@ -252,9 +254,9 @@ class PlanModel:
                 after=_date_text(last),
                 burden=self.facts.action_burden_days["withhold_biologic"],
                 lasts=True,
-                note=f"give no more {drug.drug} (last dose {_date_text(last)}){besides} {runs}",
+                note=f"give no more {name} (last dose {_date_text(last)}){besides} {runs}",
                 until_event=event,
-                summary=f"withholding {drug.drug}",
+                summary=f"withholding {name}",
                 overrides={},
             )
             if choice is not None:

@@ -44,6 +44,7 @@ class WithheldDrug(_Frozen):
     column: str
     drug: str
     besides: str = ""  # doses the withholding does not stop ("the trial's own lymphodepletion")
+    name_column: str | None = None  # where the record names the drug (the note says "rituximab", not the class)
 
 
 class ImmunosuppressantColumns(_Frozen):

@@ -313,3 +313,17 @@ def test_set_date_after_the_screening_day_is_invalid() -> None:
     trials = [load_trials()["NCT06821659"]]
     later = rescreen(cohort, "p1", trials, AS_OF, {"live_vaccine_date": "2026-12-01"}, 0)
     assert "column live_vaccine_date: after the as-of date" in reason_text(later.cohort.invalid[0])
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"anti_cd20_drug": "Rituxan", "anti_cd20_last_dose": "2026-10-24"}, "rituximab"),
+        ({"anti_cd20_drug": "", "anti_cd20_last_dose": "2026-10-24"}, "anti-CD20 antibody"),
+        ({"other_biologic": "abatacept", "other_biologic_last_dose": "2026-11-13"}, "abatacept"),
+    ],
+)
+def test_a_withheld_drug_is_named_as_the_record_names_it(changes: dict[str, str], named: str) -> None:
+    """Round 17b (m5): the note said "give no more biologic" for a recorded abatacept."""
+    result = plan_for("NCT06920433", {**base("NCT06920433"), **changes})
+    assert result.actions[0].text.startswith(f"2026-11-23: give no more {named} (last dose ")
