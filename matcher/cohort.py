@@ -287,11 +287,20 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         known = sorted(default_facts().steroid_equivalent_mg)
         listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
+    for name in default_facts().known_names_only:
+        if name in cohort.values:
+            unknown = cohort.per_word(name, partial(_not_known, default_facts(), name), False)
+            problems.add(
+                unknown,
+                name,
+                "not a drug the facts know: record one conventional immunosuppressant by name, or add the drug in"
+                " the site facts",
+            )
     for name in default_facts().recorded_elsewhere:
         if name in cohort.values:
             misplaced = cohort.per_word(name, partial(_misplaced, default_facts(), name), "")
             for problem in sorted(set(misplaced) - {""}):
-                problems.add(misplaced == problem, name, problem)
+                problems.add(misplaced == problem, name, str(problem))
     for name, others in default_facts().none_contradicted_by.items():
         if name not in cohort.values:
             continue
@@ -299,6 +308,11 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         for other in others:
             if other in cohort.values and (nothing & (says := _says_something(cohort, other))).any():
                 problems.add(nothing & says, name, f"none, though {other} records one")
+
+
+def _not_known(facts: Facts, column: str, word: str) -> bool:
+    """A name the facts do not know (a drug misplaced here is reported as such, not as unknown)."""
+    return not facts.recognises(column, word) and facts.belongs_elsewhere(column, word) is None
 
 
 def _misplaced(facts: Facts, column: str, text: str) -> str:

@@ -179,6 +179,7 @@ class Facts(BaseModel):
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
+    known_names_only: tuple[str, ...] = ()  # drug columns whose names must be drugs the facts know
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...] = Field(min_length=1)
     action_burden_days: dict[str, Annotated[int, Field(ge=0, le=10_000)]]
@@ -263,7 +264,9 @@ class Facts(BaseModel):
         Each part of a list ("prednisone; mycophenolate") is read, and a part counts when it begins with the
         drug's name or a spelling of it ("dexamethasone sodium phosphate", "privigen 10%"), so that no salt,
         strength or companion drug lets a misplaced one through."""
-        parts = [spelling_key(part) for part in re.split(r"[;,+/&]| and | with ", text) if spelling_key(part)]
+        parts = [
+            spelling_key(part) for part in re.split(r"[;,+/&|()\[\]\n]| and | with | plus ", text) if spelling_key(part)
+        ]
         for starts, drug, columns in self._placed_elsewhere.get(column, ()):
             if any(part.startswith(starts) for part in parts):
                 return drug, columns

@@ -143,6 +143,40 @@ def test_a_drug_with_columns_of_its_own_in_another_drug_column_is_invalid(
     assert cohort.invalid == {0: (RowProblem(column, f"{problem}, where the trials read it, not in {column}"),)}
 
 
+UNKNOWN_DRUG = (
+    "not a drug the facts know: record one conventional immunosuppressant by name, or add the drug in the site facts"
+)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "problem"),
+    [
+        # round 18: NCT06983964 reads no conventional immunosuppressant column, so these passed it
+        ("epratuzumab", UNKNOWN_DRUG),
+        ("steroids", UNKNOWN_DRUG),
+        ("mizoribine", UNKNOWN_DRUG),  # a site adds it, with its half-life, to the conventional class
+        ("MMF plus belimumab", "belimumab belongs in belimumab_last_dose, where the trials read it, not in {column}"),
+        ("oral prednisone", UNKNOWN_DRUG),
+        (
+            "Rituximab (MabThera)",
+            "rituximab belongs in anti_cd20_drug, anti_cd20_last_dose, where the trials read it, not in {column}",
+        ),
+        ("mycophenolate", None),
+        ("Plaquenil", None),
+        ("cyclophosphamide", None),
+        ("none", None),
+        ("", None),
+    ],
+)
+@pytest.mark.parametrize("column", ["immunosuppressant", "stopped_immunosuppressant"])
+def test_a_conventional_immunosuppressant_column_takes_the_drugs_the_facts_know(
+    column: str, recorded: str, problem: str | None
+) -> None:
+    cohort = cohort_from_records([{"patient_id": "p", column: recorded}])
+    expected = {} if problem is None else {0: (RowProblem(column, problem.format(column=column)),)}
+    assert cohort.invalid == expected
+
+
 def test_the_glucocorticoids_recorded_elsewhere_keep_step_with_the_facts() -> None:
     from matcher.facts import default_facts
 

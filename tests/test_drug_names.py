@@ -52,8 +52,16 @@ def test_brand_names_of_biologics_are_those_biologics(brand: str, drug: str) -> 
 
 
 def test_a_name_the_tool_does_not_know_is_not_taken_for_another_drug() -> None:
+    """Round 18: a name the facts do not know in a conventional immunosuppressant column makes the row invalid
+    (NCT06983964, which reads no such column, passed a stopped epratuzumab); elsewhere it is unknown."""
     patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "Zyxorelimus", "immunosuppressant_last_dose": ago(days=10)}
-    assert verdict("NCT06920433", patient) == ("unknown", [], ["stopped_immunosuppressant"])
+    reason = (
+        "column stopped_immunosuppressant: not a drug the facts know: record one conventional immunosuppressant by"
+        " name, or add the drug in the site facts"
+    )
+    assert verdict("NCT06920433", patient) == ("invalid", [reason], [])
+    other = {**ELIGIBLE_SLE, "other_biologic": "Zyxorelimus", "other_biologic_last_dose": ago(days=10)}
+    assert verdict("NCT06920433", other) == ("unknown", [], ["other_biologic"])
 
 
 def test_only_drug_columns_are_read_as_drug_names() -> None:
@@ -144,7 +152,6 @@ def test_a_known_drug_outside_the_columns_class_does_not_wash_out_by_its_own_hal
 @pytest.mark.parametrize(
     ("name_column", "date_column"),
     [
-        ("stopped_immunosuppressant", "immunosuppressant_last_dose"),
         ("anti_cd20_drug", "anti_cd20_last_dose"),
         ("other_biologic", "other_biologic_last_dose"),
     ],
@@ -154,7 +161,8 @@ def test_a_biologic_recorded_by_its_class_is_never_washed_out(
     trial_id: str, name_column: str, date_column: str
 ) -> None:
     """Review round 17 (SAFETY): "biologic" written as the drug was washed out by the listed biologics' 142 days
-    (ravulizumab needs about 249); the class is open, so the name settles nothing and the reason asks for it."""
+    (ravulizumab needs about 249); the class is open, so the name settles nothing and the reason asks for it.  In
+    stopped_immunosuppressant the row is invalid (round 18: tests/test_cohort_loader.py)."""
     import pandas as pd
 
     from matcher import api
@@ -409,3 +417,18 @@ def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Ca
         "half_lives_days: {other_b_cell_depletion: 50}\ndrug_names: {spellings: {other_b_cell_depletion: [x1]}}\n"
     )
     assert effective_facts(load_trials()["NCT06821659"]).half_lives_days["other_b_cell_depletion"] == 50
+
+
+def test_a_conventional_drug_a_site_adds_is_read_in_the_immunosuppressant_columns(
+    site_facts: Callable[[str], None],
+) -> None:
+    """Round 18: an unknown name there makes the row invalid; the site adds mizoribine (half-life ~3 h) to the
+    conventional class, and a stopped mizoribine is washed out by its own 5 half-lives (1 day)."""
+    patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "Bredinin", "immunosuppressant_last_dose": ago(days=2)}
+    assert verdict("NCT06920433", patient)[0] == "invalid"
+    site_facts(
+        "half_lives_days: {mizoribine: 0.125}\n"
+        "drug_classes: {conventional_immunosuppressant: [mizoribine]}\n"
+        "drug_names: {spellings: {mizoribine: [bredinin]}}\n"
+    )
+    assert verdict("NCT06920433", patient) == ("eligible", [], [])
