@@ -114,16 +114,24 @@ class ChangeModel(_Frozen):
 
 
 def spelling_key(name: str) -> str:
-    """A spelling as it is matched: lower case, without spaces, dashes, dots or underscores ("IV-G" as "ivg").
+    """A spelling as it is matched: lower case, without spaces, dashes or underscores ("IV-G" as "ivg").
 
     Unicode variants read as the plain letters (full-width "ｒｉｔｕｘｉｍａｂ", an accent, a zero-width space or a
-    soft hyphen inside a name), so that no variant of a known name can be made to spell another drug."""
+    soft hyphen inside a name), so that no variant of a known name can be made to spell another drug or code."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name)).casefold()
-    return "".join(ch for ch in text if ch not in "._" and unicodedata.category(ch) not in _NOT_SPELLED)
+    return "".join(ch for ch in text if ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _NOT_SPELLED)
 
 
-# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters.
+def drug_key(name: str) -> str:
+    """A drug's name as it is matched: as ``spelling_key``, and without dots ("ritu.ximab"); codes keep theirs, as
+    "II.I" is no class III."""
+    return spelling_key(name).replace(".", "")
+
+
+# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters;
+# the underscore, and characters drawn blank though counted as letters or symbols (Hangul fillers, braille blank).
 _NOT_SPELLED = frozenset({"Mn", "Me", "Cf", "Cc", "Zs", "Zl", "Zp", "Pd"})
+_BLANK_LETTERS = frozenset("_\u115f\u1160\u3164\uffa0\u2800")
 
 
 class DrugNames(BaseModel):
@@ -141,7 +149,7 @@ class DrugNames(BaseModel):
         by telitacicept's shorter half-life."""
         owner: dict[str, str] = {}
         for name, others in self.spellings.items():
-            for spelling in {spelling_key(name), *map(spelling_key, others)}:
+            for spelling in {drug_key(name), *map(drug_key, others)}:
                 if not spelling:  # "-" would spell the placeholder a record writes for nothing
                     raise ValueError(f"a spelling of {name} has no letter or digit")
                 if owner.setdefault(spelling, name) != name:
@@ -150,16 +158,16 @@ class DrugNames(BaseModel):
 
     @cached_property
     def _canonical(self) -> dict[str, str]:
-        names = {spelling_key(name): name for name in self.spellings}
+        names = {drug_key(name): name for name in self.spellings}
         for name, others in self.spellings.items():
-            names.update((spelling_key(other), name) for other in others)
+            names.update((drug_key(other), name) for other in others)
         return names
 
     def canonical(self, column: str, words: list[str]) -> list[str]:
         """``words`` of ``column`` (lower-cased), each drug spelling replaced by the name facts.yaml uses."""
         if column not in self.columns:
             return words
-        return [self._canonical.get(spelling_key(word), word) for word in words]
+        return [self._canonical.get(drug_key(word), word) for word in words]
 
 
 class RecordedElsewhere(BaseModel):
@@ -232,11 +240,11 @@ class Facts(BaseModel):
     def _spellings_name_no_other_drug(self) -> Facts:
         """A spelling is never another drug's own name (tocilizumab as a spelling of telitacicept would wash it out
         by the shorter half-life)."""
-        drugs = {spelling_key(name): name for name in self._known_drugs}
-        drugs.update({spelling_key(word): word for word in (*self.drug_classes, "none")})
+        drugs = {drug_key(name): name for name in self._known_drugs}
+        drugs.update({drug_key(word): word for word in (*self.drug_classes, "none")})
         for name, others in self.drug_names.spellings.items():
             for other in others:
-                key, own = spelling_key(other), spelling_key(name)
+                key, own = drug_key(other), drug_key(name)
                 # "rituximab 500 mg" as a spelling of hydroxychloroquine names rituximab all the same (a name
                 # within the drug's own, chloroquine in hydroxychloroquine sulfate, does not)
                 named = drugs.get(key, name) if drugs.get(key, name) != name else None
@@ -264,9 +272,7 @@ class Facts(BaseModel):
         Each part of a list ("prednisone; mycophenolate") is read, and a part counts when it begins with the
         drug's name or a spelling of it ("dexamethasone sodium phosphate", "privigen 10%"), so that no salt,
         strength or companion drug lets a misplaced one through."""
-        parts = [
-            spelling_key(part) for part in re.split(r"[;,+/&|()\[\]\n]| and | with | plus ", text) if spelling_key(part)
-        ]
+        parts = [drug_key(part) for part in re.split(r"[;,+/&|()\[\]\n]| and | with | plus ", text) if drug_key(part)]
         for starts, drug, columns in self._placed_elsewhere.get(column, ()):
             if any(part.startswith(starts) for part in parts):
                 return drug, columns
@@ -278,7 +284,7 @@ class Facts(BaseModel):
         drug an earlier group places is not placed again by a later class ("biologic" after belimumab's own)."""
         spelled: dict[str, set[str]] = {}
         for drug, others in self.drug_names.spellings.items():
-            spelled[drug] = {spelling_key(other) for other in others}
+            spelled[drug] = {drug_key(other) for other in others}
         placed: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
         for column, groups in self.recorded_elsewhere.items():
             seen: set[str] = set()
@@ -287,7 +293,7 @@ class Facts(BaseModel):
                     for drug in self.drug_classes.get(name, (name,)):
                         if drug not in seen:
                             seen.add(drug)
-                            keys = {spelling_key(drug)} | spelled.get(drug, set())
+                            keys = {drug_key(drug)} | spelled.get(drug, set())
                             placed.setdefault(column, []).extend((key, drug, group.record_in) for key in keys)
         return placed
 
@@ -359,8 +365,8 @@ def default_facts() -> Facts:
             _only_what_a_site_may(overrides)
             bundled = document  # _lay_over builds a new document and leaves this one as it is
             document = _lay_over(document, overrides, ())
-            _no_drug_moved(bundled, document["drug_classes"])
             _new_names_name_no_known_drug(bundled, overrides)
+            _no_drug_moved(bundled, document["drug_classes"])
         except ValueError as exc:
             raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
     try:
@@ -395,19 +401,21 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
     spellings = bundled["drug_names"]["spellings"]
     known: dict[str, str] = {}
     for name in [*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings]:
-        known[spelling_key(name)] = name
+        known[drug_key(name)] = name
     for members in bundled["drug_classes"].values():
-        known.update((spelling_key(member), member) for member in members)
+        known.update((drug_key(member), member) for member in members)
     for name, others in spellings.items():
-        known.update((spelling_key(other), name) for other in others)
-    added: list[tuple[str, str]] = [(str(name), str(name)) for name in site.get("half_lives_days", {})]
-    added += [(str(m), str(m)) for members in site.get("drug_classes", {}).values() for m in members or ()]
+        known.update((drug_key(other), name) for other in others)
+    added: list[tuple[Any, Any]] = [(name, name) for name in site.get("half_lives_days", {})]
+    added += [(m, m) for members in site.get("drug_classes", {}).values() for m in members or ()]
     for name, others in (site.get("drug_names", {}).get("spellings") or {}).items():
-        added += [(str(name), str(name))] + [(str(name), str(other)) for other in others or ()]
-    not_drugs = {spelling_key(word) for word in bundled["drug_classes"]} | {"none"}
+        added += [(name, name)] + [(name, other) for other in others or ()]
+    not_drugs = {drug_key(word) for word in bundled["drug_classes"]} | {"none"}
     for drug, word in added:
-        key = spelling_key(word)
-        if not key or key in not_drugs or spelling_key(drug) in not_drugs:
+        if not isinstance(word, str) or not isinstance(drug, str):  # a null, a number, a date or !!binary bytes
+            raise ValueError(f"{word!r} ({drug!r}): a drug's name is text")
+        key = drug_key(word)
+        if not key or key in not_drugs or drug_key(drug) in not_drugs:
             raise ValueError(f"{word!r} ({drug}): a drug's name, not a class, `none` or a word without letters")
         if _mixes_scripts(word):
             raise ValueError(f"{word!r} ({drug}) mixes Latin letters with look-alikes of another script")
@@ -418,9 +426,9 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
         named = next((known[k] for k in known if known[k] != drug and _names(k, key, rest, own)), None)
         if named is not None:
             raise ValueError(f"{word!r} ({drug}) names {named!r}, a drug the facts know")
-    given = {spelling_key(str(name)) for name in site.get("half_lives_days", {})}
+    given = {drug_key(str(name)) for name in site.get("half_lives_days", {})}
     for name in site.get("drug_names", {}).get("spellings") or {}:
-        if spelling_key(str(name)) not in set(known) | given:
+        if drug_key(str(name)) not in set(known) | given:
             # a name only a trial's defaults give a half-life (other_b_cell_depletion) would lend it to the spelling
             raise ValueError(f"drug_names.spellings.{name}: spell a drug the facts know, or give it a half-life")
 
@@ -428,16 +436,18 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
 def _names(known: str, key: str, rest: str, own: set[str]) -> bool:
     """Whether a new name (``key``; ``rest`` once its drug's own names are taken out) names the drug ``known``
     spells: it holds that name outside its own drug's names ("chloroquine diphosphate" as hydroxychloroquine),
-    or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa" cuts "campath"), or is
-    its first letters ("ritux" as ofatumumab)."""
+    or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa" cuts "campath"), or
+    begins with its first letters ("ritux", "ritux 1g" as ofatumumab)."""
     inside_own = any(known in name for name in own)
-    return known in rest or (known in key and not inside_own) or (len(key) >= 4 and known.startswith(key))
+    lead = re.split(r"\d", key, maxsplit=1)[0]  # "ritux" of "ritux 1g": a dose after the first letters
+    return known in rest or (known in key and not inside_own) or (len(lead) >= 4 and known.startswith(lead))
 
 
 def _mixes_scripts(word: str) -> bool:
-    """Latin letters beside Cyrillic or Greek ones: a look-alike of a Latin name ("rіtuximab" with a Cyrillic і)."""
-    scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in unicodedata.normalize("NFKC", word) if ch.isalpha()}
-    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
+    """Plain Latin letters beside any other letter: a look-alike of a Latin name ("rіtuximab" with a Cyrillic і,
+    "rıtuximab" with a dotless ı).  A name wholly in another script (利妥昔单抗) is not a look-alike."""
+    letters = [ch for ch in drug_key(word) if ch.isalpha()]
+    return any(ch.isascii() for ch in letters) and not all(ch.isascii() for ch in letters)
 
 
 def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
@@ -486,11 +496,9 @@ def _no_drug_moved(bundled: dict[str, Any], merged: dict[str, list[str]]) -> Non
     held = {drug for members in bundled["drug_classes"].values() for drug in members}
     held |= {*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings}
     held |= {other for others in spellings.values() for other in others}
-    held_keys = {spelling_key(drug) for drug in held}
+    held_keys = {drug_key(drug) for drug in held}
     for name, members in merged.items():
-        moved = sorted(
-            m for m in set(members) - set(bundled["drug_classes"].get(name, ())) if spelling_key(m) in held_keys
-        )
+        moved = sorted(m for m in set(members) - set(bundled["drug_classes"].get(name, ())) if drug_key(m) in held_keys)
         if moved:
             raise ValueError(
                 f"drug_classes.{name}: {', '.join(moved)} is a drug the bundled facts know, of its own class"

@@ -347,6 +347,12 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], N
             "drug_names.spellings.other_b_cell_depletion: spell a drug the facts know, or give it a half-life",
         ),
         ("half_lives_days: [1, 2]\n", "half_lives_days: a mapping of entries"),
+        # review round 18: a null or !!binary drug name crashed the loader or passed its checks as bytes
+        ("drug_classes: {anti_cd20: [null]}\n", "None (None): a drug's name is text"),
+        ('drug_names: {spellings: {ofatumumab: ["r\\u0131tuximab"]}}\n', "mixes Latin letters with look-alikes"),
+        ('drug_names: {spellings: {ofatumumab: ["ritu\\u3164ximab"]}}\n', "names 'rituximab'"),
+        ("drug_names: {spellings: {ofatumumab: [ritux 1g]}}\n", "'ritux 1g' (ofatumumab) names 'rituximab'"),
+        ("drug_names: {spellings: {ofatumumab: [!!binary cml0dXhpbWFi]}}\n", "a drug's name is text"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], None], text: str, message: str) -> None:
