@@ -12,6 +12,7 @@ column.  In a semicolon-delimited file a decimal comma (``1,5``) is read as a de
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from matcher.contract import DERIVED_FROM, columns, nearest_column, plausible_ra
 from matcher.dates import day_number
 from matcher.derived import completed_years
 from matcher.errors import CohortError
-from matcher.facts import Facts, default_facts
+from matcher.facts import DRUG_LIST_SEPARATORS, Facts, default_facts, drug_key
 from matcher.kleene import TRUE
 from matcher.reading import ParquetColumns, first_line, read_csv, read_header, resolve_headers
 from matcher.units import conversion_factor
@@ -289,13 +290,8 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
     for name in default_facts().known_names_only:
         if name in cohort.values:
-            unknown = cohort.per_word(name, partial(_not_known, default_facts(), name), False)
-            problems.add(
-                unknown,
-                name,
-                "not a drug the facts know: record one conventional immunosuppressant by name, or add the drug in"
-                " the site facts",
-            )
+            problems.add(cohort.per_word(name, partial(_several, default_facts(), name), False), name, _SEVERAL)
+            problems.add(cohort.per_word(name, partial(_not_taken, default_facts(), name), False), name, _NOT_TAKEN)
     for name in default_facts().recorded_elsewhere:
         if name in cohort.values:
             misplaced = cohort.per_word(name, partial(_misplaced, default_facts(), name), "")
@@ -310,9 +306,33 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
                 problems.add(nothing & says, name, f"none, though {other} records one")
 
 
-def _not_known(facts: Facts, column: str, word: str) -> bool:
-    """A name the facts do not know (a drug misplaced here is reported as such, not as unknown)."""
-    return not facts.recognises(column, word) and facts.belongs_elsewhere(column, word) is None
+_SEVERAL = (
+    "names more than one drug, and the column holds one: the row cannot be screened as it is (keeping one of them"
+    " would leave the other's washout and stable dose unchecked)"
+)
+_NOT_TAKEN = (
+    "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is not"
+    " read): write the name alone, or add the drug to the conventional class in the site facts"
+)
+
+
+def _drugs(facts: Facts, column: str, text: str) -> set[str]:
+    """The drugs a cell names, each part of a list by its name in the facts ("azathioprine (Imuran)" is one)."""
+    parts = [part.strip() for part in re.split(DRUG_LIST_SEPARATORS, text) if drug_key(part)]
+    return set(facts.drug_names.canonical(column, parts))
+
+
+def _several(facts: Facts, column: str, text: str) -> bool:
+    """A cell naming more than one drug (a drug misplaced among them is reported as such)."""
+    return len(_drugs(facts, column, text)) > 1 and facts.belongs_elsewhere(column, text) is None
+
+
+def _not_taken(facts: Facts, column: str, text: str) -> bool:
+    """One drug the column does not take (a drug misplaced here is reported as such, not as unknown)."""
+    drugs = _drugs(facts, column, text)
+    if len(drugs) != 1 or facts.belongs_elsewhere(column, text) is not None:
+        return False
+    return not facts.takes(column, drugs.pop())
 
 
 def _misplaced(facts: Facts, column: str, text: str) -> str:

@@ -125,8 +125,11 @@ def spelling_key(name: str) -> str:
 def drug_key(name: str) -> str:
     """A drug's name as it is matched: as ``spelling_key``, and without dots ("ritu.ximab"); codes keep theirs, as
     "II.I" is no class III."""
-    return spelling_key(name).replace(".", "")
+    return spelling_key(name).replace(".", "").strip(",;:")
 
+
+# What separates the drugs of a list written in one cell ("tacrolimus with prednisone", "MMF (prednisone)").
+DRUG_LIST_SEPARATORS = r"[;,+/&|()\[\]\n]| and | with | plus "
 
 # Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters;
 # the underscore, and characters drawn blank though counted as letters or symbols (Hangul fillers, braille blank).
@@ -187,7 +190,16 @@ class Facts(BaseModel):
     drug_names: DrugNames
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
-    known_names_only: tuple[str, ...] = ()  # drug columns whose names must be drugs the facts know
+    known_names_only: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # column: the drugs, classes it takes
+
+    def takes(self, column: str, word: str) -> bool:
+        """Whether a ``known_names_only`` column takes ``word`` (lower-cased, canonical): a drug it lists, a member
+        of a class it lists, or ``none``."""
+        allowed = self.known_names_only.get(column)
+        if allowed is None or word == "none":
+            return True
+        return any(word == name or word in self.drug_classes.get(name, ()) for name in allowed)
+
     spellings: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     taper_schedule: tuple[TaperStep, ...] = Field(min_length=1)
     action_burden_days: dict[str, Annotated[int, Field(ge=0, le=10_000)]]
@@ -272,7 +284,7 @@ class Facts(BaseModel):
         Each part of a list ("prednisone; mycophenolate") is read, and a part counts when it begins with the
         drug's name or a spelling of it ("dexamethasone sodium phosphate", "privigen 10%"), so that no salt,
         strength or companion drug lets a misplaced one through."""
-        parts = [drug_key(part) for part in re.split(r"[;,+/&|()\[\]\n]| and | with | plus ", text) if drug_key(part)]
+        parts = [drug_key(part) for part in re.split(DRUG_LIST_SEPARATORS, text) if drug_key(part)]
         for starts, drug, columns in self._placed_elsewhere.get(column, ()):
             if any(part.startswith(starts) for part in parts):
                 return drug, columns

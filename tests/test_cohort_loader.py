@@ -144,7 +144,12 @@ def test_a_drug_with_columns_of_its_own_in_another_drug_column_is_invalid(
 
 
 UNKNOWN_DRUG = (
-    "not a drug the facts know: record one conventional immunosuppressant by name, or add the drug in the site facts"
+    "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is not"
+    " read): write the name alone, or add the drug to the conventional class in the site facts"
+)
+SEVERAL_DRUGS = (
+    "names more than one drug, and the column holds one: the row cannot be screened as it is (keeping one of them"
+    " would leave the other's washout and stable dose unchecked)"
 )
 
 
@@ -161,6 +166,11 @@ UNKNOWN_DRUG = (
             "Rituximab (MabThera)",
             "rituximab belongs in anti_cd20_drug, anti_cd20_last_dose, where the trials read it, not in {column}",
         ),
+        # round 19: two drugs (keeping one would leave the other's washout unchecked); a name with its brand is one
+        ("leflunomide + mycophenolate", SEVERAL_DRUGS),
+        ("azathioprine (Imuran)", None),
+        ("Tacrolimus,", None),
+        ("CsA", None),
         ("mycophenolate", None),
         ("Plaquenil", None),
         ("cyclophosphamide", None),

@@ -55,9 +55,9 @@ def test_a_name_the_tool_does_not_know_is_not_taken_for_another_drug() -> None:
     """Round 18: a name the facts do not know in a conventional immunosuppressant column makes the row invalid
     (NCT06983964, which reads no such column, passed a stopped epratuzumab); elsewhere it is unknown."""
     patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "Zyxorelimus", "immunosuppressant_last_dose": ago(days=10)}
-    reason = (
-        "column stopped_immunosuppressant: not a drug the facts know: record one conventional immunosuppressant by"
-        " name, or add the drug in the site facts"
+    reason = "column stopped_immunosuppressant: " + (
+        "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is"
+        " not read): write the name alone, or add the drug to the conventional class in the site facts"
     )
     assert verdict("NCT06920433", patient) == ("invalid", [reason], [])
     other = {**ELIGIBLE_SLE, "other_biologic": "Zyxorelimus", "other_biologic_last_dose": ago(days=10)}
@@ -438,3 +438,13 @@ def test_a_conventional_drug_a_site_adds_is_read_in_the_immunosuppressant_column
         "drug_names: {spellings: {mizoribine: [bredinin]}}\n"
     )
     assert verdict("NCT06920433", patient) == ("eligible", [], [])
+
+
+def test_a_drug_a_site_gives_only_a_half_life_is_no_conventional_immunosuppressant(
+    site_facts: Callable[[str], None],
+) -> None:
+    """Round 19 (SAFETY): with epratuzumab given a half-life, a stopped epratuzumab 10 days back was a known name
+    in stopped_immunosuppressant and NCT06983964, which reads no such column, passed it."""
+    site_facts("half_lives_days: {epratuzumab: 14}\n")
+    patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "epratuzumab", "immunosuppressant_last_dose": ago(days=10)}
+    assert verdict("NCT06920433", patient)[0] == "invalid"
