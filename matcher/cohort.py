@@ -12,7 +12,6 @@ column.  In a semicolon-delimited file a decimal comma (``1,5``) is read as a de
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from matcher.contract import DERIVED_FROM, columns, nearest_column, plausible_ra
 from matcher.dates import day_number
 from matcher.derived import completed_years
 from matcher.errors import CohortError
-from matcher.facts import DRUG_LIST_SEPARATORS, Facts, default_facts, drug_key
+from matcher.facts import Facts, default_facts
 from matcher.kleene import TRUE
 from matcher.reading import ParquetColumns, first_line, read_csv, read_header, resolve_headers
 from matcher.units import conversion_factor
@@ -290,13 +289,10 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
     for name in default_facts().known_names_only:
         if name in cohort.values:
-            problems.add(cohort.per_word(name, partial(_several, default_facts(), name), False), name, _SEVERAL)
-            problems.add(cohort.per_word(name, partial(_not_taken, default_facts(), name), False), name, _NOT_TAKEN)
+            _add_per_word(cohort, problems, name, partial(_unread_name, default_facts(), name))
     for name in default_facts().recorded_elsewhere:
         if name in cohort.values:
-            misplaced = cohort.per_word(name, partial(_misplaced, default_facts(), name), "")
-            for problem in sorted(set(misplaced) - {""}):
-                problems.add(misplaced == problem, name, str(problem))
+            _add_per_word(cohort, problems, name, partial(_misplaced, default_facts(), name))
     for name, others in default_facts().none_contradicted_by.items():
         if name not in cohort.values:
             continue
@@ -310,29 +306,39 @@ _SEVERAL = (
     "names more than one drug, and the column holds one: the row cannot be screened as it is (keeping one of them"
     " would leave the other's washout and stable dose unchecked)"
 )
+_BESIDE = (
+    "holds words that are not read beside the name (a dose, route or note, or a drug the facts do not know): if they"
+    " are a note, write the name alone; if they name a second drug, the row cannot be screened as it is"
+)
 _NOT_TAKEN = (
     "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is not"
-    " read): write the name alone, or add the drug to the conventional class in the site facts"
+    " read): write the name alone. A small-molecule immunosuppressant the facts lack is added, with its half-life,"
+    " to the conventional class in the site facts; a biologic is recorded in other_biologic and"
+    " other_biologic_last_dose (other_b_cell_depletion_last_dose if it depletes B cells)"
 )
+_NO_NAME = "names no drug: leave the cell blank if it is not recorded, or write none"
 
 
-def _drugs(facts: Facts, column: str, text: str) -> set[str]:
-    """The drugs a cell names, each part of a list by its name in the facts ("azathioprine (Imuran)" is one)."""
-    parts = [part.strip() for part in re.split(DRUG_LIST_SEPARATORS, text) if drug_key(part)]
-    return set(facts.drug_names.canonical(column, parts))
+def _unread_name(facts: Facts, column: str, text: str) -> str:
+    """Why a cell of a column that takes only known names cannot be read as one drug it takes ("" if it can).  A
+    drug misplaced here is reported as such (``_misplaced``), not as unknown."""
+    if facts.belongs_elsewhere(column, text) is not None:
+        return ""
+    known, unread = facts.drugs_in(text)
+    if len(known) > 1:
+        return _SEVERAL
+    if known and unread:
+        return _BESIDE
+    if not known:
+        return _NOT_TAKEN if unread else _NO_NAME
+    return "" if facts.takes(column, next(iter(known))) else _NOT_TAKEN
 
 
-def _several(facts: Facts, column: str, text: str) -> bool:
-    """A cell naming more than one drug (a drug misplaced among them is reported as such)."""
-    return len(_drugs(facts, column, text)) > 1 and facts.belongs_elsewhere(column, text) is None
-
-
-def _not_taken(facts: Facts, column: str, text: str) -> bool:
-    """One drug the column does not take (a drug misplaced here is reported as such, not as unknown)."""
-    drugs = _drugs(facts, column, text)
-    if len(drugs) != 1 or facts.belongs_elsewhere(column, text) is not None:
-        return False
-    return not facts.takes(column, drugs.pop())
+def _add_per_word(cohort: Cohort, problems: RowProblems, name: str, problem_of: Callable[[str], str]) -> None:
+    """Each row's problem with its text in column ``name`` ("" for none)."""
+    found = cohort.per_word(name, problem_of, "")
+    for problem in sorted(set(found) - {""}):
+        problems.add(found == problem, name, str(problem))
 
 
 def _misplaced(facts: Facts, column: str, text: str) -> str:

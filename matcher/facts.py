@@ -159,19 +159,6 @@ class DrugNames(BaseModel):
                     raise ValueError(f"{spelling!r} is a spelling of both {owner[spelling]} and {name}")
         return self
 
-    @cached_property
-    def _canonical(self) -> dict[str, str]:
-        names = {drug_key(name): name for name in self.spellings}
-        for name, others in self.spellings.items():
-            names.update((drug_key(other), name) for other in others)
-        return names
-
-    def canonical(self, column: str, words: list[str]) -> list[str]:
-        """``words`` of ``column`` (lower-cased), each drug spelling replaced by the name facts.yaml uses."""
-        if column not in self.columns:
-            return words
-        return [self._canonical.get(drug_key(word), word) for word in words]
-
 
 class RecordedElsewhere(BaseModel):
     """Drugs the cohort contract records in columns of their own, so a drug column that names one is misread."""
@@ -191,6 +178,7 @@ class Facts(BaseModel):
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
     known_names_only: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # column: the drugs, classes it takes
+    biologic_name_endings: tuple[str, ...] = ()  # INN stems: no class a known_names_only column takes has one
 
     def takes(self, column: str, word: str) -> bool:
         """Whether a ``known_names_only`` column takes ``word`` (lower-cased, canonical): a drug it lists, a member
@@ -238,6 +226,22 @@ class Facts(BaseModel):
             )
             if unknown:
                 raise ValueError(f"recorded_elsewhere: {', '.join(unknown)} is not a drug these facts know")
+        return self
+
+    @model_validator(mode="after")
+    def _no_biologic_taken_as_conventional(self) -> Facts:
+        """No drug named as a biologic (``biologic_name_endings``) is one a column of conventional drugs takes
+        (``known_names_only``): a trial that reads each biologic's own column would pass it there unchecked (round
+        20: a site's epratuzumab in the conventional class)."""
+        endings = self.biologic_name_endings
+        for column, names in self.known_names_only.items():
+            taken = [drug for name in names for drug in self.drug_classes.get(name, (name,))]
+            biologics = sorted(drug for drug in taken if endings and drug_key(drug).endswith(endings))
+            if biologics:
+                raise ValueError(
+                    f"{column} takes {', '.join(biologics)}, named as a biologic (-{', -'.join(endings)}): a"
+                    " biologic belongs in the biologic class, and the cohort records it in other_biologic"
+                )
         return self
 
     @model_validator(mode="after")
@@ -326,6 +330,44 @@ class Facts(BaseModel):
         members = (m for group in self.drug_classes.values() for m in group)
         return frozenset([*self.drug_names.spellings, *self.half_lives_days, *self.steroid_equivalent_mg, *members])
 
+    @cached_property
+    def _drug_by_key(self) -> dict[str, str]:
+        """Every name and spelling of a drug the facts know (and ``none``), by ``drug_key``, to the drug's name."""
+        names = {drug_key(name): name for name in self._known_drugs}
+        for name, others in self.drug_names.spellings.items():
+            names.update((drug_key(other), name) for other in others)
+        names["none"] = "none"
+        return names
+
+    def drugs_in(self, text: str) -> tuple[set[str], list[str]]:
+        """The drugs the facts know (or ``none``) that a cell's parts name, each by its name in the facts, and
+        the parts that name none of them ("oral" in "MTX (oral)"; a drug the facts lack)."""
+        known: set[str] = set()
+        unread: list[str] = []
+        for part in re.split(DRUG_LIST_SEPARATORS, text):
+            key = drug_key(part)
+            if key in self._drug_by_key:
+                known.add(self._drug_by_key[key])
+            elif key:
+                unread.append(part.strip())
+        return known, unread
+
+    def canonical_names(self, column: str, words: list[str]) -> list[str]:
+        """``words`` of ``column`` (lower-cased), in a drug-name column each as the name facts.yaml uses for the
+        one drug it names: a spelling ("mmf"), or the drug with its brand or a trailing comma ("azathioprine
+        (imuran)").  A word naming no drug the facts know, more than one, or one beside words not read stays as
+        written, so that every criterion and half-life sees one name per drug and no name hides another."""
+        if column not in self.drug_names.columns:
+            return words
+        return [self._one_drug(word) or word for word in words]
+
+    def _one_drug(self, word: str) -> str | None:
+        whole = self._drug_by_key.get(drug_key(word))
+        if whole is not None:
+            return whole
+        known, unread = self.drugs_in(word)
+        return next(iter(known)) if len(known) == 1 and not unread else None
+
     def recognises(self, column: str, word: str) -> bool:
         """Whether ``word`` (lower-cased, canonical) in ``column`` says what it is.
 
@@ -386,7 +428,8 @@ def default_facts() -> Facts:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise FactsError(f"{SITE_FACTS}={site}: {where}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")  # a validator's own words, which name the entry
+        raise FactsError(f"{SITE_FACTS}={site}: {f'{where}: ' if where else ''}{message}") from exc
 
 
 # A site's own practice, which it sets as it likes: what a plan's actions cost, the tablets it stocks, its taper.

@@ -63,7 +63,7 @@ def lowered_codes(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]
     """
     encoded = pc.utf8_lower(pa.array(values, pa.string(), from_pandas=True)).dictionary_encode()
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
-    return codes, default_facts().drug_names.canonical(name, encoded.dictionary.to_pylist())
+    return codes, default_facts().canonical_names(name, encoded.dictionary.to_pylist())
 
 
 def blank_column(column: Column, n: int) -> np.ndarray:

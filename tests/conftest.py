@@ -15,15 +15,16 @@ from matcher.facts import SITE_FACTS, default_facts  # noqa: E402
 
 
 @pytest.fixture
-def site_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], None]]:
-    """Lay a site facts file (its YAML text) over the bundled facts; call again to replace it.  The bundled
-    facts come back after the test."""
+def site_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Lay a site facts file (its YAML text) over the bundled facts, returning its path; call again to replace
+    it.  The bundled facts come back after the test."""
 
-    def lay(text: str) -> None:
+    def lay(text: str) -> Path:
         site = tmp_path / "site.yaml"
         site.write_text(text)
         monkeypatch.setenv(SITE_FACTS, str(site))
         default_facts.cache_clear()
+        return site
 
     yield lay
     monkeypatch.delenv(SITE_FACTS, raising=False)

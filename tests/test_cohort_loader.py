@@ -145,8 +145,15 @@ def test_a_drug_with_columns_of_its_own_in_another_drug_column_is_invalid(
 
 UNKNOWN_DRUG = (
     "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is not"
-    " read): write the name alone, or add the drug to the conventional class in the site facts"
+    " read): write the name alone. A small-molecule immunosuppressant the facts lack is added, with its half-life,"
+    " to the conventional class in the site facts; a biologic is recorded in other_biologic and"
+    " other_biologic_last_dose (other_b_cell_depletion_last_dose if it depletes B cells)"
 )
+WORDS_BESIDE = (
+    "holds words that are not read beside the name (a dose, route or note, or a drug the facts do not know): if they"
+    " are a note, write the name alone; if they name a second drug, the row cannot be screened as it is"
+)
+NO_DRUG = "names no drug: leave the cell blank if it is not recorded, or write none"
 SEVERAL_DRUGS = (
     "names more than one drug, and the column holds one: the row cannot be screened as it is (keeping one of them"
     " would leave the other's washout and stable dose unchecked)"
@@ -176,6 +183,18 @@ SEVERAL_DRUGS = (
         ("cyclophosphamide", None),
         ("none", None),
         ("", None),
+        # round 20: one drug with a note is no second drug (N2), nor is a drug the facts lack taken for a note;
+        # none with a comma or brackets is none (N3); a placeholder names nothing
+        ("MTX (oral)", WORDS_BESIDE),
+        ("none (stopped)", WORDS_BESIDE),
+        ("mycophenolate + mizoribine", WORDS_BESIDE),
+        ("cyclosporine (Lupkynis)", SEVERAL_DRUGS),
+        ("n/a", UNKNOWN_DRUG),
+        ("-", NO_DRUG),
+        ("( )", NO_DRUG),
+        ("none,", None),
+        ("(None)", None),
+        ("None.", None),
     ],
 )
 @pytest.mark.parametrize("column", ["immunosuppressant", "stopped_immunosuppressant"])
@@ -185,6 +204,33 @@ def test_a_conventional_immunosuppressant_column_takes_the_drugs_the_facts_know(
     cohort = cohort_from_records([{"patient_id": "p", column: recorded}])
     expected = {} if problem is None else {0: (RowProblem(column, problem.format(column=column)),)}
     assert cohort.invalid == expected
+
+
+@pytest.mark.parametrize(
+    ("recorded", "stored"),
+    [
+        ("azathioprine (Imuran)", "azathioprine"),
+        ("Arava (leflunomide)", "leflunomide"),
+        ("Plaquenil (HCQ)", "hydroxychloroquine"),
+        ("MMF & CellCept", "mycophenolate"),
+        ("Tacrolimus,", "tacrolimus"),
+        ("(none)", "none"),
+        ("None.", "none"),
+        ("cyclosporine (Lupkynis)", "cyclosporine (lupkynis)"),  # two drugs: as written (and the row invalid)
+    ],
+)
+def test_a_cell_naming_one_drug_is_stored_as_that_drug(recorded: str, stored: str) -> None:
+    """Round 20 (N1): the loader took "azathioprine (Imuran)" for one drug, but the trials read the cell as
+    written, a name they did not know; the cell is now stored as the one drug it names."""
+    cohort = cohort_from_records([{"patient_id": "p", "stopped_immunosuppressant": recorded}])
+    assert cohort.text_codes("stopped_immunosuppressant")[1] == [stored]
+
+
+def test_none_with_a_comma_still_meets_the_date_that_contradicts_it() -> None:
+    """Round 20 (N3): "none," passed the none-versus-last-dose check that "none" meets."""
+    record = {"patient_id": "p", "stopped_immunosuppressant": "none,", "immunosuppressant_last_dose": "2026-11-01"}
+    problem = "none, though immunosuppressant_last_dose records one"
+    assert cohort_from_records([record]).invalid == {0: (RowProblem("stopped_immunosuppressant", problem),)}
 
 
 def test_the_glucocorticoids_recorded_elsewhere_keep_step_with_the_facts() -> None:

@@ -57,7 +57,9 @@ def test_a_name_the_tool_does_not_know_is_not_taken_for_another_drug() -> None:
     patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "Zyxorelimus", "immunosuppressant_last_dose": ago(days=10)}
     reason = "column stopped_immunosuppressant: " + (
         "not the name of a conventional immunosuppressant the facts know (a dose, route or note beside the name is"
-        " not read): write the name alone, or add the drug to the conventional class in the site facts"
+        " not read): write the name alone. A small-molecule immunosuppressant the facts lack is added, with its"
+        " half-life, to the conventional class in the site facts; a biologic is recorded in other_biologic and"
+        " other_biologic_last_dose (other_b_cell_depletion_last_dose if it depletes B cells)"
     )
     assert verdict("NCT06920433", patient) == ("invalid", [reason], [])
     other = {**ELIGIBLE_SLE, "other_biologic": "Zyxorelimus", "other_biologic_last_dose": ago(days=10)}
@@ -222,7 +224,7 @@ def test_an_undecided_washout_says_what_settles_it(changes: dict, advice: str) -
     assert advice in row["reason"]
 
 
-def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], None]) -> None:
+def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], Path]) -> None:
     """Biologics are an open class: an unlisted one is never decided (round 12) until the site's facts add it to
     the class with its half-life (secukinumab 27 d -> 135 days); a half-life alone leaves it outside the class,
     so the record still contradicts itself (round 13). In the stopped conventional column, once a biologic the
@@ -353,23 +355,31 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], N
         ('drug_names: {spellings: {ofatumumab: ["ritu\\u3164ximab"]}}\n', "names 'rituximab'"),
         ("drug_names: {spellings: {ofatumumab: [ritux 1g]}}\n", "'ritux 1g' (ofatumumab) names 'rituximab'"),
         ("drug_names: {spellings: {ofatumumab: [!!binary cml0dXhpbWFi]}}\n", "a drug's name is text"),
+        # review round 20 (S3): a biologic the facts lack, put in the conventional class, passed NCT06983964 stopped
+        # 10 days back (it reads each biologic's own column); the message no longer ends "Value error, ..."
+        (
+            "half_lives_days: {epratuzumab: 14}\ndrug_classes: {conventional_immunosuppressant: [epratuzumab]}\n",
+            "MATCHER_SITE_FACTS={site}: immunosuppressant takes epratuzumab, named as a biologic (-mab, -cept): a"
+            " biologic belongs in the biologic class, and the cohort records it in other_biologic",
+        ),
+        ("drug_classes: {conventional_immunosuppressant: [Some-Cept]}\n", "takes Some-Cept, named as a biologic"),
     ],
 )
-def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], None], text: str, message: str) -> None:
+def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], Path], text: str, message: str) -> None:
     """Review round 13 (SAFETY): a site file set rituximab's half-life to 2 days (rituximab 50 days back passed),
     or secukinumab's to 0 (given yesterday, passed). A site may add a half-life or lengthen one, never shorten;
     nor may it spell one drug as another with a shorter half-life."""
     from matcher.errors import FactsError
     from matcher.facts import default_facts
 
-    site_facts(text)
-    with pytest.raises(FactsError, match=re.escape(message)):
+    site = site_facts(text)
+    with pytest.raises(FactsError, match=re.escape(message.format(site=site))):
         default_facts()
 
 
 @pytest.mark.parametrize(("column", "dose", "days"), [("anti_cd20_drug", "anti_cd20_last_dose", 142)])
 def test_a_spelling_a_site_adds_gives_no_half_life(
-    site_facts: Callable[[str], None], column: str, dose: str, days: int
+    site_facts: Callable[[str], Path], column: str, dose: str, days: int
 ) -> None:
     """Review round 14 (SAFETY): once a site spelled secukinumab (Cosentyx) or ravulizumab (Ultomiris), the names
     were known, so a stopped secukinumab took the conventional drugs' 95 days and ravulizumab as the anti-CD20
@@ -383,7 +393,43 @@ def test_a_spelling_a_site_adds_gives_no_half_life(
         assert verdict("NCT06920433", patient) == ("unknown", [], [column]), name
 
 
-def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], None]) -> None:
+@pytest.mark.parametrize(
+    ("trial_id", "patient", "expected"),
+    [
+        # NCT06821659 lets a conventional drug continue; NCT06920433 excludes one taken in the last 30 days (excl.14)
+        ("NCT06821659", {"immunosuppressant": "{cell}", "immunosuppressant_start_date": ago(days=200)}, "eligible"),
+        ("NCT06920433", {"immunosuppressant": "{cell}", "immunosuppressant_start_date": ago(days=200)}, "ineligible"),
+    ],
+)
+@pytest.mark.parametrize("cell", ["azathioprine (Imuran)", "Imuran (azathioprine)", "azathioprine,"])
+def test_a_drug_with_its_brand_is_screened_as_the_drug(
+    trial_id: str, patient: dict[str, str], expected: str, cell: str
+) -> None:
+    """Review round 20 (N1): the loader accepted "azathioprine (Imuran)" as one drug, but both trials read it as a
+    name they did not know (unknown, "measure immunosuppressant")."""
+    from test_NCT06821659 import ELIGIBLE_SLE as ELIGIBLE_1659
+
+    base = ELIGIBLE_1659 if trial_id == "NCT06821659" else ELIGIBLE_SLE
+    row = {**base, **{column: value.format(cell=cell) for column, value in patient.items()}}
+    plain = {**row, "immunosuppressant": "azathioprine"}
+    assert verdict(trial_id, row) == verdict(trial_id, plain)
+    assert verdict(trial_id, row)[0] == expected
+
+
+@pytest.mark.parametrize("trial_id", ["NCT06821659", "NCT06920433"])
+def test_a_stopped_drug_with_its_brand_keeps_its_washout(trial_id: str) -> None:
+    """Review round 20 (N1): leflunomide (Arava) stopped 10 days back was unknown; as leflunomide (5 x 19 days) it
+    is still in its washout."""
+    from test_NCT06821659 import ELIGIBLE_SLE as ELIGIBLE_1659
+
+    base = ELIGIBLE_1659 if trial_id == "NCT06821659" else ELIGIBLE_SLE
+    row = {**base, "stopped_immunosuppressant": "leflunomide (Arava)", "immunosuppressant_last_dose": ago(days=10)}
+    status, failed, missing = verdict(trial_id, row)
+    assert (status, missing) == ("ineligible", [])
+    assert verdict(trial_id, {**row, "stopped_immunosuppressant": "leflunomide"})[1] == failed
+
+
+def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], Path]) -> None:
     """Review round 13: a site's own spelling list wiped every bundled one (MMF, Plaquenil, Benlysta), and an empty
     class list would drop the class's members. Such lists are extended, not replaced."""
     from matcher.facts import default_facts
@@ -391,7 +437,7 @@ def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], None])
     site_facts("drug_classes: {biologic: []}\ndrug_names: {spellings: {belimumab: [belimumab-xyz]}}\n")
     facts = default_facts()
     assert "abatacept" in facts.drug_classes["biologic"]
-    assert facts.drug_names.canonical("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
+    assert facts.canonical_names("other_biologic", ["benlysta", "belimumab-xyz"]) == ["belimumab"] * 2
     assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
 
 
@@ -416,7 +462,7 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
     ]
 
 
-def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], None]) -> None:
+def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
     """Review round 17: NCT06821659's defaults give other_b_cell_depletion 28.4 days; a site that says 50 (and
     spells ravulizumab, ~50 days, as it) keeps its 50 days in that trial."""
     site_facts(
@@ -426,7 +472,7 @@ def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Ca
 
 
 def test_a_conventional_drug_a_site_adds_is_read_in_the_immunosuppressant_columns(
-    site_facts: Callable[[str], None],
+    site_facts: Callable[[str], Path],
 ) -> None:
     """Round 18: an unknown name there makes the row invalid; the site adds mizoribine (half-life ~3 h) to the
     conventional class, and a stopped mizoribine is washed out by its own 5 half-lives (1 day)."""
@@ -441,7 +487,7 @@ def test_a_conventional_drug_a_site_adds_is_read_in_the_immunosuppressant_column
 
 
 def test_a_drug_a_site_gives_only_a_half_life_is_no_conventional_immunosuppressant(
-    site_facts: Callable[[str], None],
+    site_facts: Callable[[str], Path],
 ) -> None:
     """Round 19 (SAFETY): with epratuzumab given a half-life, a stopped epratuzumab 10 days back was a known name
     in stopped_immunosuppressant and NCT06983964, which reads no such column, passed it."""

@@ -170,7 +170,7 @@ def test_alternatives_and_burden_reach_the_json(demo: Cohort) -> None:
         assert {"date", "until", "note", "burden_days"} <= set(action)
 
 
-def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(site_facts: Callable[[str], None]) -> None:
+def test_a_site_lays_its_own_burden_weights_over_the_bundled_ones(site_facts: Callable[[str], Path]) -> None:
     from matcher.errors import FactsError
 
     site_facts("action_burden_days: {stop_immunosuppressant: 20}\ntablet_mg: {prednisone: 5}\n")

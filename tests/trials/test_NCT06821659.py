@@ -1357,7 +1357,7 @@ def test_the_current_drugs_that_may_continue_keep_step_with_the_facts() -> None:
     assert not listed & set(facts.drug_classes["biologic"])
 
 
-def test_a_current_biologic_a_site_adds_is_not_washed_out(site_facts: Callable[[str], None]) -> None:
+def test_a_current_biologic_a_site_adds_is_not_washed_out(site_facts: Callable[[str], object]) -> None:
     """Round 13 (SAFETY): with secukinumab added by a site's facts, a patient taking it passed.  Unknown to the
     facts the row is invalid (round 18); added to the biologics,
     the row is invalid, naming other_biologic (round 17)."""
