@@ -285,8 +285,11 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         named = cohort.text_codes("glucocorticoid")[0] >= 0
         problems.add((dose > 0) & ~named, "glucocorticoid", "a dose is given without the drug's name")
         known = sorted(default_facts().steroid_equivalent_mg)
-        listed = cohort.per_word("glucocorticoid", lambda name: name in known, False)
-        problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)})")
+        listed = cohort.per_word("glucocorticoid", lambda name: name in known or name == "none", False)
+        problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)}) or none")
+        # none (known to take none) beside 0 mg/day is the record of a patient off glucocorticoids
+        nothing = cohort.per_word("glucocorticoid", lambda name: name == "none", False)
+        problems.add(nothing & (dose > 0), "glucocorticoid", "none, though glucocorticoid_mg_day records a dose")
     for name in default_facts().known_names_only:
         if name in cohort.values:
             _add_per_word(cohort, problems, name, partial(_unread_name, default_facts(), name))
@@ -317,6 +320,7 @@ _NOT_TAKEN = (
     " other_biologic_last_dose (other_b_cell_depletion_last_dose if it depletes B cells)"
 )
 _NO_NAME = "names no drug: leave the cell blank if it is not recorded, or write none"
+_NONE_AND_DRUG = "says none and names a drug as well: the row cannot be screened as it is"
 
 
 def _unread_name(facts: Facts, column: str, text: str) -> str:
@@ -326,11 +330,11 @@ def _unread_name(facts: Facts, column: str, text: str) -> str:
         return ""
     known, unread = facts.drugs_in(text)
     if len(known) > 1:
-        return _SEVERAL
+        return _NONE_AND_DRUG if "none" in known else _SEVERAL
     if known and unread:
         return _BESIDE
     if not known:
-        return _NOT_TAKEN if unread else _NO_NAME
+        return _NOT_TAKEN if unread and not facts.is_placeholder(text) else _NO_NAME
     return "" if facts.takes(column, next(iter(known))) else _NOT_TAKEN
 
 

@@ -7,8 +7,6 @@ Defaults ship in ``matcher/data/facts.yaml``; a trial overrides them under
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -18,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from matcher.errors import FactsError
+from matcher.names import drug_key, drug_list_parts, name_words, spelling_key
+from matcher.site_facts import laid_over
 
 Positive = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]  # a half-life, an equivalence, a tablet
 
@@ -113,30 +113,6 @@ class ChangeModel(_Frozen):
     judgements: tuple[Judgement, ...] = ()
 
 
-def spelling_key(name: str) -> str:
-    """A spelling as it is matched: lower case, without spaces, dashes or underscores ("IV-G" as "ivg").
-
-    Unicode variants read as the plain letters (full-width "ｒｉｔｕｘｉｍａｂ", an accent, a zero-width space or a
-    soft hyphen inside a name), so that no variant of a known name can be made to spell another drug or code."""
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name)).casefold()
-    return "".join(ch for ch in text if ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _NOT_SPELLED)
-
-
-def drug_key(name: str) -> str:
-    """A drug's name as it is matched: as ``spelling_key``, and without dots ("ritu.ximab"); codes keep theirs, as
-    "II.I" is no class III."""
-    return spelling_key(name).replace(".", "").strip(",;:")
-
-
-# What separates the drugs of a list written in one cell ("tacrolimus with prednisone", "MMF (prednisone)").
-DRUG_LIST_SEPARATORS = r"[;,+/&|()\[\]\n]| and | with | plus "
-
-# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters;
-# the underscore, and characters drawn blank though counted as letters or symbols (Hangul fillers, braille blank).
-_NOT_SPELLED = frozenset({"Mn", "Me", "Cf", "Cc", "Zs", "Zl", "Zp", "Pd"})
-_BLANK_LETTERS = frozenset("_\u115f\u1160\u3164\uffa0\u2800")
-
-
 class DrugNames(BaseModel):
     """The spellings a site may record for each drug, and the columns that hold drug names."""
 
@@ -179,6 +155,7 @@ class Facts(BaseModel):
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
     known_names_only: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # column: the drugs, classes it takes
     biologic_name_endings: tuple[str, ...] = ()  # INN stems: no class a known_names_only column takes has one
+    placeholders: tuple[str, ...] = ()  # what a record writes for a value it does not give ("n/a")
 
     def takes(self, column: str, word: str) -> bool:
         """Whether a ``known_names_only`` column takes ``word`` (lower-cased, canonical): a drug it lists, a member
@@ -233,16 +210,23 @@ class Facts(BaseModel):
         """No drug named as a biologic (``biologic_name_endings``) is one a column of conventional drugs takes
         (``known_names_only``): a trial that reads each biologic's own column would pass it there unchecked (round
         20: a site's epratuzumab in the conventional class)."""
-        endings = self.biologic_name_endings
         for column, names in self.known_names_only.items():
             taken = [drug for name in names for drug in self.drug_classes.get(name, (name,))]
-            biologics = sorted(drug for drug in taken if endings and drug_key(drug).endswith(endings))
+            biologics = sorted(drug for drug in taken if self.named_as_biologic(drug))
             if biologics:
                 raise ValueError(
-                    f"{column} takes {', '.join(biologics)}, named as a biologic (-{', -'.join(endings)}): a"
+                    f"{column} takes {', '.join(biologics)}, named as a biologic"
+                    f" (-{', -'.join(self.biologic_name_endings)}): a"
                     " biologic belongs in the biologic class, and the cohort records it in other_biologic"
                 )
         return self
+
+    def is_placeholder(self, text: str) -> bool:
+        return drug_key(text) in {drug_key(word) for word in self.placeholders}
+
+    def named_as_biologic(self, name: str) -> bool:
+        """Whether a word of ``name`` ends as a biologic's INN does ("isatuximab-irfc", "belantamab mafodotin")."""
+        return any(word.endswith(tuple(self.biologic_name_endings)) for word in name_words(name))
 
     @model_validator(mode="after")
     def _no_half_life_for_a_class(self) -> Facts:
@@ -288,7 +272,7 @@ class Facts(BaseModel):
         Each part of a list ("prednisone; mycophenolate") is read, and a part counts when it begins with the
         drug's name or a spelling of it ("dexamethasone sodium phosphate", "privigen 10%"), so that no salt,
         strength or companion drug lets a misplaced one through."""
-        parts = [drug_key(part) for part in re.split(DRUG_LIST_SEPARATORS, text) if drug_key(part)]
+        parts = [drug_key(part) for part in drug_list_parts(text)]
         for starts, drug, columns in self._placed_elsewhere.get(column, ()):
             if any(part.startswith(starts) for part in parts):
                 return drug, columns
@@ -344,12 +328,12 @@ class Facts(BaseModel):
         the parts that name none of them ("oral" in "MTX (oral)"; a drug the facts lack)."""
         known: set[str] = set()
         unread: list[str] = []
-        for part in re.split(DRUG_LIST_SEPARATORS, text):
+        for part in drug_list_parts(text):
             key = drug_key(part)
             if key in self._drug_by_key:
                 known.add(self._drug_by_key[key])
-            elif key:
-                unread.append(part.strip())
+            else:
+                unread.append(part)
         return known, unread
 
     def canonical_names(self, column: str, words: list[str]) -> list[str]:
@@ -402,8 +386,8 @@ def default_facts() -> Facts:
     """The bundled facts, with a site's own entries (``$MATCHER_SITE_FACTS``, a YAML file) laid over them.
 
     A site sets its own practice (``action_burden_days``, ``tablet_mg``, ``taper_schedule``) and adds drugs:
-    half-lives, class members, spellings (``_SITE_MAY``).  Nothing it writes may end a washout early or read
-    a dose or a code otherwise (``_lay_over``, ``_new_names_name_no_known_drug``).
+    half-lives, class members, spellings.  Nothing it writes may end a washout early or read a dose or a code
+    otherwise (``site_facts.laid_over``).
     """
     text = resources.files("matcher").joinpath("data/facts.yaml").read_text("utf-8")
     document = yaml.safe_load(text)
@@ -416,11 +400,7 @@ def default_facts() -> Facts:
         if not isinstance(overrides, dict):
             raise FactsError(f"{SITE_FACTS}={site}: expected a mapping of facts.yaml entries")
         try:
-            _only_what_a_site_may(overrides)
-            bundled = document  # _lay_over builds a new document and leaves this one as it is
-            document = _lay_over(document, overrides, ())
-            _new_names_name_no_known_drug(bundled, overrides)
-            _no_drug_moved(bundled, document["drug_classes"])
+            document = laid_over(document, overrides)
         except ValueError as exc:
             raise FactsError(f"{SITE_FACTS}={site}: {exc}") from exc
     try:
@@ -430,131 +410,3 @@ def default_facts() -> Facts:
         where = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")  # a validator's own words, which name the entry
         raise FactsError(f"{SITE_FACTS}={site}: {f'{where}: ' if where else ''}{message}") from exc
-
-
-# A site's own practice, which it sets as it likes: what a plan's actions cost, the tablets it stocks, its taper.
-_PRACTICE = ("action_burden_days", "tablet_mg", "taper_schedule")
-# What a site may write: its practice, and drugs the bundled facts lack (half-lives, class members, spellings).
-# Codes' spellings, steroid equivalences, the columns holding drug names and the what-if change model are not a
-# site's: reviewers re-read a diagnosis, a dose and a biopsy result through each of them.
-_SITE_MAY = {**dict.fromkeys(_PRACTICE, ()), "half_lives_days": (), "drug_classes": (), "drug_names": ("spellings",)}
-
-
-def _only_what_a_site_may(site: dict[str, Any]) -> None:
-    for key, value in site.items():
-        if key not in _SITE_MAY:
-            raise ValueError(f"{key}: not a site's to change (a site sets {', '.join(_PRACTICE)} and adds drugs)")
-        inner = _SITE_MAY[key]
-        if inner and isinstance(value, dict) and set(value) - set(inner):
-            raise ValueError(f"{key}: a site may set only {', '.join(inner)} here")
-
-
-def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any]) -> None:
-    """A drug or spelling a site adds names no drug the bundled facts know, once its own drug's names are taken
-    out ("mabthera sc" as ofatumumab is rituximab; "chloroquine diphosphate" as hydroxychloroquine is chloroquine;
-    "prednisone acetate" as a new drug is prednisone)."""
-    spellings = bundled["drug_names"]["spellings"]
-    known: dict[str, str] = {}
-    for name in [*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings]:
-        known[drug_key(name)] = name
-    for members in bundled["drug_classes"].values():
-        known.update((drug_key(member), member) for member in members)
-    for name, others in spellings.items():
-        known.update((drug_key(other), name) for other in others)
-    added: list[tuple[Any, Any]] = [(name, name) for name in site.get("half_lives_days", {})]
-    added += [(m, m) for members in site.get("drug_classes", {}).values() for m in members or ()]
-    for name, others in (site.get("drug_names", {}).get("spellings") or {}).items():
-        added += [(name, name)] + [(name, other) for other in others or ()]
-    not_drugs = {drug_key(word) for word in bundled["drug_classes"]} | {"none"}
-    for drug, word in added:
-        if not isinstance(word, str) or not isinstance(drug, str):  # a null, a number, a date or !!binary bytes
-            raise ValueError(f"{word!r} ({drug!r}): a drug's name is text")
-        key = drug_key(word)
-        if not key or key in not_drugs or drug_key(drug) in not_drugs:
-            raise ValueError(f"{word!r} ({drug}): a drug's name, not a class, `none` or a word without letters")
-        if _mixes_scripts(word):
-            raise ValueError(f"{word!r} ({drug}) mixes Latin letters with look-alikes of another script")
-        own = {k for k, v in known.items() if v == drug}  # the names the bundled facts give this drug, if any
-        rest = key
-        for part in sorted(own, key=len, reverse=True):
-            rest = rest.replace(part, " ")
-        named = next((known[k] for k in known if known[k] != drug and _names(k, key, rest, own)), None)
-        if named is not None:
-            raise ValueError(f"{word!r} ({drug}) names {named!r}, a drug the facts know")
-    given = {drug_key(str(name)) for name in site.get("half_lives_days", {})}
-    for name in site.get("drug_names", {}).get("spellings") or {}:
-        if drug_key(str(name)) not in set(known) | given:
-            # a name only a trial's defaults give a half-life (other_b_cell_depletion) would lend it to the spelling
-            raise ValueError(f"drug_names.spellings.{name}: spell a drug the facts know, or give it a half-life")
-
-
-def _names(known: str, key: str, rest: str, own: set[str]) -> bool:
-    """Whether a new name (``key``; ``rest`` once its drug's own names are taken out) names the drug ``known``
-    spells: it holds that name outside its own drug's names ("chloroquine diphosphate" as hydroxychloroquine),
-    or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa" cuts "campath"), or
-    begins with its first letters ("ritux", "ritux 1g" as ofatumumab)."""
-    inside_own = any(known in name for name in own)
-    lead = re.split(r"\d", key, maxsplit=1)[0]  # "ritux" of "ritux 1g": a dose after the first letters
-    return known in rest or (known in key and not inside_own) or (len(lead) >= 4 and known.startswith(lead))
-
-
-def _mixes_scripts(word: str) -> bool:
-    """Plain Latin letters beside any other letter: a look-alike of a Latin name ("rіtuximab" with a Cyrillic і,
-    "rıtuximab" with a dotless ı).  A name wholly in another script (利妥昔单抗) is not a look-alike."""
-    letters = [ch for ch in drug_key(word) if ch.isalpha()]
-    return any(ch.isascii() for ch in letters) and not all(ch.isascii() for ch in letters)
-
-
-def _lay_over(bundled: Any, site: Any, path: tuple[str, ...]) -> Any:
-    """The site's entry over the bundled one.  Its own practice (``_PRACTICE``) it sets: mappings merged key by
-    key, other values replaced.  Elsewhere, clinical facts, it may only add: new keys, new list items, a
-    longer half-life.  Removing or changing one could end a washout early or read a dose or a code otherwise
-    (a shorter half-life, a class emptied, a steroid equivalence changed)."""
-    where = ".".join(path)
-    if isinstance(bundled, dict) and isinstance(site, dict):
-        merged = dict(bundled)
-        for key, value in site.items():
-            if key not in bundled and path[:1] and path[0] in _PRACTICE:  # a misspelt action or drug changes nothing
-                raise ValueError(f"{where}.{key}: not one of {', '.join(map(str, bundled))}")
-            merged[key] = _lay_over(bundled[key], value, (*path, str(key))) if key in bundled else value
-        return merged
-    if isinstance(bundled, dict):
-        raise ValueError(f"{where}: a mapping of entries, as in the bundled facts")
-    if path[:1] and path[0] in _PRACTICE:
-        return site
-    if isinstance(bundled, list):
-        if not isinstance(site, list):
-            raise ValueError(f"{where}: a list of entries to add to the bundled ones")
-        return bundled + [item for item in site if item not in bundled]
-    if path[:1] == ("half_lives_days",):
-        if _number(site) >= bundled:
-            return site
-        raise ValueError(f"{where}: {site} days is shorter than the bundled {bundled}; a site may only lengthen it")
-    if site != bundled:
-        raise ValueError(f"{where}: a site may add to the bundled facts, not change them (bundled: {bundled})")
-    return site
-
-
-def _number(value: Any) -> float:
-    """A site's value as the facts will read it ("1" is 1); NaN where it is no number (validation refuses it)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return float("nan")
-
-
-def _no_drug_moved(bundled: dict[str, Any], merged: dict[str, list[str]]) -> None:
-    """A site adds to a class only drugs the bundled facts do not know: a known one keeps its classes, or its
-    having none (mycophenolate, or cyclophosphamide, added to the anti-CD20 class would be washed out by its own
-    few days there)."""
-    spellings = bundled["drug_names"]["spellings"]
-    held = {drug for members in bundled["drug_classes"].values() for drug in members}
-    held |= {*bundled["half_lives_days"], *bundled["steroid_equivalent_mg"], *spellings}
-    held |= {other for others in spellings.values() for other in others}
-    held_keys = {drug_key(drug) for drug in held}
-    for name, members in merged.items():
-        moved = sorted(m for m in set(members) - set(bundled["drug_classes"].get(name, ())) if drug_key(m) in held_keys)
-        if moved:
-            raise ValueError(
-                f"drug_classes.{name}: {', '.join(moved)} is a drug the bundled facts know, of its own class"
-            )

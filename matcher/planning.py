@@ -18,6 +18,7 @@ moves them by well under 1% in six months).
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -115,14 +116,15 @@ def plan(
     primary = _solution(built, solver)
     result.reachable = True
     result.earliest_date, result.status_at_plan = primary.earliest_date, primary.status_at_plan
-    result.actions = primary.actions + waits(ctx, trial, row, primary)
+    on_plan_date = PatientOnDay(ctx, row, primary.earliest_date)
+    result.actions = primary.actions + waits(ctx, trial, row, primary, on_plan_date)
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
-    result.missing = sorted(set(_missing_columns(ctx, row, primary.earliest_date, undecided)) | awaited)
+    result.missing = sorted(set(_missing_columns(on_plan_date, undecided)) | awaited)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -172,7 +174,21 @@ def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: 
     return result
 
 
-def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[Action]:
+class PatientOnDay:
+    """Patient ``row`` of ``ctx`` alone, seen on ``day`` (a plan's date): derived once, and only if asked, for
+    the words of what stays undecided then and the columns to measure."""
+
+    def __init__(self, ctx: Context, row: int, day: dt.date) -> None:
+        self.ctx, self.row, self.day = ctx, row, day
+
+    @cached_property
+    def context(self) -> Context:
+        return Context(self.ctx.cohort.take([self.row]), self.day, self.ctx.facts)
+
+
+def waits(
+    ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None = None
+) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
     plan's date (a plan dated after today always lists what it waits for).
 
@@ -192,20 +208,28 @@ def waits(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> lis
                 (column, item.date),
                 Action("wait", column, None, None, ctx.as_of, item.date, item.wait, 0, f"waiting for {item.wait}"),
             )
-    if not found and not solution.actions:
-        since = solution.earliest_date.isoformat()
-        if solution.status_at_plan == "eligible":
-            note = f"the criteria are met from {since}"
-        else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
-            alone = Context(ctx.cohort.take([row]), solution.earliest_date, ctx.facts)
-            still = [
-                reasons(c, alone, np.zeros(1, dtype=np.intp))[0].text
-                for c in failing
-                if criterion_holds(c, alone)[0] == UNKNOWN
-            ]
-            note = "; ".join([f"no criterion fails from {since}", *still])
-        return [Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
-    return sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
+    waited = sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
+    since = solution.earliest_date.isoformat()
+    if solution.status_at_plan == "eligible":
+        if found or solution.actions:
+            return waited
+        note = f"the criteria are met from {since}"
+    else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
+        unchanged = [c for c in failing if not criterion_reads(c)[0] & changed]
+        still = _undecided_at(on_day or PatientOnDay(ctx, row, solution.earliest_date), unchanged)
+        if not still and (found or solution.actions):
+            return waited
+        note = "; ".join([f"no criterion fails from {since}", *still])
+    return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
+
+
+def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:
+    """The reasons, on the day and with nothing changed, of those ``criteria`` that are undecided then for the
+    patient (a washout whose end hangs on the drug's name gives its range, and the name to record)."""
+    if not criteria:
+        return []
+    alone, at = on_day.context, np.zeros(1, dtype=np.intp)
+    return [reasons(c, alone, at)[0].text for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
 
 
 class _Weights:
@@ -290,12 +314,12 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     return Action(choice.action, choice.column, choice.before, after, on, until, note, choice.burden, choice.summary)
 
 
-def _missing_columns(ctx: Context, row: int, day: dt.date, undecided: list[ir.Criterion]) -> list[str]:
-    """The blank columns that leave the ``undecided`` criteria so for patient ``row`` on ``day``: measured on
-    the plan's date, a routine test that has aged out by then is to be done again too."""
+def _missing_columns(on_day: PatientOnDay, undecided: list[ir.Criterion]) -> list[str]:
+    """The blank columns that leave the ``undecided`` criteria so for the patient on the plan's date: measured
+    then, a routine test that has aged out by then is to be done again too."""
     if not undecided:
         return []  # no context to derive for the plan's date
-    alone, rows = Context(ctx.cohort.take([row]), day, ctx.facts), np.ones(1, dtype=bool)
+    alone, rows = on_day.context, np.ones(1, dtype=bool)
     names: set[str] = set()
     for criterion in undecided:
         names |= {column for column, mask in criterion_undecided_columns(criterion, alone, rows).items() if mask[0]}

@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 
 from matcher.contract import FALSE_WORDS, TRUE_WORDS, Column, Plausible, plausible_ranges
 from matcher.errors import CohortError
-from matcher.facts import default_facts, spelling_key
+from matcher.facts import default_facts
 from matcher.kleene import FALSE, TRUE, UNKNOWN, tri
+from matcher.names import spelling_key
 
 NEVER = -np.inf
 

@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "matcher"
 
 # Bottom to top; a module may import only from layers below its own.
 LAYERS = [
-    {"errors", "ir", "kleene"},
+    {"errors", "ir", "kleene", "names"},
+    {"site_facts"},
     {"dates", "contract", "facts", "units", "output"},
     {"derived", "reading", "validate", "fhir"},
     {"cohort", "trials"},

@@ -120,6 +120,24 @@ def test_glucocorticoid_dose_without_drug_is_invalid() -> None:
     assert cohort.invalid[0] == (RowProblem("glucocorticoid", "a dose is given without the drug's name"),)
 
 
+def test_glucocorticoid_none_is_a_patient_off_glucocorticoids() -> None:
+    """Round 19 (m-b): `none` beside 0 mg/day, how the contract writes "known to take none", made the row invalid
+    as an unknown glucocorticoid; beside a dose it contradicts it."""
+    cohort = cohort_from_records(
+        [
+            {"patient_id": "off", "glucocorticoid": "none", "glucocorticoid_mg_day": "0"},
+            {"patient_id": "dosed", "glucocorticoid": "None", "glucocorticoid_mg_day": "7.5"},
+            {"patient_id": "unknown dose", "glucocorticoid": "none", "glucocorticoid_mg_day": ""},
+            {"patient_id": "misspelt", "glucocorticoid": "prednisone tablets", "glucocorticoid_mg_day": "5"},
+        ]
+    )
+    known = "betamethasone, deflazacort, dexamethasone, hydrocortisone, methylprednisolone, prednisolone, prednisone"
+    assert cohort.invalid == {
+        1: (RowProblem("glucocorticoid", "none, though glucocorticoid_mg_day records a dose"),),
+        3: (RowProblem("glucocorticoid", f"not a known glucocorticoid ({known}, triamcinolone) or none"),),
+    }
+
+
 GLUCOCORTICOID_PLACE = "glucocorticoid, glucocorticoid_mg_day, glucocorticoid_dose_changed_date"
 
 
@@ -189,12 +207,20 @@ SEVERAL_DRUGS = (
         ("none (stopped)", WORDS_BESIDE),
         ("mycophenolate + mizoribine", WORDS_BESIDE),
         ("cyclosporine (Lupkynis)", SEVERAL_DRUGS),
-        ("n/a", UNKNOWN_DRUG),
+        ("n/a", NO_DRUG),
         ("-", NO_DRUG),
         ("( )", NO_DRUG),
         ("none,", None),
         ("(None)", None),
         ("None.", None),
+        # round 21: a placeholder names no drug (the unknown-name reason sent the coordinator to the site facts);
+        # none beside a drug is no second drug; full-width brackets and the ideographic comma part a list
+        ("N/A", NO_DRUG),
+        ("nil", NO_DRUG),
+        ("?", NO_DRUG),
+        ("none (leflunomide)", "says none and names a drug as well: the row cannot be screened as it is"),
+        ("MMF\u3001HCQ", SEVERAL_DRUGS),
+        ("azathioprine\uff08Imuran\uff09", None),
     ],
 )
 @pytest.mark.parametrize("column", ["immunosuppressant", "stopped_immunosuppressant"])

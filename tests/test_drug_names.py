@@ -363,6 +363,29 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
             " biologic belongs in the biologic class, and the cohort records it in other_biologic",
         ),
         ("drug_classes: {conventional_immunosuppressant: [Some-Cept]}\n", "takes Some-Cept, named as a biologic"),
+        # review round 21 (SAFETY): a suffix after the INN, or an antibody as a conventional drug's spelling, passed
+        (
+            "half_lives_days: {isatuximab-irfc: 28}\n"
+            "drug_classes: {conventional_immunosuppressant: [isatuximab-irfc]}\n",
+            "immunosuppressant takes isatuximab-irfc, named as a biologic",
+        ),
+        (
+            "drug_classes: {conventional_immunosuppressant: [belantamab mafodotin]}\n",
+            "takes belantamab mafodotin, named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [epratuzumab]}}\n",
+            "drug_names.spellings.mycophenolate: 'epratuzumab' is named as a biologic (-mab, -cept): a biologic is no"
+            " spelling of a conventional drug; the cohort records it in other_biologic",
+        ),
+        ("drug_names: {spellings: {azathioprine: [ianalumab sc]}}\n", "'ianalumab sc' is named as a biologic"),
+        # an abbreviation of three letters names its drug as a word of its own, however it is joined or spaced
+        (
+            "half_lives_days: {mizoribine: 0.2}\ndrug_names: {spellings: {mizoribine: [aza 50]}}\n",
+            "names 'azathioprine'",
+        ),
+        ("drug_names: {spellings: {ofatumumab: [rtx1g]}}\n", "'rtx1g' (ofatumumab) names 'rituximab'"),
+        ('drug_names: {spellings: {ofatumumab: ["c y c"]}}\n', "'c y c' (ofatumumab) names 'cyclophosphamide'"),
     ],
 )
 def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], Path], text: str, message: str) -> None:
@@ -375,6 +398,38 @@ def test_a_site_cannot_shorten_a_washout(site_facts: Callable[[str], Path], text
     site = site_facts(text)
     with pytest.raises(FactsError, match=re.escape(message.format(site=site))):
         default_facts()
+
+
+def test_a_site_spells_a_conventional_drug_by_its_own_brands(site_facts: Callable[[str], Path]) -> None:
+    """The biologic check of a conventional drug's spellings (round 21) reads INN endings, not brands: CellCept ends
+    in -cept, and a site may write it with a strength, or name the drug in its own language."""
+    from matcher.facts import default_facts
+
+    site_facts(
+        "drug_names: {spellings: {mycophenolate: [cellcept 500, myfenax, \u5417\u66ff\u9ea6\u8003\u915a\u916f]}}\n"
+    )
+    names = ["CellCept 500", "Myfenax", "\u5417\u66ff\u9ea6\u8003\u915a\u916f"]
+    assert (
+        default_facts().canonical_names("immunosuppressant", [name.lower() for name in names]) == ["mycophenolate"] * 3
+    )
+
+
+def test_a_drug_whose_name_holds_a_short_abbreviation_is_its_own(site_facts: Callable[[str], Path]) -> None:
+    """Review round 19: a site's cycloserine or azacitidine was refused as naming cyclophosphamide ("cyc") or
+    azathioprine ("aza"), abbreviations that name those drugs only as words of their own."""
+    from matcher.facts import default_facts
+
+    site_facts(
+        "half_lives_days: {cycloserine: 0.5, azacitidine: 0.1}\n"
+        "drug_classes: {conventional_immunosuppressant: [cycloserine]}\n"
+    )
+    facts = default_facts()
+    assert facts.canonical_names("stopped_immunosuppressant", ["cycloserine", "cyc", "aza"]) == [
+        "cycloserine",
+        "cyclophosphamide",
+        "azathioprine",
+    ]
+    assert facts.half_lives_days["azacitidine"] == 0.1
 
 
 @pytest.mark.parametrize(("column", "dose", "days"), [("anti_cd20_drug", "anti_cd20_last_dose", 142)])
@@ -460,6 +515,31 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
         "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
         " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
     ]
+
+
+def test_a_plan_with_a_step_that_ends_undecided_gives_the_washout_range_too() -> None:
+    """Review round 19 (M1): the range by the drug was given only to a plan of waiting alone; with a pregnancy test
+    to repeat as well, the plan said nothing of the washout it ends undecided on."""
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE
+
+    trial = load_trials()["NCT06821659"]
+    row = {
+        **BASE,
+        "patient_id": "p1",
+        "stopped_immunosuppressant": "",
+        "immunosuppressant_last_dose": ago(days=1),
+        "pregnancy_test_negative_date": ago(days=30),
+    }
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 24), "unknown")
+    assert [(action.action, action.column) for action in result.actions] == [
+        ("repeat_test", "pregnancy_test_negative_date"),
+        ("wait", ""),
+    ]
+    assert result.actions[1].note == (
+        "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
+        " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
+    )
 
 
 def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
