@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from matcher.errors import FactsError
-from matcher.names import drug_key, drug_list_parts, name_words, spelling_key
+from matcher.names import drug_key, drug_list_parts, holds_stem, spelling_key
 from matcher.site_facts import laid_over
 
 Positive = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]  # a half-life, an equivalence, a tablet
@@ -154,7 +154,7 @@ class Facts(BaseModel):
     none_contradicted_by: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     recorded_elsewhere: dict[str, tuple[RecordedElsewhere, ...]] = Field(default_factory=dict)
     known_names_only: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # column: the drugs, classes it takes
-    biologic_name_endings: tuple[str, ...] = ()  # INN stems: no class a known_names_only column takes has one
+    biologic_name_stems: tuple[str, ...] = ()  # INN stems: no drug a known_names_only column takes holds one
     placeholders: tuple[str, ...] = ()  # what a record writes for a value it does not give ("n/a")
 
     def takes(self, column: str, word: str) -> bool:
@@ -207,26 +207,22 @@ class Facts(BaseModel):
 
     @model_validator(mode="after")
     def _no_biologic_taken_as_conventional(self) -> Facts:
-        """No drug named as a biologic (``biologic_name_endings``) is one a column of conventional drugs takes
+        """No drug named as a biologic (``biologic_name_stems``) is one a column of conventional drugs takes
         (``known_names_only``): a trial that reads each biologic's own column would pass it there unchecked (round
         20: a site's epratuzumab in the conventional class)."""
         for column, names in self.known_names_only.items():
             taken = [drug for name in names for drug in self.drug_classes.get(name, (name,))]
-            biologics = sorted(drug for drug in taken if self.named_as_biologic(drug))
+            biologics = sorted(drug for drug in taken if holds_stem(drug, self.biologic_name_stems))
             if biologics:
                 raise ValueError(
                     f"{column} takes {', '.join(biologics)}, named as a biologic"
-                    f" (-{', -'.join(self.biologic_name_endings)}): a"
+                    f" (-{', -'.join(self.biologic_name_stems)}): a"
                     " biologic belongs in the biologic class, and the cohort records it in other_biologic"
                 )
         return self
 
     def is_placeholder(self, text: str) -> bool:
         return drug_key(text) in {drug_key(word) for word in self.placeholders}
-
-    def named_as_biologic(self, name: str) -> bool:
-        """Whether a word of ``name`` ends as a biologic's INN does ("isatuximab-irfc", "belantamab mafodotin")."""
-        return any(word.endswith(tuple(self.biologic_name_endings)) for word in name_words(name))
 
     @model_validator(mode="after")
     def _no_half_life_for_a_class(self) -> Facts:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
+from collections.abc import Iterable
 
 
 def spelling_key(name: str) -> str:
@@ -25,8 +25,12 @@ def drug_key(name: str) -> str:
 # What separates the drugs of a list written in one cell ("tacrolimus with prednisone", "MMF (prednisone)"), once
 # full-width brackets and commas read as theirs (NFKC); the ideographic comma (、) has no such form.
 _DRUG_LIST_SEPARATORS = re.compile(r"[;,+/&|()\[\]\n\u3001]| and | with | plus ")
-# What parts a name into words: spaces, digits and ASCII punctuation ("aza 50", "rtx-1g", "isatuximab-irfc").
-_WORD_BREAK = re.compile(r"[\s\d" + re.escape(string.punctuation) + r"]+")
+
+
+# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters;
+# the underscore, and characters drawn blank though counted as letters or symbols (Hangul fillers, braille blank).
+_NOT_SPELLED = frozenset({"Mn", "Me", "Cf", "Cc", "Zs", "Zl", "Zp", "Pd"})
+_BLANK_LETTERS = frozenset("_\u115f\u1160\u3164\uffa0\u2800")
 
 
 def drug_list_parts(text: str) -> list[str]:
@@ -35,12 +39,11 @@ def drug_list_parts(text: str) -> list[str]:
     return [part.strip() for part in parts if drug_key(part)]
 
 
-def name_words(name: str) -> set[str]:
-    """The words of a name, each as ``drug_key`` makes it ("belantamab mafodotin": belantamab, mafodotin)."""
-    return {drug_key(part) for part in _WORD_BREAK.split(unicodedata.normalize("NFKC", name))} - {""}
-
-
-# Combining marks, format characters (zero-width space, soft hyphen), separators, dashes and control characters;
-# the underscore, and characters drawn blank though counted as letters or symbols (Hangul fillers, braille blank).
-_NOT_SPELLED = frozenset({"Mn", "Me", "Cf", "Cc", "Zs", "Zl", "Zp", "Pd"})
-_BLANK_LETTERS = frozenset("_\u115f\u1160\u3164\uffa0\u2800")
+def holds_stem(name: str, stems: Iterable[str], brands: Iterable[str] = ()) -> bool:
+    """Whether ``name`` holds one of ``stems`` matched as cells are (spaces, dashes and invisible characters
+    dropped: "isatuximab-irfc", "epratuzumab sc"), once the ``brands`` it may hold are taken out (CellCept, which
+    no INN is)."""
+    key = drug_key(name)
+    for brand in sorted({drug_key(brand) for brand in brands} - {""}, key=len, reverse=True):
+        key = key.replace(brand, " ")
+    return any(stem in key for stem in stems)

@@ -215,7 +215,11 @@ def waits(
             return waited
         note = f"the criteria are met from {since}"
     else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
-        unchanged = [c for c in failing if not criterion_reads(c)[0] & changed]
+        # what keeps it so and no action touches: a criterion failing today, or one that time moves (a washout
+        # undecided today as well as on the plan's date, whose range by the drug is the news)
+        failing_ids = {c.id for c in failing}
+        moved = [c for c in trial.criteria if not c.is_manual and (c.id in failing_ids or criterion_reads(c)[1])]
+        unchanged = [c for c in moved if not criterion_reads(c)[0] & changed]
         still = _undecided_at(on_day or PatientOnDay(ctx, row, solution.earliest_date), unchanged)
         if not still and (found or solution.actions):
             return waited

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from matcher.names import drug_key, name_words
+from matcher.names import drug_key, holds_stem
 
 
 def laid_over(bundled: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +70,7 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
         rest = key
         for part in sorted(own, key=len, reverse=True):
             rest = rest.replace(part, " ")
-        words = name_words(word)
-        named = next((known[k] for k in known if known[k] != drug and _names(k, key, rest, own, words)), None)
+        named = next((known[k] for k in known if known[k] != drug and _names(k, key, rest, own)), None)
         if named is not None:
             raise ValueError(f"{word!r} ({drug}) names {named!r}, a drug the facts know")
     given = {drug_key(str(name)) for name in site.get("half_lives_days", {})}
@@ -81,14 +80,13 @@ def _new_names_name_no_known_drug(bundled: dict[str, Any], site: dict[str, Any])
             raise ValueError(f"drug_names.spellings.{name}: spell a drug the facts know, or give it a half-life")
 
 
-def _names(known: str, key: str, rest: str, own: set[str], words: set[str]) -> bool:
-    """Whether a new name (``key``; ``rest`` once its drug's own names are taken out; ``words`` its words) names
-    the drug ``known`` spells: it holds that name outside its own drug's names ("chloroquine diphosphate" as
-    hydroxychloroquine), or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa"
-    cuts "campath"), or begins with its first letters ("ritux", "ritux 1g" as ofatumumab).  An abbreviation of
-    three letters or fewer names its drug only as a word of its own ("aza 50"; not "azacitidine", "cycloserine")."""
-    if len(known) <= 3:
-        return known == key or known in words
+def _names(known: str, key: str, rest: str, own: set[str]) -> bool:
+    """Whether a new name (``key``; ``rest`` once its drug's own names are taken out) names the drug ``known``
+    spells: it holds that name outside its own drug's names ("chloroquine diphosphate" as hydroxychloroquine),
+    or anywhere except as part of one of them ("campath 1h" as mycophenolate, whose "mpa" cuts "campath"), or
+    begins with its first letters ("ritux", "ritux 1g" as ofatumumab).  Matched as cells are, without spaces or
+    dashes, so a short abbreviation counts inside a longer name too: "rtxsc" spells the cell "RTX SC" (review
+    22), at the cost of refusing cycloserine and azacitidine, which hold "cyc" and "aza"."""
     inside_own = any(known in name for name in own)
     lead = re.split(r"\d", key, maxsplit=1)[0]  # "ritux" of "ritux 1g": a dose after the first letters
     return known in rest or (known in key and not inside_own) or (len(lead) >= 4 and known.startswith(lead))
@@ -140,10 +138,10 @@ def _number(value: Any) -> float:
 
 
 def _no_biologic_spelled_as_conventional(bundled: dict[str, Any], merged: dict[str, Any], site: dict[str, Any]) -> None:
-    """A site spells no drug that a column of conventional drugs takes (``known_names_only``) with a word ending as
-    a biologic's INN does: ``mycophenolate: [epratuzumab]`` read a stopped antibody as mycophenolate, and
-    NCT06983964 passed it (round 21).  A brand the bundled facts give the drug (CellCept) is no INN."""
-    endings = tuple(bundled["biologic_name_endings"])
+    """A site spells no drug that a column of conventional drugs takes (``known_names_only``) with a biologic's
+    INN stem: ``mycophenolate: [epratuzumab]`` read a stopped antibody as mycophenolate, and NCT06983964 passed it
+    (round 21).  The brands the bundled facts give the drug (CellCept) are not read for stems."""
+    stems = bundled["biologic_name_stems"]
     classes = merged["drug_classes"]
     taken = {
         drug_key(drug)
@@ -152,14 +150,14 @@ def _no_biologic_spelled_as_conventional(bundled: dict[str, Any], merged: dict[s
         for drug in classes.get(name, [name])
     }
     spellings = bundled["drug_names"]["spellings"]
-    brands = {word for drug, others in spellings.items() for other in others for word in name_words(other)}
+    brands = [other for drug, others in spellings.items() if drug_key(drug) in taken for other in others]
     for drug, others in (site.get("drug_names", {}).get("spellings") or {}).items():
         if drug_key(drug) not in taken:
             continue
         for other in others or ():
-            if any(word.endswith(endings) and word not in brands for word in name_words(other)):
+            if holds_stem(other, stems, brands):
                 raise ValueError(
-                    f"drug_names.spellings.{drug}: {other!r} is named as a biologic (-{', -'.join(endings)}): a"
+                    f"drug_names.spellings.{drug}: {other!r} is named as a biologic (-{', -'.join(stems)}): a"
                     " biologic is no spelling of a conventional drug; the cohort records it in other_biologic"
                 )
 
