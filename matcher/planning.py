@@ -32,6 +32,7 @@ from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns
 from matcher.explain import reasons
+from matcher.findings import Finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
 from matcher.screening import STATUS_NAMES, Screening, screen
@@ -215,25 +216,34 @@ def waits(
             return waited
         note = f"the criteria are met from {since}"
     else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
-        # what keeps it so and no action touches: a criterion failing today, or one that time moves (a washout
-        # undecided today as well as on the plan's date, whose range by the drug is the news)
+        # what keeps it so and no action touches: a criterion failing today, and a washout undecided today as
+        # well, whose range by the drug says the plan's date may fall inside it (review 22)
+        untouched = [c for c in trial.criteria if not c.is_manual and not criterion_reads(c)[0] & changed]
+        on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
         failing_ids = {c.id for c in failing}
-        moved = [c for c in trial.criteria if not c.is_manual and (c.id in failing_ids or criterion_reads(c)[1])]
-        unchanged = [c for c in moved if not criterion_reads(c)[0] & changed]
-        still = _undecided_at(on_day or PatientOnDay(ctx, row, solution.earliest_date), unchanged)
+        still = _undecided_at(on_plan_date, [c for c in untouched if c.id in failing_ids])
+        timed = [c for c in untouched if c.id not in failing_ids and criterion_reads(c)[1]]
+        still += _undecided_at(on_plan_date, timed, washout_ranges_only=True)
         if not still and (found or solution.actions):
             return waited
         note = "; ".join([f"no criterion fails from {since}", *still])
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
 
 
-def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:
+def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion], washout_ranges_only: bool = False) -> list[str]:
     """The reasons, on the day and with nothing changed, of those ``criteria`` that are undecided then for the
-    patient (a washout whose end hangs on the drug's name gives its range, and the name to record)."""
+    patient (a washout whose end hangs on the drug's name gives its range, and the name to record); with
+    ``washout_ranges_only``, only of those undecided on such a washout."""
     if not criteria:
         return []
     alone, at = on_day.context, np.zeros(1, dtype=np.intp)
-    return [reasons(c, alone, at)[0].text for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
+    found = [reasons(c, alone, at)[0] for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
+    return [reason.text for reason in found if not washout_ranges_only or any(map(_washout_range, reason.findings))]
+
+
+def _washout_range(finding: Finding) -> bool:
+    """A washout left undecided by the drug's name, its end a range of dates."""
+    return isinstance(finding.rule, ir.Washout) and finding.verdict == UNKNOWN and finding.date is not None
 
 
 class _Weights:
