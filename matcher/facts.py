@@ -215,9 +215,9 @@ class Facts(BaseModel):
             biologics = sorted(drug for drug in taken if holds_stem(drug, self.biologic_name_stems))
             if biologics:
                 raise ValueError(
-                    f"{column} takes {', '.join(biologics)}, named as a biologic"
-                    f" (-{', -'.join(self.biologic_name_stems)}): a"
-                    " biologic belongs in the biologic class, and the cohort records it in other_biologic"
+                    f"{column} takes {', '.join(biologics)}, named as a biologic (its name holds an INN stem of"
+                    " biologic_name_stems): a biologic belongs in the biologic class, and the cohort records it in"
+                    " other_biologic"
                 )
         return self
 

@@ -46,4 +46,4 @@ def holds_stem(name: str, stems: Iterable[str], brands: Iterable[str] = ()) -> b
     key = drug_key(name)
     for brand in sorted({drug_key(brand) for brand in brands} - {""}, key=len, reverse=True):
         key = key.replace(brand, " ")
-    return any(stem in key for stem in stems)
+    return any(drug_key(stem) in key for stem in stems)

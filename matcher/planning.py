@@ -191,16 +191,18 @@ def waits(
     ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None = None
 ) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
-    plan's date (a plan dated after today always lists what it waits for).
+    plan's date (a plan dated after today always lists what it waits for); for a plan that ends undecided, what
+    leaves it so, a washout whose end hangs on the drug's name with its range.
 
     The reasons are read at the patient's row of ``ctx``, which keeps each rule's values for every patient once
     evaluated: over the plans of a scan, cheaper than deriving a context of the patient alone for each."""
-    if solution.earliest_date <= ctx.as_of:
-        return []
+    today = solution.earliest_date <= ctx.as_of
+    if today and not solution.actions:
+        return []  # no change: nothing to wait for
     changed = {action.column for action in solution.actions}
     found: dict[tuple[str, dt.date], Action] = {}
     failing = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == FALSE]
-    for criterion in failing:
+    for criterion in failing if not today else ():
         for item in reasons(criterion, ctx, np.array([row]))[0].findings:
             column = ir.fields_read(item.rule)[0]
             if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
@@ -212,22 +214,31 @@ def waits(
     waited = sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
     since = solution.earliest_date.isoformat()
     if solution.status_at_plan == "eligible":
-        if found or solution.actions:
+        if today or found or solution.actions:
             return waited
         note = f"the criteria are met from {since}"
     else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
-        # what keeps it so and no action touches: a criterion failing today, and a washout undecided today as
-        # well, whose range by the drug says the plan's date may fall inside it (review 22)
-        untouched = [c for c in trial.criteria if not c.is_manual and not criterion_reads(c)[0] & changed]
-        on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
-        failing_ids = {c.id for c in failing}
-        still = _undecided_at(on_plan_date, [c for c in untouched if c.id in failing_ids])
-        timed = [c for c in untouched if c.id not in failing_ids and criterion_reads(c)[1]]
-        still += _undecided_at(on_plan_date, timed, washout_ranges_only=True)
+        still = _still_undecided(ctx, trial, row, solution, on_day, {c.id for c in failing})
         if not still and (found or solution.actions):
             return waited
         note = "; ".join([f"no criterion fails from {since}", *still])
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
+
+
+def _still_undecided(
+    ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None, failing: set[str]
+) -> list[str]:
+    """The reasons on the plan's date of what leaves a plan undecided that no step of it touches: a criterion
+    failing today, and a washout undecided today as well, whose range by the drug says the plan's date may fall
+    inside it (review 22).  A withheld drug's record stands (its last dose is the one recorded), so a washout
+    of it is read too (review 23)."""
+    recorded = {action.column for action in solution.actions if action.action != "withhold_drug"}
+    untouched = [c for c in trial.criteria if not c.is_manual and not criterion_reads(c)[0] & recorded]
+    on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
+    still = _undecided_at(on_plan_date, [c for c in untouched if c.id in failing])
+    timed = [c for c in untouched if c.id not in failing and criterion_reads(c)[1]]
+    still += _undecided_at(on_plan_date, timed, washout_ranges_only=True)
+    return list(dict.fromkeys(still))  # two criteria may give one reason
 
 
 def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion], washout_ranges_only: bool = False) -> list[str]:

@@ -157,8 +157,9 @@ def _no_biologic_spelled_as_conventional(bundled: dict[str, Any], merged: dict[s
         for other in others or ():
             if holds_stem(other, stems, brands):
                 raise ValueError(
-                    f"drug_names.spellings.{drug}: {other!r} is named as a biologic (-{', -'.join(stems)}): a"
-                    " biologic is no spelling of a conventional drug; the cohort records it in other_biologic"
+                    f"drug_names.spellings.{drug}: {other!r} is named as a biologic (it holds an INN stem of"
+                    " biologic_name_stems): a biologic is no spelling of a conventional drug; the cohort records it"
+                    " in other_biologic"
                 )
 
 

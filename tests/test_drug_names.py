@@ -359,9 +359,9 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
         # 10 days back (it reads each biologic's own column); the message no longer ends "Value error, ..."
         (
             "half_lives_days: {epratuzumab: 14}\ndrug_classes: {conventional_immunosuppressant: [epratuzumab]}\n",
-            "MATCHER_SITE_FACTS={site}: immunosuppressant takes epratuzumab, named as a biologic (-mab, -cept, -tug,"
-            " -bart, -mig, -ment, -leucel): a biologic belongs in the biologic class, and the cohort records it in"
-            " other_biologic",
+            "MATCHER_SITE_FACTS={site}: immunosuppressant takes epratuzumab, named as a biologic (its name holds an"
+            " INN stem of biologic_name_stems): a biologic belongs in the biologic class, and the cohort records it"
+            " in other_biologic",
         ),
         ("drug_classes: {conventional_immunosuppressant: [Some-Cept]}\n", "takes Some-Cept, named as a biologic"),
         # review round 21 (SAFETY): a suffix after the INN, or an antibody as a conventional drug's spelling, passed
@@ -376,8 +376,8 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
         ),
         (
             "drug_names: {spellings: {mycophenolate: [epratuzumab]}}\n",
-            "drug_names.spellings.mycophenolate: 'epratuzumab' is named as a biologic (-mab, -cept, -tug, -bart, -mig,"
-            " -ment, -leucel): a biologic is no spelling of a conventional drug; the cohort records it in"
+            "drug_names.spellings.mycophenolate: 'epratuzumab' is named as a biologic (it holds an INN stem of"
+            " biologic_name_stems): a biologic is no spelling of a conventional drug; the cohort records it in"
             " other_biologic",
         ),
         ("drug_names: {spellings: {azathioprine: [ianalumab sc]}}\n", "'ianalumab sc' is named as a biologic"),
@@ -390,6 +390,15 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
         ("drug_classes: {conventional_immunosuppressant: [surovatamig]}\n", "takes surovatamig, named as a biologic"),
         ("drug_names: {spellings: {hydroxychloroquine: [surovatamig]}}\n", "'surovatamig' is named as a biologic"),
         ("drug_names: {spellings: {mycophenolate: [epratuzumabsc]}}\n", "'epratuzumabsc' is named as a biologic"),
+        # review round 23 (SAFETY): a biologic named in the site's own language
+        ("drug_names: {spellings: {mycophenolate: [\u5229\u59a5\u6614\u5355\u6297]}}\n", "is named as a biologic"),
+        ("drug_names: {spellings: {mycophenolate: [\u30ea\u30c4\u30ad\u30b7\u30de\u30d6]}}\n", "is named as a"),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0440\u0438\u0442\u0443\u043a\u0441\u0438\u043c\u0430\u0431]}}\n",
+            "is named as a",
+        ),
+        ("drug_classes: {conventional_immunosuppressant: [\u6cf0\u5b83\u897f\u666e]}\n", "named as a biologic"),
         # review round 22 (SAFETY): an abbreviation joined to a route or form word ("rtxsc") spells the cell
         # "RTX SC", as cells are matched without spaces; so a name holding one is refused, cycloserine too
         (
@@ -563,6 +572,42 @@ def test_a_plan_with_steps_gives_the_range_of_a_washout_undecided_today() -> Non
         "no criterion fails from 2026-12-07; stopped immunosuppressant last given 2026-10-24; the 5-half-life washout"
         " ends between 2026-10-26 and 2027-01-27, by the drug: record stopped_immunosuppressant"
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "actions", "note"),
+    [
+        # review round 23: a withheld drug's washout is read as recorded (the step gave no range), and a plan
+        # dated today with a step gives the range too
+        (
+            {"anti_cd20_drug": "", "anti_cd20_last_dose": ago(days=60)},
+            ["withhold_drug", "repeat_test", "wait"],
+            "no criterion fails from 2026-12-13; anti-CD20 antibody last given 2026-09-24; the 5-half-life washout"
+            " ends between 2026-12-13 and 2027-02-13, by the drug: record anti_cd20_drug",
+        ),
+        (
+            {
+                "stopped_immunosuppressant": "",
+                "immunosuppressant_last_dose": ago(days=30),
+                "pregnancy_test_negative_date": ago(days=30),
+            },
+            ["repeat_test", "wait"],
+            "no criterion fails from 2026-11-23; stopped immunosuppressant last given 2026-10-24; the 5-half-life"
+            " washout ends between 2026-10-26 and 2027-01-27, by the drug: record stopped_immunosuppressant",
+        ),
+    ],
+)
+def test_a_plan_with_a_withhold_or_dated_today_gives_the_washout_range(
+    changes: dict[str, str], actions: list[str], note: str
+) -> None:
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE
+
+    trial = load_trials()["NCT06821659"]
+    row = {**BASE, "patient_id": "p1", **changes}
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert result.status_at_plan == "unknown"
+    assert [action.action for action in result.actions] == actions
+    assert result.actions[-1].note == note
 
 
 def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
