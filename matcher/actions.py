@@ -267,15 +267,26 @@ class PlanModel:
         start = self.ctx.values(columns.start)[self.row]
         if not np.isfinite(start):
             return
+        earlier_runs = self._earlier_stop_runs()
+        if earlier_runs is None:
+            return
         recorded = self.ctx.lowered_at(columns.name, self.row)
         name = recorded if recorded not in (None, "none") else "immunosuppressant"
+        note = f"stop {name} on {self.as_of.isoformat()}; its washout runs from then"
+        if earlier_runs:
+            stopped = self.ctx.lowered_at(columns.stopped_name, self.row) or "the stopped immunosuppressant"
+            note += (
+                f"; not before {self._day(earlier_runs).isoformat()}, when the washout of {stopped} (last dose"
+                f" {_date_text(float(self.ctx.values(columns.last_dose)[self.row]))}) has run"
+            )
         self._new_choice(
             action="stop_immunosuppressant",
             column=columns.start,
             before=_date_text(float(start)),
             after="never",
             burden=self.facts.action_burden_days["stop_immunosuppressant"],
-            note=f"stop {name} on {self.as_of.isoformat()}; its washout runs from then",
+            earliest_day=earlier_runs,
+            note=note,
             summary=f"stopping {name}",
             overrides={
                 columns.name: "none",
@@ -285,6 +296,31 @@ class PlanModel:
                 columns.stopped_name: Unknown() if name == "immunosuppressant" else name,
             },
         )
+
+    def _earlier_stop_runs(self) -> int | None:
+        """Days from today until a stop recorded already is washed out under every washout of the trial, whatever
+        its drug (0 if none is recorded or it is spent); None if that cannot be known (no date, no half-life).
+
+        The record holds one stopped drug, which a stop of the current one replaces: the plan may not be dated
+        before the earlier washout has run (review 24: stopping mycophenolate read a leflunomide stop 30 days
+        back as gone, and planned enrolment inside its washout)."""
+        columns = self.facts.change.immunosuppressant
+        last_dose = float(self.ctx.values(columns.last_dose)[self.row])
+        if np.isinf(last_dose):  # never given
+            return 0
+        named = self.ctx.lowered_at(columns.stopped_name, self.row)
+        longest = max(
+            (
+                washout_days(rule, self.facts, named)[1]
+                for criterion in self.trial.criteria
+                if not criterion.is_manual
+                for rule in ir.walk(cast(ir.Rule, criterion.rule))
+                if isinstance(rule, ir.Washout) and rule.field == columns.last_dose
+            ),
+            default=0.0,
+        )
+        runs = last_dose + longest - self.ctx.today
+        return None if np.isnan(runs) else max(int(np.ceil(runs)), 0)
 
     def _add_tests(self) -> None:
         for test in self.facts.change.tests:

@@ -610,6 +610,29 @@ def test_a_plan_with_a_withhold_or_dated_today_gives_the_washout_range(
     assert result.actions[-1].note == note
 
 
+@pytest.mark.parametrize(("stopped", "days", "earliest"), [("leflunomide", 30, "2027-01-27"), ("", 30, "2027-01-27")])
+def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: str, days: int, earliest: str) -> None:
+    """Review round 24 (SAFETY, NCT06920433): the record holds one stopped drug, and stopping mycophenolate
+    replaced a leflunomide stop 30 days back, so the plan read eligible from 2026-11-27, inside its washout
+    (5 x 19 days, to 2027-01-27); an unnamed stop takes the class's longest (leflunomide's)."""
+    trial = load_trials()["NCT06920433"]
+    row = {
+        **ELIGIBLE_SLE,
+        "patient_id": "p1",
+        "immunosuppressant": "mycophenolate",
+        "immunosuppressant_start_date": "2024-01-01",
+        "stopped_immunosuppressant": stopped,
+        "immunosuppressant_last_dose": ago(days=days),
+    }
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert result.earliest_date == dt.date.fromisoformat(earliest)
+    stop = next(action for action in result.actions if action.action == "stop_immunosuppressant")
+    assert stop.note == (
+        f"stop mycophenolate on 2026-11-23; its washout runs from then; not before {earliest}, when the washout"
+        f" of {stopped or 'the stopped immunosuppressant'} (last dose 2026-10-24) has run"
+    )
+
+
 def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
     """Review round 17: NCT06821659's defaults give other_b_cell_depletion 28.4 days; a site that says 50 (and
     spells ravulizumab, ~50 days, as it) keeps its 50 days in that trial."""

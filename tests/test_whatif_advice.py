@@ -230,8 +230,10 @@ def test_a_cytopenia_the_text_exempts_gets_the_investigators_attribution(reviewe
     # Her LVEF of 36% now excludes her (NCT06821659.excl.7, review round 3); a normal one isolates the cytopenia.
     reviewed = with_changes(reviewed, patient_row(reviewed, "S000695"), {"lvef_pct": "55"})
     result = plan_of(reviewed, "S000695", "NCT06821659")
-    assert [a.action for a in result.actions] == ["investigator_judgement"]
+    assert [a.action for a in result.actions] == ["investigator_judgement", "wait"]
     assert "cytopenia is due to the autoimmune disease" in result.actions[0].note
+    # her stopped drug is not named: the plan date may fall inside its washout (review round 23)
+    assert "the 5-half-life washout ends between 2026-09-30 and 2027-01-01, by the drug" in result.actions[1].note
     assert result.status_at_plan == "unknown" and result.pending == ["cytopenia_due_to_disease"]
     assert "cytopenia_due_to_disease" in result.missing  # the extract predates the drug-name columns: also missing
     answered = with_changes(reviewed, patient_row(reviewed, "S000695"), {"cytopenia_due_to_disease": "false"})
