@@ -30,9 +30,9 @@ from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
-from matcher.evaluate import criterion_holds, criterion_undecided_columns
+from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
 from matcher.explain import reasons
-from matcher.findings import Finding
+from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
 from matcher.screening import STATUS_NAMES, Screening, screen
@@ -126,6 +126,9 @@ def plan(
     awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     result.missing = sorted(set(_missing_columns(on_plan_date, undecided)) | awaited)
+    if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
+        ranges = _washout_ranges(on_plan_date, built.criteria, primary)
+        result.missing = sorted({*result.missing, *(column for item in ranges for column in item.measure)})
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -228,33 +231,50 @@ def waits(
 def _still_undecided(
     ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None, failing: set[str]
 ) -> list[str]:
-    """The reasons on the plan's date of what leaves a plan undecided that no step of it touches: a criterion
-    failing today, and a washout undecided today as well, whose range by the drug says the plan's date may fall
-    inside it (review 22).  A withheld drug's record stands (its last dose is the one recorded), so a washout
-    of it is read too (review 23)."""
-    recorded = {action.column for action in solution.actions if action.action != "withhold_drug"}
-    untouched = [c for c in trial.criteria if not c.is_manual and not criterion_reads(c)[0] & recorded]
+    """The reasons on the plan's date of what leaves a plan undecided that no step of it records otherwise: a
+    criterion failing today, and each washout whose end hangs on the drug's name, a range the plan's date may
+    fall inside (reviews 22-24).  A withheld drug's record stands (its last dose is the one recorded), so its
+    washout is read too."""
+    recorded = _recorded_by_steps(solution)
+    criteria = [c for c in trial.criteria if not c.is_manual]
+    reported = [c for c in criteria if c.id in failing and not criterion_reads(c)[0] & recorded]
     on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
-    still = _undecided_at(on_plan_date, [c for c in untouched if c.id in failing])
-    timed = [c for c in untouched if c.id not in failing and criterion_reads(c)[1]]
-    still += _undecided_at(on_plan_date, timed, washout_ranges_only=True)
-    return list(dict.fromkeys(still))  # two criteria may give one reason
+    still = _undecided_at(on_plan_date, reported)
+    ranges = _washout_ranges(on_plan_date, [c for c in criteria if c.id not in {r.id for r in reported}], solution)
+    return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
 
 
-def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion], washout_ranges_only: bool = False) -> list[str]:
-    """The reasons, on the day and with nothing changed, of those ``criteria`` that are undecided then for the
-    patient (a washout whose end hangs on the drug's name gives its range, and the name to record); with
-    ``washout_ranges_only``, only of those undecided on such a washout."""
+def _recorded_by_steps(solution: Alternative) -> set[str]:
+    """The columns a plan's steps record otherwise; a withheld drug's record stands (no more doses given)."""
+    return {action.column for action in solution.actions if action.action != "withhold_drug"}
+
+
+def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:
+    """The reasons, on the day and with nothing changed, of those ``criteria`` that are undecided then."""
     if not criteria:
         return []
     alone, at = on_day.context, np.zeros(1, dtype=np.intp)
-    found = [reasons(c, alone, at)[0] for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
-    return [reason.text for reason in found if not washout_ranges_only or any(map(_washout_range, reason.findings))]
+    return [reasons(c, alone, at)[0].text for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
 
 
-def _washout_range(finding: Finding) -> bool:
-    """A washout left undecided by the drug's name, its end a range of dates."""
-    return isinstance(finding.rule, ir.Washout) and finding.verdict == UNKNOWN and finding.date is not None
+def _washout_ranges(on_day: PatientOnDay, criteria: list[ir.Criterion], solution: Alternative) -> list[Finding]:
+    """Each washout of ``criteria`` undecided on the day because the drug's name leaves its end a range, read on
+    columns no step of the plan records otherwise (one criterion may hold every washout of a trial, and a step
+    another); a withheld drug's record stands."""
+    recorded = _recorded_by_steps(solution)
+    leaves = {
+        rule: None
+        for criterion in criteria
+        for rule in ir.walk(cast(ir.Rule, criterion.rule))
+        if isinstance(rule, ir.Washout) and not set(ir.fields_read(rule)) & recorded
+    }
+    if not leaves:
+        return []
+    alone, found = on_day.context, []
+    for leaf in leaves:
+        if evaluate(leaf, alone)[0] == UNKNOWN and (item := finding(leaf, UNKNOWN, alone, 0)).date is not None:
+            found.append(item)
+    return found
 
 
 class _Weights:

@@ -399,6 +399,23 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
             "is named as a",
         ),
         ("drug_classes: {conventional_immunosuppressant: [\u6cf0\u5b83\u897f\u666e]}\n", "named as a biologic"),
+        # review round 24: the long Chinese forms, the Japanese kanji, a CAR-T ending, Greek and Arabic
+        (
+            "drug_names: {spellings: {mycophenolate: [\u5229\u59a5\u6614\u5355\u514b\u9686\u6297\u4f53]}}\n",
+            "named as a",
+        ),
+        ("drug_names: {spellings: {mycophenolate: [\u5229\u59a5\u6614\u5358\u6297]}}\n", "is named as a biologic"),
+        ("drug_classes: {conventional_immunosuppressant: [\u963f\u57fa\u4ed1\u8d5b]}\n", "named as a biologic"),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u03c1\u03b9\u03c4\u03bf\u03c5\u03be\u03b9\u03bc\u03ac\u03bc\u03c0\u03b7]}}\n",
+            "named as a",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0631\u064a\u062a\u0648\u0643\u0633\u064a\u0645\u0627\u0628]}}\n",
+            "named as a",
+        ),
         # review round 22 (SAFETY): an abbreviation joined to a route or form word ("rtxsc") spells the cell
         # "RTX SC", as cells are matched without spaces; so a name holding one is refused, cycloserine too
         (
@@ -630,6 +647,27 @@ def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: st
     assert stop.note == (
         f"stop mycophenolate on 2026-11-23; its washout runs from then; not before {earliest}, when the washout"
         f" of {stopped or 'the stopped immunosuppressant'} (last dose 2026-10-24) has run"
+    )
+
+
+def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
+    """Review round 24 (M1, NCT06920433): every washout sits in one criterion, so a step stopping mycophenolate
+    hid the range of an unnamed anti-CD20 antibody's washout, and its name was not asked for."""
+    trial = load_trials()["NCT06920433"]
+    row = {
+        **ELIGIBLE_SLE,
+        "patient_id": "p1",
+        "immunosuppressant": "mycophenolate",
+        "immunosuppressant_start_date": "2024-01-01",
+        "anti_cd20_drug": "",
+        "anti_cd20_last_dose": ago(days=60),
+    }
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 12, 13), "unknown")
+    assert "anti_cd20_drug" in result.missing
+    assert result.actions[-1].note == (
+        "no criterion fails from 2026-12-13; anti-CD20 antibody last given 2026-09-24; the 5-half-life washout ends"
+        " between 2026-12-13 and 2027-02-13, by the drug: record anti_cd20_drug"
     )
 
 
