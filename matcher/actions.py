@@ -306,9 +306,9 @@ class PlanModel:
         back as gone, and planned enrolment inside its washout)."""
         columns = self.facts.change.immunosuppressant
         last_dose = float(self.ctx.values(columns.last_dose)[self.row])
-        if np.isinf(last_dose):  # never given
-            return 0
         named = self.ctx.lowered_at(columns.stopped_name, self.row)
+        if np.isinf(last_dose):  # never given: nothing stopped, unless a drug is named (then its date is not known)
+            return 0 if named in (None, "none") else None
         longest = max(
             (
                 washout_days(rule, self.facts, named)[1]

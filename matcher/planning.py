@@ -258,9 +258,9 @@ def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[st
 
 
 def _washout_ranges(on_day: PatientOnDay, criteria: list[ir.Criterion], solution: Alternative) -> list[Finding]:
-    """Each washout of ``criteria`` undecided on the day because the drug's name leaves its end a range, read on
-    columns no step of the plan records otherwise (one criterion may hold every washout of a trial, and a step
-    another); a withheld drug's record stands."""
+    """Each washout of ``criteria`` undecided on the day for want of a record (the drug's name, which leaves its
+    end a range or unknown, or the last dose), read on columns no step of the plan records otherwise (one
+    criterion may hold every washout of a trial, and a step another); a withheld drug's record stands."""
     recorded = _recorded_by_steps(solution)
     leaves = {
         rule: None
@@ -272,7 +272,7 @@ def _washout_ranges(on_day: PatientOnDay, criteria: list[ir.Criterion], solution
         return []
     alone, found = on_day.context, []
     for leaf in leaves:
-        if evaluate(leaf, alone)[0] == UNKNOWN and (item := finding(leaf, UNKNOWN, alone, 0)).date is not None:
+        if evaluate(leaf, alone)[0] == UNKNOWN and ((item := finding(leaf, UNKNOWN, alone, 0)).date or item.measure):
             found.append(item)
     return found
 

@@ -671,6 +671,44 @@ def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
     )
 
 
+def test_a_named_stopped_drug_with_no_date_offers_no_stop() -> None:
+    """Review round 25 (SAFETY, NCT06920433): leflunomide named as stopped beside a `never` last dose was taken for
+    no stop, and stopping mycophenolate planned eligibility from 2026-11-27; the trial reads it as a dose of
+    unknown date (unknown until recorded), so the stop that would replace it is not offered."""
+    trial = load_trials()["NCT06920433"]
+    row = {
+        **ELIGIBLE_SLE,
+        "patient_id": "p1",
+        "immunosuppressant": "mycophenolate",
+        "immunosuppressant_start_date": "2024-01-01",
+        "stopped_immunosuppressant": "leflunomide",
+        "immunosuppressant_last_dose": "never",
+    }
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert not result.reachable and result.blocking == ["NCT06920433.excl.14"]
+
+
+def test_a_stop_step_asks_for_an_unnamed_biologic() -> None:
+    """Review round 25 (M2): an unnamed other biologic 20 days back beside a stop step ended unknown with nothing
+    to measure; its washout has no half-life until the drug is named."""
+    trial = load_trials()["NCT06920433"]
+    row = {
+        **ELIGIBLE_SLE,
+        "patient_id": "p1",
+        "immunosuppressant": "mycophenolate",
+        "immunosuppressant_start_date": "2024-01-01",
+        "other_biologic": "",
+        "other_biologic_last_dose": ago(days=20),
+    }
+    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 27), "unknown")
+    assert "other_biologic" in result.missing
+    assert result.actions[-1].note == (
+        "no criterion fails from 2026-11-27; other biologic last given 2026-11-03; its half-life is not known:"
+        " record the drug in other_biologic"
+    )
+
+
 def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
     """Review round 17: NCT06821659's defaults give other_b_cell_depletion 28.4 days; a site that says 50 (and
     spells ravulizumab, ~50 days, as it) keeps its 50 days in that trial."""
