@@ -13,12 +13,14 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
 from matcher.planning import plan
+from matcher.plans import Plan
 from matcher.trials import effective_facts, load_trials
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -522,6 +524,16 @@ def test_a_site_extends_classes_and_spellings(site_facts: Callable[[str], Path])
     assert verdict("NCT06920433", {**ELIGIBLE_SLE, "other_biologic_last_dose": ago(days=200)})[0] == "unknown"
 
 
+ON_MYCOPHENOLATE = {**ELIGIBLE_SLE, "immunosuppressant": "mycophenolate", "immunosuppressant_start_date": "2024-01-01"}
+
+
+def plan_of_row(trial_id: str, row: dict[str, Any]) -> Plan:
+    """The 180-day plan of one patient's row for one trial, on the as-of date."""
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p1", **row}])
+    return plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 180)
+
+
 def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
     """Review round 12 (NCT06821659, S2): a stopped drug unnamed a day after its last dose was planned as "the
     criteria are met from 2026-11-24", the first day the class's fastest drug (azathioprine) is washed out; the
@@ -529,9 +541,8 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
     washout ends by the drug (review round 16: a date, not a range, read as the end of the washout)."""
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
-    trial = load_trials()["NCT06821659"]
     row = {**BASE, "patient_id": "p1", "stopped_immunosuppressant": "", "immunosuppressant_last_dose": ago(days=1)}
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06821659", row)
     assert (result.earliest_date, result.status_at_plan, result.missing) == (
         dt.date(2026, 11, 24),
         "unknown",
@@ -548,15 +559,13 @@ def test_a_plan_with_a_step_that_ends_undecided_gives_the_washout_range_too() ->
     to repeat as well, the plan said nothing of the washout it ends undecided on."""
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
-    trial = load_trials()["NCT06821659"]
     row = {
         **BASE,
-        "patient_id": "p1",
         "stopped_immunosuppressant": "",
         "immunosuppressant_last_dose": ago(days=1),
         "pregnancy_test_negative_date": ago(days=30),
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06821659", row)
     assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 24), "unknown")
     assert [(action.action, action.column) for action in result.actions] == [
         ("repeat_test", "pregnancy_test_negative_date"),
@@ -574,15 +583,13 @@ def test_a_plan_with_steps_gives_the_range_of_a_washout_undecided_today() -> Non
     leflunomide washout."""
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
-    trial = load_trials()["NCT06821659"]
     row = {
         **BASE,
-        "patient_id": "p1",
         "glucocorticoid_mg_day": "40",
         "stopped_immunosuppressant": "",
         "immunosuppressant_last_dose": ago(days=30),
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06821659", row)
     assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 12, 7), "unknown")
     assert [action.action for action in result.actions] == ["taper_glucocorticoid", "repeat_test", "wait"]
     assert result.actions[-1].note == (
@@ -619,9 +626,8 @@ def test_a_plan_with_a_withhold_or_dated_today_gives_the_washout_range(
 ) -> None:
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
-    trial = load_trials()["NCT06821659"]
     row = {**BASE, "patient_id": "p1", **changes}
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06821659", row)
     assert result.status_at_plan == "unknown"
     assert [action.action for action in result.actions] == actions
     assert result.actions[-1].note == note
@@ -632,16 +638,12 @@ def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: st
     """Review round 24 (SAFETY, NCT06920433): the record holds one stopped drug, and stopping mycophenolate
     replaced a leflunomide stop 30 days back, so the plan read eligible from 2026-11-27, inside its washout
     (5 x 19 days, to 2027-01-27); an unnamed stop takes the class's longest (leflunomide's)."""
-    trial = load_trials()["NCT06920433"]
     row = {
-        **ELIGIBLE_SLE,
-        "patient_id": "p1",
-        "immunosuppressant": "mycophenolate",
-        "immunosuppressant_start_date": "2024-01-01",
+        **ON_MYCOPHENOLATE,
         "stopped_immunosuppressant": stopped,
         "immunosuppressant_last_dose": ago(days=days),
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06920433", row)
     assert result.earliest_date == dt.date.fromisoformat(earliest)
     stop = next(action for action in result.actions if action.action == "stop_immunosuppressant")
     assert stop.note == (
@@ -653,16 +655,12 @@ def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: st
 def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
     """Review round 24 (M1, NCT06920433): every washout sits in one criterion, so a step stopping mycophenolate
     hid the range of an unnamed anti-CD20 antibody's washout, and its name was not asked for."""
-    trial = load_trials()["NCT06920433"]
     row = {
-        **ELIGIBLE_SLE,
-        "patient_id": "p1",
-        "immunosuppressant": "mycophenolate",
-        "immunosuppressant_start_date": "2024-01-01",
+        **ON_MYCOPHENOLATE,
         "anti_cd20_drug": "",
         "anti_cd20_last_dose": ago(days=60),
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06920433", row)
     assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 12, 13), "unknown")
     assert "anti_cd20_drug" in result.missing
     assert result.actions[-1].note == (
@@ -675,32 +673,24 @@ def test_a_named_stopped_drug_with_no_date_offers_no_stop() -> None:
     """Review round 25 (SAFETY, NCT06920433): leflunomide named as stopped beside a `never` last dose was taken for
     no stop, and stopping mycophenolate planned eligibility from 2026-11-27; the trial reads it as a dose of
     unknown date (unknown until recorded), so the stop that would replace it is not offered."""
-    trial = load_trials()["NCT06920433"]
     row = {
-        **ELIGIBLE_SLE,
-        "patient_id": "p1",
-        "immunosuppressant": "mycophenolate",
-        "immunosuppressant_start_date": "2024-01-01",
+        **ON_MYCOPHENOLATE,
         "stopped_immunosuppressant": "leflunomide",
         "immunosuppressant_last_dose": "never",
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06920433", row)
     assert not result.reachable and result.blocking == ["NCT06920433.excl.14"]
 
 
 def test_a_stop_step_asks_for_an_unnamed_biologic() -> None:
     """Review round 25 (M2): an unnamed other biologic 20 days back beside a stop step ended unknown with nothing
     to measure; its washout has no half-life until the drug is named."""
-    trial = load_trials()["NCT06920433"]
     row = {
-        **ELIGIBLE_SLE,
-        "patient_id": "p1",
-        "immunosuppressant": "mycophenolate",
-        "immunosuppressant_start_date": "2024-01-01",
+        **ON_MYCOPHENOLATE,
         "other_biologic": "",
         "other_biologic_last_dose": ago(days=20),
     }
-    result = plan(Context(cohort_from_records([row]), AS_OF, effective_facts(trial)), trial, 0, 180)
+    result = plan_of_row("NCT06920433", row)
     assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 27), "unknown")
     assert "other_biologic" in result.missing
     assert result.actions[-1].note == (
