@@ -15,7 +15,7 @@ from matcher import ir
 from matcher.context import Context, washout_days
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
 from matcher.dates import from_day_number
-from matcher.evaluate import criterion_holds, evaluate
+from matcher.evaluate import combine, criterion_holds, evaluate
 from matcher.facts import Facts
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
@@ -298,27 +298,33 @@ class PlanModel:
         )
 
     def _earlier_stop_runs(self) -> int | None:
-        """Days from today until a stop recorded already is washed out under every washout of the trial, whatever
-        its drug (0 if none is recorded or it is spent); None if that cannot be known (no date, no half-life).
+        """Days from today until a stop recorded already is washed out under every washout of the trial that it
+        is subject to, whatever its drug (0 if none is recorded, it is spent or exempt); None if that cannot be
+        known (no date, no half-life).
 
         The record holds one stopped drug, which a stop of the current one replaces: the plan may not be dated
         before the earlier washout has run (review 24: stopping mycophenolate read a leflunomide stop 30 days
-        back as gone, and planned enrolment inside its washout)."""
+        back as gone, and planned enrolment inside its washout).  A washout the trial waives for the recorded
+        drug does not count (review 25: NCT06920433 exempts a stopped hydroxychloroquine)."""
         columns = self.facts.change.immunosuppressant
         last_dose = float(self.ctx.values(columns.last_dose)[self.row])
         named = self.ctx.lowered_at(columns.stopped_name, self.row)
-        if np.isinf(last_dose):  # never given: nothing stopped, unless a drug is named (then its date is not known)
-            return 0 if named in (None, "none") else None
-        longest = max(
-            (
-                washout_days(rule, self.facts, named)[1]
-                for criterion in self.trial.criteria
-                if not criterion.is_manual
-                for rule in ir.walk(cast(ir.Rule, criterion.rule))
-                if isinstance(rule, ir.Washout) and rule.field == columns.last_dose
-            ),
-            default=0.0,
-        )
+        if np.isinf(last_dose) and named in (None, "none"):  # never given, and no drug named as stopped
+            return 0
+        reads = _reads_by_node(self.trial)
+        binding = [
+            leaf
+            for criterion in self.criteria
+            for leaf in _stop_record_reaches(
+                criterion, reads, columns.last_dose, columns.stopped_name, self.ctx, self.row
+            )
+        ]
+        washouts = [leaf for leaf in binding if isinstance(leaf, ir.Washout)]
+        if not washouts:
+            return 0 if not binding or np.isfinite(last_dose) else None
+        if np.isinf(last_dose):  # a drug named as stopped, with no date: when its washout ends is not known
+            return None
+        longest = max(washout_days(leaf, self.facts, named)[1] for leaf in washouts)
         runs = last_dose + longest - self.ctx.today
         return None if np.isnan(runs) else max(int(np.ceil(runs)), 0)
 
@@ -578,6 +584,65 @@ def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
         return reads, timed
 
     return _by_id(_READS, criterion.id, criterion, read)
+
+
+_LEAVES: dict[str, tuple[ir.Criterion, tuple[tuple[ir.Rule, frozenset[str]], ...]]] = {}
+_WASHOUTS: dict[str, tuple[ir.Criterion, tuple[tuple[ir.Washout, frozenset[str]], ...]]] = {}
+
+
+def criterion_leaves(criterion: ir.Criterion) -> tuple[tuple[ir.Rule, frozenset[str]], ...]:
+    """The leaves of a data criterion's rule, each with the columns it reads, gathered once per criterion."""
+
+    def gather() -> tuple[tuple[ir.Rule, frozenset[str]], ...]:
+        leaves = (node for node in ir.walk(cast(ir.Rule, criterion.rule)) if not ir.children(node))
+        return tuple((leaf, frozenset(ir.fields_read(leaf))) for leaf in leaves)
+
+    return _by_id(_LEAVES, criterion.id, criterion, gather)
+
+
+def criterion_washouts(criterion: ir.Criterion) -> tuple[tuple[ir.Washout, frozenset[str]], ...]:
+    """The washouts among a data criterion's leaves, with the columns each reads (its date and drug name)."""
+
+    def gather() -> tuple[tuple[ir.Washout, frozenset[str]], ...]:
+        return tuple((leaf, fields) for leaf, fields in criterion_leaves(criterion) if isinstance(leaf, ir.Washout))
+
+    return _by_id(_WASHOUTS, criterion.id, criterion, gather)
+
+
+def _stop_record_reaches(
+    criterion: ir.Criterion,
+    reads: dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]],
+    last_dose: str,
+    stopped_name: str,
+    ctx: Context,
+    row: int,
+) -> list[ir.Rule]:
+    """The criterion's leaves on the recorded stop's last dose that may decide it whatever else the row holds,
+    given only the stopped drug's recorded name (review 25: NCT06920433 exempts a stopped hydroxychloroquine from
+    the washout, yet its 250 days held up a plan that stopped mycophenolate).
+
+    Sound by monotonicity: a node decided with those leaves and every leaf on another column unknown is decided
+    whatever they turn out to be, so a leaf reaches the criterion only through undecided nodes.
+    """
+    targets = {leaf for leaf, fields in criterion_leaves(criterion) if last_dose in fields}
+    if not targets:
+        return []
+
+    def read(node: ir.Rule) -> tuple[int, list[ir.Rule]]:
+        """The node's code with only the stopped drug's name known, and the target leaves that may decide it."""
+        if node in targets:
+            return UNKNOWN, [node]
+        fields = reads[node][0]
+        if fields <= {stopped_name}:  # every leaf below is known
+            return int(evaluate(node, ctx)[row]), []
+        parts = ir.children(node)
+        if not parts or fields.isdisjoint((last_dose, stopped_name)):
+            return UNKNOWN, []
+        read_parts = {part: read(part) for part in parts}  # equal parts read alike
+        code = int(combine(node, lambda part: np.array([read_parts[part][0]], dtype=np.int8))[0])
+        return code, [leaf for _, leaves in read_parts.values() for leaf in leaves] if code == UNKNOWN else []
+
+    return read(cast(ir.Rule, criterion.rule))[1]
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:

@@ -151,33 +151,28 @@ def _dated(rule: ir.Dated, ctx: Context) -> np.ndarray:
     return np.where(np.isfinite(ctx.values(rule.field)), TRUE, UNKNOWN).astype(np.int8)
 
 
-@EVALUATORS.register(ir.All)
-def _all(rule: ir.All, ctx: Context) -> np.ndarray:
-    return conjunction([evaluate(child, ctx) for child in rule.of])
+def combine(rule: ir.Rule, part: Callable[[ir.Rule], np.ndarray]) -> np.ndarray:
+    """A group node's Kleene codes from its children's, as ``part`` reads them: the connectives the evaluator,
+    the prefilter's relaxed reading and the planner's reading of a recorded stop share."""
+    if isinstance(rule, ir.All):
+        return conjunction([part(child) for child in rule.of])
+    if isinstance(rule, ir.Any_):
+        return disjunction([part(child) for child in rule.of])
+    if isinstance(rule, ir.AtLeast):
+        return at_least([part(child) for child in rule.of], rule.k)
+    if isinstance(rule, ir.Not):
+        return negation(part(rule.rule))
+    if isinstance(rule, ir.If):
+        condition, then = part(rule.condition), part(rule.then)
+        if rule.otherwise is None:
+            return implies(condition, then)
+        return case_split(condition, then, part(rule.otherwise))
+    raise TypeError(f"{type(rule).__name__} is not a group")
 
 
-@EVALUATORS.register(ir.Any_)
-def _any(rule: ir.Any_, ctx: Context) -> np.ndarray:
-    return disjunction([evaluate(child, ctx) for child in rule.of])
-
-
-@EVALUATORS.register(ir.AtLeast)
-def _at_least(rule: ir.AtLeast, ctx: Context) -> np.ndarray:
-    return at_least([evaluate(child, ctx) for child in rule.of], rule.k)
-
-
-@EVALUATORS.register(ir.Not)
-def _not(rule: ir.Not, ctx: Context) -> np.ndarray:
-    return negation(evaluate(rule.rule, ctx))
-
-
-@EVALUATORS.register(ir.If)
-def _if(rule: ir.If, ctx: Context) -> np.ndarray:
-    condition = evaluate(rule.condition, ctx)
-    then = evaluate(rule.then, ctx)
-    if rule.otherwise is None:
-        return implies(condition, then)
-    return case_split(condition, then, evaluate(rule.otherwise, ctx))
+@EVALUATORS.register(ir.All, ir.Any_, ir.AtLeast, ir.Not, ir.If)
+def _group(rule: ir.Rule, ctx: Context) -> np.ndarray:
+    return combine(rule, lambda child: evaluate(child, ctx))
 
 
 def criterion_holds(criterion: ir.Criterion, ctx: Context, remember: bool = True) -> np.ndarray:

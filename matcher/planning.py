@@ -25,13 +25,14 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import Choice, PlanModel, criterion_reads, ever_changeable
+from matcher.actions import Choice, PlanModel, criterion_reads, criterion_washouts, ever_changeable
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
 from matcher.explain import reasons
+from matcher.facts import Facts
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
@@ -235,7 +236,7 @@ def _still_undecided(
     criterion failing today, and each washout whose end hangs on the drug's name, a range the plan's date may
     fall inside (reviews 22-24).  A withheld drug's record stands (its last dose is the one recorded), so its
     washout is read too."""
-    recorded = _recorded_by_steps(solution)
+    recorded = _recorded_by_steps(solution, ctx.facts)
     criteria = [c for c in trial.criteria if not c.is_manual]
     reported = [c for c in criteria if c.id in failing and not criterion_reads(c)[0] & recorded]
     on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
@@ -244,9 +245,14 @@ def _still_undecided(
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
 
 
-def _recorded_by_steps(solution: Alternative) -> set[str]:
-    """The columns a plan's steps record otherwise; a withheld drug's record stands (no more doses given)."""
-    return {action.column for action in solution.actions if action.action != "withhold_drug"}
+def _recorded_by_steps(solution: Alternative, facts: Facts) -> set[str]:
+    """The columns a plan's steps record otherwise; a withheld drug's record stands (no more doses given).  A stop
+    records the stopped drug anew, and waits for the washout of the one it replaces (review 25: a stopped
+    hydroxychloroquine, exempt, was then read as a washout of unknown half-life)."""
+    recorded = {action.column for action in solution.actions if action.action != "withhold_drug"}
+    if any(action.action == "stop_immunosuppressant" for action in solution.actions):
+        recorded |= {facts.change.immunosuppressant.last_dose, facts.change.immunosuppressant.stopped_name}
+    return recorded
 
 
 def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:
@@ -261,12 +267,12 @@ def _washout_ranges(on_day: PatientOnDay, criteria: list[ir.Criterion], solution
     """Each washout of ``criteria`` undecided on the day for want of a record (the drug's name, which leaves its
     end a range or unknown, or the last dose), read on columns no step of the plan records otherwise (one
     criterion may hold every washout of a trial, and a step another); a withheld drug's record stands."""
-    recorded = _recorded_by_steps(solution)
+    recorded = _recorded_by_steps(solution, on_day.context.facts)
     leaves = {
-        rule: None
+        leaf: None
         for criterion in criteria
-        for rule in ir.walk(cast(ir.Rule, criterion.rule))
-        if isinstance(rule, ir.Washout) and not set(ir.fields_read(rule)) & recorded
+        for leaf, fields in criterion_washouts(criterion)
+        if fields.isdisjoint(recorded)
     }
     if not leaves:
         return []

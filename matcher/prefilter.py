@@ -33,8 +33,8 @@ import numpy as np
 from matcher import ir
 from matcher.actions import changeable_rows, withheld_rows
 from matcher.context import Context
-from matcher.evaluate import evaluate
-from matcher.kleene import FALSE, UNKNOWN, at_least, case_split, conjunction, disjunction, implies, negation
+from matcher.evaluate import combine, evaluate
+from matcher.kleene import FALSE, UNKNOWN, implies, negation
 
 
 class _Relaxed:
@@ -52,19 +52,8 @@ class _Relaxed:
         return self.codes[rule]
 
     def _rule(self, rule: ir.Rule) -> np.ndarray:
-        if isinstance(rule, ir.All):
-            return conjunction([self.rule(child) for child in rule.of])
-        if isinstance(rule, ir.Any_):
-            return disjunction([self.rule(child) for child in rule.of])
-        if isinstance(rule, ir.AtLeast):
-            return at_least([self.rule(child) for child in rule.of], rule.k)
-        if isinstance(rule, ir.Not):
-            return negation(self.rule(rule.rule))
-        if isinstance(rule, ir.If):
-            condition, then = self.rule(rule.condition), self.rule(rule.then)
-            if rule.otherwise is None:
-                return implies(condition, then)
-            return case_split(condition, then, self.rule(rule.otherwise))
+        if ir.children(rule):
+            return combine(rule, self.rule)
         return self._leaf(rule)
 
     def _leaf(self, leaf: ir.Rule) -> np.ndarray:

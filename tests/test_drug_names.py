@@ -418,6 +418,41 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
             "[\u0631\u064a\u062a\u0648\u0643\u0633\u064a\u0645\u0627\u0628]}}\n",
             "named as a",
         ),
+        # review round 25 (m1): a Chinese fusion protein's descriptive name, -leucel in Japanese, Russian and Korean,
+        # -mab in Hebrew, Thai and Hindi
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u80bf\u7624\u574f\u6b7b\u56e0\u5b50\u53d7\u4f53-\u6297\u4f53\u878d\u5408\u86cb\u767d]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u30c1\u30b5\u30b2\u30f3\u30ec\u30af\u30eb\u30e6\u30fc\u30bb\u30eb]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0442\u0438\u0441\u0430\u0433\u0435\u043d\u043b\u0435\u043a\u043b\u0435\u0439\u0446\u0435\u043b]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [\ud2f0\uc0ac\uc820\ub809\ub958\uc140]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u05e8\u05d9\u05d8\u05d5\u05e7\u05e1\u05d9\u05de\u05d0\u05d1]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [\u0e23\u0e34\u0e17\u0e39\u0e0b\u0e34\u0e41\u0e21\u0e1a]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0930\u093f\u091f\u0915\u094d\u0938\u093f\u092e\u0948\u092c]}}\n",
+            "is named as a biologic",
+        ),
         # review round 22 (SAFETY): an abbreviation joined to a route or form word ("rtxsc") spells the cell
         # "RTX SC", as cells are matched without spaces; so a name holding one is refused, cycloserine too
         (
@@ -650,6 +685,38 @@ def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: st
         f"stop mycophenolate on 2026-11-23; its washout runs from then; not before {earliest}, when the washout"
         f" of {stopped or 'the stopped immunosuppressant'} (last dose 2026-10-24) has run"
     )
+
+
+@pytest.mark.parametrize(
+    ("stopped", "last_dose"),
+    [
+        ("hydroxychloroquine", ago(days=30)),
+        ("chloroquine", ago(days=0)),
+        ("Plaquenil", ago(days=200)),
+        ("hydroxychloroquine", "never"),
+    ],
+)
+@pytest.mark.parametrize("sex", ["M", "F"])
+def test_a_stop_does_not_wait_for_a_recorded_antimalarial_the_trial_exempts(
+    stopped: str, last_dose: str, sex: str
+) -> None:
+    """Review round 25 (M1, NCT06920433 exempts a stopped hydroxychloroquine or chloroquine from its washout): the
+    wait for the recorded stop took the antimalarial's 5 x 50 days, so stopping mycophenolate was planned up to 250
+    days late or not at all; only mycophenolate's own washout (4 days) counts, and the exempt antimalarial is not
+    asked for (its half-life is not in the conventional class)."""
+    row = {
+        **ON_MYCOPHENOLATE,
+        "sex": sex,
+        "stopped_immunosuppressant": stopped,
+        "immunosuppressant_last_dose": last_dose,
+    }
+    result = plan_of_row("NCT06920433", row)
+    assert (result.earliest_date, result.status_at_plan) == (
+        dt.date(2026, 11, 27),
+        "eligible" if sex == "M" else "unknown",
+    )
+    assert result.actions[0].note == "stop mycophenolate on 2026-11-23; its washout runs from then"
+    assert "stopped_immunosuppressant" not in result.missing
 
 
 def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
