@@ -238,8 +238,9 @@ def _still_undecided(
     washout is read too."""
     recorded = _recorded_by_steps(solution, ctx.facts)
     criteria = [c for c in trial.criteria if not c.is_manual]
-    reported = [c for c in criteria if c.id in failing and not criterion_reads(c)[0] & recorded]
+    untouched = [c for c in criteria if not criterion_reads(c)[0] & recorded]
     on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
+    reported = [c for c in untouched if c.id in failing or _renewed_by_then(c, on_plan_date)]
     still = _undecided_at(on_plan_date, reported)
     ranges = _washout_ranges(on_plan_date, [c for c in criteria if c.id not in {r.id for r in reported}], solution)
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
@@ -253,6 +254,18 @@ def _recorded_by_steps(solution: Alternative, facts: Facts) -> set[str]:
     if any(action.action == "stop_immunosuppressant" for action in solution.actions):
         recorded |= {facts.change.immunosuppressant.last_dose, facts.change.immunosuppressant.stopped_name}
     return recorded
+
+
+def _renewed_by_then(criterion: ir.Criterion, on_day: PatientOnDay) -> bool:
+    """Whether the criterion is undecided on the plan's date for want of a routine test done then (renewable:
+    older than its window, or never done), which the plan's words must say (review 24 m2: NCT06983964 ended
+    unknown on a stale pregnancy test with no word of it)."""
+    routine = {test.date for test in on_day.context.facts.change.tests if not test.invasive}
+    if not criterion_reads(criterion)[0] & routine:
+        return False
+    alone, rows = on_day.context, np.ones(1, dtype=bool)
+    undecided = criterion_undecided_columns(criterion, alone, rows)
+    return any(undecided[column][0] for column in routine & undecided.keys())
 
 
 def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:

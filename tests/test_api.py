@@ -93,7 +93,12 @@ def test_whatif_gives_one_row_per_trial_with_dates() -> None:
     assert len(plans) == 1
     row = plans.iloc[0]
     assert row["earliest_date"] == pd.Timestamp("2026-12-21")
-    assert row["actions"] == ["wait until 2026-12-21: the 6-week window after the live vaccine of 2026-11-09"]
+    assert row["actions"] == [
+        "wait until 2026-12-21: the 6-week window after the live vaccine of 2026-11-09",
+        # her pregnancy test ages out by then (review 24 m2: the plan ended unknown with no word of it)
+        "wait until 2026-12-21: no criterion fails from 2026-12-21; negative pregnancy test on 2026-11-20 is more"
+        " than 7 days ago (the window closed 2026-11-27): to be repeated",
+    ]
 
 
 def test_errors_are_matcher_errors_with_the_command_line_wording() -> None:

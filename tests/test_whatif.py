@@ -50,10 +50,11 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     result = plan_for("NCT06983964", {**base("NCT06983964", "SLE"), "belimumab_last_dose": "2026-11-09"})
     assert result.status_now == "ineligible"
     assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
-    assert [a.action for a in result.actions] == ["withhold_drug"]
+    assert [a.action for a in result.actions] == ["withhold_drug", "wait"]
     assert result.actions[0].text == (
         "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the plan date, 2026-11-30"
     )
+    assert result.actions[1].note.endswith("more than 7 days ago (the window closed 2026-11-27): to be repeated")
 
 
 @pytest.mark.parametrize(("trial_id", "event"), [("NCT06821659", "infusion"), ("NCT06920433", "enrolment")])
@@ -327,3 +328,24 @@ def test_a_withheld_drug_is_named_as_the_record_names_it(changes: dict[str, str]
     """Round 17b (m5): the note said "give no more biologic" for a recorded abatacept."""
     result = plan_for("NCT06920433", {**base("NCT06920433"), **changes})
     assert result.actions[0].text.startswith(f"2026-11-23: give no more {named} (last dose ")
+
+
+@pytest.mark.parametrize(
+    ("test_date", "words"),
+    [
+        ("2026-10-24", "negative pregnancy test on 2026-10-24 is more than 7 days ago (the window closed 2026-10-31)"),
+        ("never", "negative pregnancy test: never"),
+    ],
+)
+def test_a_plan_ending_unknown_on_a_routine_test_says_it_is_to_be_done(test_date: str, words: str) -> None:
+    """Review round 24 (m2, NCT06983964 reads a pregnancy test within 7 days as a result simply repeated): a
+    taper to 17.5 mg/day ended unknown on a test 30 days old, with no step and no word of the test."""
+    row = {**base("NCT06983964"), "glucocorticoid_mg_day": 25, "pregnancy_test_negative_date": test_date}
+    result = plan_for("NCT06983964", row)
+    assert (result.earliest_date, result.status_at_plan, result.missing) == (
+        day("2026-11-30"),
+        "unknown",
+        ["pregnancy_test_negative_date"],
+    )
+    assert [a.action for a in result.actions] == ["taper_glucocorticoid", "wait"]
+    assert result.actions[1].note.startswith(f"no criterion fails from 2026-11-30; {words}")
