@@ -284,9 +284,7 @@ def _check_consistency(cohort: Cohort, problems: RowProblems) -> None:
         dose = cohort.values["glucocorticoid_mg_day"]
         named = cohort.text_codes("glucocorticoid")[0] >= 0
         problems.add((dose > 0) & ~named, "glucocorticoid", "a dose is given without the drug's name")
-        known = sorted(default_facts().steroid_equivalent_mg)
-        listed = cohort.per_word("glucocorticoid", lambda name: name in known or name == "none", False)
-        problems.add(named & ~listed, "glucocorticoid", f"not a known glucocorticoid ({', '.join(known)}) or none")
+        _add_per_word(cohort, problems, "glucocorticoid", partial(_unread_glucocorticoid, default_facts()))
         # none (known to take none) beside 0 mg/day is the record of a patient off glucocorticoids
         nothing = cohort.per_word("glucocorticoid", lambda name: name == "none", False)
         problems.add(nothing & (dose > 0), "glucocorticoid", "none, though glucocorticoid_mg_day records a dose")
@@ -336,6 +334,21 @@ def _unread_name(facts: Facts, column: str, text: str) -> str:
     if not known:
         return _NOT_TAKEN if unread and not facts.is_placeholder(text) else _NO_NAME
     return "" if facts.takes(column, next(iter(known))) else _NOT_TAKEN
+
+
+def _unread_glucocorticoid(facts: Facts, text: str) -> str:
+    """Why a glucocorticoid cell is not one glucocorticoid the facts know, or none ("" if it is)."""
+    steroids = sorted(facts.steroid_equivalent_mg)
+    if text in steroids or text == "none":
+        return ""
+    known, unread = facts.drugs_in(text)
+    if "none" in known and len(known) > 1:
+        return _NONE_AND_DRUG
+    if len(known & set(steroids)) > 1:
+        return "names more than one glucocorticoid: the column holds the one taken, its dose in glucocorticoid_mg_day"
+    if not known and (not unread or facts.is_placeholder(text)):
+        return _NO_NAME
+    return f"not a known glucocorticoid ({', '.join(steroids)}) or none"
 
 
 def _add_per_word(cohort: Cohort, problems: RowProblems, name: str, problem_of: Callable[[str], str]) -> None:

@@ -138,6 +138,25 @@ def test_glucocorticoid_none_is_a_patient_off_glucocorticoids() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("none; prednisone", "says none and names a drug as well: the row cannot be screened as it is"),
+        (
+            "prednisone, hydrocortisone",
+            "names more than one glucocorticoid: the column holds the one taken, its dose in glucocorticoid_mg_day",
+        ),
+        ("n/a", "names no drug: leave the cell blank if it is not recorded, or write none"),
+        ("-", "names no drug: leave the cell blank if it is not recorded, or write none"),
+    ],
+)
+def test_a_glucocorticoid_cell_that_is_not_one_drug_says_why(cell: str, problem: str) -> None:
+    """Review round 25 (minor): none beside a drug, two drugs, or a placeholder were each "not a known
+    glucocorticoid", which sends the coordinator to the list of names rather than to what is wrong."""
+    cohort = cohort_from_records([{"patient_id": "p", "glucocorticoid": cell, "glucocorticoid_mg_day": "5"}])
+    assert cohort.invalid == {0: (RowProblem("glucocorticoid", problem),)}
+
+
 GLUCOCORTICOID_PLACE = "glucocorticoid, glucocorticoid_mg_day, glucocorticoid_dose_changed_date"
 
 
