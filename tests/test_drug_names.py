@@ -30,7 +30,9 @@ from test_NCT06920433 import ELIGIBLE_SLE  # noqa: E402
 from trialkit import AS_OF, ago, verdict  # noqa: E402
 
 
-@pytest.mark.parametrize("spelling", ["Mycophenolate Mofetil", "MMF", "mycophenolate_mofetil", "CellCept", "Myfortic"])
+@pytest.mark.parametrize(
+    "spelling", ["Mycophenolate Mofetil", "MMF", "mycophenolate_mofetil", "CellCept", "Myfortic", "Mycept"]
+)
 def test_mycophenolate_spellings_take_its_own_five_half_lives(spelling: str) -> None:
     """5 x 0.75 d = 3.75 days: a last dose 3 days back is not washed out, 4 days back is."""
     for days, expected in ((3, "ineligible"), (4, "eligible")):
@@ -487,11 +489,12 @@ def test_a_site_spells_a_conventional_drug_by_its_own_brands(site_facts: Callabl
     from matcher.facts import default_facts
 
     site_facts(
-        "drug_names: {spellings: {mycophenolate: [cellcept 500, myfenax, \u5417\u66ff\u9ea6\u8003\u915a\u916f]}}\n"
+        "drug_names: {spellings: {mycophenolate: "
+        "[cellcept 500, mycept 500, myfenax, \u5417\u66ff\u9ea6\u8003\u915a\u916f]}}\n"
     )
-    names = ["CellCept 500", "Myfenax", "\u5417\u66ff\u9ea6\u8003\u915a\u916f"]
+    names = ["CellCept 500", "Mycept 500", "Myfenax", "\u5417\u66ff\u9ea6\u8003\u915a\u916f"]
     assert (
-        default_facts().canonical_names("immunosuppressant", [name.lower() for name in names]) == ["mycophenolate"] * 3
+        default_facts().canonical_names("immunosuppressant", [name.lower() for name in names]) == ["mycophenolate"] * 4
     )
 
 
