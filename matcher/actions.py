@@ -15,8 +15,8 @@ from matcher import ir
 from matcher.context import Context, washout_days
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
 from matcher.dates import from_day_number
-from matcher.evaluate import combine, criterion_holds, evaluate
-from matcher.facts import Facts
+from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
+from matcher.facts import Facts, ImmunosuppressantColumns
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 
@@ -41,6 +41,7 @@ class Choice:
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
+    records_wanted: tuple[str, ...] = ()  # columns to record before the plan can hold (never awaited as results)
     overrides: dict[str, Value] = field(default_factory=dict)
 
 
@@ -50,6 +51,11 @@ def _date_text(value: Value) -> str | None:
     if isinstance(value, Never) or (isinstance(value, float) and np.isneginf(value)):
         return "never"
     return from_day_number(int(cast(float, value))).isoformat()
+
+
+def as_cells(overrides: dict[str, Value]) -> dict[str, str]:
+    """A choice's record as a CSV spells it: names as given, dates as ISO dates or `never`, unknown as blank."""
+    return {column: value if isinstance(value, str) else _date_text(value) or "" for column, value in overrides.items()}
 
 
 def taper_steps(dose_mg: float, drug: str, facts: Facts, horizon: int) -> list[tuple[float, int]]:
@@ -268,17 +274,27 @@ class PlanModel:
         if not np.isfinite(start):
             return
         earlier_runs = self._earlier_stop_runs()
-        if earlier_runs is None:
-            return
         recorded = self.ctx.lowered_at(columns.name, self.row)
         name = recorded if recorded not in (None, "none") else "immunosuppressant"
         note = f"stop {name} on {self.as_of.isoformat()}; its washout runs from then"
-        if earlier_runs:
-            stopped = self.ctx.lowered_at(columns.stopped_name, self.row) or "the stopped immunosuppressant"
+        wanted: tuple[str, ...] = ()
+        if earlier_runs is None:  # the record it replaces has no date: the plan holds only once it has one
+            stopped = self.ctx.lowered_at(columns.stopped_name, self.row)
+            earlier = f"the stop of {stopped} already recorded has" if stopped else "an earlier stop's last dose has"
             note += (
-                f"; not before {self._day(earlier_runs).isoformat()}, when the washout of {stopped} (last dose"
+                f"; {earlier} no date: record {columns.last_dose}, as the plan cannot be dated before that washout"
+                " has run"
+            )
+            earlier_runs, wanted = 0, (columns.last_dose,)
+        elif earlier_runs:
+            stopped = self.ctx.lowered_at(columns.stopped_name, self.row)
+            note += (
+                f"; not before {self._day(earlier_runs).isoformat()}, when the washout of"
+                f" {stopped or 'the stopped immunosuppressant'} (last dose"
                 f" {_date_text(float(self.ctx.values(columns.last_dose)[self.row]))}) has run"
             )
+            if not stopped:  # waited for by the class's longest (review 26 m2)
+                note += f" by the longest of its class: recording {columns.stopped_name} may bring it forward"
         self._new_choice(
             action="stop_immunosuppressant",
             column=columns.start,
@@ -288,6 +304,7 @@ class PlanModel:
             earliest_day=earlier_runs,
             note=note,
             summary=f"stopping {name}",
+            records_wanted=wanted,
             overrides={
                 columns.name: "none",
                 columns.start: Never(),
@@ -311,13 +328,8 @@ class PlanModel:
         named = self.ctx.lowered_at(columns.stopped_name, self.row)
         if np.isinf(last_dose) and named in (None, "none"):  # never given, and no drug named as stopped
             return 0
-        reads = _reads_by_node(self.trial)
         binding = [
-            leaf
-            for criterion in self.criteria
-            for leaf in _stop_record_reaches(
-                criterion, reads, columns.last_dose, columns.stopped_name, self.ctx, self.row
-            )
+            leaf for criterion in self.criteria for leaf in stop_record_reaches(criterion, columns, self.ctx, self.row)
         ]
         washouts = [leaf for leaf in binding if isinstance(leaf, ir.Washout)]
         if not washouts:
@@ -600,6 +612,18 @@ def criterion_leaves(criterion: ir.Criterion) -> tuple[tuple[ir.Rule, frozenset[
     return _by_id(_LEAVES, criterion.id, criterion, gather)
 
 
+_NODE_FIELDS: dict[str, tuple[ir.Criterion, dict[ir.Rule, frozenset[str]]]] = {}
+
+
+def criterion_node_fields(criterion: ir.Criterion) -> dict[ir.Rule, frozenset[str]]:
+    """Per node of a data criterion's rule, the columns it reads, gathered once per criterion."""
+
+    def gather() -> dict[ir.Rule, frozenset[str]]:
+        return {node: frozenset(ir.fields_read(node)) for node in ir.walk(cast(ir.Rule, criterion.rule))}
+
+    return _by_id(_NODE_FIELDS, criterion.id, criterion, gather)
+
+
 def criterion_washouts(criterion: ir.Criterion) -> tuple[tuple[ir.Washout, frozenset[str]], ...]:
     """The washouts among a data criterion's leaves, with the columns each reads (its date and drug name)."""
 
@@ -609,40 +633,25 @@ def criterion_washouts(criterion: ir.Criterion) -> tuple[tuple[ir.Washout, froze
     return _by_id(_WASHOUTS, criterion.id, criterion, gather)
 
 
-def _stop_record_reaches(
-    criterion: ir.Criterion,
-    reads: dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]],
-    last_dose: str,
-    stopped_name: str,
-    ctx: Context,
-    row: int,
+def stop_record_reaches(
+    criterion: ir.Criterion, columns: ImmunosuppressantColumns, ctx: Context, row: int
 ) -> list[ir.Rule]:
-    """The criterion's leaves on the recorded stop's last dose that may decide it whatever else the row holds,
-    given only the stopped drug's recorded name (review 25: NCT06920433 exempts a stopped hydroxychloroquine from
-    the washout, yet its 250 days held up a plan that stopped mycophenolate).
-
-    Sound by monotonicity: a node decided with those leaves and every leaf on another column unknown is decided
-    whatever they turn out to be, so a leaf reaches the criterion only through undecided nodes.
-    """
-    targets = {leaf for leaf, fields in criterion_leaves(criterion) if last_dose in fields}
+    """The criterion's leaves on a stop record's last dose that may decide it whatever else the row holds, given
+    only the stopped drug's recorded name (review 25: NCT06920433 exempts a stopped hydroxychloroquine from the
+    washout, yet its 250 days held up a plan that stopped mycophenolate)."""
+    targets = {leaf for leaf, fields in criterion_leaves(criterion) if columns.last_dose in fields}
     if not targets:
         return []
+    record = {columns.last_dose, columns.stopped_name}
+    reads = criterion_node_fields(criterion)
 
-    def read(node: ir.Rule) -> tuple[int, list[ir.Rule]]:
-        """The node's code with only the stopped drug's name known, and the target leaves that may decide it."""
-        if node in targets:
-            return UNKNOWN, [node]
-        fields = reads[node][0]
-        if fields <= {stopped_name}:  # every leaf below is known
-            return int(evaluate(node, ctx)[row]), []
-        parts = ir.children(node)
-        if not parts or fields.isdisjoint((last_dose, stopped_name)):
-            return UNKNOWN, []
-        read_parts = {part: read(part) for part in parts}  # equal parts read alike
-        code = int(combine(node, lambda part: np.array([read_parts[part][0]], dtype=np.int8))[0])
-        return code, [leaf for _, leaves in read_parts.values() for leaf in leaves] if code == UNKNOWN else []
+    def known(node: ir.Rule) -> int | None:
+        fields = reads[node]
+        if fields <= {columns.stopped_name}:  # every leaf below is known
+            return int(evaluate(node, ctx)[row])
+        return UNKNOWN if fields.isdisjoint(record) else None
 
-    return read(cast(ir.Rule, criterion.rule))[1]
+    return deciding_leaves(cast(ir.Rule, criterion.rule), targets, known)
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:

@@ -170,6 +170,29 @@ def combine(rule: ir.Rule, part: Callable[[ir.Rule], np.ndarray]) -> np.ndarray:
     raise TypeError(f"{type(rule).__name__} is not a group")
 
 
+def deciding_leaves(rule: ir.Rule, targets: set[ir.Rule], known: Callable[[ir.Rule], int | None]) -> list[ir.Rule]:
+    """Those of ``targets`` (leaves) that may decide ``rule``: the ones reached through nodes left undecided with
+    the targets unknown.  ``known`` gives a node's code where it is read as a whole (unknown: whatever its parts),
+    or None to read its parts (a leaf with none is unknown).
+
+    Sound by monotonicity: a node decided with the targets unknown is decided whatever they turn out to be, so a
+    target reaches the rule only through undecided nodes.
+    """
+
+    def read(node: ir.Rule) -> tuple[int, list[ir.Rule]]:
+        if node in targets:
+            return UNKNOWN, [node]
+        code = known(node)
+        parts = ir.children(node)
+        if code is not None or not parts:
+            return (UNKNOWN if code is None else code), []
+        read_parts = {part: read(part) for part in parts}  # equal parts read alike
+        code = int(combine(node, lambda part: np.array([read_parts[part][0]], dtype=np.int8))[0])
+        return code, [leaf for _, leaves in read_parts.values() for leaf in leaves] if code == UNKNOWN else []
+
+    return read(rule)[1]
+
+
 @EVALUATORS.register(ir.All, ir.Any_, ir.AtLeast, ir.Not, ir.If)
 def _group(rule: ir.Rule, ctx: Context) -> np.ndarray:
     return combine(rule, lambda child: evaluate(child, ctx))

@@ -18,6 +18,7 @@ moves them by well under 1% in six months).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, cast
 
@@ -25,12 +26,21 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import Choice, PlanModel, criterion_reads, criterion_washouts, ever_changeable
+from matcher.actions import (
+    Choice,
+    PlanModel,
+    as_cells,
+    criterion_node_fields,
+    criterion_reads,
+    criterion_washouts,
+    ever_changeable,
+    stop_record_reaches,
+)
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
-from matcher.evaluate import criterion_holds, criterion_undecided_columns, evaluate
+from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
 from matcher.facts import Facts
 from matcher.findings import Finding, finding
@@ -119,17 +129,23 @@ def plan(
     result.reachable = True
     result.earliest_date, result.status_at_plan = primary.earliest_date, primary.status_at_plan
     on_plan_date = PatientOnDay(ctx, row, primary.earliest_date)
-    result.actions = primary.actions + waits(ctx, trial, row, primary, on_plan_date)
+    result.actions = primary.actions + waits(ctx, trial, row, primary, built.changeable, on_plan_date)
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
     awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
+    awaited |= {column for choice in taken for column in choice.records_wanted}
     result.missing = sorted(set(_missing_columns(on_plan_date, undecided)) | awaited)
     if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
-        ranges = _washout_ranges(on_plan_date, built.criteria, primary)
-        result.missing = sorted({*result.missing, *(column for item in ranges for column in item.measure)})
+        ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
+        after_stop = _after_stop(ctx, built, taken, primary.earliest_date)
+        measured = [column for item in ranges for column in item.measure]
+        stopped = ctx.facts.change.immunosuppressant
+        measured += [stopped.name if c == stopped.stopped_name else c for item in after_stop for c in item.measure]
+        result.missing = sorted({*result.missing, *measured})
+        result.actions = _with_words_after_stop(result.actions, after_stop, primary.earliest_date)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -144,7 +160,10 @@ def plan(
     if alternatives:
         result.alternatives = [
             Alternative(
-                other.earliest_date, other.burden, other.status_at_plan, other.actions + waits(ctx, trial, row, other)
+                other.earliest_date,
+                other.burden,
+                other.status_at_plan,
+                other.actions + waits(ctx, trial, row, other, built.changeable),
             )
             for other in _pareto_front(built, weights, time_limit)
             if (other.earliest_date, other.burden) != (primary.earliest_date, primary.burden)
@@ -192,7 +211,12 @@ class PatientOnDay:
 
 
 def waits(
-    ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None = None
+    ctx: Context,
+    trial: ir.Trial,
+    row: int,
+    solution: Alternative,
+    changeable: set[str],
+    on_day: PatientOnDay | None = None,
 ) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
     plan's date (a plan dated after today always lists what it waits for); for a plan that ends undecided, what
@@ -222,7 +246,7 @@ def waits(
             return waited
         note = f"the criteria are met from {since}"
     else:  # undecided then (a drug not named, a value to record): the date is the earliest it may be so
-        still = _still_undecided(ctx, trial, row, solution, on_day, {c.id for c in failing})
+        still = _still_undecided(ctx, trial, row, solution, changeable, on_day, {c.id for c in failing})
         if not still and (found or solution.actions):
             return waited
         note = "; ".join([f"no criterion fails from {since}", *still])
@@ -230,7 +254,13 @@ def waits(
 
 
 def _still_undecided(
-    ctx: Context, trial: ir.Trial, row: int, solution: Alternative, on_day: PatientOnDay | None, failing: set[str]
+    ctx: Context,
+    trial: ir.Trial,
+    row: int,
+    solution: Alternative,
+    changeable: set[str],
+    on_day: PatientOnDay | None,
+    failing: set[str],
 ) -> list[str]:
     """The reasons on the plan's date of what leaves a plan undecided that no step of it records otherwise: a
     criterion failing today, and each washout whose end hangs on the drug's name, a range the plan's date may
@@ -242,8 +272,40 @@ def _still_undecided(
     on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
     reported = [c for c in untouched if c.id in failing or _renewed_by_then(c, on_plan_date)]
     still = _undecided_at(on_plan_date, reported)
-    ranges = _washout_ranges(on_plan_date, [c for c in criteria if c.id not in {r.id for r in reported}], solution)
+    unreported = [c for c in criteria if c.id not in {r.id for r in reported}]
+    ranges = _washout_ranges(on_plan_date, unreported, solution, changeable)
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
+
+
+def _after_stop(ctx: Context, built: PlanModel, taken: list[Choice], day: dt.date) -> list[Finding]:
+    """The washouts a stop's own record leaves undecided on the plan's date (the drug unnamed, or one whose
+    half-life the trial's class does not give): the plan ends unknown on them until the drug is named (review 26
+    S1: stopping an unnamed immunosuppressant was dated by azathioprine's 2 days, with nothing to record, and
+    allocated)."""
+    stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
+    if stop is None:
+        return []
+    after = Context(with_changes(ctx.cohort, built.row, as_cells(stop.overrides)), day, ctx.facts)
+    columns = ctx.facts.change.immunosuppressant
+    return [
+        finding(leaf, UNKNOWN, after, 0)
+        for criterion in built.criteria
+        for leaf in stop_record_reaches(criterion, columns, after, 0)
+        if isinstance(leaf, ir.Washout) and evaluate(leaf, after)[0] == UNKNOWN
+    ]
+
+
+def _with_words_after_stop(actions: list[Action], after_stop: list[Finding], day: dt.date) -> list[Action]:
+    """The plan's words, with what the stop's record leaves undecided said after the stop's own step."""
+    if not after_stop:
+        return actions
+    words = "; ".join(f"after the stop, {item.text}" for item in after_stop).replace(
+        "record stopped_immunosuppressant", "record immunosuppressant, the drug stopped"
+    )
+    return [
+        replace(action, note=f"{action.note}; {words}") if action.action == "stop_immunosuppressant" else action
+        for action in actions
+    ]
 
 
 def _recorded_by_steps(solution: Alternative, facts: Facts) -> set[str]:
@@ -276,24 +338,47 @@ def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[st
     return [reasons(c, alone, at)[0].text for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
 
 
-def _washout_ranges(on_day: PatientOnDay, criteria: list[ir.Criterion], solution: Alternative) -> list[Finding]:
+def _washout_ranges(
+    on_day: PatientOnDay, criteria: list[ir.Criterion], solution: Alternative, changeable: set[str]
+) -> list[Finding]:
     """Each washout of ``criteria`` undecided on the day for want of a record (the drug's name, which leaves its
     end a range or unknown, or the last dose), read on columns no step of the plan records otherwise (one
-    criterion may hold every washout of a trial, and a step another); a withheld drug's record stands."""
+    criterion may hold every washout of a trial, and a step another); a withheld drug's record stands.  A washout
+    its criterion waives for this patient is not one (review 26 M1: NCT06920433 and NCT06821659 exempt a stopped
+    hydroxychloroquine, yet its blank last dose was asked for); what any action of the plan's model may change
+    (``changeable``) is read as unknown there."""
     recorded = _recorded_by_steps(solution, on_day.context.facts)
-    leaves = {
-        leaf: None
-        for criterion in criteria
-        for leaf, fields in criterion_washouts(criterion)
-        if fields.isdisjoint(recorded)
-    }
-    if not leaves:
-        return []
-    alone, found = on_day.context, []
+    alone = on_day.context
+    leaves: dict[ir.Rule, None] = {}
+    for criterion in criteria:
+        undecided: set[ir.Rule] = {
+            leaf
+            for leaf, fields in criterion_washouts(criterion)
+            if fields.isdisjoint(recorded) and evaluate(leaf, alone)[0] == UNKNOWN
+        }
+        if undecided:
+            leaves.update(dict.fromkeys(_deciding(criterion, undecided, recorded | changeable, alone)))
+    found = []
     for leaf in leaves:
-        if evaluate(leaf, alone)[0] == UNKNOWN and ((item := finding(leaf, UNKNOWN, alone, 0)).date or item.measure):
+        if (item := finding(leaf, UNKNOWN, alone, 0)).date or item.measure:
             found.append(item)
     return found
+
+
+def _deciding(criterion: ir.Criterion, leaves: set[ir.Rule], changing: set[str], alone: Context) -> list[ir.Rule]:
+    """Those of the undecided ``leaves`` that may decide the criterion for the patient alone, the columns a plan
+    may change read as unknown."""
+    reads = criterion_node_fields(criterion)
+    targets = {field for leaf in leaves for field in reads[leaf]}
+
+    def known(node: ir.Rule) -> int | None:
+        fields = reads[node]
+        if not fields.isdisjoint(changing):
+            return None
+        code = int(evaluate(node, alone)[0])
+        return None if code == UNKNOWN and not fields.isdisjoint(targets) else code
+
+    return deciding_leaves(cast(ir.Rule, criterion.rule), leaves, known)
 
 
 class _Weights:
@@ -351,7 +436,7 @@ def _solution(built: PlanModel, solver: cp_model.CpSolver) -> Alternative:
     codes = [kleene(rails, solver) for rails in built.rails]
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
     status = STATUS_NAMES[min(codes)] if codes else "eligible"
-    if status == "eligible" and any(choice.confirms for choice in taken):
+    if status == "eligible" and any(choice.confirms or choice.records_wanted for choice in taken):
         status = "unknown"  # eligible once the awaited answer is given
     return Alternative(
         built.as_of + dt.timedelta(days=day),

@@ -455,6 +455,55 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
             "[\u0930\u093f\u091f\u0915\u094d\u0938\u093f\u092e\u0948\u092c]}}\n",
             "is named as a biologic",
         ),
+        # review round 26 (m1): -cept in Hebrew, Thai, Hindi, Arabic and Greek; -leucel in Thai, Hindi and Russian's
+        # other spelling; -mab in Hebrew without alef and Hindi with the long a
+        (
+            "drug_names: {spellings: {mycophenolate: [\u05d0\u05d1\u05d8\u05e1\u05e4\u05d8]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [\u05e8\u05d9\u05d8\u05d5\u05e7\u05e1\u05d9\u05de\u05d1]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0e2d\u0e30\u0e1a\u0e32\u0e17\u0e32\u0e40\u0e0b\u0e1b\u0e15\u0e4c]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0e17\u0e34\u0e0b\u0e32\u0e40\u0e08\u0e19\u0e40\u0e25\u0e04\u0e25\u0e34\u0e27\u0e40\u0e0b\u0e25]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u090f\u092c\u093e\u091f\u093e\u0938\u0947\u092a\u094d\u091f]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0930\u093f\u091f\u0941\u0915\u094d\u0938\u093f\u092e\u093e\u092c]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u091f\u093f\u0938\u093e\u091c\u0947\u0928\u0932\u0947\u0915\u094d\u0932\u094d\u092f\u0942\u0938\u0947\u0932]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [\u0623\u0628\u0627\u062a\u0627\u0633\u064a\u0628\u062a]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u03b1\u03bc\u03c0\u03b1\u03c4\u03b1\u03c3\u03ad\u03c0\u03c4\u03b7]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u0442\u0438\u0441\u0430\u0433\u0435\u043d\u043b\u0435\u043a\u043b\u0435\u0443\u0446\u0435\u043b]}}\n",
+            "is named as a biologic",
+        ),
         # review round 22 (SAFETY): an abbreviation joined to a route or form word ("rtxsc") spells the cell
         # "RTX SC", as cells are matched without spaces; so a name holding one is refused, cycloserine too
         (
@@ -684,9 +733,10 @@ def test_stopping_the_current_drug_waits_for_a_stop_already_recorded(stopped: st
     result = plan_of_row("NCT06920433", row)
     assert result.earliest_date == dt.date.fromisoformat(earliest)
     stop = next(action for action in result.actions if action.action == "stop_immunosuppressant")
+    by_class = " by the longest of its class: recording stopped_immunosuppressant may bring it forward"  # review 26 m2
     assert stop.note == (
         f"stop mycophenolate on 2026-11-23; its washout runs from then; not before {earliest}, when the washout"
-        f" of {stopped or 'the stopped immunosuppressant'} (last dose 2026-10-24) has run"
+        f" of {stopped or 'the stopped immunosuppressant'} (last dose 2026-10-24) has run{'' if stopped else by_class}"
     )
 
 
@@ -739,17 +789,72 @@ def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
     )
 
 
-def test_a_named_stopped_drug_with_no_date_offers_no_stop() -> None:
+@pytest.mark.parametrize(("stopped", "last_dose"), [("leflunomide", "never"), ("leflunomide", ""), ("", "")])
+def test_a_stop_beside_an_undated_stop_asks_for_its_date(stopped: str, last_dose: str) -> None:
     """Review round 25 (SAFETY, NCT06920433): leflunomide named as stopped beside a `never` last dose was taken for
     no stop, and stopping mycophenolate planned eligibility from 2026-11-27; the trial reads it as a dose of
-    unknown date (unknown until recorded), so the stop that would replace it is not offered."""
+    unknown date.  Review 26 (M2): offering no stop dropped the patient as blocked by her mycophenolate, with the
+    date never asked for.  The stop is offered, the plan ends unknown until the date is recorded (not a result
+    awaited: no allocation takes it), and says why."""
     row = {
         **ON_MYCOPHENOLATE,
-        "stopped_immunosuppressant": "leflunomide",
-        "immunosuppressant_last_dose": "never",
+        "sex": "M",
+        "stopped_immunosuppressant": stopped,
+        "immunosuppressant_last_dose": last_dose,
     }
     result = plan_of_row("NCT06920433", row)
-    assert not result.reachable and result.blocking == ["NCT06920433.excl.14"]
+    assert (result.earliest_date, result.status_at_plan, result.missing) == (
+        dt.date(2026, 11, 27),
+        "unknown",
+        ["immunosuppressant_last_dose"],
+    )
+    assert not result.eligible_pending_results
+    earlier = f"the stop of {stopped} already recorded has" if stopped else "an earlier stop's last dose has"
+    assert result.actions[0].note == (
+        f"stop mycophenolate on 2026-11-23; its washout runs from then; {earlier} no date: record"
+        " immunosuppressant_last_dose, as the plan cannot be dated before that washout has run"
+    )
+
+
+@pytest.mark.parametrize("sex", ["M", "F"])
+def test_stopping_an_unnamed_drug_asks_for_its_name(sex: str) -> None:
+    """Review round 26 (SAFETY, NCT06920433): stopping an unnamed current immunosuppressant was planned for
+    2026-11-25 (azathioprine's 5 x 0.4 days) at plan unknown with only the pregnancy results to await, so
+    `allocate --within` enrolled her; for mycophenolate or leflunomide she would be inside the washout.  The name
+    is to be recorded, and the words give the washout's range."""
+    row = {**ELIGIBLE_SLE, "sex": sex, "immunosuppressant": "", "immunosuppressant_start_date": "2024-01-01"}
+    result = plan_of_row("NCT06920433", row)
+    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 25), "unknown")
+    assert "immunosuppressant" in result.missing and not result.eligible_pending_results
+    assert result.actions[0].note == (
+        "stop immunosuppressant on 2026-11-23; its washout runs from then; after the stop, stopped immunosuppressant"
+        " last given 2026-11-23; the 5-half-life washout ends between 2026-11-25 and 2027-02-26, by the drug: record"
+        " immunosuppressant, the drug stopped"
+    )
+
+
+@pytest.mark.parametrize("trial_id", ["NCT06920433", "NCT06821659"])
+def test_an_exempt_stopped_antimalarial_is_not_asked_for_its_date(trial_id: str) -> None:
+    """Review round 26 (M1): both trials waive the washout of a stopped hydroxychloroquine, yet its blank last
+    dose was asked for beside a pregnancy test to repeat, so she was not allocated; a washout is reported only
+    where it may decide its criterion."""
+    base_row = ELIGIBLE_SLE if trial_id == "NCT06920433" else _base_000()
+    row = {
+        **base_row,
+        "pregnancy_test_negative_date": "2026-11-13",
+        "stopped_immunosuppressant": "hydroxychloroquine",
+        "immunosuppressant_last_dose": "",
+    }
+    result = plan_of_row(trial_id, row)
+    assert result.status_at_plan == "unknown"
+    assert "immunosuppressant_last_dose" not in result.missing
+    assert result.eligible_pending_results
+
+
+def _base_000() -> dict[str, Any]:
+    from test_NCT06821659 import ELIGIBLE_SLE as BASE
+
+    return dict(BASE)
 
 
 def test_a_stop_step_asks_for_an_unnamed_biologic() -> None:
