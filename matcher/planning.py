@@ -249,7 +249,8 @@ def waits(
         still = _still_undecided(ctx, trial, row, solution, changeable, on_day, {c.id for c in failing})
         if not still and (found or solution.actions):
             return waited
-        note = "; ".join([f"no criterion fails from {since}", *still])
+        parts = [part for text in still for part in text.split("; ")]  # two criteria may read the same test
+        note = "; ".join([f"no criterion fails from {since}", *dict.fromkeys(parts)])
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
 
 

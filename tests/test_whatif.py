@@ -349,3 +349,19 @@ def test_a_plan_ending_unknown_on_a_routine_test_says_it_is_to_be_done(test_date
     )
     assert [a.action for a in result.actions] == ["taper_glucocorticoid", "wait"]
     assert result.actions[1].note.startswith(f"no criterion fails from 2026-11-30; {words}")
+
+
+def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
+    """Review round 27: NCT06983964 reads the pregnancy test in its inclusion and in its pregnancy exclusion, and
+    the note said "... to be repeated" twice."""
+    row = {
+        **base("NCT06983964"),
+        "glucocorticoid_mg_day": 25,
+        "pregnancy_test_negative_date": "2026-10-24",
+        "pregnant": "",
+    }
+    note = plan_for("NCT06983964", row).actions[-1].note
+    assert note == (
+        "no criterion fails from 2026-11-30; negative pregnancy test on 2026-10-24 is more than 7 days ago (the window"
+        " closed 2026-10-31): to be repeated; positive pregnancy test unknown: measure pregnant"
+    )
