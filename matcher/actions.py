@@ -293,7 +293,7 @@ class PlanModel:
                 f" {stopped or 'the stopped immunosuppressant'} (last dose"
                 f" {_date_text(float(self.ctx.values(columns.last_dose)[self.row]))}) has run"
             )
-            if not stopped:  # waited for by the class's longest (review 26 m2)
+            if not stopped and earlier_runs > self._own_washout(recorded):  # the class's longest sets the date
                 note += f" by the longest of its class: recording {columns.stopped_name} may bring it forward"
         self._new_choice(
             action="stop_immunosuppressant",
@@ -312,6 +312,20 @@ class PlanModel:
                 columns.last_dose: float(self.ctx.today),
                 columns.stopped_name: Unknown() if name == "immunosuppressant" else name,
             },
+        )
+
+    def _own_washout(self, drug: str | None) -> float:
+        """Days the trial's washouts on the stop record run for ``drug`` stopped today (its class's longest if
+        unnamed): a later wait for the earlier stop is what dates the plan (review 27 m3)."""
+        last_dose = self.facts.change.immunosuppressant.last_dose
+        return max(
+            (
+                washout_days(leaf, self.facts, drug)[1]
+                for criterion in self.criteria
+                for leaf, fields in criterion_washouts(criterion)
+                if last_dose in fields
+            ),
+            default=0.0,
         )
 
     def _earlier_stop_runs(self) -> int | None:

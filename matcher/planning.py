@@ -137,15 +137,22 @@ def plan(
     awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     awaited |= {column for choice in taken for column in choice.records_wanted}
-    result.missing = sorted(set(_missing_columns(on_plan_date, undecided)) | awaited)
+    missing = _missing_columns(on_plan_date.context, undecided) if undecided else []  # no context to derive
+    result.missing = sorted(set(missing) | awaited)
     if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
         ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
-        after_stop = _after_stop(ctx, built, taken, primary.earliest_date)
+        after = _after_stop_context(ctx, built, taken, primary.earliest_date)
+        after_stop = _after_stop(built, after) if after is not None else []
         measured = [column for item in ranges for column in item.measure]
-        stopped = ctx.facts.change.immunosuppressant
-        measured += [stopped.name if c == stopped.stopped_name else c for item in after_stop for c in item.measure]
+        if after is not None:  # what the criteria it leaves undecided wait for, read on the stop's record
+            stopped = ctx.facts.change.immunosuppressant
+            on_record = _missing_columns(after, undecided) + [c for item in after_stop for c in item.measure]
+            measured += [stopped.name if column == stopped.stopped_name else column for column in on_record]
         result.missing = sorted({*result.missing, *measured})
-        result.actions = _with_words_after_stop(result.actions, after_stop, primary.earliest_date)
+        if after is not None:
+            said = [item.text for item in after_stop]
+            said += [text for text in _undecided_at_context(after, undecided) if not any(t in text for t in said)]
+            result.actions = _with_words_after_stop(result.actions, said)
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -278,16 +285,23 @@ def _still_undecided(
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
 
 
-def _after_stop(ctx: Context, built: PlanModel, taken: list[Choice], day: dt.date) -> list[Finding]:
+def _after_stop_context(ctx: Context, built: PlanModel, taken: list[Choice], day: dt.date) -> Context | None:
+    """The patient alone on the plan's date with a stop step's record, or None if the plan stops nothing: the
+    recorded row, where the current drug decides the criterion that holds every washout, says nothing of what the
+    stop leaves undecided (review 27 S1: a rituximab named beside a `never` last dose went unasked beside a stop,
+    and the plan was allocated)."""
+    stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
+    if stop is None:
+        return None
+    return Context(with_changes(ctx.cohort, built.row, as_cells(stop.overrides)), day, ctx.facts)
+
+
+def _after_stop(built: PlanModel, after: Context) -> list[Finding]:
     """The washouts a stop's own record leaves undecided on the plan's date (the drug unnamed, or one whose
     half-life the trial's class does not give): the plan ends unknown on them until the drug is named (review 26
     S1: stopping an unnamed immunosuppressant was dated by azathioprine's 2 days, with nothing to record, and
     allocated)."""
-    stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
-    if stop is None:
-        return []
-    after = Context(with_changes(ctx.cohort, built.row, as_cells(stop.overrides)), day, ctx.facts)
-    columns = ctx.facts.change.immunosuppressant
+    columns = after.facts.change.immunosuppressant
     return [
         finding(leaf, UNKNOWN, after, 0)
         for criterion in built.criteria
@@ -296,11 +310,11 @@ def _after_stop(ctx: Context, built: PlanModel, taken: list[Choice], day: dt.dat
     ]
 
 
-def _with_words_after_stop(actions: list[Action], after_stop: list[Finding], day: dt.date) -> list[Action]:
+def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Action]:
     """The plan's words, with what the stop's record leaves undecided said after the stop's own step."""
-    if not after_stop:
+    if not said:
         return actions
-    words = "; ".join(f"after the stop, {item.text}" for item in after_stop).replace(
+    words = "; ".join(f"after the stop, {text}" for text in dict.fromkeys(said)).replace(
         "record stopped_immunosuppressant", "record immunosuppressant, the drug stopped"
     )
     return [
@@ -333,9 +347,12 @@ def _renewed_by_then(criterion: ir.Criterion, on_day: PatientOnDay) -> bool:
 
 def _undecided_at(on_day: PatientOnDay, criteria: list[ir.Criterion]) -> list[str]:
     """The reasons, on the day and with nothing changed, of those ``criteria`` that are undecided then."""
-    if not criteria:
-        return []
-    alone, at = on_day.context, np.zeros(1, dtype=np.intp)
+    return _undecided_at_context(on_day.context, criteria) if criteria else []
+
+
+def _undecided_at_context(alone: Context, criteria: list[ir.Criterion]) -> list[str]:
+    """The reasons of those ``criteria`` that are undecided for the patient alone."""
+    at = np.zeros(1, dtype=np.intp)
     return [reasons(c, alone, at)[0].text for c in criteria if criterion_holds(c, alone)[0] == UNKNOWN]
 
 
@@ -464,12 +481,10 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     return Action(choice.action, choice.column, choice.before, after, on, until, note, choice.burden, choice.summary)
 
 
-def _missing_columns(on_day: PatientOnDay, undecided: list[ir.Criterion]) -> list[str]:
-    """The blank columns that leave the ``undecided`` criteria so for the patient on the plan's date: measured
-    then, a routine test that has aged out by then is to be done again too."""
-    if not undecided:
-        return []  # no context to derive for the plan's date
-    alone, rows = on_day.context, np.ones(1, dtype=bool)
+def _missing_columns(alone: Context, undecided: list[ir.Criterion]) -> list[str]:
+    """The blank columns that leave the ``undecided`` criteria so for the patient alone on the plan's date:
+    measured then, a routine test that has aged out by then is to be done again too."""
+    rows = np.ones(1, dtype=bool)
     names: set[str] = set()
     for criterion in undecided:
         names |= {column for column, mask in criterion_undecided_columns(criterion, alone, rows).items() if mask[0]}

@@ -504,6 +504,26 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
             "[\u0442\u0438\u0441\u0430\u0433\u0435\u043d\u043b\u0435\u043a\u043b\u0435\u0443\u0446\u0435\u043b]}}\n",
             "is named as a biologic",
         ),
+        # review round 27 (m1): -leucel in Arabic, Greek and Hebrew; -cept in Persian
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u062a\u064a\u0633\u0627\u062c\u064a\u0646\u0644\u064a\u0643\u0644\u0648\u0633\u064a\u0644]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u03c4\u03b9\u03c3\u03b1\u03b3\u03ba\u03b5\u03bd\u03bb\u03b5\u03ba\u03bb\u03b5\u03c5\u03c3\u03ad\u03bb\u03b7]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: "
+            "[\u05d8\u05d9\u05e1\u05d2\u05e0\u05dc\u05e7\u05dc\u05d0\u05d5\u05e1\u05dc]}}\n",
+            "is named as a biologic",
+        ),
+        (
+            "drug_names: {spellings: {mycophenolate: [\u0622\u0628\u0627\u062a\u0627\u0633\u067e\u062a]}}\n",
+            "is named as a biologic",
+        ),
         # review round 22 (SAFETY): an abbreviation joined to a route or form word ("rtxsc") spells the cell
         # "RTX SC", as cells are matched without spaces; so a name holding one is refused, cycloserine too
         (
@@ -906,3 +926,51 @@ def test_a_drug_a_site_gives_only_a_half_life_is_no_conventional_immunosuppressa
     site_facts("half_lives_days: {epratuzumab: 14}\n")
     patient = {**ELIGIBLE_SLE, "stopped_immunosuppressant": "epratuzumab", "immunosuppressant_last_dose": ago(days=10)}
     assert verdict("NCT06920433", patient)[0] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("drug_column", "drug", "date_column", "words"),
+    [
+        ("anti_cd20_drug", "rituximab", "anti_cd20_last_dose", "anti-CD20 antibody"),
+        ("other_biologic", "abatacept", "other_biologic_last_dose", "other biologic"),
+    ],
+)
+@pytest.mark.parametrize("sex", ["M", "F"])
+def test_a_stop_beside_a_named_biologic_of_no_date_asks_for_the_date(
+    drug_column: str, drug: str, date_column: str, words: str, sex: str
+) -> None:
+    """Review round 27 (SAFETY, NCT06920433): rituximab named beside a `never` last dose (the trial reads it as a
+    dose of unknown date: its washout may still run) went unasked beside a stop of mycophenolate, read on the
+    record before the stop, and `allocate --within` placed her on 2026-11-27."""
+    row = {
+        **ON_MYCOPHENOLATE,
+        "sex": sex,
+        "pregnancy_test_negative_date": "2026-11-13",
+        drug_column: drug,
+        date_column: "never",
+    }
+    result = plan_of_row("NCT06920433", row)
+    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 27), "unknown")
+    assert date_column in result.missing and not result.eligible_pending_results
+    assert result.actions[0].note == (
+        f"stop mycophenolate on 2026-11-23; its washout runs from then; after the stop, {words} date is never, which"
+        " the rest of the record contradicts: record the date"
+    )
+
+
+def test_naming_the_earlier_drug_is_suggested_only_where_it_sets_the_date() -> None:
+    """Review round 27 (m3): stopping leflunomide runs 95 days to 2027-02-26 whatever the earlier unnamed stop was,
+    yet the step said recording its name may bring the date forward."""
+    row = {
+        **ON_MYCOPHENOLATE,
+        "sex": "M",
+        "immunosuppressant": "leflunomide",
+        "stopped_immunosuppressant": "",
+        "immunosuppressant_last_dose": "2026-10-24",
+    }
+    result = plan_of_row("NCT06920433", row)
+    assert result.earliest_date == dt.date(2027, 2, 26)
+    assert result.actions[0].note == (
+        "stop leflunomide on 2026-11-23; its washout runs from then; not before 2027-01-27, when the washout of the"
+        " stopped immunosuppressant (last dose 2026-10-24) has run"
+    )
