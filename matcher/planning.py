@@ -144,15 +144,16 @@ def plan(
         after = _after_stop_context(ctx, built, taken, primary.earliest_date)
         after_stop = _after_stop(built, after) if after is not None else []
         measured = [column for item in ranges for column in item.measure]
-        if after is not None:  # what the criteria it leaves undecided wait for, read on the stop's record
+        if after is not None:  # what the criteria the stop changes leave undecided, read on the stop's record
             stopped = ctx.facts.change.immunosuppressant
-            on_record = _missing_columns(after, undecided) + [c for item in after_stop for c in item.measure]
+            stop_columns = set(next(c for c in taken if c.action == "stop_immunosuppressant").overrides)
+            touched = [c for c in undecided if criterion_reads(c)[0] & stop_columns]
+            on_record = _missing_columns(after, touched) + [c for item in after_stop for c in item.measure]
             measured += [stopped.name if column == stopped.stopped_name else column for column in on_record]
-        result.missing = sorted({*result.missing, *measured})
-        if after is not None:
             said = [item.text for item in after_stop]
-            said += [text for text in _undecided_at_context(after, undecided) if not any(t in text for t in said)]
+            said += _undecided_at_context(after, touched)
             result.actions = _with_words_after_stop(result.actions, said)
+        result.missing = sorted({*result.missing, *measured})
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
         for c, rails in zip(built.manual, built.asked, strict=True)
@@ -314,7 +315,8 @@ def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Actio
     """The plan's words, with what the stop's record leaves undecided said after the stop's own step."""
     if not said:
         return actions
-    words = "; ".join(f"after the stop, {text}" for text in dict.fromkeys(said)).replace(
+    clauses = dict.fromkeys(clause for text in said for clause in text.split("; "))  # a reason repeats a finding
+    words = ("after the stop, " + "; ".join(clauses)).replace(
         "record stopped_immunosuppressant", "record immunosuppressant, the drug stopped"
     )
     return [

@@ -974,3 +974,26 @@ def test_naming_the_earlier_drug_is_suggested_only_where_it_sets_the_date() -> N
         "stop leflunomide on 2026-11-23; its washout runs from then; not before 2027-01-27, when the washout of the"
         " stopped immunosuppressant (last dose 2026-10-24) has run"
     )
+
+
+def test_the_words_after_a_stop_name_only_what_the_stop_leaves_undecided() -> None:
+    """Review round 28: an unnamed current drug stopped beside rituximab dated `never` lost the contradiction's
+    clause (its reason repeated the washout's range and was dropped whole), and a blank birth date was said "after
+    the stop" though the stop does not touch it."""
+    row = {
+        **ELIGIBLE_SLE,
+        "sex": "M",
+        "birth_date": "",
+        "immunosuppressant": "",
+        "immunosuppressant_start_date": "2024-01-01",
+        "anti_cd20_drug": "rituximab",
+        "anti_cd20_last_dose": "never",
+    }
+    result = plan_of_row("NCT06920433", row)
+    assert {"anti_cd20_last_dose", "immunosuppressant"} <= set(result.missing)
+    assert result.actions[0].note == (
+        "stop immunosuppressant on 2026-11-23; its washout runs from then; after the stop, stopped immunosuppressant"
+        " last given 2026-11-23; the 5-half-life washout ends between 2026-11-25 and 2027-02-26, by the drug: record"
+        " immunosuppressant, the drug stopped; anti-CD20 antibody date is never, which the rest of the record"
+        " contradicts: record the date"
+    )
