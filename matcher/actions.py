@@ -4,9 +4,8 @@ the changes facts.yaml allows (tapers, stops, repeated tests and labs, questions
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -19,6 +18,16 @@ from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
 from matcher.facts import Facts, ImmunosuppressantColumns
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
+from matcher.rule_reads import (
+    accepted_by_column,
+    criterion_leaves,
+    criterion_node_fields,
+    criterion_reads,
+    criterion_washouts,
+    limits_by_column,
+    reads_by_node,
+    timed_leaves,
+)
 
 DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
 
@@ -111,7 +120,7 @@ class PlanModel:
             if choice.earliest_day:
                 self.model.add(self.compiler.t >= choice.earliest_day).only_enforce_if(choice.literal)
         self.changeable = set(self.compiler.overrides)
-        self._node_reads = _reads_by_node(trial)
+        self._node_reads = reads_by_node(trial)
         self._moves: dict[ir.Rule, bool] = {}  # per time-dependent leaf: whether it changes within the horizon
         self.compiler.fold = self._fold
         self.rails: list[Rails] = [self._criterion_rails(c) for c in self.criteria]
@@ -229,7 +238,7 @@ class PlanModel:
 
         Continuing is modelled as a dose on the plan day; withholding keeps the recorded last dose.
         """
-        leaves = _timed_leaves(self.trial)
+        leaves = timed_leaves(self.trial)
         for drug in self.facts.change.withheld_drugs:
             last = self.compiler.original(drug.column)
             if not isinstance(last, float) or not any(
@@ -343,7 +352,7 @@ class PlanModel:
         if np.isinf(last_dose) and named in (None, "none"):  # never given, and no drug named as stopped
             return 0
         binding = [
-            leaf for criterion in self.criteria for leaf in stop_record_reaches(criterion, columns, self.ctx, self.row)
+            leaf for criterion in self.criteria for leaf in _stop_record_reaches(criterion, columns, self.ctx, self.row)
         ]
         washouts = [leaf for leaf in binding if isinstance(leaf, ir.Washout)]
         if not washouts:
@@ -411,7 +420,7 @@ class PlanModel:
 
     def _limits(self, column: str) -> list[float]:
         """The bounds the trial's rules set on ``column``."""
-        return _limits_by_column(self.trial).get(column, [])
+        return limits_by_column(self.trial).get(column, [])
 
     def _add_judgements(self) -> None:
         for judgement in self.facts.change.judgements:
@@ -438,7 +447,7 @@ class PlanModel:
 
     def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
         """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
-        accepted = _accepted_by_column(self.trial).get(column, [])
+        accepted = accepted_by_column(self.trial).get(column, [])
         return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
 
     def _add_administrative(self) -> None:
@@ -491,79 +500,6 @@ class PlanModel:
 _CONSTANT_RAILS: tuple[Rails, ...] = ((False, True), (False, False), (True, False))  # by Kleene code
 
 
-_NODES: dict[str, tuple[ir.Trial, list[ir.Rule]]] = {}
-
-
-_READS: dict[str, tuple[ir.Criterion, tuple[set[str], bool]]] = {}
-
-
-_Cached = TypeVar("_Cached")
-
-
-def _by_id(table: dict[str, tuple[Any, _Cached]], key: str, owner: object, compute: Callable[[], _Cached]) -> _Cached:
-    """A cache keyed by an id string that holds its owner: another object under the same id is computed afresh."""
-    entry = table.get(key)
-    if entry is None or entry[0] is not owner:
-        entry = table[key] = (owner, compute())
-    return entry[1]
-
-
-def _nodes(trial: ir.Trial) -> list[ir.Rule]:
-    """Every node of a trial's data criteria (rules and ``applies_when``), walked once per trial."""
-
-    def walk() -> list[ir.Rule]:
-        roots = [root for c in trial.criteria if not c.is_manual for root in (c.rule, c.applies_when) if root]
-        return [node for root in roots for node in ir.walk(cast(ir.Rule, root))]
-
-    return _by_id(_NODES, trial.id, trial, walk)
-
-
-_TIMED: dict[str, tuple[ir.Trial, list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]]] = {}
-
-
-def _timed_leaves(trial: ir.Trial) -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
-    """The windows, elapsed times and washouts of a trial's data criteria, gathered once per trial."""
-
-    def gather() -> list[ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast]:
-        return [node for node in _nodes(trial) if isinstance(node, ir.TIMED_LEAVES)]
-
-    return _by_id(_TIMED, trial.id, trial, gather)
-
-
-_LIMITS: dict[str, tuple[ir.Trial, dict[str, list[float]]]] = {}
-
-
-def _limits_by_column(trial: ir.Trial) -> dict[str, list[float]]:
-    """The bounds a trial's thresholds and ranges set, per column, gathered once per trial."""
-
-    def gather() -> dict[str, list[float]]:
-        limits: dict[str, list[float]] = {}
-        for node in _nodes(trial):
-            if isinstance(node, ir.Compare):
-                limits.setdefault(node.field, []).append(float(node.value))
-            elif isinstance(node, ir.Range):
-                limits.setdefault(node.field, []).extend(float(b) for b in (node.min, node.max) if b is not None)
-        return limits
-
-    return _by_id(_LIMITS, trial.id, trial, gather)
-
-
-_ACCEPTED: dict[str, tuple[ir.Trial, dict[str, list[set[str]]]]] = {}
-
-
-def _accepted_by_column(trial: ir.Trial) -> dict[str, list[set[str]]]:
-    """Per column, the lower-cased values each of the trial's set rules on it accepts, gathered once per trial."""
-
-    def gather() -> dict[str, list[set[str]]]:
-        accepted: dict[str, list[set[str]]] = {}
-        for node in _nodes(trial):
-            if isinstance(node, ir.InSet):
-                accepted.setdefault(node.field, []).append({value.lower() for value in node.values})
-        return accepted
-
-    return _by_id(_ACCEPTED, trial.id, trial, gather)
-
-
 def ever_changeable(facts: Facts) -> set[str]:
     """Every column some what-if action may change (whoever the patient), derived doses included."""
     change = facts.change
@@ -578,76 +514,7 @@ def ever_changeable(facts: Facts) -> set[str]:
     return columns
 
 
-_NODE_READS: dict[str, tuple[ir.Trial, dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]]] = {}
-
-
-def _reads_by_node(trial: ir.Trial) -> dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]:
-    """Per node of a trial's criteria (manual ones' ``applies_when`` too): the fields it reads, and the leaves
-    below it that waiting alone can change (windows, elapsed times, washouts, leaves reading the age)."""
-
-    def gather() -> dict[ir.Rule, tuple[frozenset[str], tuple[ir.Rule, ...]]]:
-        found = {}
-        for criterion in trial.criteria:
-            roots = [criterion.applies_when] + ([] if criterion.is_manual else [cast(ir.Rule, criterion.rule)])
-            for node in (node for root in roots if root is not None for node in ir.walk(root)):
-                timed = tuple(leaf for leaf in ir.walk(node) if not ir.children(leaf) and ir.moves_with_time(leaf))
-                found[node] = frozenset(ir.fields_read(node)), timed
-        return found
-
-    return _by_id(_NODE_READS, trial.id, trial, gather)
-
-
-def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
-    """The fields a criterion reads (rule and ``applies_when``), and whether waiting alone can change it."""
-
-    def read() -> tuple[set[str], bool]:
-        roots = [criterion.applies_when] if criterion.applies_when is not None else []
-        if not criterion.is_manual:
-            roots.append(cast(ir.Rule, criterion.rule))
-        nodes = [node for root in roots for node in ir.walk(root)]
-        reads = {name for root in roots for name in ir.fields_read(root)}
-        timed = "age" in reads or any(isinstance(n, ir.TIMED_LEAVES) for n in nodes)
-        return reads, timed
-
-    return _by_id(_READS, criterion.id, criterion, read)
-
-
-_LEAVES: dict[str, tuple[ir.Criterion, tuple[tuple[ir.Rule, frozenset[str]], ...]]] = {}
-_WASHOUTS: dict[str, tuple[ir.Criterion, tuple[tuple[ir.Washout, frozenset[str]], ...]]] = {}
-
-
-def criterion_leaves(criterion: ir.Criterion) -> tuple[tuple[ir.Rule, frozenset[str]], ...]:
-    """The leaves of a data criterion's rule, each with the columns it reads, gathered once per criterion."""
-
-    def gather() -> tuple[tuple[ir.Rule, frozenset[str]], ...]:
-        leaves = (node for node in ir.walk(cast(ir.Rule, criterion.rule)) if not ir.children(node))
-        return tuple((leaf, frozenset(ir.fields_read(leaf))) for leaf in leaves)
-
-    return _by_id(_LEAVES, criterion.id, criterion, gather)
-
-
-_NODE_FIELDS: dict[str, tuple[ir.Criterion, dict[ir.Rule, frozenset[str]]]] = {}
-
-
-def criterion_node_fields(criterion: ir.Criterion) -> dict[ir.Rule, frozenset[str]]:
-    """Per node of a data criterion's rule, the columns it reads, gathered once per criterion."""
-
-    def gather() -> dict[ir.Rule, frozenset[str]]:
-        return {node: frozenset(ir.fields_read(node)) for node in ir.walk(cast(ir.Rule, criterion.rule))}
-
-    return _by_id(_NODE_FIELDS, criterion.id, criterion, gather)
-
-
-def criterion_washouts(criterion: ir.Criterion) -> tuple[tuple[ir.Washout, frozenset[str]], ...]:
-    """The washouts among a data criterion's leaves, with the columns each reads (its date and drug name)."""
-
-    def gather() -> tuple[tuple[ir.Washout, frozenset[str]], ...]:
-        return tuple((leaf, fields) for leaf, fields in criterion_leaves(criterion) if isinstance(leaf, ir.Washout))
-
-    return _by_id(_WASHOUTS, criterion.id, criterion, gather)
-
-
-def stop_record_reaches(
+def _stop_record_reaches(
     criterion: ir.Criterion, columns: ImmunosuppressantColumns, ctx: Context, row: int
 ) -> list[ir.Rule]:
     """The criterion's leaves on a stop record's last dose that may decide it whatever else the row holds, given
@@ -686,7 +553,7 @@ def _acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: np.n
 def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
     """Per withheld-drug column, the rows whose plans may withhold it, or otherwise continue it up to the plan
     day (``PlanModel._add_withheld_drugs``): a recorded last dose that a window of the trial still counts."""
-    leaves = _timed_leaves(trial)
+    leaves = timed_leaves(trial)
     found = {}
     for drug in ctx.facts.change.withheld_drugs:
         last = ctx.values(drug.column).astype(float)
@@ -721,7 +588,7 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         for test in change.tests:
             applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(rows, dtype=bool)
             may_change([test.date, *test.sets, *test.pending], applies)
-        limits = _limits_by_column(trial)
+        limits = limits_by_column(trial)
         for lab in change.retests.labs:
             near = np.zeros(rows, dtype=bool)
             for column in lab.columns:

@@ -26,16 +26,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import (
-    Choice,
-    PlanModel,
-    as_cells,
-    criterion_node_fields,
-    criterion_reads,
-    criterion_washouts,
-    ever_changeable,
-    stop_record_reaches,
-)
+from matcher.actions import Choice, PlanModel, as_cells, ever_changeable
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
@@ -46,6 +37,7 @@ from matcher.facts import Facts
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
+from matcher.rule_reads import criterion_node_fields, criterion_reads, criterion_washouts
 from matcher.screening import STATUS_NAMES, Screening, screen
 from matcher.trials import effective_facts
 from matcher.validate import reason_text
@@ -141,17 +133,11 @@ def plan(
     result.missing = sorted(set(missing) | awaited)
     if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
         ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
-        after = _after_stop_context(ctx, built, taken, primary.earliest_date)
-        after_stop = _after_stop(built, after) if after is not None else []
         measured = [column for item in ranges for column in item.measure]
-        if after is not None:  # what the criteria the stop changes leave undecided, read on the stop's record
-            stopped = ctx.facts.change.immunosuppressant
-            stop_columns = set(next(c for c in taken if c.action == "stop_immunosuppressant").overrides)
-            touched = [c for c in undecided if criterion_reads(c)[0] & stop_columns]
-            on_record = _missing_columns(after, touched) + [c for item in after_stop for c in item.measure]
-            measured += [stopped.name if column == stopped.stopped_name else column for column in on_record]
-            said = [item.text for item in after_stop]
-            said += _undecided_at_context(after, touched)
+        stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
+        if stop is not None:
+            on_record, said = _left_by_stop(ctx, built.row, stop, undecided, primary.earliest_date)
+            measured += on_record
             result.actions = _with_words_after_stop(result.actions, said)
         result.missing = sorted({*result.missing, *measured})
     result.manual_checks = [
@@ -286,29 +272,19 @@ def _still_undecided(
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
 
 
-def _after_stop_context(ctx: Context, built: PlanModel, taken: list[Choice], day: dt.date) -> Context | None:
-    """The patient alone on the plan's date with a stop step's record, or None if the plan stops nothing: the
-    recorded row, where the current drug decides the criterion that holds every washout, says nothing of what the
-    stop leaves undecided (review 27 S1: a rituximab named beside a `never` last dose went unasked beside a stop,
-    and the plan was allocated)."""
-    stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
-    if stop is None:
-        return None
-    return Context(with_changes(ctx.cohort, built.row, as_cells(stop.overrides)), day, ctx.facts)
-
-
-def _after_stop(built: PlanModel, after: Context) -> list[Finding]:
-    """The washouts a stop's own record leaves undecided on the plan's date (the drug unnamed, or one whose
-    half-life the trial's class does not give): the plan ends unknown on them until the drug is named (review 26
-    S1: stopping an unnamed immunosuppressant was dated by azathioprine's 2 days, with nothing to record, and
-    allocated)."""
-    columns = after.facts.change.immunosuppressant
-    return [
-        finding(leaf, UNKNOWN, after, 0)
-        for criterion in built.criteria
-        for leaf in stop_record_reaches(criterion, columns, after, 0)
-        if isinstance(leaf, ir.Washout) and evaluate(leaf, after)[0] == UNKNOWN
-    ]
+def _left_by_stop(
+    ctx: Context, row: int, stop: Choice, undecided: list[ir.Criterion], day: dt.date
+) -> tuple[list[str], list[str]]:
+    """The columns to record and the reasons of what the criteria a stop touches leave undecided, read on the
+    patient's record as the stop leaves it on the plan's date.  The record before it says nothing of them: there
+    the current drug decides the criterion that holds every washout (review 26 S1: stopping an unnamed drug was
+    dated by azathioprine's 2 days, with nothing to record; review 27 S1: a rituximab named beside a `never` last
+    dose went unasked; both plans were allocated).  The stopped drug's name is recorded as the current one."""
+    after = Context(with_changes(ctx.cohort, row, as_cells(stop.overrides)), day, ctx.facts)
+    touched = [c for c in undecided if criterion_reads(c)[0] & stop.overrides.keys()]
+    columns = ctx.facts.change.immunosuppressant
+    on_record = [columns.name if c == columns.stopped_name else c for c in _missing_columns(after, touched)]
+    return on_record, _undecided_at_context(after, touched)
 
 
 def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Action]:

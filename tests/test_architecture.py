@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "matcher"
 # Bottom to top; a module may import only from layers below its own.
 LAYERS = [
     {"errors", "ir", "kleene", "names"},
-    {"site_facts"},
+    {"site_facts", "rule_reads"},
     {"dates", "contract", "facts", "units", "output"},
     {"derived", "reading", "validate", "fhir"},
     {"cohort", "trials"},

@@ -792,21 +792,38 @@ def test_a_stop_does_not_wait_for_a_recorded_antimalarial_the_trial_exempts(
     assert "stopped_immunosuppressant" not in result.missing
 
 
-def test_a_stop_step_leaves_the_range_of_another_washout_in_the_words() -> None:
-    """Review round 24 (M1, NCT06920433): every washout sits in one criterion, so a step stopping mycophenolate
-    hid the range of an unnamed anti-CD20 antibody's washout, and its name was not asked for."""
-    row = {
-        **ON_MYCOPHENOLATE,
-        "anti_cd20_drug": "",
-        "anti_cd20_last_dose": ago(days=60),
-    }
+@pytest.mark.parametrize(
+    ("drug_column", "date_column", "days", "earliest", "words"),
+    [
+        # review round 24 (M1): every washout sits in one criterion, so a stop step hid this range
+        (
+            "anti_cd20_drug",
+            "anti_cd20_last_dose",
+            60,
+            "2026-12-13",
+            "anti-CD20 antibody last given 2026-09-24; the 5-half-life washout ends between 2026-12-13 and 2027-02-13,"
+            " by the drug: record anti_cd20_drug",
+        ),
+        # review round 25 (M2): an open class, no half-life until the drug is named; it ended with nothing to measure
+        (
+            "other_biologic",
+            "other_biologic_last_dose",
+            20,
+            "2026-11-27",
+            "other biologic last given 2026-11-03; its half-life is not known: record the drug in other_biologic",
+        ),
+    ],
+)
+def test_a_stop_step_leaves_an_unnamed_biologic_in_the_words(
+    drug_column: str, date_column: str, days: int, earliest: str, words: str
+) -> None:
+    """NCT06920433: beside a step stopping mycophenolate, an unnamed biologic's washout is still named, and the
+    drug's name asked for."""
+    row = {**ON_MYCOPHENOLATE, drug_column: "", date_column: ago(days=days)}
     result = plan_of_row("NCT06920433", row)
-    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 12, 13), "unknown")
-    assert "anti_cd20_drug" in result.missing
-    assert result.actions[-1].note == (
-        "no criterion fails from 2026-12-13; anti-CD20 antibody last given 2026-09-24; the 5-half-life washout ends"
-        " between 2026-12-13 and 2027-02-13, by the drug: record anti_cd20_drug"
-    )
+    assert (result.earliest_date, result.status_at_plan) == (dt.date.fromisoformat(earliest), "unknown")
+    assert drug_column in result.missing
+    assert result.actions[-1].note == f"no criterion fails from {earliest}; {words}"
 
 
 @pytest.mark.parametrize(("stopped", "last_dose"), [("leflunomide", "never"), ("leflunomide", ""), ("", "")])
@@ -875,23 +892,6 @@ def _base_000() -> dict[str, Any]:
     from test_NCT06821659 import ELIGIBLE_SLE as BASE
 
     return dict(BASE)
-
-
-def test_a_stop_step_asks_for_an_unnamed_biologic() -> None:
-    """Review round 25 (M2): an unnamed other biologic 20 days back beside a stop step ended unknown with nothing
-    to measure; its washout has no half-life until the drug is named."""
-    row = {
-        **ON_MYCOPHENOLATE,
-        "other_biologic": "",
-        "other_biologic_last_dose": ago(days=20),
-    }
-    result = plan_of_row("NCT06920433", row)
-    assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 11, 27), "unknown")
-    assert "other_biologic" in result.missing
-    assert result.actions[-1].note == (
-        "no criterion fails from 2026-11-27; other biologic last given 2026-11-03; its half-life is not known:"
-        " record the drug in other_biologic"
-    )
 
 
 def test_a_trial_default_never_shortens_a_half_life_the_site_gave(site_facts: Callable[[str], Path]) -> None:
