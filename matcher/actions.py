@@ -30,6 +30,7 @@ from matcher.rule_reads import (
 )
 
 DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
+STOP = "stop_immunosuppressant"  # the action that stops the current immunosuppressant
 
 
 @dataclass
@@ -107,7 +108,7 @@ class PlanModel:
         self.tests_on_plan_day = self.model.new_bool_var("tests_on_plan_day")
         self.model.add(self.compiler.test_day == self.compiler.t).only_enforce_if(self.tests_on_plan_day)
         self.choices: list[Choice] = []
-        self._continuing: dict[str, Lit] = {}  # withheld drug column -> the withhold literal
+        self._continuing: dict[str, cp_model.IntVar] = {}  # withheld drug column -> the withhold literal
         self._add_taper()
         self._add_withheld_drugs()
         self._add_immunosuppressant_stop()
@@ -207,12 +208,12 @@ class PlanModel:
         failed_before = bool(self.ctx.values(columns.taper_failed)[self.row] == TRUE)
         per_step = self.facts.action_burden_days["taper_step_after_failed_taper" if failed_before else "taper_step"]
         warning = "; a previous taper failed (gc_taper_failed): only if the treating physician agrees" * failed_before
-        literals, reached = [], []
+        reached = []  # one taper at most: its targets write the same columns (``_apply_overrides``)
         for count, (target, day) in enumerate(taper_steps(dose, drug, self.facts, self.compiler.horizon), 1):
             reached.append(f"{target:g} mg/day from {self._day(day).isoformat()}")
             target_pe = round(target * to_prednisone, 6)
             per_kg: Value = round(target_pe / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
-            choice = self._new_choice(
+            self._new_choice(
                 action="taper_glucocorticoid",
                 column=columns.dose,
                 before=f"{dose:g}",
@@ -229,9 +230,6 @@ class PlanModel:
                     columns.changed: float(self.ctx.today + day),
                 },
             )
-            if choice is not None:
-                literals.append(choice.literal)
-        self.model.add_at_most_one(literals)
 
     def _add_withheld_drugs(self) -> None:
         """A recent dose whose window the trial reads: the course goes on unless the plan withholds it.
@@ -282,46 +280,59 @@ class PlanModel:
         start = self.ctx.values(columns.start)[self.row]
         if not np.isfinite(start):
             return
-        earlier_runs = self._earlier_stop_runs()
         recorded = self.ctx.lowered_at(columns.name, self.row)
         name = recorded if recorded not in (None, "none") else "immunosuppressant"
         note = f"stop {name} on {self.as_of.isoformat()}; its washout runs from then"
-        wanted: tuple[str, ...] = ()
-        if earlier_runs is None:  # the record it replaces has no date: the plan holds only once it has one
-            stopped = self.ctx.lowered_at(columns.stopped_name, self.row)
-            earlier = f"the stop of {stopped} already recorded has" if stopped else "an earlier stop's last dose has"
-            note += (
-                f"; {earlier} no date: record {columns.last_dose}, as the plan cannot be dated before that washout"
-                " has run"
-            )
-            earlier_runs, wanted = 0, (columns.last_dose,)
-        elif earlier_runs:
-            stopped = self.ctx.lowered_at(columns.stopped_name, self.row)
-            note += (
-                f"; not before {self._day(earlier_runs).isoformat()}, when the washout of"
-                f" {stopped or 'the stopped immunosuppressant'} (last dose"
-                f" {_date_text(float(self.ctx.values(columns.last_dose)[self.row]))}) has run"
-            )
-            if not stopped and earlier_runs > self._own_washout(recorded):  # the class's longest sets the date
-                note += f" by the longest of its class: recording {columns.stopped_name} may bring it forward"
+        overrides: dict[str, Value] = {columns.name: "none", columns.start: Never(), columns.changed: Never()}
+        earlier_runs, wanted, after_earlier = self._after_earlier_stop(recorded)
+        own_column = columns.own_last_dose.get(name)
+        if own_column is not None:  # dated in its own column: an earlier stop's record stands, read by the criteria
+            overrides[own_column] = float(self.ctx.today)
+            # the criteria date the plan by a named earlier stop's washout, which the words give; an undated or
+            # unnamed one they leave undecided, and what it leaves so is said after the stop and in the wait
+            named_earlier = self.ctx.lowered_at(columns.stopped_name, self.row) not in (None, "none")
+            note += after_earlier if earlier_runs and named_earlier else ""
+            earlier_runs, wanted = 0, ()
+        else:  # the stop record holds one drug: this stop replaces an earlier one, whose washout must have run
+            overrides[columns.last_dose] = float(self.ctx.today)
+            overrides[columns.stopped_name] = Unknown() if name == "immunosuppressant" else name
+            note += after_earlier
         self._new_choice(
-            action="stop_immunosuppressant",
+            action=STOP,
             column=columns.start,
             before=_date_text(float(start)),
             after="never",
-            burden=self.facts.action_burden_days["stop_immunosuppressant"],
+            burden=self.facts.action_burden_days[STOP],
             earliest_day=earlier_runs,
             note=note,
             summary=f"stopping {name}",
             records_wanted=wanted,
-            overrides={
-                columns.name: "none",
-                columns.start: Never(),
-                columns.changed: Never(),
-                columns.last_dose: float(self.ctx.today),
-                columns.stopped_name: Unknown() if name == "immunosuppressant" else name,
-            },
+            overrides=overrides,
         )
+
+    def _after_earlier_stop(self, recorded: str | None) -> tuple[int, tuple[str, ...], str]:
+        """The day a stop that replaces the recorded one may hold from, the columns it wants recorded first, and
+        the words that say why."""
+        columns = self.facts.change.immunosuppressant
+        earlier_runs = self._earlier_stop_runs()
+        stopped = self.ctx.lowered_at(columns.stopped_name, self.row)
+        if earlier_runs is None:  # the record it replaces has no date: the plan holds only once it has one
+            earlier = f"the stop of {stopped} already recorded has" if stopped else "an earlier stop's last dose has"
+            words = (
+                f"; {earlier} no date: record {columns.last_dose}, as the plan cannot be dated before that washout"
+                " has run"
+            )
+            return 0, (columns.last_dose,), words
+        if not earlier_runs:
+            return 0, (), ""
+        words = (
+            f"; not before {self._day(earlier_runs).isoformat()}, when the washout of"
+            f" {stopped or 'the stopped immunosuppressant'} (last dose"
+            f" {_date_text(float(self.ctx.values(columns.last_dose)[self.row]))}) has run"
+        )
+        if not stopped and earlier_runs > self._own_washout(recorded):  # the class's longest sets the date
+            words += f" by the longest of its class: recording {columns.stopped_name} may bring it forward"
+        return earlier_runs, (), words
 
     def _own_washout(self, drug: str | None) -> float:
         """Days the trial's washouts on the stop record run for ``drug`` stopped today (its class's longest if
@@ -466,18 +477,29 @@ class PlanModel:
             )
 
     def _apply_overrides(self) -> None:
+        """Each column's values under the choices, guarded so that exactly one holds: choices that write the
+        same column exclude each other (a stopped cyclophosphamide is neither withheld nor continued)."""
         by_column: dict[str, list[tuple[Lit, Value]]] = {}
         for choice in self.choices:
             for column, value in choice.overrides.items():
                 by_column.setdefault(column, []).append((choice.literal, value))
-        for column, withheld in self._continuing.items():
-            # Not withheld: the course goes on, a dose on the plan day.
-            by_column.setdefault(column, []).append((self.compiler.neg(withheld), PlanDay()))
+        for column in self._continuing:
+            by_column.setdefault(column, [])
+        writers: dict[tuple[int, ...], list[cp_model.IntVar]] = {}
         for column, changed in by_column.items():
-            none_taken = self.compiler.conj([self.compiler.neg(literal) for literal, _ in changed])
-            alternatives: Alternatives = [(none_taken, self.compiler.original(column))]
-            alternatives += changed
+            none_taken = [self.compiler.neg(literal) for literal, _ in changed]
+            withheld = self._continuing.get(column)
+            kept = none_taken + ([withheld] if withheld is not None else [])
+            alternatives: Alternatives = [(self.compiler.conj(kept), self.compiler.original(column)), *changed]
+            if withheld is not None:  # not withheld: the course goes on, a dose on the plan day
+                alternatives.append((self.compiler.conj([*none_taken, self.compiler.neg(withheld)]), PlanDay()))
+            exclusive = [choice.literal for choice in self.choices if column in choice.overrides]
+            exclusive += [withheld] if withheld is not None else []
+            if len(exclusive) > 1:
+                writers.setdefault(tuple(literal.index for literal in exclusive), exclusive)
             self.compiler.overrides[column] = alternatives
+        for exclusive in writers.values():
+            self.model.add_at_most_one(exclusive)
 
     def burden(self) -> cp_model.LinearExpr:
         return cast(cp_model.LinearExpr, sum(choice.burden * choice.literal for choice in self.choices))
@@ -505,7 +527,7 @@ def ever_changeable(facts: Facts) -> set[str]:
     change = facts.change
     columns = {change.glucocorticoid.dose, change.glucocorticoid.changed, *DERIVED_DOSES}
     columns |= {drug.column for drug in change.withheld_drugs}
-    columns |= set(change.immunosuppressant.model_dump().values())
+    columns |= change.immunosuppressant.columns
     columns |= {step.column for step in change.administrative}
     columns |= {column for lab in change.retests.labs for column in lab.columns}
     columns |= {judgement.column for judgement in change.judgements}
@@ -584,7 +606,7 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         for column, acting in withheld_rows(ctx, trial).items() if withheld else ():
             may_change([column], acting)
         started = np.isfinite(ctx.values(change.immunosuppressant.start))
-        may_change(change.immunosuppressant.model_dump().values(), started)
+        may_change(change.immunosuppressant.columns, started)
         for test in change.tests:
             applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(rows, dtype=bool)
             may_change([test.date, *test.sets, *test.pending], applies)

@@ -27,7 +27,16 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.arcs import Arcs, _id_order, _signatures, _weights, candidate_arcs, quota_member, reduce_arcs
+from matcher.arcs import (
+    Arcs,
+    _id_order,
+    _signatures,
+    _weights,
+    candidate_arcs,
+    held_back,
+    quota_member,
+    reduce_arcs,
+)
 from matcher.changes import changes_since
 from matcher.cohort import Cohort
 from matcher.errors import MatcherError, ParameterError
@@ -118,6 +127,7 @@ def allocate(
         gap,
         len(arcs),
         quotas,
+        held_back(screening, plans, within),
     )
     allocation = explain(solved)
     allocation.warnings = [*warnings, *previous_warnings]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,12 +94,11 @@ def candidate_arcs(
         row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
         near = []
         for p in plans:
-            if p.eligible_pending_results and p.earliest_date is not None:
-                ahead = (p.earliest_date - screening.as_of).days
-                if 0 < ahead <= within or (ahead == 0 and p.actions):
-                    key = (row_of[p.patient_id], trial_ids.index(p.trial_id))
-                    plan_of[key] = p
-                    near.append((*key, ahead))
+            ahead = _days_ahead(p, screening.as_of, within)
+            if p.eligible_pending_results and ahead is not None:
+                key = (row_of[p.patient_id], trial_ids.index(p.trial_id))
+                plan_of[key] = p
+                near.append((*key, ahead))
         if near:
             block = np.array(near, dtype=np.int64)
             rows.append(block[:, 0])
@@ -117,6 +117,27 @@ def candidate_arcs(
         previous_trial[patient_row] = trial_index
     kept = (previous_trial[row] == trial).astype(np.int64)
     return Arcs(row, trial, wait, rank, priority[row], kept), plan_of, warnings
+
+
+def _days_ahead(plan: Plan, as_of: dt.date, within: int) -> int | None:
+    """Days from ``as_of`` to a plan's date if it falls within ``within`` days (today only with a step to take)."""
+    if plan.earliest_date is None:
+        return None
+    ahead = (plan.earliest_date - as_of).days
+    return ahead if 0 < ahead <= within or (ahead == 0 and plan.actions) else None
+
+
+def held_back(screening: Screening, plans: list[Plan] | None, within: int | None) -> dict[int, list[Plan]]:
+    """Per patient row, the plans within the horizon that no allocation takes: they end undecided by more than
+    the results their own tests await (a date or a name to record first)."""
+    found: dict[int, list[Plan]] = {}
+    if not plans or within is None:
+        return found
+    row_of = {str(pid): i for i, pid in enumerate(screening.cohort.ids)}
+    for p in plans:
+        if p.reachable and not p.eligible_pending_results and _days_ahead(p, screening.as_of, within) is not None:
+            found.setdefault(row_of[p.patient_id], []).append(p)
+    return found
 
 
 def _weights(arcs: Arcs, capacity: int, n_trials: int, kept_total: int) -> np.ndarray:

@@ -53,6 +53,15 @@ class ImmunosuppressantColumns(_Frozen):
     changed: str
     last_dose: str
     stopped_name: str
+    # A drug the class holds that also has its own last-dose column: stopping it dates that column and leaves
+    # the record of an earlier stop as it is (review 27 M1: a stopped cyclophosphamide written as the stopped
+    # conventional drug fell outside the washout that reads it).
+    own_last_dose: dict[str, str] = {}
+
+    @property
+    def columns(self) -> set[str]:
+        """Every column a stop may write."""
+        return {self.name, self.start, self.changed, self.last_dose, self.stopped_name, *self.own_last_dose.values()}
 
 
 class Contraindication(_Frozen):

@@ -26,14 +26,13 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import Choice, PlanModel, as_cells, ever_changeable
+from matcher.actions import STOP, Choice, PlanModel, as_cells, ever_changeable
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
 from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
-from matcher.facts import Facts
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
@@ -134,7 +133,7 @@ def plan(
     if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
         ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
         measured = [column for item in ranges for column in item.measure]
-        stop = next((choice for choice in taken if choice.action == "stop_immunosuppressant"), None)
+        stop = next((choice for choice in taken if choice.action == STOP), None)
         if stop is not None:
             on_record, said = _left_by_stop(ctx, built.row, stop, undecided, primary.earliest_date)
             measured += on_record
@@ -261,7 +260,7 @@ def _still_undecided(
     criterion failing today, and each washout whose end hangs on the drug's name, a range the plan's date may
     fall inside (reviews 22-24).  A withheld drug's record stands (its last dose is the one recorded), so its
     washout is read too."""
-    recorded = _recorded_by_steps(solution, ctx.facts)
+    recorded = _recorded_by_steps(solution)
     criteria = [c for c in trial.criteria if not c.is_manual]
     untouched = [c for c in criteria if not criterion_reads(c)[0] & recorded]
     on_plan_date = on_day or PatientOnDay(ctx, row, solution.earliest_date)
@@ -283,32 +282,33 @@ def _left_by_stop(
     after = Context(with_changes(ctx.cohort, row, as_cells(stop.overrides)), day, ctx.facts)
     touched = [c for c in undecided if criterion_reads(c)[0] & stop.overrides.keys()]
     columns = ctx.facts.change.immunosuppressant
+    if columns.stopped_name not in stop.overrides:  # the stop record is an earlier stop's, as recorded
+        return _missing_columns(after, touched), _undecided_at_context(after, touched)
     on_record = [columns.name if c == columns.stopped_name else c for c in _missing_columns(after, touched)]
-    return on_record, _undecided_at_context(after, touched)
+    said = [
+        text.replace(f"record {columns.stopped_name}", f"record {columns.name}, the drug stopped")
+        for text in _undecided_at_context(after, touched)
+    ]
+    return on_record, said
 
 
 def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Action]:
-    """The plan's words, with what the stop's record leaves undecided said after the stop's own step."""
-    if not said:
+    """The plan's words, with what the stop's record leaves undecided said after the stop's own step, each clause
+    once: a reason repeats a finding, and a wait may say it already (an earlier stop's record the stop keeps)."""
+    waited = {clause for action in actions if action.action == "wait" for clause in action.note.split("; ")}
+    clauses = dict.fromkeys(clause for text in said for clause in text.split("; ") if clause not in waited)
+    if not clauses:
         return actions
-    clauses = dict.fromkeys(clause for text in said for clause in text.split("; "))  # a reason repeats a finding
-    words = ("after the stop, " + "; ".join(clauses)).replace(
-        "record stopped_immunosuppressant", "record immunosuppressant, the drug stopped"
-    )
-    return [
-        replace(action, note=f"{action.note}; {words}") if action.action == "stop_immunosuppressant" else action
-        for action in actions
-    ]
+    words = "after the stop, " + "; ".join(clauses)
+    return [replace(action, note=f"{action.note}; {words}") if action.action == STOP else action for action in actions]
 
 
-def _recorded_by_steps(solution: Alternative, facts: Facts) -> set[str]:
+def _recorded_by_steps(solution: Alternative) -> set[str]:
     """The columns a plan's steps record otherwise; a withheld drug's record stands (no more doses given).  A stop
-    records the stopped drug anew, and waits for the washout of the one it replaces (review 25: a stopped
-    hydroxychloroquine, exempt, was then read as a washout of unknown half-life)."""
-    recorded = {action.column for action in solution.actions if action.action != "withhold_drug"}
-    if any(action.action == "stop_immunosuppressant" for action in solution.actions):
-        recorded |= {facts.change.immunosuppressant.last_dose, facts.change.immunosuppressant.stopped_name}
-    return recorded
+    writes the current drug's columns and either the stop record (waiting for the washout of the one it replaces;
+    review 25: a stopped hydroxychloroquine, exempt, was then read as a washout of unknown half-life) or the drug's
+    own last dose (review 27 M1: cyclophosphamide)."""
+    return {action.column for action in solution.actions if action.action != "withhold_drug"} | solution.stop_writes
 
 
 def _renewed_by_then(criterion: ir.Criterion, on_day: PatientOnDay) -> bool:
@@ -343,7 +343,7 @@ def _washout_ranges(
     its criterion waives for this patient is not one (review 26 M1: NCT06920433 and NCT06821659 exempt a stopped
     hydroxychloroquine, yet its blank last dose was asked for); what any action of the plan's model may change
     (``changeable``) is read as unknown there."""
-    recorded = _recorded_by_steps(solution, on_day.context.facts)
+    recorded = _recorded_by_steps(solution)
     alone = on_day.context
     leaves: dict[ir.Rule, None] = {}
     for criterion in criteria:
@@ -439,6 +439,7 @@ def _solution(built: PlanModel, solver: cp_model.CpSolver) -> Alternative:
         sum(choice.burden for choice in taken),
         status,
         [_action(choice, built.as_of, day) for choice in taken],
+        frozenset(column for choice in taken if choice.action == STOP for column in choice.overrides),
     )
 
 

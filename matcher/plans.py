@@ -53,6 +53,7 @@ class Alternative:
     burden: int
     status_at_plan: str
     actions: list[Action]
+    stop_writes: frozenset[str] = frozenset()  # the columns a stop of the plan writes: read on its record, not before
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -43,6 +44,7 @@ class Solved:
     gap: float
     reduced: int  # arcs left after the reduction
     quotas: list[QuotaRule]
+    held_back: dict[int, list[Plan]]  # per patient row, plans within the horizon that want a record first
 
 
 def explain(solved: Solved) -> Allocation:
@@ -99,6 +101,10 @@ def explain(solved: Solved) -> Allocation:
         screening, [i for i in chosen if (int(arcs.row[i]), int(arcs.trial[i])) not in plan_of], arcs, until_of
     )
     _assign_each(reason, on_plan)
+    unplaced = {row: plans for row, plans in solved.held_back.items() if status_of[row] == "unplaced"}
+    _assign_each(
+        reason, {row: "; ".join([reason[row], *map(_held_back_text, plans)]) for row, plans in unplaced.items()}
+    )
     invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
     status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
     patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, until_of, reason, actions)
@@ -170,6 +176,15 @@ _DISPLACED = (
     "placed patients rank higher (lowest placed: {other}, on days to eligibility)",
     "placed patients rank higher (lowest placed: {other}, on patient_id order)",
 )
+
+
+def _held_back_text(plan: Plan) -> str:
+    """Why a plan within the horizon placed no one: what it wants recorded first (review 28 m3)."""
+    wanted = sorted(set(plan.missing) - set(plan.pending))
+    date = cast(dt.date, plan.earliest_date).isoformat()
+    if not wanted:
+        return f"{plan.trial_id}: a plan to {date} ends undecided (see whatif --patient {plan.patient_id})"
+    return f"{plan.trial_id}: eligible by plan from {date} only once {', '.join(wanted)} is recorded"
 
 
 def _assign_each(column: ReasonColumn, texts: dict[int, str]) -> np.ndarray:

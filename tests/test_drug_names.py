@@ -19,8 +19,9 @@ import pytest
 
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
-from matcher.planning import plan
+from matcher.planning import plan, rescreen
 from matcher.plans import Plan
+from matcher.screening import ELIGIBLE, INELIGIBLE
 from matcher.trials import effective_facts, load_trials
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -997,3 +998,100 @@ def test_the_words_after_a_stop_name_only_what_the_stop_leaves_undecided() -> No
         " immunosuppressant, the drug stopped; anti-CD20 antibody date is never, which the rest of the record"
         " contradicts: record the date"
     )
+
+
+CYCLOPHOSPHAMIDE_NOW = {
+    "sex": "M",
+    "immunosuppressant": "cyclophosphamide",
+    "immunosuppressant_start_date": "2024-01-01",
+    "cyclophosphamide_last_dose": ago(days=2),
+}
+ON_CYCLOPHOSPHAMIDE = {**ELIGIBLE_SLE, **CYCLOPHOSPHAMIDE_NOW}
+
+
+@pytest.mark.parametrize("trial_id", ["NCT06920433", "NCT06821659"])
+def test_stopping_cyclophosphamide_dates_its_own_last_dose(trial_id: str) -> None:
+    """Review round 27 (M1): stopping a current cyclophosphamide wrote it as the stopped conventional drug, outside
+    the class the washout reads, so the plan ended unknown for good, asking for `immunosuppressant`, recorded
+    already, and was never allocated.  The stop dates cyclophosphamide's own last dose (the stop day: 5 x 0.5 days
+    from 2026-11-23), and the re-screen of the record as the stop leaves it agrees: eligible on the plan's date,
+    not the day before.  Stopping and withholding the same course exclude each other."""
+    from test_NCT06821659 import ELIGIBLE_SLE as ON_NCT06821659
+
+    row = {**ON_CYCLOPHOSPHAMIDE, **({} if trial_id == "NCT06920433" else ON_NCT06821659), **CYCLOPHOSPHAMIDE_NOW}
+    result = plan_of_row(trial_id, row)
+    if trial_id == "NCT06821659":  # a current cyclophosphamide may go on there: withheld to its washout's end
+        assert [action.action for action in result.actions] == ["withhold_drug"]
+        assert result.earliest_date == dt.date(2026, 11, 24)
+        return
+    assert (result.earliest_date, result.status_at_plan, result.missing) == (dt.date(2026, 11, 26), "eligible", [])
+    assert result.eligible_pending_results
+    assert [action.note for action in result.actions] == [
+        "stop cyclophosphamide on 2026-11-23; its washout runs from then"
+    ]
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p1", **row}])
+    stopped = {
+        "immunosuppressant": "none",
+        "immunosuppressant_start_date": "never",
+        "immunosuppressant_dose_changed_date": "never",
+        "cyclophosphamide_last_dose": "2026-11-23",
+    }
+    verdicts = [rescreen(cohort, "p1", [trial], AS_OF, stopped, wait).results[0].status[0] for wait in (2, 3)]
+    assert verdicts == [INELIGIBLE, ELIGIBLE]
+
+
+@pytest.mark.parametrize(
+    ("stopped", "last_dose", "earliest", "missing", "words"),
+    [
+        # a named earlier stop: the trial's washout of it dates the plan, and the step says so
+        (
+            "leflunomide",
+            ago(days=30),
+            "2027-01-27",
+            [],
+            "; not before 2027-01-27, when the washout of leflunomide (last dose 2026-10-24) has run",
+        ),
+        # an unnamed one is undecided by its name, which is asked for (not the current drug's, recorded already)
+        ("", ago(days=30), "2026-11-26", ["stopped_immunosuppressant"], ""),
+        # an undated one: its date is asked for, after the stop
+        (
+            "leflunomide",
+            "never",
+            "2026-11-26",
+            ["immunosuppressant_last_dose"],
+            "; after the stop, stopped immunosuppressant date is never, which the rest of the record contradicts:"
+            " record the date",
+        ),
+        ("hydroxychloroquine", "", "2026-11-26", [], ""),  # exempt
+    ],
+)
+def test_stopping_cyclophosphamide_keeps_an_earlier_stop_on_record(
+    stopped: str, last_dose: str, earliest: str, missing: list[str], words: str
+) -> None:
+    """Review round 27 (M1): the stop of a cyclophosphamide course leaves the stop record of an earlier
+    conventional drug as it is, and the trial reads that record's washout itself."""
+    row = {**ON_CYCLOPHOSPHAMIDE, "stopped_immunosuppressant": stopped, "immunosuppressant_last_dose": last_dose}
+    result = plan_of_row("NCT06920433", row)
+    assert (result.earliest_date, result.missing) == (dt.date.fromisoformat(earliest), missing)
+    assert result.status_at_plan == ("unknown" if missing else "eligible")
+    assert result.actions[0].note == f"stop cyclophosphamide on 2026-11-23; its washout runs from then{words}"
+    assert "immunosuppressant" not in result.missing
+
+
+def test_a_patient_a_plan_reaches_only_once_a_date_is_recorded_is_told_so_by_allocate() -> None:
+    """Review round 28 (m3): a plan within the horizon that wants a date recorded first is taken by no allocation,
+    and the patient's reason named only today's first failing criterion ("(+1 more)"), not the date to record."""
+    import pandas as pd
+
+    from matcher import api
+
+    row = {**ON_MYCOPHENOLATE, "patient_id": "p1", "sex": "M", "anti_cd20_drug": "rituximab"}
+    rows = [{**row, "anti_cd20_last_dose": "never"}, {**row, "patient_id": "p2", "anti_cd20_last_dose": "2025-01-01"}]
+    frame = api.allocate(pd.DataFrame(rows), AS_OF, within=60, trials=["NCT06920433"], workers=1)
+    by_id = frame.set_index("patient_id")
+    assert by_id.loc["p1", "status"] == "unplaced"
+    assert by_id.loc["p1", "reason"].endswith(
+        "; NCT06920433: eligible by plan from 2026-11-27 only once anti_cd20_last_dose is recorded"
+    )
+    assert (by_id.loc["p2", "status"], by_id.loc["p2", "reason"]) == ("assigned", "eligible from 2026-11-27 by plan")
