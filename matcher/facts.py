@@ -230,6 +230,22 @@ class Facts(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _own_last_dose_of_a_current_drug(self) -> Facts:
+        """A drug stopped into its own last-dose column is one the current-drug column takes, and the column is a
+        withheld drug's: a stop writes the column the trials' washouts of that drug read."""
+        stop = self.change.immunosuppressant
+        taken = {
+            drug for name in self.known_names_only.get(stop.name, ()) for drug in self.drug_classes.get(name, (name,))
+        }
+        withheld = {drug.column for drug in self.change.withheld_drugs}
+        for drug, column in stop.own_last_dose.items():
+            if drug not in taken:
+                raise ValueError(f"change: own_last_dose: {drug} is not a drug {stop.name} takes")
+            if column not in withheld:
+                raise ValueError(f"change: own_last_dose: {column} is not a withheld drug's last-dose column")
+        return self
+
     def is_placeholder(self, text: str) -> bool:
         return drug_key(text) in {drug_key(word) for word in self.placeholders}
 

@@ -1095,3 +1095,30 @@ def test_a_patient_a_plan_reaches_only_once_a_date_is_recorded_is_told_so_by_all
         "; NCT06920433: eligible by plan from 2026-11-27 only once anti_cd20_last_dose is recorded"
     )
     assert (by_id.loc["p2", "status"], by_id.loc["p2", "reason"]) == ("assigned", "eligible from 2026-11-27 by plan")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"rituximab": "anti_cd20_last_dose"}, "own_last_dose: rituximab is not a drug immunosuppressant takes"),
+        ({"cyclophosphamide": "immunosuppressant_start_date"}, "is not a withheld drug's last-dose column"),
+    ],
+)
+def test_a_drug_stopped_into_its_own_column_is_a_current_drug_with_a_last_dose_column(
+    entry: dict[str, str], message: str
+) -> None:
+    """The stop writes the column the trials' washouts of the drug read (review 27 M1), so the facts say which."""
+    from importlib import resources
+
+    import yaml
+    from pydantic import ValidationError
+
+    from matcher.facts import Facts
+
+    document = yaml.safe_load(resources.files("matcher").joinpath("data/facts.yaml").read_text("utf-8"))
+    assert Facts.model_validate(document).change.immunosuppressant.own_last_dose == {
+        "cyclophosphamide": "cyclophosphamide_last_dose"
+    }
+    document["change"]["immunosuppressant"]["own_last_dose"] = entry
+    with pytest.raises(ValidationError, match=message):
+        Facts.model_validate(document)
