@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.context import Context, washout_days
+from matcher.contract import columns
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
 from matcher.dates import from_day_number
 from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
@@ -64,8 +65,19 @@ def _date_text(value: Value) -> str | None:
 
 
 def as_cells(overrides: dict[str, Value]) -> dict[str, str]:
-    """A choice's record as a CSV spells it: names as given, dates as ISO dates or `never`, unknown as blank."""
-    return {column: value if isinstance(value, str) else _date_text(value) or "" for column, value in overrides.items()}
+    """A choice's record as a CSV spells it: names as given, flags as true/false, dates as ISO dates or `never`,
+    unknown as blank."""
+    return {column: _cell(column, value) for column, value in overrides.items()}
+
+
+def _cell(column: str, value: Value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and columns()[column].numeric:
+        return "" if np.isnan(value) else f"{value:g}"
+    return _date_text(value) or ""
 
 
 def taper_steps(dose_mg: float, drug: str, facts: Facts, horizon: int) -> list[tuple[float, int]]:
@@ -500,6 +512,26 @@ class PlanModel:
             self.compiler.overrides[column] = alternatives
         for exclusive in writers.values():
             self.model.add_at_most_one(exclusive)
+
+    def record_after(self, taken: list[Choice], day: int) -> dict[str, str]:
+        """The columns the ``taken`` choices leave changed on plan day ``day``, as ``--set`` values: a repeated test
+        dated that day with its result blank (awaited), a course not withheld dosed that day; doses derived from
+        others are left to be derived."""
+        plan_day = float(self.ctx.today + day)
+        changed: dict[str, Value] = {}
+        for choice in taken:
+            changed.update(choice.overrides)
+        chosen = {choice.literal.index for choice in taken}
+        for column, withheld in self._continuing.items():
+            if withheld.index not in chosen and column not in changed:
+                changed[column] = PlanDay()
+        return as_cells(
+            {
+                column: plan_day if isinstance(value, (TestDay, PlanDay)) else value
+                for column, value in changed.items()
+                if column not in DERIVED_DOSES
+            }
+        )
 
     def burden(self) -> cp_model.LinearExpr:
         return cast(cp_model.LinearExpr, sum(choice.burden * choice.literal for choice in self.choices))

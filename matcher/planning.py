@@ -122,6 +122,7 @@ def plan(
     on_plan_date = PatientOnDay(ctx, row, primary.earliest_date)
     result.actions = primary.actions + waits(ctx, trial, row, primary, built.changeable, on_plan_date)
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
+    result.changes = built.record_after(taken, (primary.earliest_date - ctx.as_of).days)
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]

@@ -87,6 +87,7 @@ class Plan:
     beyond_horizon: bool = False  # not reachable within the horizon, but by waiting longer (up to 5 years)
     beyond_horizon_date: dt.date | None = None  # the earliest date of that longer plan
     beyond_horizon_criteria: list[str] = field(default_factory=list)  # the criteria not met within the horizon
+    changes: dict[str, str] = field(default_factory=dict)  # the record as the steps leave it, as --set values
 
     @property
     def burden(self) -> int:
@@ -122,6 +123,7 @@ class Plan:
             "beyond_horizon_date": self.beyond_horizon_date.isoformat() if self.beyond_horizon_date else None,
             "beyond_horizon_criteria": self.beyond_horizon_criteria,
             "missing": self.missing,
+            "changes": self.changes,
             "date_counts_to": "screening",
             "anchors": self.anchors,
             "alternatives": [alternative.as_dict() for alternative in self.alternatives],

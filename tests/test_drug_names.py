@@ -1122,3 +1122,24 @@ def test_a_drug_stopped_into_its_own_column_is_a_current_drug_with_a_last_dose_c
     document["change"]["immunosuppressant"]["own_last_dose"] = entry
     with pytest.raises(ValidationError, match=message):
         Facts.model_validate(document)
+
+
+def test_a_plan_gives_the_record_its_steps_leave_as_set_values() -> None:
+    """A plan's `changes` re-screen it as `whatif --set` would: the stop's columns, the repeated test dated with its
+    result blank (awaited), a taper's dose as a number (the replay property test reads them)."""
+    from test_NCT06821659 import ELIGIBLE_SLE as ON_NCT06821659
+
+    stopped = plan_of_row("NCT06920433", {**ON_MYCOPHENOLATE, "pregnancy_test_negative_date": ago(days=30)})
+    assert stopped.changes == {
+        "immunosuppressant": "none",
+        "immunosuppressant_start_date": "never",
+        "immunosuppressant_dose_changed_date": "never",
+        "immunosuppressant_last_dose": "2026-11-23",
+        "stopped_immunosuppressant": "mycophenolate",
+        "pregnancy_test_negative_date": "",
+        "pregnancy_test_type": "urine",
+        "pregnant": "",
+    }
+    on_40_mg = {**ON_NCT06821659, "sex": "M", "glucocorticoid": "prednisone", "glucocorticoid_mg_day": 40}
+    tapered = plan_of_row("NCT06821659", on_40_mg)
+    assert tapered.changes == {"glucocorticoid_mg_day": "30", "glucocorticoid_dose_changed_date": "2026-11-30"}

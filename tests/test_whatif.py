@@ -253,6 +253,7 @@ def test_whatif_cli_json_shape() -> None:
         "actions",
         "blocking",
         "missing",
+        "changes",
     }
 
 
