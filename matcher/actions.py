@@ -435,7 +435,7 @@ class PlanModel:
                 before=f"{value:g}",
                 after="new result",
                 burden=self.facts.action_burden_days["repeat_lab"],
-                pending=(column,),
+                pending=tuple(lab.columns),  # one draw gives them all (creatinine: eGFR and CrCl from it)
                 note=f"repeat the {lab.name} ({column} {value:g}, near the trial's limit {limit:g}); result awaited",
                 summary=f"repeating the {lab.name}",
                 overrides={name: Unknown() for name in lab.columns},

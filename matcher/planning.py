@@ -26,7 +26,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import STOP, Choice, PlanModel, as_cells, ever_changeable
+from matcher.actions import STOP, Choice, PlanModel, ever_changeable
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
 from matcher.cpsat import kleene
@@ -129,16 +129,15 @@ def plan(
     awaited = {column for c in undecided for column in criterion_reads(c)[0]} & set(result.pending)
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     awaited |= {column for choice in taken for column in choice.records_wanted}
-    missing = _missing_columns(on_plan_date.context, undecided) if undecided else []  # no context to derive
+    stop = next((choice for choice in taken if choice.action == STOP), None)
+    after = _after_steps(ctx, row, result.changes, on_plan_date) if undecided else None  # no context to derive
+    missing = _missing_after_steps(after, undecided, stop) if after is not None else []
     result.missing = sorted(set(missing) | awaited)
     if primary.status_at_plan != "eligible":  # a washout a step's criterion holds is not read by the columns above
         ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
         measured = [column for item in ranges for column in item.measure]
-        stop = next((choice for choice in taken if choice.action == STOP), None)
-        if stop is not None:
-            on_record, said = _left_by_stop(ctx, built.row, stop, undecided, primary.earliest_date)
-            measured += on_record
-            result.actions = _with_words_after_stop(result.actions, said)
+        if stop is not None and after is not None:
+            result.actions = _with_words_after_stop(result.actions, _left_by_stop(after, stop, undecided))
         result.missing = sorted({*result.missing, *measured})
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
@@ -272,25 +271,35 @@ def _still_undecided(
     return list(dict.fromkeys([*still, *(item.text for item in ranges)]))
 
 
-def _left_by_stop(
-    ctx: Context, row: int, stop: Choice, undecided: list[ir.Criterion], day: dt.date
-) -> tuple[list[str], list[str]]:
-    """The columns to record and the reasons of what the criteria a stop touches leave undecided, read on the
-    patient's record as the stop leaves it on the plan's date.  The record before it says nothing of them: there
-    the current drug decides the criterion that holds every washout (review 26 S1: stopping an unnamed drug was
-    dated by azathioprine's 2 days, with nothing to record; review 27 S1: a rituximab named beside a `never` last
-    dose went unasked; both plans were allocated).  The stopped drug's name is recorded as the current one."""
-    after = Context(with_changes(ctx.cohort, row, as_cells(stop.overrides)), day, ctx.facts)
+def _after_steps(ctx: Context, row: int, changes: dict[str, str], on_day: PatientOnDay) -> Context:
+    """The patient alone on the plan's date, with the record as the plan's steps leave it (results awaited blank).
+    What a plan leaves undecided is read there: on the record before the steps, a value a step replaces may decide
+    a criterion the step leaves open (review 26 S1, review 27 S1: a stop, where the current drug decided the
+    criterion that holds every washout; a repeated biopsy, where the old class decided a criterion that then
+    reads the proteinuria)."""
+    if not changes:
+        return on_day.context
+    return Context(with_changes(ctx.cohort, row, changes), on_day.day, ctx.facts)
+
+
+def _missing_after_steps(after: Context, undecided: list[ir.Criterion], stop: Choice | None) -> list[str]:
+    """The columns to measure or record on the record as the steps leave it; a drug a stop records unnamed is
+    asked for as the current drug, its name."""
+    missing = _missing_columns(after, undecided)
+    columns = after.facts.change.immunosuppressant
+    if stop is None or columns.stopped_name not in stop.overrides:
+        return missing
+    return [columns.name if column == columns.stopped_name else column for column in missing]
+
+
+def _left_by_stop(after: Context, stop: Choice, undecided: list[ir.Criterion]) -> list[str]:
+    """The reasons of what the criteria a stop touches leave undecided, on the record as the steps leave it."""
     touched = [c for c in undecided if criterion_reads(c)[0] & stop.overrides.keys()]
-    columns = ctx.facts.change.immunosuppressant
+    said = _undecided_at_context(after, touched)
+    columns = after.facts.change.immunosuppressant
     if columns.stopped_name not in stop.overrides:  # the stop record is an earlier stop's, as recorded
-        return _missing_columns(after, touched), _undecided_at_context(after, touched)
-    on_record = [columns.name if c == columns.stopped_name else c for c in _missing_columns(after, touched)]
-    said = [
-        text.replace(f"record {columns.stopped_name}", f"record {columns.name}, the drug stopped")
-        for text in _undecided_at_context(after, touched)
-    ]
-    return on_record, said
+        return said
+    return [text.replace(f"record {columns.stopped_name}", f"record {columns.name}, the drug stopped") for text in said]
 
 
 def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Action]:

@@ -366,3 +366,28 @@ def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
         "no criterion fails from 2026-11-30; negative pregnancy test on 2026-10-24 is more than 7 days ago (the window"
         " closed 2026-10-31): to be repeated; positive pregnancy test unknown: measure pregnant"
     )
+
+
+@pytest.mark.parametrize(("upcr", "measure"), [("", ["upcr_g_g", "urine_protein_24h_g"]), ("0.8", [])])
+def test_what_a_repeated_biopsy_leaves_undecided_is_read_on_the_record_it_leaves(upcr: str, measure: list[str]) -> None:
+    """NCT06222853.incl.3 wants a nephritis class and its activity: a biopsy's activity index or proteinuria.  On
+    the record before the plan's biopsy, the recorded class (none) failed the criterion, so a blank proteinuria was
+    not asked for and the plan was allocated as awaiting only the biopsy; once the biopsy is repeated, the blank
+    UPCR may decide it (an activity index of 0), so it is to be measured."""
+    row = {
+        **base("NCT06222853"),
+        "sex": "M",
+        "lupus_nephritis_class": "none",
+        "renal_biopsy_date": "never",
+        "upcr_g_g": upcr,
+        "urine_protein_24h_g": "",
+        "ln_activity_index": "",
+        "ln_chronicity_index": "",
+        "gc_taper_failed": "false",
+    }
+    result = plan_for("NCT06222853", row)
+    assert [action.action for action in result.actions] == ["invasive_procedure"]
+    awaited = ["ln_activity_index", "ln_chronicity_index", "lupus_nephritis_class"]
+    assert (result.status_at_plan, result.pending) == ("unknown", awaited)
+    assert result.missing == sorted(awaited + measure)
+    assert result.eligible_pending_results == (not measure)  # allocatable only once nothing is to measure
