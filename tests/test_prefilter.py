@@ -19,6 +19,7 @@ from matcher.actions import PlanModel, changeable_rows
 from matcher.cli import main
 from matcher.cohort import Cohort, cohort_from_records, load_cohort
 from matcher.context import Context
+from matcher.nearmiss import near_misses
 from matcher.planning import plan, rescreen, status_now
 from matcher.plans import Plan
 from matcher.prefilter import never_within, stays_undecided
@@ -52,6 +53,19 @@ def test_default_and_exhaustive_near_miss_scans_are_identical(synthetic: Path) -
     assert '"reachable": true' in default
     allocate = ["allocate", str(synthetic), "--as-of", AS_OF.isoformat(), "--within", "45", "--workers", "1"]
     assert _run(*allocate, "--format", "csv") == _run(*allocate, "--format", "csv", "--exhaustive")
+
+
+def test_every_plan_of_a_synthetic_scan_replays_on_its_date(synthetic: Path) -> None:
+    """Each reachable plan of the scan, its record (``changes``) re-screened on its date: eligible, or unknown only
+    on what it says to measure or awaits; a plan of waiting alone is not eligible the day before."""
+    cohort = load_cohort(synthetic)
+    trials = load_trials()
+    replayed = 0
+    for found in near_misses(cohort, list(trials.values()), AS_OF, 45, workers=1):
+        if found.reachable and found.earliest_date is not None:
+            _replays(cohort, trials[found.trial_id], found)
+            replayed += 1
+    assert replayed > 20
 
 
 def test_most_hopeless_pairs_never_reach_the_solver(synthetic: Path) -> None:
@@ -172,7 +186,7 @@ def _replays(cohort: Cohort, trial: ir.Trial, found: Plan) -> None:
     days = (cast(dt.date, found.earliest_date) - AS_OF).days
 
     def status_on(day: int) -> tuple[str, list[str]]:
-        result = rescreen(cohort, "p", [trial], AS_OF, changes, day).results[0]
+        result = rescreen(cohort, found.patient_id, [trial], AS_OF, changes, day).results[0]
         return STATUS_NAMES[result.status[0]], result.missing_lists()[0]
 
     status, missing = status_on(days)
