@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -582,7 +582,7 @@ def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
     one = cohort.take([row])
     if not changes:
         return one
-    patch = cohort_from_records([{"patient_id": str(one.ids[0]), **changes}], "the changes")
+    patch = _read_changes(tuple(changes.items()))
     if patch.warnings:
         unknown = ", ".join(sorted(set(changes) - set(patch.values)))
         raise ParameterError("changes", f"{{option}}: unknown column(s): {unknown}")
@@ -593,6 +593,14 @@ def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
         kept = tuple(problem for problem in one.invalid[0] if problem.column not in patch.values)
         one.invalid = {0: kept} if kept else {}
     return one
+
+
+@lru_cache(maxsize=4096)
+def _read_changes(changes: tuple[tuple[str, str], ...]) -> Cohort:
+    """Changes read as a one-row cohort, once per distinct set: a scan's plans share few of them (stop a drug
+    today, a test on the plan's date), and reading a row costs more than the rest of a plan's words.  Its arrays
+    are shared, never written."""
+    return cohort_from_records([{"patient_id": "changes", **dict(changes)}], "the changes")
 
 
 def rescreen(
