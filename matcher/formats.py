@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -274,7 +275,7 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
     if not plans:
         console.print("no plans")
     for p in plans[:TABLE_ROWS]:
-        for line in plan_footnotes(p):
+        for line in plan_footnotes(p, as_of):
             console.print(escape(f"{p.patient_id} {p.trial_id}: {line}"))
     _more_rows(console, len(plans) - TABLE_ROWS, "plans", "json")
     return console.export_text()
@@ -286,8 +287,9 @@ def _until(p: Plan) -> str:
     return p.eligible_until.isoformat() + (" (renewable: repeat the test)" if p.renewable_until else "")
 
 
-def plan_footnotes(p: Plan) -> list[str]:
-    """What a plan leaves open: its less burdensome alternatives, results to wait for, questions to ask."""
+def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
+    """What a plan leaves open: its less burdensome alternatives, results to wait for, questions to ask; and how
+    to re-screen its record on its date."""
     lines = []
     for other in p.alternatives:
         kept = {(a.action, a.column) for a in other.actions}
@@ -304,6 +306,13 @@ def plan_footnotes(p: Plan) -> list[str]:
             by_event.setdefault(event, []).append(criterion_id.removeprefix(f"{p.trial_id}."))
         later = "; ".join(f"to the {event}: {', '.join(ids)}" for event, ids in by_event.items())
         lines.append(f"dates are screening dates; these windows run to a later event and must hold then too: {later}")
+    if p.reachable and p.earliest_date is not None and p.status_now != "eligible":
+        sets = " ".join(f"--set {shlex.quote(f'{column}={value}')}" for column, value in p.changes.items())
+        wait = (p.earliest_date - as_of).days
+        lines.append(
+            f"re-screen the plan's record: matcher whatif COHORT --as-of {as_of.isoformat()} --trials {p.trial_id}"
+            f" --patient {shlex.quote(p.patient_id)} {sets} --wait {wait}".replace("  ", " ")
+        )
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,20 @@ def test_what_a_repeated_biopsy_leaves_undecided_is_read_on_the_record_it_leaves
     assert (result.status_at_plan, result.pending) == ("unknown", awaited)
     assert result.missing == sorted(awaited + measure)
     assert result.eligible_pending_results == (not measure)  # allocatable only once nothing is to measure
+
+
+def test_the_plans_table_says_how_to_re_screen_the_plans_record() -> None:
+    """The footnote's command, run as written, re-screens the record the plan's steps leave on its date: a stop of
+    mycophenolate and a pregnancy test whose result is awaited, so unknown with that result to measure."""
+    demo = str(scenarios_dir() / "demo-cohort.csv")
+    common = ["--as-of", "2026-11-23", "--trials", "NCT06920433"]
+    table = CliRunner().invoke(main, ["whatif", demo, *common, "--patient", "P001"])
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    command = text.split("re-screen the plan's record: matcher ")[1].split(" --wait ")
+    args = shlex.split(command[0].replace("COHORT", demo)) + ["--wait", command[1].split()[0]]
+    assert "--set stopped_immunosuppressant=mycophenolate" in command[0] and args[-1] == "4"
+    replay = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert replay.exit_code == 0, replay.output
+    record = json.loads(replay.stdout)["results"][0]
+    assert record["status"] == "unknown" and {"pregnancy_test_negative_date", "pregnant"} <= set(record["missing"])

@@ -269,4 +269,4 @@ def test_a_plan_names_the_event_each_later_window_runs_to(demo: Cohort) -> None:
 
     result = plan_of(demo, "P020", "NCT06983964")
     assert result.anchors == {"NCT06983964.excl.6": "lymphodepletion", "NCT06983964.excl.31": "lymphodepletion"}
-    assert plan_footnotes(result)[-1].endswith("must hold then too: to the lymphodepletion: excl.6, excl.31")
+    assert plan_footnotes(result, AS_OF)[-2].endswith("must hold then too: to the lymphodepletion: excl.6, excl.31")
