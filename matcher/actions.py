@@ -290,9 +290,9 @@ class PlanModel:
     def _add_immunosuppressant_stop(self) -> None:
         columns = self.facts.change.immunosuppressant
         start = self.ctx.values(columns.start)[self.row]
-        if not np.isfinite(start):
-            return
         recorded = self.ctx.lowered_at(columns.name, self.row)
+        if not np.isfinite(start) and recorded in (None, "none"):  # a drug named is stopped, its start recorded or
+            return  # not (review 29 M1: a blank start left a patient on mycophenolate unreachable)
         name = recorded if recorded not in (None, "none") else "immunosuppressant"
         note = f"stop {name} on {self.as_of.isoformat()}; its washout runs from then"
         overrides: dict[str, Value] = {columns.name: "none", columns.start: Never(), columns.changed: Never()}
@@ -637,8 +637,9 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         may_change([glucocorticoid.dose, glucocorticoid.changed, *DERIVED_DOSES], np.isfinite(dose) & (dose > 0))
         for column, acting in withheld_rows(ctx, trial).items() if withheld else ():
             may_change([column], acting)
-        started = np.isfinite(ctx.values(change.immunosuppressant.start))
-        may_change(change.immunosuppressant.columns, started)
+        codes, names = ctx.cohort.text_codes(change.immunosuppressant.name)
+        named = (codes >= 0) & (codes != (names.index("none") if "none" in names else -1))
+        may_change(change.immunosuppressant.columns, np.isfinite(ctx.values(change.immunosuppressant.start)) | named)
         for test in change.tests:
             applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(rows, dtype=bool)
             may_change([test.date, *test.sets, *test.pending], applies)

@@ -29,14 +29,14 @@ from matcher import ir
 from matcher.actions import STOP, Choice, PlanModel, ever_changeable
 from matcher.cohort import Cohort, check_as_of, cohort_from_records
 from matcher.context import Context
-from matcher.cpsat import kleene
+from matcher.cpsat import cutoff_table, kleene
 from matcher.errors import MatcherError, ParameterError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
-from matcher.rule_reads import criterion_node_fields, criterion_reads, criterion_washouts
+from matcher.rule_reads import criterion_leaves, criterion_node_fields, criterion_reads, criterion_washouts
 from matcher.screening import STATUS_NAMES, Screening, screen
 from matcher.trials import effective_facts
 from matcher.validate import reason_text
@@ -146,7 +146,9 @@ def plan(
     ]
     day = (primary.earliest_date - ctx.as_of).days
     eligible = primary.status_at_plan == "eligible"
-    result.eligible_until, result.closes = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible)
+    result.eligible_until, result.closes = _until_awaited_tests_age(
+        ctx, built, taken, day, horizon, _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible)
+    )
     result.renewable_until = bool(result.closes) and all(
         set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) & built.routine_test_dates for c in result.closes
     )
@@ -523,6 +525,38 @@ def _eligible_until(
         if not isinstance(literal, bool) and solver.boolean_value(literal)
     ]
     return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes
+
+
+def _until_awaited_tests_age(
+    ctx: Context,
+    built: PlanModel,
+    taken: list[Choice],
+    day: int,
+    horizon: int,
+    window: tuple[dt.date | None, list[str]],
+) -> tuple[dt.date | None, list[str]]:
+    """The plan's window, closed no later than the day a routine test it repeats (on plan day ``day``, its result
+    awaited) is too old for a window of the trial on its date: the model reads the awaited test's date as unknown,
+    which never closes (review 29 M2: a schedule placed infusions 77 days after the plan's pregnancy test)."""
+    test_day = ctx.today + day
+    closing: dict[int, list[str]] = {}
+    for choice in taken:
+        if choice.action != "repeat_test" or choice.column not in choice.pending:
+            continue
+        for criterion in built.criteria:
+            for leaf, _ in criterion_leaves(criterion):
+                if isinstance(leaf, ir.OccurredWithin) and leaf.field == choice.column:
+                    table = cutoff_table(ctx.as_of, leaf.window, horizon)
+                    aged = next((t for t in range(day + 1, horizon + 1) if table[t] >= test_day), None)
+                    if aged is not None:
+                        closing.setdefault(aged, []).append(criterion.id)
+    if not closing:
+        return window
+    first = min(closing)
+    until, closes = ctx.as_of + dt.timedelta(days=first - 1), sorted(set(closing[first]))
+    if window[0] is None or until < window[0]:
+        return until, closes
+    return window if until > window[0] else (until, sorted({*window[1], *closes}))
 
 
 def _minimal_core(

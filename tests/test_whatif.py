@@ -409,3 +409,30 @@ def test_the_plans_table_says_how_to_re_screen_the_plans_record() -> None:
     assert replay.exit_code == 0, replay.output
     record = json.loads(replay.stdout)["results"][0]
     assert record["status"] == "unknown" and {"pregnancy_test_negative_date", "pregnant"} <= set(record["missing"])
+
+
+@pytest.mark.parametrize(
+    ("drug", "start", "earliest"), [("mycophenolate", "", "2026-11-27"), ("cyclophosphamide", "never", "2026-11-26")]
+)
+def test_a_named_current_drug_without_a_start_date_may_be_stopped(drug: str, start: str, earliest: str) -> None:
+    """Review 29 (M1): the stop was offered only where the start date was a date, so a man on mycophenolate with a
+    blank start was unreachable for NCT06920433, which waits 5 half-lives (4 days) after the stop."""
+    row = {**base("NCT06920433"), "sex": "M", "immunosuppressant": drug, "immunosuppressant_start_date": start}
+    result = plan_for("NCT06920433", row)
+    assert (result.reachable, result.earliest_date, result.status_at_plan) == (True, day(earliest), "eligible")
+    assert [action.note for action in result.actions] == [f"stop {drug} on 2026-11-23; its washout runs from then"]
+
+
+@pytest.mark.parametrize(("trial_id", "closes"), [("NCT06920433", "incl.19"), ("NCT06821659", "incl.5.pregnancy_test")])
+def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(trial_id: str, closes: str) -> None:
+    """Review 29 (M2): the awaited test's date is unknown in the model, which never closes the window, so a plan
+    repeating the test on 2026-12-12 stayed open to the biopsy window's end and `schedule` infused up to 77 days
+    after the test; "a negative HCG test within 7 days before enrollment" holds to 2026-12-18, then the test is to
+    be repeated."""
+    row = {**base(trial_id), "pregnancy_test_negative_date": "2026-11-13", "belimumab_last_dose": "2026-09-04"}
+    result = plan_for(trial_id, row)
+    assert [(action.action, action.date) for action in result.actions if action.action == "repeat_test"] == [
+        ("repeat_test", day("2026-12-12"))
+    ]
+    assert (result.eligible_until, result.renewable_until) == (day("2026-12-18"), True)
+    assert result.closes == [f"{trial_id}.{closes}"]
