@@ -12,6 +12,7 @@ import numpy as np
 from matcher.arcs import Arcs, quota_member
 from matcher.cohort import Cohort
 from matcher.context import Context
+from matcher.kleene import UNKNOWN
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
 from matcher.planning import plan as nearest_plan
 from matcher.plans import DEFAULT_HORIZON, Plan
@@ -102,9 +103,8 @@ def explain(solved: Solved) -> Allocation:
     )
     _assign_each(reason, on_plan)
     unplaced = {row: plans for row, plans in solved.held_back.items() if status_of[row] == "unplaced"}
-    _assign_each(
-        reason, {row: "; ".join([reason[row], *map(_held_back_text, plans)]) for row, plans in unplaced.items()}
-    )
+    held_back = {row: [_held_back_text(p, cohort, row) for p in plans] for row, plans in unplaced.items()}
+    _assign_each(reason, {row: "; ".join([reason[row], *texts]) for row, texts in held_back.items()})
     invalid_rows = _assign_each(reason, {row: reason_text(problems) for row, problems in cohort.invalid.items()})
     status_of[invalid_rows], trial_of[invalid_rows], planned_of[invalid_rows] = "invalid", None, None
     patients = PatientColumns(cohort.ids, trial_of, status_of, planned_of, until_of, reason, actions)
@@ -178,13 +178,26 @@ _DISPLACED = (
 )
 
 
-def _held_back_text(plan: Plan) -> str:
-    """Why a plan within the horizon placed no one: what it wants recorded first (review 28 m3)."""
+def _held_back_text(plan: Plan, cohort: Cohort, row: int) -> str:
+    """Why a plan within the horizon placed no one: what it leaves undecided, to record (blank) or to bring up to
+    date (a stale test to repeat, a value to correct); its date is the earliest, which the answer may move
+    (reviews 28 m3, 29 m1)."""
     wanted = sorted(set(plan.missing) - set(plan.pending))
     date = cast(dt.date, plan.earliest_date).isoformat()
     if not wanted:
         return f"{plan.trial_id}: a plan to {date} ends undecided (see whatif --patient {plan.patient_id})"
-    return f"{plan.trial_id}: eligible by plan from {date} only once {', '.join(wanted)} is recorded"
+    blank = [column for column in wanted if _blank_at(cohort, column, row)]
+    held = [column for column in wanted if column not in blank]
+    until = [f"{', '.join(blank)} recorded"] if blank else []
+    until += [f"{', '.join(held)} brought up to date"] if held else []
+    return f"{plan.trial_id}: a plan from {date} at the earliest, undecided until {' and '.join(until)}"
+
+
+def _blank_at(cohort: Cohort, column: str, row: int) -> bool:
+    values = cohort.column(column)
+    if values.dtype == np.int8:
+        return bool(values[row] == UNKNOWN)
+    return values[row] is None or (values.dtype.kind == "f" and bool(np.isnan(values[row])))
 
 
 def _assign_each(column: ReasonColumn, texts: dict[int, str]) -> np.ndarray:

@@ -1087,13 +1087,17 @@ def test_a_patient_a_plan_reaches_only_once_a_date_is_recorded_is_told_so_by_all
     from matcher import api
 
     row = {**ON_MYCOPHENOLATE, "patient_id": "p1", "sex": "M", "anti_cd20_drug": "rituximab"}
-    rows = [{**row, "anti_cd20_last_dose": "never"}, {**row, "patient_id": "p2", "anti_cd20_last_dose": "2025-01-01"}]
+    rows = [
+        {**row, "anti_cd20_last_dose": "never"},
+        {**row, "patient_id": "p2", "anti_cd20_last_dose": "2025-01-01"},
+        {**row, "patient_id": "p3", "anti_cd20_last_dose": ""},
+    ]
     frame = api.allocate(pd.DataFrame(rows), AS_OF, within=60, trials=["NCT06920433"], workers=1)
     by_id = frame.set_index("patient_id")
-    assert by_id.loc["p1", "status"] == "unplaced"
-    assert by_id.loc["p1", "reason"].endswith(
-        "; NCT06920433: eligible by plan from 2026-11-27 only once anti_cd20_last_dose is recorded"
-    )
+    assert by_id.loc["p1", "status"] == by_id.loc["p3", "status"] == "unplaced"
+    held_back = "; NCT06920433: a plan from 2026-11-27 at the earliest, undecided until anti_cd20_last_dose"
+    assert by_id.loc["p1", "reason"].endswith(f"{held_back} brought up to date")  # review 29 m1: `never` is recorded
+    assert by_id.loc["p3", "reason"].endswith(f"{held_back} recorded")
     assert (by_id.loc["p2", "status"], by_id.loc["p2", "reason"]) == ("assigned", "eligible from 2026-11-27 by plan")
 
 
