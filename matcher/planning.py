@@ -149,9 +149,14 @@ def plan(
     result.eligible_until, result.closes = _until_awaited_tests_age(
         ctx, built, taken, day, horizon, _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible)
     )
-    result.renewable_until = bool(result.closes) and all(
-        set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) & built.routine_test_dates for c in result.closes
-    )
+    closing_reads = [set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) for c in result.closes]
+    result.renewable_until = bool(closing_reads) and all(reads & built.routine_test_dates for reads in closing_reads)
+    if result.renewable_until:  # how long the plan holds with its routine tests repeated in their windows
+        result.renewed_by = [
+            test.name for test in ctx.facts.change.tests if any(test.date in reads for reads in closing_reads)
+        ]
+        renewed = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible, renewing=True)
+        result.renewed_until = renewed[0]
     if alternatives:
         result.alternatives = [
             Alternative(
@@ -490,6 +495,7 @@ def _eligible_until(
     horizon: int,
     time_limit: float | None,
     eligible: bool,
+    renewing: bool = False,
 ) -> tuple[dt.date | None, list[str]]:
     """The last day the plan keeps the patient eligible and the criteria that close it then,
     or (None, []) if it stays so through the horizon.
@@ -497,12 +503,15 @@ def _eligible_until(
     Solved on a copy of the plan's model: actions and test dates fixed, the criteria no
     longer required, and on a later day some criterion failing, or, for a plan that makes the
     patient eligible, some criterion no longer met (a routine test that ages out leaves it
-    undecided: eligible no more until it is repeated).
+    undecided: eligible no more until it is repeated).  ``renewing``: the routine tests are repeated in their
+    windows, so the criteria that read them close nothing.
     """
     closing = [
-        (~is_true if eligible and not isinstance(is_true, bool) else is_false) for is_true, is_false in built.rails
+        (criterion, ~is_true if eligible and not isinstance(is_true, bool) else is_false)
+        for criterion, (is_true, is_false) in zip(built.criteria, built.rails, strict=True)
+        if not (renewing and criterion_reads(criterion)[0] & built.routine_test_dates)
     ]
-    failing = [literal for literal in closing if not isinstance(literal, bool)]
+    failing = [literal for _, literal in closing if not isinstance(literal, bool)]
     if day >= horizon or not failing:
         return None, []
     window = built.model.clone()
@@ -521,7 +530,7 @@ def _eligible_until(
         return None, []
     closes = [
         criterion.id
-        for criterion, literal in zip(built.criteria, closing, strict=True)
+        for criterion, literal in closing
         if not isinstance(literal, bool) and solver.boolean_value(literal)
     ]
     return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes

@@ -81,6 +81,8 @@ class Plan:
     manual_checks: list[str] = field(default_factory=list)
     closes: list[str] = field(default_factory=list)
     renewable_until: bool = False
+    renewed_until: dt.date | None = None  # renewable: the last day it holds with those tests repeated (None: open)
+    renewed_by: list[str] = field(default_factory=list)  # renewable: the routine tests to repeat, by name
     anchors: dict[str, str] = field(default_factory=dict)
     alternatives: list[Alternative] = field(default_factory=list)
     solver_status: str = ""
@@ -88,6 +90,11 @@ class Plan:
     beyond_horizon_date: dt.date | None = None  # the earliest date of that longer plan
     beyond_horizon_criteria: list[str] = field(default_factory=list)  # the criteria not met within the horizon
     changes: dict[str, str] = field(default_factory=dict)  # the record as the steps leave it, as --set values
+
+    @property
+    def window_end(self) -> dt.date | None:
+        """The last day a calendar may use: with routine tests repeated where that is all that closes the window."""
+        return self.renewed_until if self.renewable_until else self.eligible_until
 
     @property
     def burden(self) -> int:
@@ -112,6 +119,8 @@ class Plan:
             "eligible_until": self.eligible_until.isoformat() if self.eligible_until else None,
             "closed_by": self.closes,
             "renewable_until": self.renewable_until,
+            "renewed_until": self.renewed_until.isoformat() if self.renewed_until else None,
+            "renewed_by": self.renewed_by,
             "status_at_plan": self.status_at_plan,
             "burden_days": self.burden,
             "actions": [action.as_dict() for action in self.actions],

@@ -221,8 +221,8 @@ def _candidates(
             continue
         opens = max(p.earliest_date, as_of, paths[t].enrollment.start_date or as_of)
         start, end = (opens - as_of).days, horizon
-        if p.eligible_until is not None:
-            end = min(end, (p.eligible_until - as_of).days)
+        if p.window_end is not None:
+            end = min(end, (p.window_end - as_of).days)
         if start <= end:
             kept.append(p)
             starts.append(start)
@@ -463,7 +463,7 @@ class _Explainer:
     def _window(self, i: int) -> tuple[dt.date, dt.date | None]:
         p = self.windows.plans[i]
         start = self._date(int(self.windows.start[i]))
-        return start, p.eligible_until
+        return start, p.window_end
 
     def _cohort_days(self) -> dict[tuple[int, int], tuple[int, int]]:
         """(trial, cohort index) -> (first, last) day of the cohorts filled."""
@@ -525,6 +525,12 @@ class _Explainer:
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
         entry.reason = f"{where}, within the {window_words(entry.window_start, entry.window_end)}"
+        p = self.windows.plans[i]
+        if p.renewable_until and p.eligible_until is not None and entry.planned_date > p.eligible_until:
+            entry.reason += (
+                f"; repeat the {' and '.join(p.renewed_by)} within the trial's window before the infusion (the one"
+                f" the plan counts on holds to {p.eligible_until.isoformat()})"
+            )
 
     def _reserve(self, entries: list[Entry]) -> None:
         """Per 3+3 trial with slots beyond its path, per level filled, up to a cohort of ranked reserve patients."""

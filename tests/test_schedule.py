@@ -472,3 +472,30 @@ def test_a_time_limit_too_short_for_any_calendar_names_the_option() -> None:
     records, windows = _crowded(30)
     with pytest.raises(ParameterError, match="no calendar found"):
         _solve(windows, trials, 120, records, time_limit=1e-6)
+
+
+def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_repeat() -> None:
+    """Review 29 (M2): a window that only a pregnancy test's 7 days close ("a negative HCG test within 7 days
+    before study enrollment", NCT06920433 incl.19) is not the patient's window: the test is repeated.  Such women
+    were left out of the calendar ("cohort 1 cannot be filled"); they are scheduled up to the window's next close,
+    and an infusion after the test on record lapses says to repeat it first."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06920433 import ELIGIBLE_SLE
+
+    women = [
+        {**ELIGIBLE_SLE, "patient_id": f"W{n:02d}", "pregnancy_test_negative_date": "2026-11-27"} for n in range(9)
+    ]
+    frame = api.schedule(pd.DataFrame(women), AS_OF, trials=["NCT06920433"], workers=1)
+    scheduled = frame[frame["status"] == "scheduled"]
+    assert len(scheduled) == 9  # three cohorts of three, each after the last one's DLT window
+    lapsed = pd.Timestamp("2026-12-03")  # the test of 2026-11-27 holds for 7 days
+    for _, row in scheduled.iterrows():
+        repeat = "repeat the pregnancy test within the trial's window before the infusion" in row["reason"]
+        assert repeat == (row["planned_date"] > lapsed), row.to_dict()
+        assert row["planned_date"] <= row["window_end"]
