@@ -53,6 +53,7 @@ class Choice:
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
     records_wanted: tuple[str, ...] = ()  # columns to record before the plan can hold (never awaited as results)
+    replaces: str = ""  # a stop: the earlier stop it writes over in the record's one slot, still counting
     overrides: dict[str, Value] = field(default_factory=dict)
 
 
@@ -125,6 +126,7 @@ class PlanModel:
         self._add_withheld_drugs()
         self._add_immunosuppressant_stop()
         self._add_tests()
+        self.compiler.repeatable = frozenset(c.column for c in self.choices if c.action == "repeat_test")
         self._add_lab_retests()
         self._add_judgements()
         self._add_administrative()
@@ -297,6 +299,7 @@ class PlanModel:
         note = f"stop {name} on {self.as_of.isoformat()}; its washout runs from then"
         overrides: dict[str, Value] = {columns.name: "none", columns.start: Never(), columns.changed: Never()}
         earlier_runs, wanted, after_earlier = self._after_earlier_stop(recorded)
+        replaces = ""
         own_column = columns.own_last_dose.get(name)
         if own_column is not None:  # dated in its own column: an earlier stop's record stands, read by the criteria
             overrides[own_column] = float(self.ctx.today)
@@ -309,6 +312,10 @@ class PlanModel:
             overrides[columns.last_dose] = float(self.ctx.today)
             overrides[columns.stopped_name] = Unknown() if name == "immunosuppressant" else name
             note += after_earlier
+            if earlier_runs or wanted:  # still counting: the plan's record cannot show it (review 30 M1)
+                stopped = self.ctx.lowered_at(columns.stopped_name, self.row) or "an unnamed drug"
+                last = _date_text(float(self.ctx.values(columns.last_dose)[self.row])) or "not recorded"
+                replaces = f"the stop of {stopped} (last dose {last})"
         self._new_choice(
             action=STOP,
             column=columns.start,
@@ -319,6 +326,7 @@ class PlanModel:
             note=note,
             summary=f"stopping {name}",
             records_wanted=wanted,
+            replaces=replaces,
             overrides=overrides,
         )
 
@@ -372,7 +380,7 @@ class PlanModel:
         columns = self.facts.change.immunosuppressant
         last_dose = float(self.ctx.values(columns.last_dose)[self.row])
         named = self.ctx.lowered_at(columns.stopped_name, self.row)
-        if np.isinf(last_dose) and named in (None, "none"):  # never given, and no drug named as stopped
+        if named == "none" or (np.isinf(last_dose) and named is None):  # no drug stopped (review 30 m2: `none`)
             return 0
         binding = [
             leaf for criterion in self.criteria for leaf in _stop_record_reaches(criterion, columns, self.ctx, self.row)

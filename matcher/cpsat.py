@@ -97,6 +97,9 @@ class Compiler:
         self.overrides: dict[str, Alternatives] = {}
         # A caller's constant for a rule nothing can change (None: compile it); the parity tests leave it unset.
         self.fold: Callable[[ir.Rule], Rails | None] | None = None
+        # Date columns of tests a plan may repeat: a renewable window on them fails when stale, as a window the text
+        # states does, so a plan repeats the test rather than stay undecided for want of it (review 30 M3).
+        self.repeatable: frozenset[str] = frozenset()
         self._cutoffs: dict[ir.Duration, cp_model.IntVar] = {}
         self._count = 0
 
@@ -439,10 +442,11 @@ def _flag(compiler: Compiler, rule: ir.Flag, value: Value) -> Rails:
 
 @LEAF_VALUES.register(ir.OccurredWithin)
 def _occurred_within(compiler: Compiler, rule: ir.OccurredWithin, value: Value) -> Rails:
+    renewable = rule.renewable and rule.field not in compiler.repeatable
     if isinstance(value, Never):
-        return (False, False) if rule.renewable else (False, True)
+        return (False, False) if renewable else (False, True)
     holds = compiler._date_after_cutoff(value, rule.window)
-    return holds, False if rule.renewable else compiler.neg(holds)
+    return holds, False if renewable else compiler.neg(holds)
 
 
 @LEAF_VALUES.register(ir.ElapsedAtLeast)

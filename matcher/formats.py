@@ -7,7 +7,7 @@ import io
 import json
 import shlex
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -307,13 +307,26 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
         later = "; ".join(f"to the {event}: {', '.join(ids)}" for event, ids in by_event.items())
         lines.append(f"dates are screening dates; these windows run to a later event and must hold then too: {later}")
     if p.reachable and p.earliest_date is not None and p.status_now != "eligible":
-        sets = " ".join(f"--set {shlex.quote(f'{column}={value}')}" for column, value in p.changes.items())
-        wait = (p.earliest_date - as_of).days
-        lines.append(
-            f"re-screen the plan's record: matcher whatif COHORT --as-of {as_of.isoformat()} --trials {p.trial_id}"
-            f" --patient {shlex.quote(p.patient_id)} {sets} --wait {wait}".replace("  ", " ")
-        )
+        lines.append(_rescreen_line(p, as_of))
     return lines
+
+
+def _rescreen_line(p: Plan, as_of: dt.date) -> str:
+    """The command that re-screens the plan's record on its date, or why the record cannot carry the plan."""
+    if p.replaced_stop:
+        return (
+            f"the plan's record cannot be re-screened as --set values: the record holds one stopped drug, and its"
+            f" stop writes over {p.replaced_stop}, whose washout the plan's date counts"
+        )
+    sets = " ".join(f"--set {shlex.quote(f'{column}={value}')}" for column, value in p.changes.items())
+    wait = (cast(dt.date, p.earliest_date) - as_of).days
+    assumed = [f"{column}={value}" for column, value in p.changes.items() if column in p.pending and value]
+    answers = f" (it takes the answers awaited as hoped: {', '.join(assumed)})" if assumed else ""
+    return (
+        f"re-screen the plan's record: matcher whatif COHORT --as-of {as_of.isoformat()} --trials {p.trial_id}"
+        f" --patient {shlex.quote(p.patient_id)} {sets} --wait {wait}".replace("  ", " ")
+        + answers
+    )
 
 
 def _measure(columns: list[str], shown: int = 4) -> str:

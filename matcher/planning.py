@@ -130,6 +130,7 @@ def plan(
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     awaited |= {column for choice in taken for column in choice.records_wanted}
     stop = next((choice for choice in taken if choice.action == STOP), None)
+    result.replaced_stop = stop.replaces if stop is not None else ""
     after = _after_steps(ctx, row, result.changes, on_plan_date) if undecided else None  # no context to derive
     missing = _missing_after_steps(after, undecided, stop) if after is not None else []
     result.missing = sorted(set(missing) | awaited)

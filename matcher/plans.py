@@ -90,6 +90,7 @@ class Plan:
     beyond_horizon_date: dt.date | None = None  # the earliest date of that longer plan
     beyond_horizon_criteria: list[str] = field(default_factory=list)  # the criteria not met within the horizon
     changes: dict[str, str] = field(default_factory=dict)  # the record as the steps leave it, as --set values
+    replaced_stop: str = ""  # an earlier stop still counting that the plan's stop writes over: not in ``changes``
 
     @property
     def window_end(self) -> dt.date | None:
@@ -133,6 +134,7 @@ class Plan:
             "beyond_horizon_criteria": self.beyond_horizon_criteria,
             "missing": self.missing,
             "changes": self.changes,
+            "replaced_stop": self.replaced_stop or None,
             "date_counts_to": "screening",
             "anchors": self.anchors,
             "alternatives": [alternative.as_dict() for alternative in self.alternatives],

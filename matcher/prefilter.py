@@ -34,7 +34,8 @@ from matcher import ir
 from matcher.actions import changeable_rows, withheld_rows
 from matcher.context import Context
 from matcher.evaluate import combine, evaluate
-from matcher.kleene import FALSE, UNKNOWN, implies, negation
+from matcher.kleene import FALSE, TRUE, UNKNOWN, implies, negation
+from matcher.rule_reads import timed_leaves
 
 
 class _Relaxed:
@@ -115,7 +116,21 @@ def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.
     dose on the plan day, which may fail a washout today, so those rows are planned.
     """
     acting = np.logical_or.reduce([np.zeros(len(ctx), dtype=bool), *withheld_rows(ctx, trial).values()])
-    return undecided & ~acting
+    return undecided & ~acting & ~_stale_routine_tests(trial, ctx)
+
+
+def _stale_routine_tests(trial: ir.Trial, ctx: Context) -> np.ndarray:
+    """Rows with a routine test, one a plan may repeat for them, that a renewable window of the trial does not read
+    as recent today: the plan repeats it (``Compiler.repeatable``) rather than stay undecided."""
+    stale = np.zeros(len(ctx), dtype=bool)
+    for test in ctx.facts.change.tests:
+        if test.invasive:
+            continue
+        applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(len(ctx), dtype=bool)
+        for leaf in timed_leaves(trial):
+            if isinstance(leaf, ir.OccurredWithin) and leaf.renewable and leaf.field == test.date:
+                stale |= applies & (evaluate(leaf, ctx) != TRUE)
+    return stale
 
 
 def _dosed(ctx: Context, columns: Iterable[str]) -> Context:

@@ -1147,3 +1147,39 @@ def test_a_plan_gives_the_record_its_steps_leave_as_set_values() -> None:
     on_40_mg = {**ON_NCT06821659, "sex": "M", "glucocorticoid": "prednisone", "glucocorticoid_mg_day": 40}
     tapered = plan_of_row("NCT06821659", on_40_mg)
     assert tapered.changes == {"glucocorticoid_mg_day": "30", "glucocorticoid_dose_changed_date": "2026-11-30"}
+
+
+@pytest.mark.parametrize(
+    ("stopped", "last_dose", "replaced"),
+    [
+        ("leflunomide", ago(days=30), "the stop of leflunomide (last dose 2026-10-24)"),
+        ("leflunomide", "", "the stop of leflunomide (last dose not recorded)"),
+        ("leflunomide", ago(days=200), ""),  # its washout has run: the record carries the plan
+        ("none", "", ""),  # review 30 m2: no stop recorded, not "the stop of none"
+    ],
+)
+def test_a_stop_that_writes_over_a_counting_stop_says_its_record_cannot_be_re_screened(
+    stopped: str, last_dose: str, replaced: str
+) -> None:
+    """Review 30 (M1): the record holds one stopped drug, so the plan's `changes` lose an earlier stop whose washout
+    the plan's date still counts, and re-screening them said eligible inside it; the plan names what it writes
+    over, and the table gives no re-screen command for it."""
+    from matcher.formats import plan_footnotes
+
+    row = {
+        **ON_MYCOPHENOLATE,
+        "sex": "M",
+        "stopped_immunosuppressant": stopped,
+        "immunosuppressant_last_dose": last_dose,
+    }
+    result = plan_of_row("NCT06920433", row)
+    assert result.replaced_stop == replaced
+    last = plan_footnotes(result, AS_OF)[-1]
+    if replaced:
+        assert last == (
+            "the plan's record cannot be re-screened as --set values: the record holds one stopped drug, and its stop"
+            f" writes over {replaced}, whose washout the plan's date counts"
+        )
+    else:
+        assert last.startswith("re-screen the plan's record: matcher whatif COHORT --as-of 2026-11-23")
+        assert result.actions[0].note == "stop mycophenolate on 2026-11-23; its washout runs from then"

@@ -51,11 +51,15 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     result = plan_for("NCT06983964", {**base("NCT06983964", "SLE"), "belimumab_last_dose": "2026-11-09"})
     assert result.status_now == "ineligible"
     assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
-    assert [a.action for a in result.actions] == ["withhold_drug", "wait"]
+    assert [a.action for a in result.actions] == ["withhold_drug", "repeat_test"]
     assert result.actions[0].text == (
         "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the plan date, 2026-11-30"
     )
-    assert result.actions[1].note.endswith("more than 7 days ago (the window closed 2026-11-27): to be repeated")
+    # her pregnancy test (2026-11-20) is too old by then: repeated on the plan date (review 30 M3)
+    assert (
+        result.actions[1].text
+        == "2026-11-30: repeat the pregnancy test (urine): must be negative; the result is awaited"
+    )
 
 
 @pytest.mark.parametrize(("trial_id", "event"), [("NCT06821659", "infusion"), ("NCT06920433", "enrolment")])
@@ -332,40 +336,39 @@ def test_a_withheld_drug_is_named_as_the_record_names_it(changes: dict[str, str]
     assert result.actions[0].text.startswith(f"2026-11-23: give no more {named} (last dose ")
 
 
-@pytest.mark.parametrize(
-    ("test_date", "words"),
-    [
-        ("2026-10-24", "negative pregnancy test on 2026-10-24 is more than 7 days ago (the window closed 2026-10-31)"),
-        ("never", "negative pregnancy test: never"),
-    ],
-)
-def test_a_plan_ending_unknown_on_a_routine_test_says_it_is_to_be_done(test_date: str, words: str) -> None:
-    """Review round 24 (m2, NCT06983964 reads a pregnancy test within 7 days as a result simply repeated): a
-    taper to 17.5 mg/day ended unknown on a test 30 days old, with no step and no word of the test."""
+@pytest.mark.parametrize("test_date", ["2026-10-24", "never"])
+def test_a_stale_routine_test_the_trial_renews_is_repeated_by_the_plan(test_date: str) -> None:
+    """NCT06983964 reads a pregnancy test within 7 days as a result simply repeated (renewable): a stale or absent
+    one leaves the criterion undecided, not failed.  Review 24 (m2): a taper ended unknown on a test 30 days old with
+    no word of it; review 30 (M3): the plan said it was to be repeated but did not repeat it, so no allocation took
+    her, where NCT06920433, whose text states the window, repeats it.  The plan repeats it on its date."""
     row = {**base("NCT06983964"), "glucocorticoid_mg_day": 25, "pregnancy_test_negative_date": test_date}
     result = plan_for("NCT06983964", row)
-    assert (result.earliest_date, result.status_at_plan, result.missing) == (
+    awaited = ["pregnancy_test_negative_date", "pregnant"]
+    assert (result.earliest_date, result.status_at_plan, result.missing, result.pending) == (
         day("2026-11-30"),
         "unknown",
-        ["pregnancy_test_negative_date"],
+        awaited,
+        awaited,
     )
-    assert [a.action for a in result.actions] == ["taper_glucocorticoid", "wait"]
-    assert result.actions[1].note.startswith(f"no criterion fails from 2026-11-30; {words}")
+    assert [a.action for a in result.actions] == ["taper_glucocorticoid", "repeat_test"]
+    assert result.eligible_pending_results
+    assert (result.eligible_until, result.renewable_until) == (day("2026-12-06"), True)  # the new test's 7 days
 
 
 def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
     """Review round 27: NCT06983964 reads the pregnancy test in its inclusion and in its pregnancy exclusion, and
-    the note said "... to be repeated" twice."""
+    the note said "... to be done" twice."""
     row = {
         **base("NCT06983964"),
         "glucocorticoid_mg_day": 25,
-        "pregnancy_test_negative_date": "2026-10-24",
+        "pregnancy_test_negative_date": "",
         "pregnant": "",
     }
     note = plan_for("NCT06983964", row).actions[-1].note
     assert note == (
-        "no criterion fails from 2026-11-30; negative pregnancy test on 2026-10-24 is more than 7 days ago (the window"
-        " closed 2026-10-31): to be repeated; positive pregnancy test unknown: measure pregnant"
+        "no criterion fails from 2026-11-30; negative pregnancy test not recorded: to be done (valid 7 days); positive"
+        " pregnancy test unknown: measure pregnant"
     )
 
 

@@ -270,3 +270,16 @@ def test_a_plan_names_the_event_each_later_window_runs_to(demo: Cohort) -> None:
     result = plan_of(demo, "P020", "NCT06983964")
     assert result.anchors == {"NCT06983964.excl.6": "lymphodepletion", "NCT06983964.excl.31": "lymphodepletion"}
     assert plan_footnotes(result, AS_OF)[-2].endswith("must hold then too: to the lymphodepletion: excl.6, excl.31")
+
+
+def test_the_re_screen_command_says_which_awaited_answers_it_takes_as_hoped(demo: Cohort) -> None:
+    """Review 30 (m1): a question to the investigator enters the plan's record as the answer the plan needs (a blank
+    would read the cytopenia as marrow suppression, which excludes), so the command says it assumes that answer."""
+    from matcher.formats import plan_footnotes
+
+    cohort = changed_demo(demo, "P001", platelets_10e9_l="18")
+    result = plan_of(cohort, "P001", "NCT06821659")
+    assert result.changes.get("cytopenia_due_to_disease") == "true"
+    assert plan_footnotes(result, AS_OF)[-1].endswith(
+        "(it takes the answers awaited as hoped: cytopenia_due_to_disease=true)"
+    )
