@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from matcher import ir
 from matcher.actions import PlanModel, changeable_rows
 from matcher.cli import main
-from matcher.cohort import Cohort, cohort_from_records, load_cohort
+from matcher.cohort import Cohort, check_as_of, cohort_from_records, load_cohort
 from matcher.context import Context
 from matcher.nearmiss import near_misses
 from matcher.planning import plan, rescreen, status_now
@@ -173,7 +173,7 @@ def test_a_plan_holds_when_replayed_beyond_day_0(trial_id: str, data: st.DataObj
     day before; and on the day after ``eligible_until`` the patient is no longer eligible."""
     trial = load_trials()[trial_id]
     record = {"patient_id": "p", **data.draw(near_eligible(trial_id))}
-    cohort = cohort_from_records([record])
+    cohort = check_as_of(cohort_from_records([record]), AS_OF)  # as the commands load it (a date 200 years back)
     found = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, 60, look_beyond=False)
     if not found.reachable or found.earliest_date is None:
         return
