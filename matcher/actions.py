@@ -314,8 +314,9 @@ class PlanModel:
             note += after_earlier
             if earlier_runs or wanted:  # still counting: the plan's record cannot show it (review 30 M1)
                 stopped = self.ctx.lowered_at(columns.stopped_name, self.row) or "an unnamed drug"
-                last = _date_text(float(self.ctx.values(columns.last_dose)[self.row])) or "not recorded"
-                replaces = f"the stop of {stopped} (last dose {last})"
+                last = float(self.ctx.values(columns.last_dose)[self.row])
+                dated = f"last dose {_date_text(last)}" if np.isfinite(last) else "its last dose not dated"
+                replaces = f"the stop of {stopped} ({dated})"
         self._new_choice(
             action=STOP,
             column=columns.start,

@@ -122,7 +122,8 @@ def plan(
     on_plan_date = PatientOnDay(ctx, row, primary.earliest_date)
     result.actions = primary.actions + waits(ctx, trial, row, primary, built.changeable, on_plan_date)
     taken = [choice for choice in built.choices if solver.boolean_value(choice.literal)]
-    result.changes = built.record_after(taken, (primary.earliest_date - ctx.as_of).days)
+    day = (primary.earliest_date - ctx.as_of).days
+    result.changes = built.record_after(taken, day)
     result.pending = sorted({column for choice in taken for column in choice.pending})
     codes = [kleene(rails, solver) for rails in built.rails]
     undecided = [c for c, code in zip(built.criteria, codes, strict=True) if code == UNKNOWN]
@@ -130,7 +131,9 @@ def plan(
     awaited |= {column for choice in taken if choice.confirms for column in choice.pending}
     awaited |= {column for choice in taken for column in choice.records_wanted}
     stop = next((choice for choice in taken if choice.action == STOP), None)
-    result.replaced_stop = stop.replaces if stop is not None else ""
+    # the earlier stop counts where it is undated or its washout sets the date (review 31 m2: not where it has run)
+    counting = stop is not None and (stop.records_wanted or stop.earliest_day >= day)
+    result.replaced_stop = stop.replaces if stop is not None and counting else ""
     after = _after_steps(ctx, row, result.changes, on_plan_date) if undecided else None  # no context to derive
     missing = _missing_after_steps(after, undecided, stop) if after is not None else []
     result.missing = sorted(set(missing) | awaited)
@@ -145,7 +148,6 @@ def plan(
         for c, rails in zip(built.manual, built.asked, strict=True)
         if kleene(rails, solver) != FALSE
     ]
-    day = (primary.earliest_date - ctx.as_of).days
     eligible = primary.status_at_plan == "eligible"
     result.eligible_until, result.closes = _until_awaited_tests_age(
         ctx, built, taken, day, horizon, _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible)

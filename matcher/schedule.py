@@ -95,6 +95,17 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def _repeat_first(p: Plan, infusion: dt.date) -> str:
+    """For an infusion after a routine test the plan counts on lapses (a window ``renewable_until``), the words
+    that say to repeat it first; empty otherwise."""
+    if not p.renewable_until or p.eligible_until is None or infusion <= p.eligible_until:
+        return ""
+    return (
+        f"; repeat the {' and '.join(p.renewed_by)} within the trial's window before the infusion (the one the plan"
+        f" counts on holds to {p.eligible_until.isoformat()})"
+    )
+
+
 def window_words(start: dt.date, end: dt.date | None) -> str:
     return f"window {start.isoformat()}…{end.isoformat() if end else 'open'}"
 
@@ -525,12 +536,7 @@ class _Explainer:
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
         entry.reason = f"{where}, within the {window_words(entry.window_start, entry.window_end)}"
-        p = self.windows.plans[i]
-        if p.renewable_until and p.eligible_until is not None and entry.planned_date > p.eligible_until:
-            entry.reason += (
-                f"; repeat the {' and '.join(p.renewed_by)} within the trial's window before the infusion (the one"
-                f" the plan counts on holds to {p.eligible_until.isoformat()})"
-            )
+        entry.reason += _repeat_first(self.windows.plans[i], entry.planned_date)
 
     def _reserve(self, entries: list[Entry]) -> None:
         """Per 3+3 trial with slots beyond its path, per level filled, up to a cohort of ranked reserve patients."""
@@ -570,7 +576,7 @@ class _Explainer:
                     entry.reason = (
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
                         f"(from {self._date(opens).isoformat()}); {window_words(entry.window_start, entry.window_end)}"
-                    )
+                    ) + _repeat_first(windows.plans[i], self._date(opens))  # review 31 S1
 
     def _unplaced(self, entries: list[Entry]) -> None:
         windows = self.windows

@@ -1153,8 +1153,10 @@ def test_a_plan_gives_the_record_its_steps_leave_as_set_values() -> None:
     ("stopped", "last_dose", "replaced"),
     [
         ("leflunomide", ago(days=30), "the stop of leflunomide (last dose 2026-10-24)"),
-        ("leflunomide", "", "the stop of leflunomide (last dose not recorded)"),
+        ("leflunomide", "", "the stop of leflunomide (its last dose not dated)"),
+        ("leflunomide", "never", "the stop of leflunomide (its last dose not dated)"),
         ("leflunomide", ago(days=200), ""),  # its washout has run: the record carries the plan
+        ("leflunomide", ago(days=94), ""),  # review 31 m2: it runs out (day 1) before the plan's date (day 4)
         ("none", "", ""),  # review 30 m2: no stop recorded, not "the stop of none"
     ],
 )
@@ -1182,4 +1184,4 @@ def test_a_stop_that_writes_over_a_counting_stop_says_its_record_cannot_be_re_sc
         )
     else:
         assert last.startswith("re-screen the plan's record: matcher whatif COHORT --as-of 2026-11-23")
-        assert result.actions[0].note == "stop mycophenolate on 2026-11-23; its washout runs from then"
+        assert "the stop of none" not in result.actions[0].note
