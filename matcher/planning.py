@@ -155,11 +155,9 @@ def plan(
     closing_reads = [set(ir.fields_read(cast(ir.Rule, trial.criterion(c).rule))) for c in result.closes]
     result.renewable_until = bool(closing_reads) and all(reads & built.routine_test_dates for reads in closing_reads)
     if result.renewable_until:  # how long the plan holds with its routine tests repeated in their windows
-        result.renewed_by = [
-            test.name for test in ctx.facts.change.tests if any(test.date in reads for reads in closing_reads)
-        ]
-        renewed = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible, renewing=True)
-        result.renewed_until = renewed[0]
+        renewing = built.routine_test_dates & set().union(*closing_reads)
+        result.renewed_by = [test.name for test in ctx.facts.change.tests if test.date in renewing]
+        result.renewed_until = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible, renewing=True)[0]
     if alternatives:
         result.alternatives = [
             Alternative(
