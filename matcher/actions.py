@@ -500,7 +500,7 @@ class PlanModel:
     def _apply_overrides(self) -> None:
         """Each column's values under the choices, guarded so that exactly one holds: choices that write the
         same column exclude each other (a stopped cyclophosphamide is neither withheld nor continued)."""
-        by_column: dict[str, list[tuple[Lit, Value]]] = {}
+        by_column: dict[str, list[tuple[cp_model.IntVar, Value]]] = {}
         for choice in self.choices:
             for column, value in choice.overrides.items():
                 by_column.setdefault(column, []).append((choice.literal, value))
@@ -508,14 +508,15 @@ class PlanModel:
             by_column.setdefault(column, [])
         writers: dict[tuple[int, ...], list[cp_model.IntVar]] = {}
         for column, changed in by_column.items():
-            none_taken = [self.compiler.neg(literal) for literal, _ in changed]
+            writing = [literal for literal, _ in changed]
+            none_taken: list[Lit] = [~literal for literal in writing]
             withheld = self._continuing.get(column)
-            kept = none_taken + ([withheld] if withheld is not None else [])
-            alternatives: Alternatives = [(self.compiler.conj(kept), self.compiler.original(column)), *changed]
+            kept = [withheld] if withheld is not None else []  # withheld: the record stands
+            alternatives: Alternatives = [(self.compiler.conj([*none_taken, *kept]), self.compiler.original(column))]
+            alternatives.extend(changed)
             if withheld is not None:  # not withheld: the course goes on, a dose on the plan day
-                alternatives.append((self.compiler.conj([*none_taken, self.compiler.neg(withheld)]), PlanDay()))
-            exclusive = [choice.literal for choice in self.choices if column in choice.overrides]
-            exclusive += [withheld] if withheld is not None else []
+                alternatives.append((self.compiler.conj([*none_taken, ~withheld]), PlanDay()))
+            exclusive = writing + kept
             if len(exclusive) > 1:
                 writers.setdefault(tuple(literal.index for literal in exclusive), exclusive)
             self.compiler.overrides[column] = alternatives

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -27,19 +27,19 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.actions import STOP, Choice, PlanModel, ever_changeable
-from matcher.cohort import Cohort, check_as_of, cohort_from_records
+from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.cpsat import cutoff_table, kleene
-from matcher.errors import MatcherError, ParameterError
+from matcher.errors import MatcherError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
+from matcher.rescreening import readable_row, with_changes
 from matcher.rule_reads import criterion_leaves, criterion_node_fields, criterion_reads, criterion_washouts
-from matcher.screening import STATUS_NAMES, Screening, screen
+from matcher.screening import STATUS_NAMES
 from matcher.trials import effective_facts
-from matcher.validate import reason_text
 
 
 def _status(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus | int) -> str:
@@ -585,26 +585,6 @@ def _minimal_core(
     return core
 
 
-def patient_row(cohort: Cohort, patient_id: str) -> int:
-    rows = np.flatnonzero(cohort.ids.astype(str) == patient_id)
-    if not rows.size:
-        raise MatcherError(f"{cohort.source}: no patient with patient_id {patient_id!r}")
-    return int(rows[0])
-
-
-def readable_row(cohort: Cohort, patient_id: str) -> int:
-    """The patient's row; a row the loader could not read is an error until its values are corrected or set."""
-    row = patient_row(cohort, patient_id)
-    if row in cohort.invalid:
-        reasons = reason_text(cohort.invalid[row])
-        raise ParameterError(
-            "changes",
-            f"{cohort.source}: row {row + 2} (patient_id {patient_id!r}) could not be read ({reasons}); "
-            "correct the row, or re-screen with {option} COLUMN=VALUE",
-        )
-    return row
-
-
 def patient_plans(
     cohort: Cohort,
     patient_id: str,
@@ -619,38 +599,3 @@ def patient_plans(
         plan(Context(alone, as_of, effective_facts(trial)), trial, 0, horizon, time_limit, alternatives=True)
         for trial in trials
     ]
-
-
-def with_changes(cohort: Cohort, row: int, changes: dict[str, str]) -> Cohort:
-    """The patient alone, with columns set as spelled in a CSV (unit headers allowed)."""
-    one = cohort.take([row])
-    if not changes:
-        return one
-    patch = _read_changes(tuple(changes.items()))
-    if patch.warnings:
-        unknown = ", ".join(sorted(set(changes) - set(patch.values)))
-        raise ParameterError("changes", f"{{option}}: unknown column(s): {unknown}")
-    if patch.invalid:
-        raise ParameterError("changes", f"{{option}}: {reason_text(patch.invalid[0])}")
-    one.values.update(patch.values)
-    if 0 in one.invalid:  # reasons about the columns just set no longer hold; the others do
-        kept = tuple(problem for problem in one.invalid[0] if problem.column not in patch.values)
-        one.invalid = {0: kept} if kept else {}
-    return one
-
-
-@lru_cache(maxsize=4096)
-def _read_changes(changes: tuple[tuple[str, str], ...]) -> Cohort:
-    """Changes read as a one-row cohort, once per distinct set: a scan's plans share few of them (stop a drug
-    today, a test on the plan's date), and reading a row costs more than the rest of a plan's words.  Its arrays
-    are shared, never written."""
-    return cohort_from_records([{"patient_id": "changes", **dict(changes)}], "the changes")
-
-
-def rescreen(
-    cohort: Cohort, patient_id: str, trials: list[ir.Trial], as_of: dt.date, changes: dict[str, str], wait_days: int
-) -> Screening:
-    """Screen one patient under an explicit change: columns set to new values and/or days waited."""
-    screening_day = as_of + dt.timedelta(days=wait_days)
-    one = check_as_of(with_changes(cohort, patient_row(cohort, patient_id), changes), screening_day)
-    return screen(one, trials, screening_day)

@@ -24,7 +24,7 @@ LAYERS = [
     {"findings"},
     {"explain"},
     {"screening", "synth", "plans"},
-    {"actions"},
+    {"actions", "rescreening"},
     {"planning", "outcome", "prefilter"},
     {"nearmiss"},
     {"arcs", "distributed"},

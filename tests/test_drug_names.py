@@ -19,8 +19,9 @@ import pytest
 
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
-from matcher.planning import plan, rescreen
+from matcher.planning import plan
 from matcher.plans import Plan
+from matcher.rescreening import rescreen
 from matcher.screening import ELIGIBLE, INELIGIBLE
 from matcher.trials import effective_facts, load_trials
 

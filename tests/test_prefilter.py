@@ -20,9 +20,10 @@ from matcher.cli import main
 from matcher.cohort import Cohort, check_as_of, cohort_from_records, load_cohort
 from matcher.context import Context
 from matcher.nearmiss import near_misses
-from matcher.planning import plan, rescreen, status_now
+from matcher.planning import plan, status_now
 from matcher.plans import Plan
 from matcher.prefilter import never_within, stays_undecided
+from matcher.rescreening import rescreen
 from matcher.screening import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
 from matcher.synth import SynthOptions, write_cohort
 from matcher.trials import effective_facts, load_trials

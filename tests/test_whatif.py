@@ -17,8 +17,9 @@ from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
 from matcher.nearmiss import near_misses
-from matcher.planning import plan, rescreen
+from matcher.planning import plan
 from matcher.plans import Plan
+from matcher.rescreening import rescreen
 from matcher.trials import effective_facts, load_trials, scenarios_dir
 from matcher.validate import reason_text
 

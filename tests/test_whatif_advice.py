@@ -21,8 +21,9 @@ from matcher.actions import taper_steps
 from matcher.cohort import Cohort, cohort_from_records, load_cohort
 from matcher.context import Context
 from matcher.facts import default_facts
-from matcher.planning import patient_row, plan, with_changes
+from matcher.planning import plan
 from matcher.plans import Plan
+from matcher.rescreening import patient_row, with_changes
 from matcher.screening import ELIGIBLE, screen
 from matcher.trials import effective_facts, load_trials, scenarios_dir
 

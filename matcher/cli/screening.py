@@ -32,8 +32,9 @@ from matcher.cohort import invalid_rows_report
 from matcher.distributed import dask_client, near_misses_on_dask, screen_on_dask
 from matcher.nearmiss import near_misses
 from matcher.output import write_atomic
-from matcher.planning import patient_plans, readable_row, rescreen
+from matcher.planning import patient_plans
 from matcher.plans import DEFAULT_HORIZON, Plan
+from matcher.rescreening import readable_row, rescreen
 from matcher.screening import screen
 
 
