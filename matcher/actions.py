@@ -16,7 +16,7 @@ from matcher.contract import columns
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
 from matcher.dates import from_day_number
 from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
-from matcher.facts import Facts, ImmunosuppressantColumns
+from matcher.facts import Facts, ImmunosuppressantColumns, RepeatableTest
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.rule_reads import (
@@ -403,15 +403,11 @@ class PlanModel:
             if ruled_out:
                 continue
             overrides: dict[str, Value] = {test.date: TestDay()}
-            kinds = []
-            for column, spellings in test.sets.items():
-                spelled = self._accepted_spelling(column, spellings)
+            for column, spelled in accepted_kinds(self.trial, test).items():
                 overrides[column] = _spelled_value(self.ctx, column, spelled)
-                kinds.append(spelled)
             overrides.update({column: Unknown() for column in test.pending})
             unchecked = [c.field for c in test.contraindications if np.isnan(self.ctx.values(c.field)[self.row])]
             check_first = f"; first check {', '.join(unchecked)} (contraindications)" if unchecked else ""
-            kind = f" ({', '.join(kinds)})" if kinds else ""
             self._new_choice(
                 action="invasive_procedure" if test.invasive else "repeat_test",
                 column=test.date,
@@ -420,7 +416,7 @@ class PlanModel:
                 burden=self.facts.action_burden_days["invasive_procedure" if test.invasive else "repeat_test"],
                 earliest_day=test.lead_days,
                 pending=test.pending,
-                note=f"repeat the {test.name}{kind}: {test.condition}; the result is awaited{check_first}",
+                note=f"repeat the {named_test(self.trial, test)}: {test.condition}; the result is awaited{check_first}",
                 summary=f"a {test.name}" if test.invasive else f"repeating the {test.name}",
                 overrides=overrides,
             )
@@ -476,11 +472,6 @@ class PlanModel:
     def _known_to_hold(self, column: str, op: str, bound: float) -> bool:
         value = float(self.ctx.values(column)[self.row])
         return bool(np.isfinite(value) and OPERATORS[op](value, bound))
-
-    def _accepted_spelling(self, column: str, spellings: tuple[str, ...]) -> str:
-        """The first spelling every rule of the trial on ``column`` accepts (the text's own kind of test)."""
-        accepted = accepted_by_column(self.trial).get(column, [])
-        return next((s for s in spellings if all(s.lower() in values for values in accepted)), spellings[-1])
 
     def _add_administrative(self) -> None:
         for step in self.facts.change.administrative:
@@ -669,6 +660,24 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         for step in change.administrative:
             may_change([step.column], ctx.values(step.column) != TRUE)
     return found
+
+
+def accepted_kinds(trial: ir.Trial, test: RepeatableTest) -> dict[str, str]:
+    """The kind of test the trial's text asks for, per column the test sets: the first spelling every rule of the
+    trial on that column accepts (a serum pregnancy test where the text wants one, not a urine test)."""
+    accepted = accepted_by_column(trial)
+
+    def first_accepted(column: str, spellings: tuple[str, ...]) -> str:
+        rules = accepted.get(column, [])
+        return next((s for s in spellings if all(s.lower() in values for values in rules)), spellings[-1])
+
+    return {column: first_accepted(column, spellings) for column, spellings in test.sets.items()}
+
+
+def named_test(trial: ir.Trial, test: RepeatableTest) -> str:
+    """The test with the kind the trial asks for: "pregnancy test (serum)"."""
+    kinds = accepted_kinds(trial, test)
+    return f"{test.name} ({', '.join(kinds.values())})" if kinds else test.name
 
 
 def _spelled_value(ctx: Context, column: str, spelled: str) -> Value:

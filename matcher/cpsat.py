@@ -98,7 +98,8 @@ class Compiler:
         # A caller's constant for a rule nothing can change (None: compile it); the parity tests leave it unset.
         self.fold: Callable[[ir.Rule], Rails | None] | None = None
         # Date columns of tests a plan may repeat: a renewable window on them fails when stale, as a window the text
-        # states does, so a plan repeats the test rather than stay undecided for want of it (review 30 M3).
+        # states does, and a blank date is no test (as ``never``), so a plan repeats the test rather than stay
+        # undecided for want of it (review 30 M3); the awaited date of a repeat is an override, still unknown.
         self.repeatable: frozenset[str] = frozenset()
         self._cutoffs: dict[ir.Duration, cp_model.IntVar] = {}
         self._count = 0
@@ -165,8 +166,8 @@ class Compiler:
         if values.dtype == object:
             return Unknown() if raw is None else str(self.ctx.lowered_at(field, self.row))
         number = float(raw)  # a Python float: math's tests on it cost less than numpy's on a numpy scalar
-        if math.isnan(number):
-            return Unknown()
+        if math.isnan(number):  # a test the plan may repeat with its date blank: none to count on, so it is repeated
+            return Never() if field in self.repeatable else Unknown()
         if number == -math.inf:
             return Never()
         return number

@@ -284,7 +284,10 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
 def _until(p: Plan) -> str:
     if p.eligible_until is None:
         return "open" if p.reachable else "-"
-    return p.eligible_until.isoformat() + (" (renewable: repeat the test)" if p.renewable_until else "")
+    if not p.renewed_by:
+        return p.eligible_until.isoformat()
+    tests = " and the ".join(renewal.test for renewal in p.renewed_by)
+    return f"{p.eligible_until.isoformat()} (renewable: repeat the {tests})"
 
 
 def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
@@ -469,6 +472,9 @@ SCHEDULE_COLUMNS = (
     "window_end",
     "status",
     "reason",
+    "tests_hold_until",
+    "repeat_tests",
+    "repeat_from",
 )
 
 

@@ -26,16 +26,17 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import STOP, Choice, PlanModel, ever_changeable
+from matcher.actions import STOP, Choice, PlanModel, ever_changeable, named_test
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.cpsat import cutoff_table, kleene
+from matcher.dates import subtract
 from matcher.errors import MatcherError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
-from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan
+from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan, Renewal
 from matcher.rescreening import readable_row, with_changes
 from matcher.rule_reads import criterion_leaves, criterion_node_fields, criterion_reads, criterion_washouts
 from matcher.screening import STATUS_NAMES
@@ -156,7 +157,12 @@ def plan(
     result.renewable_until = bool(closing_reads) and all(reads & built.routine_test_dates for reads in closing_reads)
     if result.renewable_until:  # how long the plan holds with its routine tests repeated in their windows
         renewing = built.routine_test_dates & set().union(*closing_reads)
-        result.renewed_by = [test.name for test in ctx.facts.change.tests if test.date in renewing]
+        closing = [trial.criterion(c) for c in result.closes]
+        result.renewed_by = [
+            Renewal(named_test(trial, test), window)
+            for test in ctx.facts.change.tests
+            if test.date in renewing and (window := _freshest(closing, test.date, ctx.as_of)) is not None
+        ]
         result.renewed_until = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible, renewing=True)[0]
     if alternatives:
         result.alternatives = [
@@ -535,6 +541,18 @@ def _eligible_until(
         if not isinstance(literal, bool) and solver.boolean_value(literal)
     ]
     return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes
+
+
+def _freshest(criteria: list[ir.Criterion], column: str, as_of: dt.date) -> ir.Duration | None:
+    """The shortest window the criteria set on a test's date (a repeat that fresh counts for each of them); None
+    where none reads it as a window."""
+    windows = [
+        leaf.window
+        for criterion in criteria
+        for leaf, _ in criterion_leaves(criterion)
+        if isinstance(leaf, ir.OccurredWithin) and leaf.field == column
+    ]
+    return max(windows, key=lambda window: subtract(as_of, window), default=None)
 
 
 def _until_awaited_tests_age(

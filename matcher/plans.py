@@ -7,6 +7,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from matcher import ir
+from matcher.dates import subtract
+from matcher.render import duration
+
 DEFAULT_HORIZON = 180
 LONGEST_WAIT = 5 * 365 + 1  # how far a plan beyond the horizon is searched (5 years)
 
@@ -64,6 +68,25 @@ class Alternative:
         }
 
 
+@dataclass(frozen=True)
+class Renewal:
+    """A routine test to repeat for a plan to hold past the day the one it counts on lapses (review 31 m1: named
+    with the kind the trial asks for, a serum test where the text wants one, and how fresh it must be)."""
+
+    test: str  # "pregnancy test (serum)"
+    within: ir.Duration  # a test counts on a day when dated less than this before it (the trial's window)
+
+    def counts_from(self, day: dt.date) -> dt.date:
+        """The earliest date a repeat may carry to count on ``day``."""
+        return subtract(day, self.within) + dt.timedelta(days=1)
+
+    def words(self) -> str:
+        return f"{self.test} less than {duration(self.within)} before the infusion"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"test": self.test, "within": duration(self.within)}
+
+
 @dataclass
 class Plan:
     patient_id: str
@@ -82,7 +105,7 @@ class Plan:
     closes: list[str] = field(default_factory=list)
     renewable_until: bool = False
     renewed_until: dt.date | None = None  # renewable: the last day it holds with those tests repeated (None: open)
-    renewed_by: list[str] = field(default_factory=list)  # renewable: the routine tests to repeat, by name
+    renewed_by: list[Renewal] = field(default_factory=list)  # renewable: the routine tests to repeat
     anchors: dict[str, str] = field(default_factory=dict)
     alternatives: list[Alternative] = field(default_factory=list)
     solver_status: str = ""
@@ -121,7 +144,7 @@ class Plan:
             "closed_by": self.closes,
             "renewable_until": self.renewable_until,
             "renewed_until": self.renewed_until.isoformat() if self.renewed_until else None,
-            "renewed_by": self.renewed_by,
+            "renewed_by": [renewal.as_dict() for renewal in self.renewed_by],
             "status_at_plan": self.status_at_plan,
             "burden_days": self.burden,
             "actions": [action.as_dict() for action in self.actions],

@@ -120,15 +120,16 @@ def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.
 
 
 def _stale_routine_tests(trial: ir.Trial, ctx: Context) -> np.ndarray:
-    """Rows with a routine test, one a plan may repeat for them, that a renewable window of the trial does not read
-    as recent today: the plan repeats it (``Compiler.repeatable``) rather than stay undecided."""
+    """Rows with a routine test, one a plan may repeat for them, that a window of the trial does not read as recent
+    today (stale, never done or undated): the plan repeats it (``Compiler.repeatable``) rather than stay
+    undecided."""
     stale = np.zeros(len(ctx), dtype=bool)
     for test in ctx.facts.change.tests:
         if test.invasive:
             continue
         applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(len(ctx), dtype=bool)
         for leaf in timed_leaves(trial):
-            if isinstance(leaf, ir.OccurredWithin) and leaf.renewable and leaf.field == test.date:
+            if isinstance(leaf, ir.OccurredWithin) and leaf.field == test.date:
                 stale |= applies & (evaluate(leaf, ctx) != TRUE)
     return stale
 

@@ -61,6 +61,9 @@ class Entry:
     window_end: dt.date | None = None  # None: the window stays open
     status: str = "unplaced"
     reason: str = ""
+    tests_hold_until: dt.date | None = None  # a routine test the window counts on lapses after this day
+    repeat_tests: str = ""  # to repeat before the infusion (a reserve: if infused after tests_hold_until)
+    repeat_from: dt.date | None = None  # scheduled: the earliest date a repeat may carry
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,9 @@ class Entry:
             "window_end": _iso(self.window_end),
             "status": self.status,
             "reason": self.reason,
+            "tests_hold_until": _iso(self.tests_hold_until),
+            "repeat_tests": self.repeat_tests,
+            "repeat_from": _iso(self.repeat_from),
         }
 
 
@@ -95,15 +101,24 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _repeat_first(p: Plan, infusion: dt.date) -> str:
-    """For an infusion after a routine test the plan counts on lapses (a window ``renewable_until``), the words
-    that say to repeat it first; empty otherwise."""
-    if not p.renewable_until or p.eligible_until is None or infusion <= p.eligible_until:
-        return ""
-    return (
-        f"; repeat the {' and '.join(p.renewed_by)} within the trial's window before the infusion (the one the plan"
-        f" counts on holds to {p.eligible_until.isoformat()})"
-    )
+def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None) -> None:
+    """Where a routine test the plan counts on closes its window (``renewable_until``), say when it lapses and what
+    to repeat before an infusion after that: from which date for a scheduled infusion, on what condition for a
+    reserve, whose day is not known (review 31 S1, m1: with the kind of test and how fresh the trial wants it)."""
+    if not p.renewable_until or p.eligible_until is None or not p.renewed_by:
+        return
+    entry.tests_hold_until = p.eligible_until
+    if infusion is not None and infusion <= p.eligible_until:
+        return
+    entry.repeat_tests = "; ".join(renewal.test for renewal in p.renewed_by)
+    held = f"the one the plan counts on holds to {p.eligible_until.isoformat()}"
+    if infusion is None:
+        tests = " and the ".join(renewal.words() for renewal in p.renewed_by)
+        entry.reason += f"; if infused after {p.eligible_until.isoformat()}, repeat the {tests} ({held})"
+        return
+    entry.repeat_from = max(renewal.counts_from(infusion) for renewal in p.renewed_by)
+    tests = " and the ".join(f"{r.words()} (from {r.counts_from(infusion).isoformat()})" for r in p.renewed_by)
+    entry.reason += f"; repeat the {tests}: {held}"
 
 
 def window_words(start: dt.date, end: dt.date | None) -> str:
@@ -536,7 +551,7 @@ class _Explainer:
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
         entry.reason = f"{where}, within the {window_words(entry.window_start, entry.window_end)}"
-        entry.reason += _repeat_first(self.windows.plans[i], entry.planned_date)
+        _repeat_first(entry, self.windows.plans[i], entry.planned_date)
 
     def _reserve(self, entries: list[Entry]) -> None:
         """Per 3+3 trial with slots beyond its path, per level filled, up to a cohort of ranked reserve patients."""
@@ -576,7 +591,8 @@ class _Explainer:
                     entry.reason = (
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
                         f"(from {self._date(opens).isoformat()}); {window_words(entry.window_start, entry.window_end)}"
-                    ) + _repeat_first(windows.plans[i], self._date(opens))  # review 31 S1
+                    )
+                    _repeat_first(entry, windows.plans[i], None)
 
     def _unplaced(self, entries: list[Entry]) -> None:
         windows = self.windows

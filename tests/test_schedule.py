@@ -495,10 +495,42 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     scheduled = frame[frame["status"] == "scheduled"]
     assert len(scheduled) == 9  # three cohorts of three, each after the last one's DLT window
     lapsed = pd.Timestamp("2026-12-03")  # the test of 2026-11-27 holds for 7 days
-    repeat = "repeat the pregnancy test within the trial's window before the infusion"
+    assert (frame["tests_hold_until"] == lapsed).all()
+    assert (scheduled["planned_date"] <= lapsed).any() and (scheduled["planned_date"] > lapsed).any()
     for _, row in scheduled.iterrows():
-        assert (repeat in row["reason"]) == (row["planned_date"] > lapsed), row.to_dict()
+        after = row["planned_date"] > lapsed
         assert row["planned_date"] <= row["window_end"]
-    # review 31 (S1): a reserve is called up after a DLT, when her test has lapsed: the row says so too
+        # review 31 m1: the kind of test, how fresh, and from which date, in words and in columns
+        first = row["planned_date"] - pd.Timedelta(days=6)
+        repeat = f"repeat the pregnancy test (urine) less than 7 days before the infusion (from {first.date()})"
+        assert (repeat in row["reason"]) == after, row.to_dict()
+        assert row["repeat_tests"] == ("pregnancy test (urine)" if after else "")
+        assert row["repeat_from"] == first if after else pd.isna(row["repeat_from"])
+    # review 31 (S1): a reserve is called up after a DLT, when her test may have lapsed: the row says so too
     reserves = frame[frame["status"] == "reserve"]
-    assert len(reserves) == 3 and all(repeat in reason for reason in reserves["reason"])
+    condition = "if infused after 2026-12-03, repeat the pregnancy test (urine) less than 7 days before the infusion"
+    assert len(reserves) == 3 and all(condition in reason for reason in reserves["reason"])
+    assert (reserves["repeat_tests"] == "pregnancy test (urine)").all() and reserves["repeat_from"].isna().all()
+
+
+def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
+    """Review 31 (m1): NCT06821659 wants "a negative serum HCG test within 7 days before enrollment"; a calendar row
+    that said "repeat the pregnancy test" could be met with a urine test, which does not qualify."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06821659 import ELIGIBLE_SLE
+
+    women = [
+        {**ELIGIBLE_SLE, "patient_id": f"S{n:02d}", "pregnancy_test_negative_date": "2026-11-27"} for n in range(6)
+    ]
+    frame = api.schedule(pd.DataFrame(women), AS_OF, trials=["NCT06821659"], workers=1)
+    later = frame[frame["planned_date"] > pd.Timestamp("2026-12-03")]
+    assert len(later) > 0 and (later["repeat_tests"] == "pregnancy test (serum)").all()
+    for _, row in later.iterrows():
+        assert "repeat the pregnancy test (serum) less than 7 days before the infusion" in row["reason"]
+        assert row["repeat_from"] == row["planned_date"] - pd.Timedelta(days=6)

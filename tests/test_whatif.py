@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
+from matcher.formats import plans_table
 from matcher.nearmiss import near_misses
 from matcher.planning import plan
 from matcher.plans import Plan
@@ -337,7 +338,7 @@ def test_a_withheld_drug_is_named_as_the_record_names_it(changes: dict[str, str]
     assert result.actions[0].text.startswith(f"2026-11-23: give no more {named} (last dose ")
 
 
-@pytest.mark.parametrize("test_date", ["2026-10-24", "never"])
+@pytest.mark.parametrize("test_date", ["2026-10-24", "never", ""])
 def test_a_stale_routine_test_the_trial_renews_is_repeated_by_the_plan(test_date: str) -> None:
     """NCT06983964 reads a pregnancy test within 7 days as a result simply repeated (renewable): a stale or absent
     one leaves the criterion undecided, not failed.  Review 24 (m2): a taper ended unknown on a test 30 days old with
@@ -357,6 +358,22 @@ def test_a_stale_routine_test_the_trial_renews_is_repeated_by_the_plan(test_date
     assert (result.eligible_until, result.renewable_until) == (day("2026-12-06"), True)  # the new test's 7 days
 
 
+@pytest.mark.parametrize("trial_id", ["NCT06920433", "NCT06821659"])
+def test_an_undated_pregnancy_test_is_repeated_by_the_plan(trial_id: str) -> None:
+    """A woman of childbearing potential whose pregnancy test has no date has no test to count on: the plan repeats
+    it (the trial's kind) and awaits the result, so an allocation may hold her a slot.  Before, the plan only asked
+    for the date, and she was never allocated, where the same woman with a stale test was."""
+    row = {**base(trial_id), "pregnancy_test_negative_date": "", "pregnant": ""}
+    result = plan_for(trial_id, row)
+    kind = "serum" if trial_id == "NCT06821659" else "urine"
+    assert [action.note for action in result.actions] == [
+        f"repeat the pregnancy test ({kind}): must be negative; the result is awaited"
+    ]
+    awaited = ["pregnancy_test_negative_date", "pregnant"]
+    assert (result.earliest_date, result.missing, result.pending) == (day("2026-11-23"), awaited, awaited)
+    assert result.eligible_pending_results and result.eligible_until == day("2026-11-29")
+
+
 def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
     """Review round 27: NCT06983964 reads the pregnancy test in its inclusion and in its pregnancy exclusion, and
     the note said "... to be done" twice."""
@@ -365,11 +382,12 @@ def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
         "glucocorticoid_mg_day": 25,
         "pregnancy_test_negative_date": "",
         "pregnant": "",
+        "childbearing_potential": "",  # the test is not repeated until that is known (a known one: repeated)
     }
     note = plan_for("NCT06983964", row).actions[-1].note
     assert note == (
-        "no criterion fails from 2026-11-30; negative pregnancy test not recorded: to be done (valid 7 days); positive"
-        " pregnancy test unknown: measure pregnant"
+        "no criterion fails from 2026-11-30; childbearing potential unknown: measure childbearing_potential; negative"
+        " pregnancy test not recorded: to be done (valid 7 days); positive pregnancy test unknown: measure pregnant"
     )
 
 
@@ -440,3 +458,12 @@ def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(tr
     ]
     assert (result.eligible_until, result.renewable_until) == (day("2026-12-18"), True)
     assert result.closes == [f"{trial_id}.{closes}"]
+    # review 31 m1: the test to renew is the kind the text asks for ("a negative serum HCG test" in NCT06821659),
+    # and the repeat of 2026-12-12 is the earliest that counts on the window's last day
+    kind = "serum" if trial_id == "NCT06821659" else "urine"
+    assert [renewal.as_dict() for renewal in result.renewed_by] == [
+        {"test": f"pregnancy test ({kind})", "within": "7 days"}
+    ]
+    assert result.renewed_by[0].counts_from(day("2026-12-18")) == day("2026-12-12")
+    until = " ".join(line.split("│")[6].strip() for line in plans_table([result], AS_OF).splitlines() if "│" in line)
+    assert until.strip() == f"2026-12-18 (renewable: repeat the pregnancy test ({kind}))"
