@@ -142,7 +142,8 @@ def plan(
         ranges = _washout_ranges(on_plan_date, built.criteria, primary, built.changeable)
         measured = [column for item in ranges for column in item.measure]
         if stop is not None and after is not None:
-            result.actions = _with_words_after_stop(result.actions, _left_by_stop(after, stop, undecided))
+            kept = ctx.facts.change.immunosuppressant.stopped_name not in stop.overrides
+            result.actions = _with_words_after_stop(result.actions, _left_by_stop(after, stop, undecided), kept)
         result.missing = sorted({*result.missing, *measured})
     result.manual_checks = [
         f"{c.id}: {cast(ir.ManualCheck, c.rule).question}"
@@ -316,14 +317,15 @@ def _left_by_stop(after: Context, stop: Choice, undecided: list[ir.Criterion]) -
     return [text.replace(f"record {columns.stopped_name}", f"record {columns.name}, the drug stopped") for text in said]
 
 
-def _with_words_after_stop(actions: list[Action], said: list[str]) -> list[Action]:
+def _with_words_after_stop(actions: list[Action], said: list[str], kept: bool) -> list[Action]:
     """The plan's words, with what the stop's record leaves undecided said after the stop's own step, each clause
-    once: a reason repeats a finding, and a wait may say it already (an earlier stop's record the stop keeps)."""
+    once: a reason repeats a finding, and a wait may say it already.  A stop that keeps an earlier stop's record
+    (``kept``: it dates its own column) did not cause what that record leaves open (review 29 m3)."""
     waited = {clause for action in actions if action.action == "wait" for clause in action.note.split("; ")}
     clauses = dict.fromkeys(clause for text in said for clause in text.split("; ") if clause not in waited)
     if not clauses:
         return actions
-    words = "after the stop, " + "; ".join(clauses)
+    words = ("the earlier stop on record stands: " if kept else "after the stop, ") + "; ".join(clauses)
     return [replace(action, note=f"{action.note}; {words}") if action.action == STOP else action for action in actions]
 
 

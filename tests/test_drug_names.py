@@ -1055,14 +1055,15 @@ def test_stopping_cyclophosphamide_dates_its_own_last_dose(trial_id: str) -> Non
         ),
         # an unnamed one is undecided by its name, which is asked for (not the current drug's, recorded already)
         ("", ago(days=30), "2026-11-26", ["stopped_immunosuppressant"], ""),
-        # an undated one: its date is asked for, after the stop
+        # an undated one: its date is asked for, as the record stands (review 29 m3: not "after the stop", which
+        # leaves that record as it is)
         (
             "leflunomide",
             "never",
             "2026-11-26",
             ["immunosuppressant_last_dose"],
-            "; after the stop, stopped immunosuppressant date is never, which the rest of the record contradicts:"
-            " record the date",
+            "; the earlier stop on record stands: stopped immunosuppressant date is never, which the rest of the"
+            " record contradicts: record the date",
         ),
         ("hydroxychloroquine", "", "2026-11-26", [], ""),  # exempt
     ],
