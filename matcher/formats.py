@@ -475,6 +475,7 @@ SCHEDULE_COLUMNS = (
     "tests_hold_until",
     "repeat_tests",
     "repeat_from",
+    "actions",
 )
 
 

@@ -64,6 +64,7 @@ class Entry:
     tests_hold_until: dt.date | None = None  # a routine test the window counts on lapses after this day
     repeat_tests: str = ""  # to repeat before the infusion (a reserve: if infused after tests_hold_until)
     repeat_from: dt.date | None = None  # scheduled: the earliest date a repeat may carry
+    actions: list[str] = field(default_factory=list)  # the plan's steps the window rests on, as allocate gives them
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class Entry:
             "tests_hold_until": _iso(self.tests_hold_until),
             "repeat_tests": self.repeat_tests,
             "repeat_from": _iso(self.repeat_from),
+            "actions": " | ".join(self.actions),
         }
 
 
@@ -486,10 +488,13 @@ class _Explainer:
     def _date(self, day: int) -> dt.date:
         return self.as_of + dt.timedelta(days=day)
 
-    def _window(self, i: int) -> tuple[dt.date, dt.date | None]:
+    def _window(self, entry: Entry, i: int) -> tuple[dt.date, dt.date | None]:
+        """The pair's window, set on the entry with the plan's steps it rests on (a test to do, a taper, a stop)."""
         p = self.windows.plans[i]
-        start = self._date(int(self.windows.start[i]))
-        return start, p.window_end
+        start, end = self._date(int(self.windows.start[i])), p.window_end
+        entry.window_start, entry.window_end = start, end
+        entry.actions = [action.text for action in p.actions]
+        return start, end
 
     def _cohort_days(self) -> dict[tuple[int, int], tuple[int, int]]:
         """(trial, cohort index) -> (first, last) day of the cohorts filled."""
@@ -542,7 +547,7 @@ class _Explainer:
         path = self.paths[t]
         entry.trial_id, entry.status = path.trial_id, "scheduled"
         entry.planned_date = self._date(day)
-        entry.window_start, entry.window_end = self._window(i)
+        start, end = self._window(entry, i)
         where = f"infusion at {path.trial_id} on {entry.planned_date.isoformat()}"
         if k is not None:
             future = path.cohorts[k]
@@ -550,7 +555,7 @@ class _Explainer:
             first = self.cohort_days[(t, k)][0]
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
-        entry.reason = f"{where}, within the {window_words(entry.window_start, entry.window_end)}"
+        entry.reason = f"{where}, within the {window_words(start, end)}"
         _repeat_first(entry, self.windows.plans[i], entry.planned_date)
 
     def _reserve(self, entries: list[Entry]) -> None:
@@ -586,11 +591,11 @@ class _Explainer:
                         continue
                     wanted -= 1
                     entry.trial_id, entry.status, entry.dose_level = path.trial_id, "reserve", future.level
-                    entry.window_start, entry.window_end = self._window(i)
+                    start, end = self._window(entry, i)
                     rank = min(path.enrollment.cohort_size, path.reserve) - wanted
                     entry.reason = (
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
-                        f"(from {self._date(opens).isoformat()}); {window_words(entry.window_start, entry.window_end)}"
+                        f"(from {self._date(opens).isoformat()}); {window_words(start, end)}"
                     )
                     _repeat_first(entry, windows.plans[i], None)
 
@@ -617,8 +622,7 @@ class _Explainer:
         """Why pair ``i`` was not scheduled, in words with the patient's window and the calendar's dates."""
         t = int(self.windows.trial[i])
         path = self.paths[t]
-        start, until = self._window(i)
-        window = window_words(start, until)
+        window = window_words(self._date(int(self.windows.start[i])), self.windows.plans[i].window_end)
         first_day, last_day = int(self.windows.start[i]), int(self.windows.end[i])
         name = path.trial_id
         if not path.cohorts:

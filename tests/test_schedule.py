@@ -513,6 +513,32 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     assert (reserves["repeat_tests"] == "pregnancy test (urine)").all() and reserves["repeat_from"].isna().all()
 
 
+def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on() -> None:
+    """Women of childbearing potential with no dated pregnancy test are placed on a plan that does the test, its
+    result awaited; the row of the one infused on the plan's first day said nothing of the test (its window words
+    only), so the calendar read as if she were eligible as recorded."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06920433 import ELIGIBLE_SLE
+
+    women = [
+        {**ELIGIBLE_SLE, "patient_id": f"B{n:02d}", "pregnancy_test_negative_date": "", "pregnant": ""}
+        for n in range(5)
+    ]
+    eligible = {**ELIGIBLE_SLE, "patient_id": "E00", "pregnancy_test_negative_date": "2026-11-30"}
+    rows = [eligible, *women]  # E00: eligible as recorded, no step
+    frame = api.schedule(pd.DataFrame(rows), AS_OF, trials=["NCT06920433"], workers=1).set_index("patient_id")
+    step = "2026-12-01: repeat the pregnancy test (urine): must be negative; the result is awaited"
+    placed = frame[frame["status"].isin(["scheduled", "reserve"])]
+    assert len(placed) == 6 and placed.loc["E00", "actions"] == ""
+    assert (placed.drop(index="E00")["actions"] == step).all()
+
+
 def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
     """Review 31 (m1): NCT06821659 wants "a negative serum HCG test within 7 days before enrollment"; a calendar row
     that said "repeat the pregnancy test" could be met with a urine test, which does not qualify."""
