@@ -518,6 +518,23 @@ def schedule_json(calendar: Calendar, warnings: list[str] | None = None) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def _steps_before_infusion(console: Console, calendar: Calendar) -> None:
+    """The placed patients whose window rests on a plan's steps or a test to repeat: what to do before each
+    infusion, which the calendar above does not show."""
+    placed = [e for e in calendar.entries if e.status in ("scheduled", "reserve") and (e.actions or e.repeat_words)]
+    if not placed:
+        return
+    table = Table(title="Before the infusion")
+    for column in ("patient", "trial", "infusion", "steps"):
+        table.add_column(column)
+    for entry in placed[:TABLE_ROWS]:
+        day = entry.planned_date.isoformat() if entry.planned_date else entry.status
+        steps = "\n".join([*entry.actions, *([entry.repeat_words] if entry.repeat_words else [])])
+        table.add_row(escape(entry.patient_id), entry.trial_id, day, escape(steps))
+    console.print(table)
+    _more_rows(console, len(placed) - TABLE_ROWS, "placed patients with steps", "csv or json")
+
+
 def schedule_table(calendar: Calendar) -> str:
     """The calendar per trial (cohorts with their dates and patients, then the reserve), then who is not placed."""
     console = Console(record=True, width=160, file=io.StringIO())
@@ -560,6 +577,7 @@ def schedule_table(calendar: Calendar) -> str:
             notes.append(f"nothing scheduled within {calendar.horizon} days")
         table.caption = "; ".join(notes) or None
         console.print(table)
+    _steps_before_infusion(console, calendar)
     unplaced = Table(title="Patients not scheduled")
     for column in ("patient", "status", "reason"):
         unplaced.add_column(column)

@@ -65,6 +65,7 @@ class Entry:
     repeat_tests: str = ""  # to repeat before the infusion (a reserve: if infused after tests_hold_until)
     repeat_from: dt.date | None = None  # scheduled: the earliest date a repeat may carry
     actions: list[str] = field(default_factory=list)  # the plan's steps the window rests on, as allocate gives them
+    repeat_words: str = ""  # the repeat in words, as the reason ends (for the table's list of steps)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,11 +117,12 @@ def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None) -> None:
     held = f"the one the plan counts on holds to {p.eligible_until.isoformat()}"
     if infusion is None:
         tests = " and the ".join(renewal.words() for renewal in p.renewed_by)
-        entry.reason += f"; if infused after {p.eligible_until.isoformat()}, repeat the {tests} ({held})"
-        return
-    entry.repeat_from = max(renewal.counts_from(infusion) for renewal in p.renewed_by)
-    tests = " and the ".join(f"{r.words()} (from {r.counts_from(infusion).isoformat()})" for r in p.renewed_by)
-    entry.reason += f"; repeat the {tests}: {held}"
+        entry.repeat_words = f"if infused after {p.eligible_until.isoformat()}, repeat the {tests} ({held})"
+    else:
+        entry.repeat_from = max(renewal.counts_from(infusion) for renewal in p.renewed_by)
+        tests = " and the ".join(f"{r.words()} (from {r.counts_from(infusion).isoformat()})" for r in p.renewed_by)
+        entry.repeat_words = f"repeat the {tests}: {held}"
+    entry.reason += f"; {entry.repeat_words}"
 
 
 def window_words(start: dt.date, end: dt.date | None) -> str:

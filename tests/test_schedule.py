@@ -513,7 +513,7 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     assert (reserves["repeat_tests"] == "pregnancy test (urine)").all() and reserves["repeat_from"].isna().all()
 
 
-def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on() -> None:
+def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path) -> None:
     """Women of childbearing potential with no dated pregnancy test are placed on a plan that does the test, its
     result awaited; the row of the one infused on the plan's first day said nothing of the test (its window words
     only), so the calendar read as if she were eligible as recorded."""
@@ -537,6 +537,12 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on() -> None:
     placed = frame[frame["status"].isin(["scheduled", "reserve"])]
     assert len(placed) == 6 and placed.loc["E00", "actions"] == ""
     assert (placed.drop(index="E00")["actions"] == step).all()
+    # the default table lists them too: the cohorts' table shows only names and dates
+    path = tmp_path / "cohort.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    args = ["schedule", str(path), "--as-of", AS_OF.isoformat(), "--trials", "NCT06920433", "--workers", "1"]
+    table = CliRunner().invoke(main, args).stdout
+    assert "Before the infusion" in table and table.count(step) == 5
 
 
 def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
