@@ -399,6 +399,8 @@ class PlanModel:
         for test in self.facts.change.tests:
             if test.applies_when and self.ctx.values(test.applies_when)[self.row] == FALSE:
                 continue
+            if test.ruled_out_when and self.ctx.values(test.ruled_out_when)[self.row] == TRUE:
+                continue  # review 33 S2: a repeat awaiting a new result erased a positive test on record
             ruled_out = [c.reason for c in test.contraindications if self._known_to_hold(c.field, c.op, c.value)]
             if ruled_out:
                 continue
@@ -642,8 +644,7 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         named = (codes >= 0) & (codes != (names.index("none") if "none" in names else -1))
         may_change(change.immunosuppressant.columns, np.isfinite(ctx.values(change.immunosuppressant.start)) | named)
         for test in change.tests:
-            applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(rows, dtype=bool)
-            may_change([test.date, *test.sets, *test.pending], applies)
+            may_change([test.date, *test.sets, *test.pending], test_may_apply(ctx, test))
         limits = limits_by_column(trial)
         for lab in change.retests.labs:
             near = np.zeros(rows, dtype=bool)
@@ -660,6 +661,13 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         for step in change.administrative:
             may_change([step.column], ctx.values(step.column) != TRUE)
     return found
+
+
+def test_may_apply(ctx: Context, test: RepeatableTest) -> np.ndarray:
+    """The rows a plan may repeat ``test`` for: where it is not known not to apply, and no result on record that a
+    repeat may not overturn rules it out (``PlanModel._add_tests`` per row; contraindications aside)."""
+    rows = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(len(ctx), dtype=bool)
+    return rows & (ctx.values(test.ruled_out_when) != TRUE) if test.ruled_out_when else rows
 
 
 def accepted_kinds(trial: ir.Trial, test: RepeatableTest) -> dict[str, str]:

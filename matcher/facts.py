@@ -80,6 +80,7 @@ class RepeatableTest(_Frozen):
     pending: tuple[str, ...] = ()
     condition: str
     applies_when: str | None = None
+    ruled_out_when: str | None = None  # a flag recorded true that a repeat may not overturn (a positive test)
     invasive: bool = False
     lead_days: int = Field(0, ge=0)
     contraindications: tuple[Contraindication, ...] = ()

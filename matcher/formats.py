@@ -474,7 +474,7 @@ SCHEDULE_COLUMNS = (
     "reason",
     "tests_hold_until",
     "repeat_tests",
-    "repeat_from",
+    "repeat_within",
     "actions",
 )
 

@@ -26,7 +26,7 @@ import operator
 import re
 import typing
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -304,6 +304,10 @@ class ManualCheck(Node):
     question: str
 
 
+Anchor = Literal["screening", "enrolment", "lymphodepletion", "infusion"]
+ANCHORS: tuple[Anchor, ...] = get_args(Anchor)  # the events a window may count to, in the order they come
+
+
 class Criterion(Node):
     """One eligibility criterion: an id, the text it encodes and its rule.
 
@@ -326,7 +330,7 @@ class Criterion(Node):
     history_only: bool = Field(
         False, description="met only by the record as it stands (months of stable treatment): actions never count"
     )
-    anchor: Literal["screening", "enrolment", "lymphodepletion", "infusion"] = Field(
+    anchor: Anchor = Field(
         "screening",
         description="the event the text counts this criterion's windows to; dates are counted to the "
         "as-of date, which a plan names as this event",

@@ -34,6 +34,7 @@ from matcher.dates import subtract
 from matcher.errors import MatcherError
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
+from matcher.facts import RepeatableTest
 from matcher.findings import Finding, finding
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan, Renewal
@@ -160,9 +161,9 @@ def plan(
         renewing = built.routine_test_dates & set().union(*closing_reads)
         closing = [trial.criterion(c) for c in result.closes]
         result.renewed_by = [
-            Renewal(named_test(trial, test), window)
+            renewal
             for test in ctx.facts.change.tests
-            if test.date in renewing and (window := _freshest(closing, test.date, ctx.as_of)) is not None
+            if test.date in renewing and (renewal := _renewal(trial, test, closing, ctx.as_of)) is not None
         ]
         result.renewed_until = _eligible_until(ctx, built, taken, day, horizon, time_limit, eligible, renewing=True)[0]
     if alternatives:
@@ -545,16 +546,20 @@ def _eligible_until(
     return ctx.as_of + dt.timedelta(days=int(solver.value(built.compiler.t)) - 1), closes
 
 
-def _freshest(criteria: list[ir.Criterion], column: str, as_of: dt.date) -> ir.Duration | None:
-    """The shortest window the criteria set on a test's date (a repeat that fresh counts for each of them); None
-    where none reads it as a window."""
+def _renewal(trial: ir.Trial, test: RepeatableTest, criteria: list[ir.Criterion], as_of: dt.date) -> Renewal | None:
+    """The test to repeat, fresh enough for every criterion that reads its date as a window: the shortest window,
+    at the first event any of them counts to; None where none reads it as a window."""
     windows = [
-        leaf.window
+        (leaf.window, criterion.anchor)
         for criterion in criteria
         for leaf, _ in criterion_leaves(criterion)
-        if isinstance(leaf, ir.OccurredWithin) and leaf.field == column
+        if isinstance(leaf, ir.OccurredWithin) and leaf.field == test.date
     ]
-    return max(windows, key=lambda window: subtract(as_of, window), default=None)
+    if not windows:
+        return None
+    shortest = max((window for window, _ in windows), key=lambda window: subtract(as_of, window))
+    first = min((anchor for _, anchor in windows), key=ir.ANCHORS.index)
+    return Renewal(named_test(trial, test), shortest, first)
 
 
 def _until_awaited_tests_age(

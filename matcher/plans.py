@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matcher import ir
-from matcher.dates import subtract
 from matcher.render import duration
 
 DEFAULT_HORIZON = 180
@@ -71,20 +70,19 @@ class Alternative:
 @dataclass(frozen=True)
 class Renewal:
     """A routine test to repeat for a plan to hold past the day the one it counts on lapses (review 31 m1: named
-    with the kind the trial asks for, a serum test where the text wants one, and how fresh it must be)."""
+    with the kind the trial asks for, a serum test where the text wants one, and how fresh it must be; review 33
+    M1: at the event the trial counts it to, enrolment in "within 7 days before enrollment", which comes before
+    the lymphodepletion and the infusion)."""
 
     test: str  # "pregnancy test (serum)"
-    within: ir.Duration  # a test counts on a day when dated less than this before it (the trial's window)
+    within: ir.Duration  # a test counts when dated less than this before the event (the trial's window)
+    at: ir.Anchor  # the event: "enrolment"
 
-    def counts_from(self, day: dt.date) -> dt.date:
-        """The earliest date a repeat may carry to count on ``day``."""
-        return subtract(day, self.within) + dt.timedelta(days=1)
-
-    def words(self) -> str:
-        return f"{self.test} less than {duration(self.within)} before the infusion"
+    def freshness(self) -> str:
+        return f"less than {duration(self.within)} old at {'the infusion' if self.at == 'infusion' else self.at}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"test": self.test, "within": duration(self.within)}
+        return {"test": self.test, "within": duration(self.within), "at": self.at}
 
 
 @dataclass

@@ -31,7 +31,7 @@ from typing import cast
 import numpy as np
 
 from matcher import ir
-from matcher.actions import changeable_rows, withheld_rows
+from matcher.actions import changeable_rows, test_may_apply, withheld_rows
 from matcher.context import Context
 from matcher.evaluate import combine, evaluate
 from matcher.kleene import FALSE, TRUE, UNKNOWN, implies, negation
@@ -127,7 +127,7 @@ def _stale_routine_tests(trial: ir.Trial, ctx: Context) -> np.ndarray:
     for test in ctx.facts.change.tests:
         if test.invasive:
             continue
-        applies = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(len(ctx), dtype=bool)
+        applies = test_may_apply(ctx, test)
         for leaf in timed_leaves(trial):
             if isinstance(leaf, ir.OccurredWithin) and leaf.field == test.date:
                 stale |= applies & (evaluate(leaf, ctx) != TRUE)

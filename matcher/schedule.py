@@ -61,9 +61,9 @@ class Entry:
     window_end: dt.date | None = None  # None: the window stays open
     status: str = "unplaced"
     reason: str = ""
-    tests_hold_until: dt.date | None = None  # a routine test the window counts on lapses after this day
+    tests_hold_until: dt.date | None = None  # a routine test the window counts on (recorded, or the plan's) lapses
     repeat_tests: str = ""  # to repeat before the infusion (a reserve: if infused after tests_hold_until)
-    repeat_from: dt.date | None = None  # scheduled: the earliest date a repeat may carry
+    repeat_within: str = ""  # how fresh, at which event: "less than 7 days old at enrolment"
     actions: list[str] = field(default_factory=list)  # the plan's steps the window rests on, as allocate gives them
     repeat_words: str = ""  # the repeat in words, as the reason ends (for the table's list of steps)
 
@@ -80,7 +80,7 @@ class Entry:
             "reason": self.reason,
             "tests_hold_until": _iso(self.tests_hold_until),
             "repeat_tests": self.repeat_tests,
-            "repeat_from": _iso(self.repeat_from),
+            "repeat_within": self.repeat_within,
             "actions": " | ".join(self.actions),
         }
 
@@ -104,24 +104,33 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def _on_plan(p: Plan) -> str:
+    """Words for a window that rests on a plan's steps, with the results they await (review 33 S1: a woman infused
+    on the day of the plan's pregnancy test was told nothing of it)."""
+    if not p.actions:
+        return ""
+    awaited = f", its results awaited: {', '.join(p.pending)}" if p.pending else ""
+    return f", on the plan's steps (actions){awaited}"
+
+
 def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None) -> None:
     """Where a routine test the plan counts on closes its window (``renewable_until``), say when it lapses and what
-    to repeat before an infusion after that: from which date for a scheduled infusion, on what condition for a
-    reserve, whose day is not known (review 31 S1, m1: with the kind of test and how fresh the trial wants it)."""
+    to repeat before an infusion after that, fresh at the event the trial counts it to (enrolment, before the
+    lymphodepletion and the infusion); for a reserve, whose day is not known, on what condition (review 31 S1, m1;
+    review 33 M1)."""
     if not p.renewable_until or p.eligible_until is None or not p.renewed_by:
         return
     entry.tests_hold_until = p.eligible_until
     if infusion is not None and infusion <= p.eligible_until:
         return
     entry.repeat_tests = "; ".join(renewal.test for renewal in p.renewed_by)
+    entry.repeat_within = "; ".join(renewal.freshness() for renewal in p.renewed_by)
+    tests = " and the ".join(f"{renewal.test} so it is {renewal.freshness()}" for renewal in p.renewed_by)
     held = f"the one the plan counts on holds to {p.eligible_until.isoformat()}"
     if infusion is None:
-        tests = " and the ".join(renewal.words() for renewal in p.renewed_by)
         entry.repeat_words = f"if infused after {p.eligible_until.isoformat()}, repeat the {tests} ({held})"
     else:
-        entry.repeat_from = max(renewal.counts_from(infusion) for renewal in p.renewed_by)
-        tests = " and the ".join(f"{r.words()} (from {r.counts_from(infusion).isoformat()})" for r in p.renewed_by)
-        entry.repeat_words = f"repeat the {tests}: {held}"
+        entry.repeat_words = f"repeat the {tests}, for the infusion of {infusion.isoformat()}: {held}"
     entry.reason += f"; {entry.repeat_words}"
 
 
@@ -557,7 +566,7 @@ class _Explainer:
             first = self.cohort_days[(t, k)][0]
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
-        entry.reason = f"{where}, within the {window_words(start, end)}"
+        entry.reason = f"{where}, within the {window_words(start, end)}{_on_plan(self.windows.plans[i])}"
         _repeat_first(entry, self.windows.plans[i], entry.planned_date)
 
     def _reserve(self, entries: list[Entry]) -> None:
@@ -598,7 +607,7 @@ class _Explainer:
                     entry.reason = (
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
                         f"(from {self._date(opens).isoformat()}); {window_words(start, end)}"
-                    )
+                    ) + _on_plan(windows.plans[i])
                     _repeat_first(entry, windows.plans[i], None)
 
     def _unplaced(self, entries: list[Entry]) -> None:

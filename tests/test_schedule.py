@@ -500,17 +500,19 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     for _, row in scheduled.iterrows():
         after = row["planned_date"] > lapsed
         assert row["planned_date"] <= row["window_end"]
-        # review 31 m1: the kind of test, how fresh, and from which date, in words and in columns
-        first = row["planned_date"] - pd.Timedelta(days=6)
-        repeat = f"repeat the pregnancy test (urine) less than 7 days before the infusion (from {first.date()})"
+        # review 31 m1, review 33 M1: the kind of test, and how fresh at the event the text counts it to ("within 7
+        # days before study enrollment", which comes before the lymphodepletion), in words and in columns
+        fresh = "less than 7 days old at enrolment"
+        repeat = f"repeat the pregnancy test (urine) so it is {fresh}, for the infusion of {row['planned_date'].date()}"
         assert (repeat in row["reason"]) == after, row.to_dict()
-        assert row["repeat_tests"] == ("pregnancy test (urine)" if after else "")
-        assert row["repeat_from"] == first if after else pd.isna(row["repeat_from"])
+        assert (row["repeat_tests"], row["repeat_within"]) == (("pregnancy test (urine)", fresh) if after else ("", ""))
     # review 31 (S1): a reserve is called up after a DLT, when her test may have lapsed: the row says so too
     reserves = frame[frame["status"] == "reserve"]
-    condition = "if infused after 2026-12-03, repeat the pregnancy test (urine) less than 7 days before the infusion"
+    condition = (
+        "if infused after 2026-12-03, repeat the pregnancy test (urine) so it is less than 7 days old at enrolment"
+    )
     assert len(reserves) == 3 and all(condition in reason for reason in reserves["reason"])
-    assert (reserves["repeat_tests"] == "pregnancy test (urine)").all() and reserves["repeat_from"].isna().all()
+    assert (reserves["repeat_tests"] == "pregnancy test (urine)").all()
 
 
 def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path) -> None:
@@ -537,6 +539,8 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path)
     placed = frame[frame["status"].isin(["scheduled", "reserve"])]
     assert len(placed) == 6 and placed.loc["E00", "actions"] == ""
     assert (placed.drop(index="E00")["actions"] == step).all()
+    awaited = "on the plan's steps (actions), its results awaited: pregnancy_test_negative_date, pregnant"
+    assert [awaited in reason for reason in placed["reason"]] == [False, True, True, True, True, True]
     # the default table lists them too: the cohorts' table shows only names and dates
     path = tmp_path / "cohort.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -563,6 +567,6 @@ def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
     frame = api.schedule(pd.DataFrame(women), AS_OF, trials=["NCT06821659"], workers=1)
     later = frame[frame["planned_date"] > pd.Timestamp("2026-12-03")]
     assert len(later) > 0 and (later["repeat_tests"] == "pregnancy test (serum)").all()
+    assert (later["repeat_within"] == "less than 7 days old at enrolment").all()
     for _, row in later.iterrows():
-        assert "repeat the pregnancy test (serum) less than 7 days before the infusion" in row["reason"]
-        assert row["repeat_from"] == row["planned_date"] - pd.Timedelta(days=6)
+        assert "repeat the pregnancy test (serum) so it is less than 7 days old at enrolment" in row["reason"]

@@ -356,6 +356,10 @@ def test_a_stale_routine_test_the_trial_renews_is_repeated_by_the_plan(test_date
     assert [a.action for a in result.actions] == ["taper_glucocorticoid", "repeat_test"]
     assert result.eligible_pending_results
     assert (result.eligible_until, result.renewable_until) == (day("2026-12-06"), True)  # the new test's 7 days
+    # "during the screening period" counts it to screening (the model's default anchor)
+    assert [r.as_dict() for r in result.renewed_by] == [
+        {"test": "pregnancy test (urine)", "within": "7 days", "at": "screening"}
+    ]
 
 
 @pytest.mark.parametrize("trial_id", ["NCT06920433", "NCT06821659"])
@@ -372,6 +376,29 @@ def test_an_undated_pregnancy_test_is_repeated_by_the_plan(trial_id: str) -> Non
     awaited = ["pregnancy_test_negative_date", "pregnant"]
     assert (result.earliest_date, result.missing, result.pending) == (day("2026-11-23"), awaited, awaited)
     assert result.eligible_pending_results and result.eligible_until == day("2026-11-29")
+
+
+@pytest.mark.parametrize(
+    ("trial_id", "excludes"),
+    [
+        ("NCT06920433", "excl.15"),
+        ("NCT06983964", "excl.30"),
+        ("NCT06821659", "incl.5.not_pregnant"),
+        ("NCT06056921", "excl.7"),
+        ("NCT06222853", "excl.11"),
+    ],
+)
+@pytest.mark.parametrize(("sex", "childbearing_potential"), [("M", ""), ("F", "true"), ("F", "")])
+def test_a_positive_pregnancy_test_on_record_is_not_repeated_away(
+    trial_id: str, excludes: str, sex: str, childbearing_potential: str
+) -> None:
+    """Review 33 (S2, SAFETY): the plan "repeat the pregnancy test" awaited a new result in place of a recorded
+    positive one, so a man recorded pregnant (a record error) was planned eligible, allocated and scheduled; a
+    positive test on record excludes, and no repeat is offered over it."""
+    row = {**base(trial_id), "sex": sex, "childbearing_potential": childbearing_potential, "pregnant": "true"}
+    result = plan_for(trial_id, row)
+    assert (result.status_now, result.reachable, result.actions) == ("ineligible", False, [])
+    assert result.blocking == [f"{trial_id}.{excludes}"]
 
 
 def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
@@ -459,11 +486,10 @@ def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(tr
     assert (result.eligible_until, result.renewable_until) == (day("2026-12-18"), True)
     assert result.closes == [f"{trial_id}.{closes}"]
     # review 31 m1: the test to renew is the kind the text asks for ("a negative serum HCG test" in NCT06821659),
-    # and the repeat of 2026-12-12 is the earliest that counts on the window's last day
+    # fresh at the event the text counts it to (review 33 M1: "within 7 days before enrollment")
     kind = "serum" if trial_id == "NCT06821659" else "urine"
     assert [renewal.as_dict() for renewal in result.renewed_by] == [
-        {"test": f"pregnancy test ({kind})", "within": "7 days"}
+        {"test": f"pregnancy test ({kind})", "within": "7 days", "at": "enrolment"}
     ]
-    assert result.renewed_by[0].counts_from(day("2026-12-18")) == day("2026-12-12")
     until = " ".join(line.split("│")[6].strip() for line in plans_table([result], AS_OF).splitlines() if "│" in line)
     assert until.strip() == f"2026-12-18 (renewable: repeat the pregnancy test ({kind}))"
