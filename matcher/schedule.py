@@ -10,7 +10,8 @@ the horizon.  A CP-SAT model picks, per patient, at most one trial and an infusi
 * each trial infuses at most ``per_week`` patients per ISO week (an ``AddCumulative`` over weeks, counting
   the infusions already given).
 
-Objective, lexicographic: patients scheduled, priority, preference rank, sooner planned days, then patient_id.
+Objective, lexicographic: patients scheduled, priority, preference rank, results in hand (a patient eligible as
+recorded before one whose plan awaits a test's result: review 33 m1), sooner planned days, then patient_id.
 The levels are solved one after the other, each fixed at its optimum before the next (from the previous
 solution as a hint): folded into one integer, as ``matcher.allocation`` does, the weights reach 10^10 and the
 LP relaxation, which bounds the cohorts' cost, loses its precision.  The patient_id tie-break only orders
@@ -150,6 +151,11 @@ class _Windows:
     priority: np.ndarray
     plans: list[Plan]
 
+    @property
+    def awaiting(self) -> np.ndarray:
+        """1 where the pair's plan awaits results (a test it does), 0 where the patient is eligible as recorded."""
+        return np.array([1 if p.pending else 0 for p in self.plans], dtype=np.int64)
+
     def __len__(self) -> int:
         return len(self.row)
 
@@ -174,7 +180,8 @@ def schedule(
     windows, warnings = _candidates(screening, plans, paths, horizon, set(dosed))
     capacity = sum(path.capacity for path in paths)
     order = _id_order(cohort, windows.row) * len(trials) + windows.trial if len(windows) else np.zeros(0, np.int64)
-    weights = _rank_weights(windows, len(trials))
+    awaiting = windows.awaiting
+    weights = _rank_weights(windows, awaiting, len(trials))
     index = _reduce(windows, weights, order, capacity) if reduce else list(range(len(windows)))
     built = _Model(windows, index, paths, as_of, horizon)
     x = [built.x[i] for i in index]
@@ -182,6 +189,7 @@ def schedule(
         ("patients scheduled", sum(x)),
         ("priority", sum(int(windows.priority[i]) * built.x[i] for i in index)),
         ("preference rank", -sum(int(windows.rank[i]) * built.x[i] for i in index)),
+        ("results in hand", -sum(int(awaiting[i]) * built.x[i] for i in index)),
         ("sooner days", -sum(built.day[i] for i in index)),
         ("patient_id tie-break", -sum(int(order[i]) * built.x[i] for i in index)),
     ]
@@ -211,6 +219,7 @@ def schedule(
         "scheduled": len(chosen),
         "priority": int(sum(windows.priority[i] for i in chosen)),
         "preference_rank": int(sum(windows.rank[i] for i in chosen)),
+        "awaiting_results": int(sum(awaiting[i] for i in chosen)),
         "days": int(sum(day for day, _ in chosen.values())),
     }
     entries = _Explainer(screening, windows, paths, chosen, dosed, horizon).entries()
@@ -288,11 +297,12 @@ def _candidates(
     return windows, warnings
 
 
-def _rank_weights(windows: _Windows, n_trials: int) -> np.ndarray:
-    """Per pair, its rank on the levels fixed per pair (priority, then preference), for the reduction."""
+def _rank_weights(windows: _Windows, awaiting: np.ndarray, n_trials: int) -> np.ndarray:
+    """Per pair, its rank on the levels fixed per pair (priority, preference, then results in hand), for the
+    reduction."""
     if not len(windows):
         return np.zeros(0, dtype=np.int64)
-    return (windows.priority - windows.priority.min()) * n_trials + (n_trials - 1 - windows.rank)
+    return ((windows.priority - windows.priority.min()) * n_trials + (n_trials - 1 - windows.rank)) * 2 + 1 - awaiting
 
 
 def _reduce(windows: _Windows, weights: np.ndarray, order: np.ndarray, keep: int) -> list[int]:
@@ -579,6 +589,7 @@ class _Explainer:
             key=lambda i: (
                 -windows.priority[i],
                 windows.rank[i],
+                bool(windows.plans[i].pending),
                 windows.start[i],
                 ids[windows.row[i]],
                 windows.trial[i],

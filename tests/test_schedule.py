@@ -549,6 +549,32 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path)
     assert "Before the infusion" in table and table.count(step) == 5
 
 
+def test_a_patient_eligible_as_recorded_goes_before_one_awaiting_a_test_result() -> None:
+    """Review 33 (m1): the calendar ranked a woman whose plan does a pregnancy test, its result awaited, level with
+    women eligible as recorded, and the patient_id tie-break gave her the place (B.. before E..) while women with a
+    valid test became reserves.  Twelve women for the nine places of three cohorts."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06920433 import ELIGIBLE_SLE
+
+    awaiting = [
+        {**ELIGIBLE_SLE, "patient_id": f"B{n:02d}", "pregnancy_test_negative_date": "", "pregnant": ""}
+        for n in range(6)
+    ]
+    recorded = [
+        {**ELIGIBLE_SLE, "patient_id": f"E{n:02d}", "pregnancy_test_negative_date": "2026-11-30"} for n in range(6)
+    ]
+    frame = api.schedule(pd.DataFrame(awaiting + recorded), AS_OF, trials=["NCT06920433"], workers=1)
+    scheduled = frame[frame["status"] == "scheduled"]["patient_id"]
+    assert len(scheduled) == 9 and {f"E{n:02d}" for n in range(6)} <= set(scheduled)
+    assert sorted(frame[frame["status"] != "scheduled"]["patient_id"]) == ["B03", "B04", "B05"]
+
+
 def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
     """Review 31 (m1): NCT06821659 wants "a negative serum HCG test within 7 days before enrollment"; a calendar row
     that said "repeat the pregnancy test" could be met with a urine test, which does not qualify."""
