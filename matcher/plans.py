@@ -79,7 +79,9 @@ class Renewal:
     at: ir.Anchor  # the event: "enrolment"
 
     def freshness(self) -> str:
-        return f"less than {duration(self.within)} old at {'the infusion' if self.at == 'infusion' else self.at}"
+        # a window the text counts to no later event is read on the calendar's day, the infusion (review 34 M-A)
+        event = self.at if self.at in ("enrolment", "lymphodepletion") else "the infusion"
+        return f"less than {duration(self.within)} old at {event}"
 
     def as_dict(self) -> dict[str, str]:
         return {"test": self.test, "within": duration(self.within), "at": self.at}
