@@ -54,6 +54,7 @@ class Choice:
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
     records_wanted: tuple[str, ...] = ()  # columns to record before the plan can hold (never awaited as results)
     replaces: str = ""  # a stop: the earlier stop it writes over in the record's one slot, still counting
+    awaits: str = ""  # the result the action waits for, in words: "the pregnancy test (serum) result"
     overrides: dict[str, Value] = field(default_factory=dict)
 
 
@@ -410,15 +411,19 @@ class PlanModel:
             overrides.update({column: Unknown() for column in test.pending})
             unchecked = [c.field for c in test.contraindications if np.isnan(self.ctx.values(c.field)[self.row])]
             check_first = f"; first check {', '.join(unchecked)} (contraindications)" if unchecked else ""
+            before = _date_text(self.compiler.original(test.date))
+            name = named_test(self.trial, test)
+            do = f"repeat the {name}" if before not in (None, "never") else f"do the {name} (none on record)"
             self._new_choice(
                 action="invasive_procedure" if test.invasive else "repeat_test",
                 column=test.date,
-                before=_date_text(self.compiler.original(test.date)),
+                before=before,
                 after="plan date",
                 burden=self.facts.action_burden_days["invasive_procedure" if test.invasive else "repeat_test"],
                 earliest_day=test.lead_days,
                 pending=test.pending,
-                note=f"repeat the {named_test(self.trial, test)}: {test.condition}; the result is awaited{check_first}",
+                note=f"{do}: {test.condition}; the result is awaited, in hand before enrolment{check_first}",
+                awaits=f"the {name} result",
                 summary=f"a {test.name}" if test.invasive else f"repeating the {test.name}",
                 overrides=overrides,
             )
@@ -444,6 +449,7 @@ class PlanModel:
                 burden=self.facts.action_burden_days["repeat_lab"],
                 pending=tuple(lab.columns),  # one draw gives them all (creatinine: eGFR and CrCl from it)
                 note=f"repeat the {lab.name} ({column} {value:g}, near the trial's limit {limit:g}); result awaited",
+                awaits=f"the {lab.name} result",
                 summary=f"repeating the {lab.name}",
                 overrides={name: Unknown() for name in lab.columns},
             )
@@ -468,6 +474,7 @@ class PlanModel:
                 confirms=True,
                 note=f"ask the investigator whether {judgement.name}; eligible only if so",
                 summary="the investigator's attribution",
+                awaits="the investigator's answer",
                 overrides={judgement.column: True},
             )
 

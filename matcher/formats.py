@@ -480,8 +480,14 @@ SCHEDULE_COLUMNS = (
 
 
 def schedule_csv(calendar: Calendar) -> str:
-    """One row per input patient, in input order."""
-    return csv_text(SCHEDULE_COLUMNS, ([entry.as_dict()[c] for c in SCHEDULE_COLUMNS] for entry in calendar.entries))
+    """One row per input patient, in input order; a row's steps in one cell, as ``allocate`` writes them."""
+    return csv_text(
+        SCHEDULE_COLUMNS,
+        (
+            [" | ".join(value) if isinstance(value := entry.as_dict()[c], list) else value for c in SCHEDULE_COLUMNS]
+            for entry in calendar.entries
+        ),
+    )
 
 
 def _proof_words(calendar: Calendar) -> str:

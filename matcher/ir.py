@@ -419,7 +419,8 @@ class Enrollment(Node):
     """How a trial enrols over time, for ``matcher schedule``: its design, cohorts and weekly capacity.
 
     The defaults stand where a trial text is silent: a 28-day DLT window (the common CAR-T choice), a 7-day
-    sentinel stagger and 2 infusions per ISO week (apheresis, manufacturing and beds).
+    sentinel stagger, 2 infusions per ISO week (apheresis, manufacturing and beds) and enrolment 5 days before the
+    infusion at the least (fludarabine and cyclophosphamide on days -5 to -3).
     """
 
     design: Literal["3+3", "fixed"] = Field(description="3+3 dose escalation, or fixed (one dose level, no cohorts)")
@@ -432,6 +433,13 @@ class Enrollment(Node):
         7, ge=0, description="the first patient of a cohort, then the others >= stagger_days later (3+3)"
     )
     per_week: int = Field(2, ge=1, description="infusions per ISO week for this trial at most")
+    enrolment_days: int = Field(
+        5,
+        ge=0,
+        description="enrolment comes at least this many days before the infusion (the lymphodepletion between): a "
+        "result a plan awaits must be in hand at enrolment, so its infusion is no sooner than this after the plan's "
+        "steps",
+    )
     start_date: dt.date | None = Field(None, description="the site opens: no infusion before this date")
     interpretation: str | None = Field(None, description="how the values were read from the trial text")
 

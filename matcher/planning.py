@@ -484,7 +484,8 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
         until = as_of + dt.timedelta(days=choice.earliest_day)
     else:
         until = on
-    return Action(choice.action, choice.column, choice.before, after, on, until, note, choice.burden, choice.summary)
+    burden, summary, awaits = choice.burden, choice.summary, choice.awaits
+    return Action(choice.action, choice.column, choice.before, after, on, until, note, burden, summary, awaits)
 
 
 def _missing_columns(alone: Context, undecided: list[ir.Criterion]) -> list[str]:

@@ -27,6 +27,7 @@ class Action:
     note: str
     burden: int
     summary: str  # a short phrase: "stopping tacrolimus"
+    awaits: str = ""  # the result the step waits for, in words: "the pregnancy test (serum) result"
 
     @property
     def text(self) -> str:
@@ -79,8 +80,9 @@ class Renewal:
     at: ir.Anchor  # the event: "enrolment"
 
     def freshness(self) -> str:
-        # a window the text counts to no later event is read on the calendar's day, the infusion (review 34 M-A)
-        event = self.at if self.at in ("enrolment", "lymphodepletion") else "the infusion"
+        # a window the text counts to screening is read at enrolment, the day the calendar reads the criteria (review
+        # 34 M-A: "at screening" is literally met by a lapsed test, as screening has passed)
+        event = "the infusion" if self.at == "infusion" else "enrolment" if self.at == "screening" else self.at
         return f"less than {duration(self.within)} old at {event}"
 
     def as_dict(self) -> dict[str, str]:

@@ -82,7 +82,7 @@ class Entry:
             "tests_hold_until": _iso(self.tests_hold_until),
             "repeat_tests": self.repeat_tests,
             "repeat_within": self.repeat_within,
-            "actions": " | ".join(self.actions),
+            "actions": self.actions,
         }
 
 
@@ -110,28 +110,30 @@ def _on_plan(p: Plan) -> str:
     on the day of the plan's pregnancy test was told nothing of it)."""
     if not p.actions:
         return ""
-    awaited = f", its results awaited: {', '.join(p.pending)}" if p.pending else ""
+    results = [action.awaits for action in p.actions if action.awaits]  # review 34 m-C: words, not columns
+    awaited = f", awaiting {' and '.join(results)}" if results else ""
     return f", on the plan's steps (actions){awaited}"
 
 
-def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None) -> None:
+def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None, lead: dt.timedelta) -> None:
     """Where a routine test the plan counts on closes its window (``renewable_until``), say when it lapses and what
-    to repeat before an infusion after that, fresh at the event the trial counts it to (enrolment, before the
-    lymphodepletion and the infusion); for a reserve, whose day is not known, on what condition (review 31 S1, m1;
-    review 33 M1)."""
+    to repeat before the enrolment of an infusion after that (``lead`` before it), fresh at the event the trial
+    counts it to; for a reserve, whose day is not known, on what condition (review 31 S1, m1; review 33 M1)."""
     if not p.renewable_until or p.eligible_until is None or not p.renewed_by:
         return
     entry.tests_hold_until = p.eligible_until
-    if infusion is not None and infusion <= p.eligible_until:
+    if infusion is not None and infusion - lead <= p.eligible_until:
         return
     entry.repeat_tests = "; ".join(renewal.test for renewal in p.renewed_by)
     entry.repeat_within = "; ".join(renewal.freshness() for renewal in p.renewed_by)
     tests = " and the ".join(f"{renewal.test} so it is {renewal.freshness()}" for renewal in p.renewed_by)
     held = f"the one the plan counts on holds to {p.eligible_until.isoformat()}"
     if infusion is None:
-        entry.repeat_words = f"if infused after {p.eligible_until.isoformat()}, repeat the {tests} ({held})"
+        last = (p.eligible_until + lead).isoformat()
+        entry.repeat_words = f"if infused after {last}, repeat the {tests} ({held})"
     else:
-        entry.repeat_words = f"repeat the {tests}, for the infusion of {infusion.isoformat()}: {held}"
+        enrolment = (infusion - lead).isoformat()
+        entry.repeat_words = f"repeat the {tests}, for enrolment on {enrolment}: {held}"
     entry.reason += f"; {entry.repeat_words}"
 
 
@@ -257,7 +259,10 @@ def _solve(model: cp_model.CpModel, objective: Any, time_limit: float | None) ->
 def _candidates(
     screening: Screening, plans: list[Plan], paths: list[EnrollmentPath], horizon: int, dosed: set[str]
 ) -> tuple[_Windows, list[str]]:
-    """The windows of the pairs a patient's preferences accept, clipped to the horizon and the site's opening."""
+    """The infusion windows of the pairs a patient's preferences accept, clipped to the horizon and the site's
+    opening: a plan's days are days of enrolment, where the criteria are read (a result it awaits in hand), and the
+    infusion comes the trial's ``enrolment_days`` later (review 34 M-B: a woman was infused on the day of the
+    pregnancy test the trial wants before enrolment)."""
     cohort, as_of = screening.cohort, screening.as_of
     index_of = {path.trial_id: t for t, path in enumerate(paths)}
     row_of = {str(pid): i for i, pid in enumerate(cohort.ids)}
@@ -267,10 +272,11 @@ def _candidates(
         t = index_of.get(p.trial_id)
         if t is None or p.patient_id in dosed or p.earliest_date is None:
             continue
-        opens = max(p.earliest_date, as_of, paths[t].enrollment.start_date or as_of)
+        lead = dt.timedelta(days=paths[t].enrollment.enrolment_days)
+        opens = max(max(p.earliest_date, as_of) + lead, paths[t].enrollment.start_date or as_of)
         start, end = (opens - as_of).days, horizon
         if p.window_end is not None:
-            end = min(end, (p.window_end - as_of).days)
+            end = min(end, (p.window_end + lead - as_of).days)
         if start <= end:
             kept.append(p)
             starts.append(start)
@@ -509,10 +515,20 @@ class _Explainer:
     def _date(self, day: int) -> dt.date:
         return self.as_of + dt.timedelta(days=day)
 
+    def _lead(self, i: int) -> dt.timedelta:
+        """From enrolment, where the plan's criteria are read, to the infusion of pair ``i``."""
+        return dt.timedelta(days=self.paths[int(self.windows.trial[i])].enrollment.enrolment_days)
+
+    def _end(self, i: int) -> dt.date | None:
+        """The last infusion day of pair ``i``'s window (None: open): its plan's last day of enrolment plus the lead."""
+        end = self.windows.plans[i].window_end
+        return None if end is None else end + self._lead(i)
+
     def _window(self, entry: Entry, i: int) -> tuple[dt.date, dt.date | None]:
-        """The pair's window, set on the entry with the plan's steps it rests on (a test to do, a taper, a stop)."""
+        """The pair's infusion window, set on the entry with the plan's steps it rests on (a test to do, a taper, a
+        stop)."""
         p = self.windows.plans[i]
-        start, end = self._date(int(self.windows.start[i])), p.window_end
+        start, end = self._date(int(self.windows.start[i])), self._end(i)
         entry.window_start, entry.window_end = start, end
         entry.actions = [action.text for action in p.actions]
         return start, end
@@ -569,7 +585,8 @@ class _Explainer:
         entry.trial_id, entry.status = path.trial_id, "scheduled"
         entry.planned_date = self._date(day)
         start, end = self._window(entry, i)
-        where = f"infusion at {path.trial_id} on {entry.planned_date.isoformat()}"
+        enrolment = (entry.planned_date - self._lead(i)).isoformat()
+        where = f"infusion at {path.trial_id} on {entry.planned_date.isoformat()} (enrolment on {enrolment})"
         if k is not None:
             future = path.cohorts[k]
             entry.dose_level, entry.cohort = future.level, future.number
@@ -577,7 +594,7 @@ class _Explainer:
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
         entry.reason = f"{where}, within the {window_words(start, end)}{_on_plan(self.windows.plans[i])}"
-        _repeat_first(entry, self.windows.plans[i], entry.planned_date)
+        _repeat_first(entry, self.windows.plans[i], entry.planned_date, self._lead(i))
 
     def _reserve(self, entries: list[Entry]) -> None:
         """Per 3+3 trial with slots beyond its path, per level filled, up to a cohort of ranked reserve patients."""
@@ -619,7 +636,7 @@ class _Explainer:
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
                         f"(from {self._date(opens).isoformat()}); {window_words(start, end)}"
                     ) + _on_plan(windows.plans[i])
-                    _repeat_first(entry, windows.plans[i], None)
+                    _repeat_first(entry, windows.plans[i], None, self._lead(i))
 
     def _unplaced(self, entries: list[Entry]) -> None:
         windows = self.windows
@@ -644,7 +661,7 @@ class _Explainer:
         """Why pair ``i`` was not scheduled, in words with the patient's window and the calendar's dates."""
         t = int(self.windows.trial[i])
         path = self.paths[t]
-        window = window_words(self._date(int(self.windows.start[i])), self.windows.plans[i].window_end)
+        window = window_words(self._date(int(self.windows.start[i])), self._end(i))
         first_day, last_day = int(self.windows.start[i]), int(self.windows.end[i])
         name = path.trial_id
         if not path.cohorts:

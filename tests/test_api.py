@@ -95,7 +95,8 @@ def test_whatif_gives_one_row_per_trial_with_dates() -> None:
     assert row["earliest_date"] == pd.Timestamp("2026-12-21")
     assert row["actions"] == [
         # her pregnancy test ages out by then, so the plan repeats it (review 30 M3; it ended unknown before)
-        "2026-12-21: repeat the pregnancy test (urine): must be negative; the result is awaited",
+        "2026-12-21: repeat the pregnancy test (urine): must be negative; the result is awaited, in hand before "
+        "enrolment",
         "wait until 2026-12-21: the 6-week window after the live vaccine of 2026-11-09",
     ]
 

@@ -407,4 +407,7 @@ def test_allocate_with_previous_lists_the_changes(tmp_path: Path):
         assert change["reason"].startswith(f"no longer eligible for {change['previous_trial']}: ")
     p017 = next(change for change in lost if change["patient_id"] == "P017")
     assert "negative pregnancy test on 2026-11-20 is more than 7 days ago" in p017["reason"]
-    assert p017["restore"] == ["2026-12-20: repeat the pregnancy test (urine): must be negative; the result is awaited"]
+    assert p017["restore"] == [
+        "2026-12-20: repeat the pregnancy test (urine): must be negative; the result is awaited, in hand before "
+        "enrolment"
+    ]

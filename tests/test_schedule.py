@@ -18,11 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import ir
+from matcher.api import read_cohort
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.errors import MatcherError, ParameterError
 from matcher.escalation import EnrollmentState, TrialState, enrollment_path, load_state
 from matcher.formats import SCHEDULE_COLUMNS, schedule_csv
+from matcher.nearmiss import eligibility_windows
 from matcher.plans import Plan
 from matcher.schedule import Calendar, schedule
 from matcher.screening import screen
@@ -31,7 +33,14 @@ from matcher.trials import load_trials
 AS_OF = dt.date(2026, 12, 1)  # a Tuesday
 MODELS = load_trials(None)
 FIXED_ID, ESCALATION_ID = "NCT06821659", "NCT06983964"
-DOCUMENTED_DEFAULTS = {"dose_levels": 1, "cohort_size": 3, "dlt_days": 28, "stagger_days": 7, "per_week": 2}
+DOCUMENTED_DEFAULTS = {
+    "dose_levels": 1,
+    "cohort_size": 3,
+    "dlt_days": 28,
+    "stagger_days": 7,
+    "per_week": 2,
+    "enrolment_days": 5,
+}
 
 
 # ---------------------------------------------------------------- the independent checker
@@ -49,7 +58,8 @@ def check_calendar(
     """Verify a schedule CSV against the trial files (read as plain YAML) and the patients' windows.
 
     Written apart from matcher.schedule: it re-reads the enrollment sections with their documented defaults,
-    and re-derives the 3+3 path, so the two cannot share a mistake.
+    and re-derives the 3+3 path, so the two cannot share a mistake.  ``windows`` are the plans' days of enrolment:
+    an infusion comes ``enrolment_days`` after one of them, on or after the site opens (``start_date``).
     """
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["patient_id"] for r in rows] == patient_ids, "every patient exactly once, in input order"
@@ -65,12 +75,16 @@ def check_calendar(
         weeks = Counter(dt.date.fromisoformat(r["planned_date"]).isocalendar()[:2] for r in future)
         weeks.update(d.isocalendar()[:2] for d in dosed_dates)
         assert max(weeks.values(), default=0) <= design["per_week"], f"{trial_id}: weekly capacity {weeks}"
+        lead = dt.timedelta(days=design["enrolment_days"])
+        opens = dt.date.fromisoformat(str(design["start_date"])) if "start_date" in design else as_of
         for r in future:
             day = dt.date.fromisoformat(r["planned_date"])
-            start, end = windows[(r["patient_id"], trial_id)]
-            assert r["window_start"] == max(start, as_of).isoformat()
+            enrol_from, enrol_until = windows[(r["patient_id"], trial_id)]
+            start, end = max(max(enrol_from, as_of) + lead, opens), enrol_until and enrol_until + lead
+            assert r["window_start"] == start.isoformat()
             assert r["window_end"] == (end.isoformat() if end else "")
-            assert max(start, as_of) <= day <= min(end or last_day, last_day), f"{r['patient_id']}: window"
+            assert start <= day <= min(end or last_day, last_day), f"{r['patient_id']}: window"
+            assert f"(enrolment on {(day - lead).isoformat()})" in r["reason"]
         if design["design"] == "fixed":
             assert all(r["dose_level"] == r["cohort"] == "" for r in mine)
             continue
@@ -189,13 +203,14 @@ def _crowded(n: int) -> tuple[list[dict[str, object]], dict[tuple[str, str], tup
         (30, {"design": "3+3", "dose_levels": 3}, {"design": "fixed", "per_week": 2}),
         (
             40,
-            {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 10, "stagger_days": 3},
-            {"design": "fixed", "per_week": 1},
+            {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 10, "stagger_days": 3}
+            | {"enrolment_days": 2},
+            {"design": "fixed", "per_week": 1, "enrolment_days": 12},
         ),
         (
             25,
             {"design": "3+3", "dose_levels": 4, "per_week": 1, "stagger_days": 0},
-            {"design": "fixed", "start_date": _day(20)},
+            {"design": "fixed", "start_date": _day(20), "enrolment_days": 0},
         ),
     ],
 )
@@ -205,10 +220,8 @@ def test_independent_checker_accepts_every_calendar(
     trials = [_trial(ESCALATION_ID, 12, **escalation), _trial(FIXED_ID, 6, **fixed)]
     records, windows = _crowded(patients)
     calendar, text = _solve(windows, trials, 120, records)
-    opens = fixed.get("start_date", AS_OF)
-    shown = {k: (max(v[0], opens) if k[1] == FIXED_ID else v[0], v[1]) for k, v in windows.items()}
     rows = check_calendar(
-        text, [str(r["patient_id"]) for r in records], _trial_files(tmp_path, trials), shown, AS_OF, 120
+        text, [str(r["patient_id"]) for r in records], _trial_files(tmp_path, trials), windows, AS_OF, 120
     )
     assert calendar.proven
     scheduled = [r for r in rows if r["status"] == "scheduled"]
@@ -227,8 +240,8 @@ def test_a_window_closing_between_cohorts_is_explained_with_its_dates(tmp_path: 
     assert late["status"] == "unplaced"
     # Cohort 1 (E0-E2) goes on 2026-12-01 and 2026-12-07/08 (2 a week), so cohort 2 may start 28 days after.
     last = max(dt.date.fromisoformat(r["planned_date"]) for r in rows[:3])
-    assert late["reason"] == (
-        f"{ESCALATION_ID}: window 2026-12-08…2026-12-11 closes before cohort 2 may start "
+    assert late["reason"] == (  # enrolment from 2026-12-07 to 2026-12-10: infusion 5 days later
+        f"{ESCALATION_ID}: window 2026-12-13…2026-12-16 closes before cohort 2 may start "
         f"({(last + dt.timedelta(days=28)).isoformat()})"
     )
 
@@ -270,9 +283,14 @@ def small_instances(draw: st.DrawFn) -> tuple[list[dict[str, object]], dict[tupl
     return records, windows
 
 
+SMALL_DESIGNS: dict[str, dict[str, Any]] = {  # enrolment_days: infusion days after a day of enrolment in the window
+    ESCALATION_ID: {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 3, "stagger_days": 2}
+    | {"per_week": 1, "enrolment_days": 2},
+    FIXED_ID: {"design": "fixed", "per_week": 1, "enrolment_days": 0},
+}
 SMALL_TRIALS = [
-    _trial(ESCALATION_ID, 4, design="3+3", dose_levels=2, cohort_size=2, dlt_days=3, stagger_days=2, per_week=1),
-    _trial(FIXED_ID, 2, design="fixed", per_week=1),
+    _trial(ESCALATION_ID, 4, **SMALL_DESIGNS[ESCALATION_ID]),
+    _trial(FIXED_ID, 2, **SMALL_DESIGNS[FIXED_ID]),
 ]
 
 
@@ -287,7 +305,8 @@ def brute_force(
         for trial_id in accepted:
             if (pid, trial_id) in windows:
                 start, end = windows[(pid, trial_id)]
-                for day in range((start - AS_OF).days, min((end - AS_OF).days, horizon) + 1):
+                lead = SMALL_DESIGNS[trial_id]["enrolment_days"]
+                for day in range((start - AS_OF).days + lead, min((end - AS_OF).days + lead, horizon) + 1):
                     mine.append((trial_id, day, int(str(record["priority"])), accepted.index(trial_id)))
         options.append(mine)
     best = (0, 0, 0, 0)
@@ -413,18 +432,12 @@ def test_cli_schedules_the_demo_cohort_and_passes_the_checker(tmp_path: Path) ->
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert runner.invoke(main, args).stdout == first.stdout  # byte-identical rerun
-    rows = list(csv.DictReader(io.StringIO(first.stdout)))
-    windows = {
-        (r["patient_id"], r["trial_id"]): (
-            dt.date.fromisoformat(r["window_start"]),
-            dt.date.fromisoformat(r["window_end"]) if r["window_end"] else None,
-        )
-        for r in rows
-        if r["status"] in ("scheduled", "reserve")
-    }
+    chosen = (ESCALATION_ID, "NCT06920433", FIXED_ID)
+    plans = eligibility_windows(read_cohort("scenarios/demo-cohort.csv"), [MODELS[t] for t in chosen], AS_OF, 180, 1)
+    windows = {(p.patient_id, p.trial_id): (p.earliest_date, p.window_end) for p in plans if p.earliest_date}
     with open("scenarios/demo-cohort.csv", encoding="utf-8") as handle:
         ids = [r["patient_id"] for r in csv.DictReader(handle)]
-    files = {t: Path(f"models/{t}.yaml") for t in (ESCALATION_ID, "NCT06920433", FIXED_ID)}
+    files = {t: Path(f"models/{t}.yaml") for t in chosen}
     checked = check_calendar(first.stdout, ids, files, windows, AS_OF, 180)
     assert any(r["status"] == "scheduled" and r["cohort"] == "1" for r in checked)
     assert any(r["status"] == "invalid" for r in checked)
@@ -496,20 +509,23 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     assert len(scheduled) == 9  # three cohorts of three, each after the last one's DLT window
     lapsed = pd.Timestamp("2026-12-03")  # the test of 2026-11-27 holds for 7 days
     assert (frame["tests_hold_until"] == lapsed).all()
-    assert (scheduled["planned_date"] <= lapsed).any() and (scheduled["planned_date"] > lapsed).any()
+    enrolment = scheduled["planned_date"] - pd.Timedelta(days=5)  # review 34 M-B: enrolment 5 days before
+    assert (enrolment <= lapsed).any() and (enrolment > lapsed).any()
     for _, row in scheduled.iterrows():
-        after = row["planned_date"] > lapsed
+        enrolled = row["planned_date"] - pd.Timedelta(days=5)
+        after = enrolled > lapsed
         assert row["planned_date"] <= row["window_end"]
+        assert f"on {row['planned_date'].date()} (enrolment on {enrolled.date()})" in row["reason"]
         # review 31 m1, review 33 M1: the kind of test, and how fresh at the event the text counts it to ("within 7
         # days before study enrollment", which comes before the lymphodepletion), in words and in columns
         fresh = "less than 7 days old at enrolment"
-        repeat = f"repeat the pregnancy test (urine) so it is {fresh}, for the infusion of {row['planned_date'].date()}"
+        repeat = f"repeat the pregnancy test (urine) so it is {fresh}, for enrolment on {enrolled.date()}"
         assert (repeat in row["reason"]) == after, row.to_dict()
         assert (row["repeat_tests"], row["repeat_within"]) == (("pregnancy test (urine)", fresh) if after else ("", ""))
     # review 31 (S1): a reserve is called up after a DLT, when her test may have lapsed: the row says so too
     reserves = frame[frame["status"] == "reserve"]
     condition = (
-        "if infused after 2026-12-03, repeat the pregnancy test (urine) so it is less than 7 days old at enrolment"
+        "if infused after 2026-12-08, repeat the pregnancy test (urine) so it is less than 7 days old at enrolment"
     )
     assert len(reserves) == 3 and all(condition in reason for reason in reserves["reason"])
     assert (reserves["repeat_tests"] == "pregnancy test (urine)").all()
@@ -535,18 +551,25 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path)
     eligible = {**ELIGIBLE_SLE, "patient_id": "E00", "pregnancy_test_negative_date": "2026-11-30"}
     rows = [eligible, *women]  # E00: eligible as recorded, no step
     frame = api.schedule(pd.DataFrame(rows), AS_OF, trials=["NCT06920433"], workers=1).set_index("patient_id")
-    step = "2026-12-01: repeat the pregnancy test (urine): must be negative; the result is awaited"
+    # review 34 m-C: "do", not "repeat", a test none is on record of; the result in words, not columns
+    step = (
+        "2026-12-01: do the pregnancy test (urine) (none on record): must be negative; the result is awaited, in hand"
+        " before enrolment"
+    )
     placed = frame[frame["status"].isin(["scheduled", "reserve"])]
-    assert len(placed) == 6 and placed.loc["E00", "actions"] == ""
-    assert (placed.drop(index="E00")["actions"] == step).all()
-    awaited = "on the plan's steps (actions), its results awaited: pregnancy_test_negative_date, pregnant"
+    assert len(placed) == 6 and placed.loc["E00", "actions"] == []
+    assert all(actions == [step] for actions in placed.drop(index="E00")["actions"])
+    awaited = "on the plan's steps (actions), awaiting the pregnancy test (urine) result"
     assert [awaited in reason for reason in placed["reason"]] == [False, True, True, True, True, True]
+    # review 34 M-B: the test comes before enrolment, which comes 5 days before the infusion, never on its day
+    assert (placed["window_start"] == pd.Timestamp("2026-12-06")).all()
+    assert (frame[frame["status"] == "scheduled"]["planned_date"] >= pd.Timestamp("2026-12-06")).all()
     # the default table lists them too: the cohorts' table shows only names and dates
     path = tmp_path / "cohort.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     args = ["schedule", str(path), "--as-of", AS_OF.isoformat(), "--trials", "NCT06920433", "--workers", "1"]
     table = CliRunner().invoke(main, args).stdout
-    assert "Before the infusion" in table and table.count(step) == 5
+    assert "Before the infusion" in table and table.count("2026-12-01: do the pregnancy test (urine) (none on") == 5
 
 
 def test_a_patient_eligible_as_recorded_goes_before_one_awaiting_a_test_result() -> None:
@@ -591,7 +614,7 @@ def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
         {**ELIGIBLE_SLE, "patient_id": f"S{n:02d}", "pregnancy_test_negative_date": "2026-11-27"} for n in range(6)
     ]
     frame = api.schedule(pd.DataFrame(women), AS_OF, trials=["NCT06821659"], workers=1)
-    later = frame[frame["planned_date"] > pd.Timestamp("2026-12-03")]
+    later = frame[frame["planned_date"] > pd.Timestamp("2026-12-08")]  # enrolment 5 days before, after the lapse
     assert len(later) > 0 and (later["repeat_tests"] == "pregnancy test (serum)").all()
     assert (later["repeat_within"] == "less than 7 days old at enrolment").all()
     for _, row in later.iterrows():

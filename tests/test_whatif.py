@@ -60,7 +60,8 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     # her pregnancy test (2026-11-20) is too old by then: repeated on the plan date (review 30 M3)
     assert (
         result.actions[1].text
-        == "2026-11-30: repeat the pregnancy test (urine): must be negative; the result is awaited"
+        == "2026-11-30: repeat the pregnancy test (urine): must be negative; the result is awaited, in hand before "
+        "enrolment"
     )
 
 
@@ -370,9 +371,11 @@ def test_an_undated_pregnancy_test_is_repeated_by_the_plan(trial_id: str) -> Non
     row = {**base(trial_id), "pregnancy_test_negative_date": "", "pregnant": ""}
     result = plan_for(trial_id, row)
     kind = "serum" if trial_id == "NCT06821659" else "urine"
-    assert [action.note for action in result.actions] == [
-        f"repeat the pregnancy test ({kind}): must be negative; the result is awaited"
+    assert [action.note for action in result.actions] == [  # review 34 m-C: none on record, so "do", not "repeat"
+        f"do the pregnancy test ({kind}) (none on record): must be negative; the result is awaited, in hand before "
+        "enrolment"
     ]
+    assert [action.awaits for action in result.actions] == [f"the pregnancy test ({kind}) result"]
     awaited = ["pregnancy_test_negative_date", "pregnant"]
     assert (result.earliest_date, result.missing, result.pending) == (day("2026-11-23"), awaited, awaited)
     assert result.eligible_pending_results and result.eligible_until == day("2026-11-29")
