@@ -128,6 +128,7 @@ def allocate(
         len(arcs),
         quotas,
         held_back(screening, plans, within),
+        within,
     )
     allocation = explain(solved)
     allocation.warnings = [*warnings, *previous_warnings]

@@ -220,10 +220,15 @@ def _combine(code: np.ndarray, part: np.ndarray) -> np.ndarray:
 
 
 def first_reason_codes(
-    criteria: list[ir.Criterion], holds: np.ndarray, status: np.ndarray, ctx: Context | None
+    criteria: list[ir.Criterion],
+    holds: np.ndarray,
+    status: np.ndarray,
+    ctx: Context | None,
+    named: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Per patient, the first criterion that fails (or, for an undecided patient, the first undecided one) in
     words, with the count of the others: as (an index per row, -1 where there is none; the distinct texts).
+    ``named``: per row, the criterion to name in place of the first (-1: the first).
 
     Without a context (the values are not at hand) the criterion's requirement is stated instead.
     """
@@ -235,6 +240,8 @@ def first_reason_codes(
         matching = (holds[:, index] == wanted) & asked
         first[matching] = index
         more += matching
+    if named is not None:
+        first = np.where(named >= 0, named, first)
     codes = np.full(len(status), -1, dtype=np.int64)
     texts: list[str] = []
     for index in np.unique(first[first >= 0]).tolist():

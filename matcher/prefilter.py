@@ -39,8 +39,8 @@ from matcher.rule_reads import timed_leaves
 
 
 class _Relaxed:
-    def __init__(self, trial: ir.Trial, now: Context, horizon: int) -> None:
-        self.now, self.horizon = now, horizon
+    def __init__(self, trial: ir.Trial, now: Context, horizon: int, timeless: bool = False) -> None:
+        self.now, self.horizon, self.timeless = now, horizon, timeless
         self.end = now.later(horizon)
         self.changeable = changeable_rows(now, trial, withheld=False)
         self.withheld = withheld_rows(now, trial)
@@ -76,7 +76,7 @@ class _Relaxed:
         """The leaf on the data of ``now``, unknown where waiting up to ``end`` may change it."""
         value = evaluate(leaf, now)
         if ir.moves_with_time(leaf):
-            if "age" in fields and self.horizon > 365:
+            if self.timeless or ("age" in fields and self.horizon > 365):
                 return np.full(len(now), UNKNOWN, dtype=np.int8)
             later = evaluate(leaf, end)
             return np.where(value == later, value, UNKNOWN).astype(np.int8)
@@ -98,13 +98,26 @@ class _Relaxed:
 
 def never_within(trial: ir.Trial, ctx: Context, horizon: int) -> np.ndarray:
     """Per patient, whether some criterion of ``trial`` fails whatever is done or waited within ``horizon`` days."""
-    relaxed = _Relaxed(trial, ctx, horizon)
-    blocked = np.zeros(len(ctx), dtype=bool)
-    for criterion in trial.criteria:
-        if not criterion.is_manual:
-            blocked |= relaxed.criterion(criterion) == FALSE
-    ctx.forget_nodes()
-    return blocked
+    return cast(np.ndarray, _failing(_Relaxed(trial, ctx, horizon), trial).any(axis=1))
+
+
+def lasting_failures(trial: ir.Trial, ctx: Context, horizon: int) -> np.ndarray:
+    """(patients, criteria not manual): 2 where the criterion fails whatever is done and whatever the date (a fact on
+    record: a positive pregnancy test), 1 where it fails whatever is done or waited within ``horizon`` days, else
+    0; a reason names the most lasting first (review 34 m-D: a positive test was "+1 more" behind a lapsed negative
+    one, which lasts too, as a test is not repeated over a positive one)."""
+    within = _failing(_Relaxed(trial, ctx, horizon), trial)
+    return within.astype(np.int8) + _failing(_Relaxed(trial, ctx, horizon, timeless=True), trial)
+
+
+def _failing(relaxed: _Relaxed, trial: ir.Trial) -> np.ndarray:
+    """(patients, criteria not manual): false in the relaxed evaluation."""
+    criteria = [criterion for criterion in trial.criteria if not criterion.is_manual]
+    failing = np.zeros((len(relaxed.now), len(criteria)), dtype=bool)
+    for index, criterion in enumerate(criteria):
+        failing[:, index] = relaxed.criterion(criterion) == FALSE
+    relaxed.now.forget_nodes()
+    return failing
 
 
 def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.ndarray:

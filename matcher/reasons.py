@@ -9,15 +9,20 @@ from typing import cast
 
 import numpy as np
 
+from matcher import ir
+from matcher.actions import ever_changeable
 from matcher.arcs import Arcs, quota_member
 from matcher.cohort import Cohort
 from matcher.context import Context
-from matcher.kleene import UNKNOWN
+from matcher.explain import first_reason_codes
+from matcher.kleene import FALSE, UNKNOWN
 from matcher.outcome import Allocation, PatientColumns, ReasonColumn, TrialOutcome
 from matcher.planning import plan as nearest_plan
 from matcher.plans import DEFAULT_HORIZON, Plan
+from matcher.prefilter import lasting_failures
+from matcher.rule_reads import criterion_reads
 from matcher.scenario import QuotaRule
-from matcher.screening import ELIGIBLE, Screening, TrialScreen
+from matcher.screening import ELIGIBLE, INELIGIBLE, Screening, TrialScreen
 from matcher.validate import reason_text
 
 
@@ -46,6 +51,7 @@ class Solved:
     reduced: int  # arcs left after the reduction
     quotas: list[QuotaRule]
     held_back: dict[int, list[Plan]]  # per patient row, plans within the horizon that want a record first
+    horizon: int | None = None  # the days plans look ahead (``--within``): a failure no plan mends is named first
 
 
 def explain(solved: Solved) -> Allocation:
@@ -76,7 +82,7 @@ def explain(solved: Solved) -> Allocation:
     _quota_reasons(solved, placed, patient_placed, displaced)
     n = len(cohort.ids)
     status_of = np.full(n, "unplaced", dtype=object)
-    reason = nowhere_reasons(screening)
+    reason = nowhere_reasons(screening, solved.horizon)
     trial_of = np.full(n, None, dtype=object)
     planned_of = np.full(n, None, dtype=object)
     until_of = np.full(n, None, dtype=object)
@@ -251,20 +257,58 @@ def _displaced_reasons(
     return rows, inverse, joined
 
 
-def _trial_reason_codes(result: TrialScreen) -> tuple[np.ndarray, list[str]]:
+def _trial_reason_codes(result: TrialScreen, horizon: int | None) -> tuple[np.ndarray, list[str]]:
     """Per patient, an index into the distinct one-trial reasons in words (texts are built per distinct case)."""
     trial_id = result.trial.id
-    codes, sentences = result.first_reasons()
+    codes, sentences = result.first_reasons() if horizon is None else _lasting_first(result, horizon)
     texts = [f"{trial_id}: {sentence}" for sentence in sentences]
     texts += ["", f"{trial_id}: not among the patient's preferences"]
     codes = np.where(codes >= 0, codes, np.where(result.status == ELIGIBLE, len(texts) - 1, len(texts) - 2))
     return codes, texts
 
 
-def nowhere_reasons(screening: Screening) -> ReasonColumn:
-    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial."""
-    parts = [_trial_reason_codes(result) for result in screening.results]
+def _mendable(criterion: ir.Criterion, changeable: set[str]) -> bool:
+    reads, timed = criterion_reads(criterion)
+    return timed or bool(reads & changeable)
+
+
+def nowhere_reasons(screening: Screening, horizon: int | None = None) -> ReasonColumn:
+    """Per patient, why no trial can take them: the first failing criterion or the columns to measure, per trial.
+    Where plans look ``horizon`` days ahead (``schedule``, ``allocate --within``), one that no plan within them
+    mends comes first: it costs an evaluation more, which an allocation of those eligible now is spared."""
+    parts = [_trial_reason_codes(result, horizon) for result in screening.results]
     return ReasonColumn("eligible nowhere: ", parts, len(screening.cohort.ids))
+
+
+def _lasting_first(result: TrialScreen, horizon: int) -> tuple[np.ndarray, list[str]]:
+    """``result.first_reasons()``, but a lasting failure (``prefilter.lasting_failures``) named first.  The relaxed
+    evaluation is made only where it may change the answer: a patient who fails two or more criteria, the first of
+    which some step or waiting might mend (one no action writes and time leaves alone is as lasting as any)."""
+    ctx = result.context
+    if ctx is None:
+        return result.first_reasons()
+    failing = result.holds == FALSE
+    changeable = ever_changeable(ctx.facts)
+    mendable = np.array([_mendable(criterion, changeable) for criterion in result.criteria] + [False])
+    first = np.where(failing.any(axis=1), failing.argmax(axis=1), len(result.criteria))
+    several = np.flatnonzero((failing.sum(axis=1) > 1) & (result.status == INELIGIBLE) & mendable[first])
+    if not len(several):
+        return result.first_reasons()
+    alone = Context(ctx.cohort.take(several.tolist()), ctx.as_of, ctx.facts)
+    lasting = lasting_failures(result.trial, alone, horizon).astype(np.int64)
+    count = len(result.criteria)  # the most lasting failure, then the first in trial order
+    score = np.where(failing[several] & (lasting > 0), lasting * (count + 1) + count - np.arange(count), 0)
+    best = score.argmax(axis=1)
+    moved = (score.max(axis=1) > 0) & (best != first[several])
+    codes, texts = result.first_reasons()
+    if not moved.any():
+        return codes, texts
+    named = np.full(len(codes), -1, dtype=np.int64)
+    named[several[moved]] = best[moved]
+    asked = np.where(named >= 0, INELIGIBLE, ELIGIBLE)  # the texts of the rows whose reason moves, only
+    moved_codes, moved_texts = first_reason_codes(result.criteria, result.holds, asked, ctx, named)
+    codes = np.where(named >= 0, moved_codes + len(texts), codes)
+    return codes, texts + moved_texts
 
 
 _DENSE_LIMIT = 1 << 16  # a presence table beyond this (and 4 entries per row) costs more than sorting

@@ -645,7 +645,7 @@ class _Explainer:
             row = int(windows.row[i])
             if entries[row].status == "unplaced":
                 why.setdefault(row, []).append(self._why_not(i))
-        nowhere = nowhere_reasons(self.screening)
+        nowhere = nowhere_reasons(self.screening, self.horizon)
         for row, entry in enumerate(entries):
             if entry.status != "unplaced" or entry.reason:
                 continue

@@ -19,10 +19,12 @@ from matcher.actions import PlanModel, changeable_rows
 from matcher.cli import main
 from matcher.cohort import Cohort, check_as_of, cohort_from_records, load_cohort
 from matcher.context import Context
+from matcher.evaluate import criterion_holds
+from matcher.kleene import FALSE
 from matcher.nearmiss import near_misses
 from matcher.planning import plan, status_now
 from matcher.plans import Plan
-from matcher.prefilter import never_within, stays_undecided
+from matcher.prefilter import lasting_failures, never_within, stays_undecided
 from matcher.rescreening import rescreen
 from matcher.screening import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
 from matcher.synth import SynthOptions, write_cohort
@@ -109,6 +111,27 @@ def test_a_skipped_pair_has_no_plan(trial_id: str, data: st.DataObject) -> None:
 def test_a_skipped_near_eligible_pair_has_no_plan(trial_id: str, data: st.DataObject) -> None:
     """Soundness near eligibility: eligible vignettes with boundary values, many undecided or one change away."""
     _skips_only_what_the_planner_would(trial_id, data.draw(near_eligible(trial_id)))
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("trial_id", list(load_trials()))
+def test_a_lasting_failure_fails_on_every_day_it_claims(trial_id: str, data: st.DataObject) -> None:
+    """``lasting_failures``, which a reason names first: 1 fails on every day of the horizon, 2 (whatever the date)
+    on any day at all, here three years on; 2 only where 1 holds too; and the prefilter skips exactly the rows with
+    one."""
+    record = data.draw(patient(trial_id))
+    trial = load_trials()[trial_id]
+    cohort = cohort_from_records([{"patient_id": "p", **record}])
+    facts = effective_facts(trial)
+    lasting = lasting_failures(trial, Context(cohort, AS_OF, facts), 30)[0]
+    criteria = [criterion for criterion in trial.criteria if not criterion.is_manual]
+    for days in (0, 30, 3 * 365):
+        later = Context(cohort, AS_OF + dt.timedelta(days=days), facts)
+        for level, criterion in zip(lasting.tolist(), criteria, strict=True):
+            if level == 2 or (level == 1 and days <= 30):
+                assert criterion_holds(criterion, later)[0] == FALSE, (criterion.id, days, record)
+    assert bool(never_within(trial, Context(cohort, AS_OF, facts), 30)[0]) == bool((lasting > 0).any())
 
 
 def test_every_action_a_plan_offers_is_on_a_changeable_row(synthetic: Path) -> None:

@@ -619,3 +619,29 @@ def test_a_repeat_the_text_wants_by_serum_says_serum() -> None:
     assert (later["repeat_within"] == "less than 7 days old at enrolment").all()
     for _, row in later.iterrows():
         assert "repeat the pregnancy test (serum) so it is less than 7 days old at enrolment" in row["reason"]
+
+
+def test_an_unplaced_reason_names_a_recorded_positive_test_before_a_lapsed_negative_one() -> None:
+    """Review 34 (m-D): a woman with a positive pregnancy test on record and an old negative one was told first of
+    the old test ("... more than 7 days ago (+1 more)"), which reads as "repeat the test"; no plan repeats a test
+    over a positive one, so the positive test is the reason that lasts.  An allocation of those eligible now keeps
+    the trial's order (the relaxed evaluation is spared there)."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06821659 import ELIGIBLE_SLE
+
+    woman = {**ELIGIBLE_SLE, "patient_id": "P1", "pregnant": "true", "pregnancy_test_negative_date": "2026-11-01"}
+    calendar = api.schedule(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"], workers=1)
+    reason = calendar["reason"][0]
+    assert calendar["status"][0] == "unplaced"
+    assert "NCT06821659: positive pregnancy test: yes (+1 more)" in reason, reason
+    assert "more than 7 days ago" not in reason
+    plain = api.allocate(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"])["reason"][0]
+    assert "NCT06821659: negative pregnancy test on 2026-11-01 is more than 7 days ago" in plain, plain
+    within = api.allocate(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"], within=60, workers=1)["reason"][0]
+    assert "NCT06821659: positive pregnancy test: yes (+1 more)" in within, within
