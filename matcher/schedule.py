@@ -422,6 +422,9 @@ class _Model:
         model, design, windows = self.model, path.enrollment, self.windows
         previous_used, previous_last = None, None
         earliest = max(0, self._days(path.not_before)) if path.not_before else 0
+        # no infusion before the first window opens (enrolment_days after the as-of date at the soonest): a bound
+        # from day 0 leaves the LP a cohort path days too early, and proving the days level took minutes
+        earliest = max(earliest, min((int(windows.start[i]) for i in pairs), default=earliest))
         joins: dict[int, list[tuple[int, Any]]] = {i: [] for i in pairs}  # pair -> (earliest day, literal)
         for k, future in enumerate(path.cohorts):
             used = model.new_bool_var(f"used{path.trial_id}.{k}")
