@@ -32,6 +32,7 @@ from matcher.rule_reads import (
 
 DERIVED_DOSES = ("prednisone_equivalent_mg_day", "prednisone_equivalent_mg_kg_day")  # a taper changes them
 STOP = "stop_immunosuppressant"  # the action that stops the current immunosuppressant
+WITHHOLD = "withhold_drug"  # the action that gives no more of a recent drug (its course goes on unless withheld)
 
 
 @dataclass
@@ -276,7 +277,7 @@ class PlanModel:
                 else "up to and on the plan date"
             )
             choice = self._new_choice(
-                action="withhold_drug",
+                action=WITHHOLD,
                 column=drug.column,
                 before=_date_text(last),
                 after=_date_text(last),
@@ -414,6 +415,8 @@ class PlanModel:
             before = _date_text(self.compiler.original(test.date))
             name = named_test(self.trial, test)
             do = f"repeat the {name}" if before not in (None, "never") else f"do the {name} (none on record)"
+            if test.lead_days:  # dated when its result is read (review 37 m1: a biopsy seemed due on enrolment day)
+                do += f", in the {test.lead_days} days up to this date"
             self._new_choice(
                 action="invasive_procedure" if test.invasive else "repeat_test",
                 column=test.date,

@@ -141,7 +141,7 @@ def schedule(
         str(state or ""),
     )
     frame = pd.DataFrame([entry.as_dict() for entry in calendar.entries], columns=list(SCHEDULE_COLUMNS))
-    for name in ("planned_date", "window_start", "window_end", "tests_hold_until"):
+    for name in ("planned_date", "enrolment_date", "window_start", "window_end", "tests_hold_until"):
         frame[name] = pd.to_datetime(frame[name])
     for name in ("dose_level", "cohort"):
         frame[name] = frame[name].astype("Int64")

@@ -68,7 +68,7 @@ class EnrollmentPath:
     enrollment: ir.Enrollment
     slots: int
     cohorts: list[FutureCohort]
-    not_before: dt.date | None  # the first cohort ahead starts on or after this (DLT window of the last one)
+    not_before: dt.date | None  # the first cohort ahead is infused on or after this (DLT window, then enrolment)
     dosed_dates: list[dt.date] = field(default_factory=list)  # every infusion given (weekly capacity)
     dosed: dict[str, tuple[dt.date, int | None, int | None]] = field(
         default_factory=dict
@@ -162,7 +162,7 @@ def _escalation(path: EnrollmentPath, dosed: tuple[DosedCohort, ...], room: int,
             path.cohorts.append(FutureCohort(index + 1, cohort.level, size - len(cohort.dates), cohort.dates[0], last))
             expected = rules.after(cohort.level, cohort.dlts)
             break
-        path.not_before = max(cohort.dates) + dt.timedelta(days=design.dlt_days)
+        path.not_before = max(cohort.dates) + dt.timedelta(days=design.escalation_days)
         expected = rules.after(cohort.level, cohort.dlts)
     path.stopped = rules.stopped
     planned = sum(cohort.size for cohort in path.cohorts)

@@ -468,6 +468,7 @@ SCHEDULE_COLUMNS = (
     "dose_level",
     "cohort",
     "planned_date",
+    "enrolment_date",
     "window_start",
     "window_end",
     "status",
@@ -526,19 +527,23 @@ def schedule_json(calendar: Calendar, warnings: list[str] | None = None) -> str:
 
 def _steps_before_infusion(console: Console, calendar: Calendar) -> None:
     """The placed patients whose window rests on a plan's steps or a test to repeat: what to do before each
-    infusion, which the calendar above does not show."""
+    enrolment (where the criteria are read), which the calendar above does not show."""
     placed = [e for e in calendar.entries if e.status in ("scheduled", "reserve") and (e.actions or e.repeat_words)]
     if not placed:
         return
-    table = Table(title="Before the infusion")
-    for column in ("patient", "trial", "infusion", "steps"):
+    table = Table(title="Before enrolment")
+    for column in ("patient", "trial", "enrolment", "infusion", "steps"):
         table.add_column(column)
     for entry in placed[:TABLE_ROWS]:
-        day = entry.planned_date.isoformat() if entry.planned_date else entry.status
+        enrolment, day = _iso_or(entry.enrolment_date, entry.status), _iso_or(entry.planned_date, entry.status)
         steps = "\n".join([*entry.actions, *([entry.repeat_words] if entry.repeat_words else [])])
-        table.add_row(escape(entry.patient_id), entry.trial_id, day, escape(steps))
+        table.add_row(escape(entry.patient_id), entry.trial_id, enrolment, day, escape(steps))
     console.print(table)
     _more_rows(console, len(placed) - TABLE_ROWS, "placed patients with steps", "csv or json")
+
+
+def _iso_or(day: dt.date | None, otherwise: str) -> str:
+    return day.isoformat() if day else otherwise
 
 
 def schedule_table(calendar: Calendar) -> str:

@@ -420,28 +420,48 @@ class Enrollment(Node):
 
     The defaults stand where a trial text is silent: a 28-day DLT window (the common CAR-T choice), a 7-day
     sentinel stagger, 2 infusions per ISO week (apheresis, manufacturing and beds) and enrolment 5 days before the
-    infusion at the least (fludarabine and cyclophosphamide on days -5 to -3).
+    infusion at the least (fludarabine and cyclophosphamide on days -5 to -3 before the infusion).  Both watches,
+    the sentinel's and the DLT window, end before the next patient's enrolment: no one starts study treatment
+    (lymphodepletion) while one is open.
     """
 
     design: Literal["3+3", "fixed"] = Field(description="3+3 dose escalation, or fixed (one dose level, no cohorts)")
     dose_levels: int = Field(1, ge=1, description="dose levels escalated through, lowest first (3+3)")
     cohort_size: int = Field(3, ge=1, description="patients per cohort (3+3)")
     dlt_days: int = Field(
-        28, ge=0, description="a cohort's last infusion + dlt_days <= the next cohort's first infusion (3+3)"
+        28,
+        ge=0,
+        description="a cohort's last infusion + dlt_days <= the next cohort's first enrolment, the escalation decided "
+        "before a patient is assigned the next dose level and lymphodepleted (3+3)",
     )
     stagger_days: int = Field(
-        7, ge=0, description="the first patient of a cohort, then the others >= stagger_days later (3+3)"
+        7,
+        ge=0,
+        description="a cohort's first patient, then the others enrolled >= stagger_days after the first infusion (3+3)",
     )
     per_week: int = Field(2, ge=1, description="infusions per ISO week for this trial at most")
     enrolment_days: int = Field(
         5,
-        ge=0,
+        ge=1,
         description="enrolment comes at least this many days before the infusion (the lymphodepletion between): a "
         "result a plan awaits must be in hand at enrolment, so its infusion is no sooner than this after the plan's "
         "steps",
     )
-    start_date: dt.date | None = Field(None, description="the site opens: no infusion before this date")
+    start_date: dt.date | None = Field(None, description="the site opens: no enrolment before this date")
     interpretation: str | None = Field(None, description="how the values were read from the trial text")
+
+    @property
+    def escalation_days(self) -> int:
+        """Days from a cohort's last infusion to the next cohort's first infusion at the soonest: the DLT window, then
+        the next patient's enrolment and lymphodepletion (review 37 M1: a sentinel of the next dose level was
+        enrolled and lymphodepleted on day 23 of a 28-day DLT window)."""
+        return self.dlt_days + self.enrolment_days
+
+    @property
+    def sentinel_days(self) -> int:
+        """Days from a cohort's first infusion to its other infusions at the soonest (0: no stagger): the sentinel is
+        watched before anyone else starts study treatment, so the stagger ends before their enrolment too."""
+        return self.stagger_days + self.enrolment_days if self.stagger_days else 0
 
     @model_validator(mode="after")
     def _one_level_when_fixed(self) -> Enrollment:

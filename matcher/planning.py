@@ -26,7 +26,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
-from matcher.actions import STOP, Choice, PlanModel, ever_changeable, named_test
+from matcher.actions import STOP, WITHHOLD, Choice, PlanModel, ever_changeable, named_test
 from matcher.cohort import Cohort
 from matcher.context import Context
 from matcher.cpsat import cutoff_table, kleene
@@ -335,7 +335,7 @@ def _recorded_by_steps(solution: Alternative) -> set[str]:
     writes the current drug's columns and either the stop record (waiting for the washout of the one it replaces;
     review 25: a stopped hydroxychloroquine, exempt, was then read as a washout of unknown half-life) or the drug's
     own last dose (review 27 M1: cyclophosphamide)."""
-    return {action.column for action in solution.actions if action.action != "withhold_drug"} | solution.stop_writes
+    return {action.column for action in solution.actions if action.action != WITHHOLD} | solution.stop_writes
 
 
 def _renewed_by_then(criterion: ir.Criterion, on_day: PatientOnDay) -> bool:
@@ -560,7 +560,7 @@ def _renewal(trial: ir.Trial, test: RepeatableTest, criteria: list[ir.Criterion]
         return None
     shortest = max((window for window, _ in windows), key=lambda window: subtract(as_of, window))
     first = min((anchor for _, anchor in windows), key=ir.ANCHORS.index)
-    return Renewal(named_test(trial, test), shortest, first)
+    return Renewal(named_test(trial, test), shortest, first, test.date)
 
 
 def _until_awaited_tests_age(

@@ -78,6 +78,7 @@ class Renewal:
     test: str  # "pregnancy test (serum)"
     within: ir.Duration  # a test counts when dated less than this before the event (the trial's window)
     at: ir.Anchor  # the event: "enrolment"
+    column: str  # the test's date column: "pregnancy_test_negative_date"
 
     def freshness(self) -> str:
         # a window the text counts to screening is read at enrolment, the day the calendar reads the criteria (review

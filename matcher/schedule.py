@@ -5,8 +5,9 @@ the horizon.  A CP-SAT model picks, per patient, at most one trial and an infusi
 
 * a fixed design takes at most its slots (less those already dosed);
 * a 3+3 design fills its cohorts ahead (``matcher.escalation``) in order, each exactly ``cohort_size``: a
-  sentinel first, the others ``stagger_days`` or more later; a cohort's last infusion + ``dlt_days`` <= the
-  next cohort's first;
+  sentinel first, the others enrolled ``stagger_days`` or more after its infusion; a cohort's last infusion +
+  ``dlt_days`` <= the next cohort's first enrolment (each watch ends before anyone else starts lymphodepletion,
+  review 37 M1), so in infusion days the gaps are ``Enrollment.sentinel_days`` and ``escalation_days``;
 * each trial infuses at most ``per_week`` patients per ISO week (an ``AddCumulative`` over weeks, counting
   the infusions already given).
 
@@ -30,6 +31,7 @@ cohort of unscheduled candidates, ranked, whose window is open when an expansion
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +39,11 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher import ir
+from matcher.actions import WITHHOLD
 from matcher.arcs import _id_order, _preference_ranks, _priorities
 from matcher.errors import MatcherError, ParameterError
 from matcher.escalation import EnrollmentPath, EnrollmentState, enrollment_path
-from matcher.plans import Plan
+from matcher.plans import Action, Plan
 from matcher.reasons import nowhere_reasons
 from matcher.screening import Screening
 from matcher.validate import reason_text
@@ -57,7 +60,8 @@ class Entry:
     trial_id: str | None = None
     dose_level: int | None = None
     cohort: int | None = None
-    planned_date: dt.date | None = None
+    planned_date: dt.date | None = None  # the infusion
+    enrolment_date: dt.date | None = None  # where the criteria are read: the trial's enrolment_days before the infusion
     window_start: dt.date | None = None
     window_end: dt.date | None = None  # None: the window stays open
     status: str = "unplaced"
@@ -75,6 +79,7 @@ class Entry:
             "dose_level": self.dose_level,
             "cohort": self.cohort,
             "planned_date": _iso(self.planned_date),
+            "enrolment_date": _iso(self.enrolment_date),
             "window_start": _iso(self.window_start),
             "window_end": _iso(self.window_end),
             "status": self.status,
@@ -133,8 +138,25 @@ def _repeat_first(entry: Entry, p: Plan, infusion: dt.date | None, lead: dt.time
         entry.repeat_words = f"if infused after {last}, repeat the {tests} ({held})"
     else:
         enrolment = (infusion - lead).isoformat()
-        entry.repeat_words = f"repeat the {tests}, for enrolment on {enrolment}: {held}"
+        renewed = {renewal.column for renewal in p.renewed_by}
+        own = [action for action in p.actions if action.column in renewed and action.action != "wait"]
+        if own:  # the plan's own test would lapse before this enrolment: done once, for it, not twice
+            entry.actions = [text for action, text in zip(p.actions, entry.actions, strict=True) if action not in own]
+            dated = " and ".join(action.date.isoformat() for action in own)
+            held = f"the plan's, on {dated}, would hold only to {p.eligible_until.isoformat()}"
+            entry.repeat_words = f"do the {tests}, for enrolment on {enrolment} ({held})"
+        else:
+            entry.repeat_words = f"repeat the {tests}, for enrolment on {enrolment}: {held}"
     entry.reason += f"; {entry.repeat_words}"
+
+
+def _withheld_to(action: Action, infusion: dt.date | None) -> str:
+    """For a drug the plan withholds, to when the calendar needs it withheld (review 37 M2: withheld "up to and on
+    the plan date", the course resumed after it, and the patient enrolled weeks later was not eligible)."""
+    if action.action != WITHHOLD:
+        return ""
+    when = f"the infusion on {infusion.isoformat()}" if infusion is not None else "the infusion, whenever it comes"
+    return f"; for this calendar, keep {action.summary} until after {when}"
 
 
 def window_words(start: dt.date, end: dt.date | None) -> str:
@@ -172,8 +194,10 @@ def schedule(
     time_limit: float | None = None,
     state_source: str = "",
     reduce: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Calendar:
-    """The best calendar for the screened patients, from their eligibility windows (``eligibility_windows``)."""
+    """The best calendar for the screened patients, from their eligibility windows (``eligibility_windows``);
+    ``progress(levels solved, levels)`` after each level of the objective (one may take minutes on thousands)."""
     as_of = screening.as_of
     cohort = screening.cohort
     known = state.root if state else {}
@@ -197,7 +221,7 @@ def schedule(
     ]
     chosen: dict[int, tuple[int, int | None]] = {}
     status_name, proven, gap = "OPTIMAL", True, 0.0
-    for level, expression in stages:
+    for solved, (level, expression) in enumerate(stages, 1):
         last_level = level == stages[-1][0]
         limit = min(time_limit or TIE_BREAK_LIMIT, TIE_BREAK_LIMIT) if last_level else time_limit
         solver, status = _solve(built.model, expression, limit)
@@ -217,6 +241,8 @@ def schedule(
             gap = abs(bound - best) / max(1, abs(bound))
             break
         built.model.add(expression == best)
+        if progress:
+            progress(solved, len(stages))
     levels = {
         "scheduled": len(chosen),
         "priority": int(sum(windows.priority[i] for i in chosen)),
@@ -273,7 +299,8 @@ def _candidates(
         if t is None or p.patient_id in dosed or p.earliest_date is None:
             continue
         lead = dt.timedelta(days=paths[t].enrollment.enrolment_days)
-        opens = max(max(p.earliest_date, as_of) + lead, paths[t].enrollment.start_date or as_of)
+        # the site's opening bounds the enrolment (review 37 m3: an enrolment was dated before the site opened)
+        opens = max(p.earliest_date, as_of, paths[t].enrollment.start_date or as_of) + lead
         start, end = (opens - as_of).days, horizon
         if p.window_end is not None:
             end = min(end, (p.window_end + lead - as_of).days)
@@ -431,7 +458,7 @@ class _Model:
             if previous_used is not None:
                 model.add_implication(used, previous_used)
             if future.sentinel is not None:
-                earliest = max(0, self._days(future.sentinel) + design.stagger_days)
+                earliest = max(0, self._days(future.sentinel) + design.sentinel_days)
             literals = []
             for i in pairs:
                 if windows.end[i] < earliest:
@@ -446,18 +473,18 @@ class _Model:
             if future.sentinel is not None:
                 first: Any = self._days(future.sentinel)
                 for i, literal in literals:
-                    model.add(self.day[i] >= first + design.stagger_days).only_enforce_if(literal)
+                    model.add(self.day[i] >= first + design.sentinel_days).only_enforce_if(literal)
                 model.add(last >= self._days(future.dosed_last or future.sentinel))
             else:
                 first = model.new_int_var(min(earliest, horizon), horizon, f"first{path.trial_id}.{k}")
-                self._sentinel(literals, first, used, design.stagger_days, future.size)
+                self._sentinel(literals, first, used, design.sentinel_days, future.size)
             for i, literal in literals:
                 model.add(self.day[i] <= last).only_enforce_if(literal)
             if previous_last is not None:
-                model.add(first >= previous_last + design.dlt_days).only_enforce_if(used)
+                model.add(first >= previous_last + design.escalation_days).only_enforce_if(used)
             previous_used, previous_last = used, last
-            stagger = design.stagger_days if future.size > 1 and future.sentinel is None else 0
-            earliest = (earliest if future.sentinel is None else max(earliest, 0)) + stagger + design.dlt_days
+            stagger = design.sentinel_days if future.size > 1 and future.sentinel is None else 0
+            earliest = (earliest if future.sentinel is None else max(earliest, 0)) + stagger + design.escalation_days
         for i in pairs:
             model.add(sum(literal for _, literal in joins[i]) == self.x[i])
             model.add(self.day[i] >= sum(day * literal for day, literal in joins[i] if day))
@@ -527,13 +554,13 @@ class _Explainer:
         end = self.windows.plans[i].window_end
         return None if end is None else end + self._lead(i)
 
-    def _window(self, entry: Entry, i: int) -> tuple[dt.date, dt.date | None]:
+    def _window(self, entry: Entry, i: int, infusion: dt.date | None) -> tuple[dt.date, dt.date | None]:
         """The pair's infusion window, set on the entry with the plan's steps it rests on (a test to do, a taper, a
-        stop)."""
+        stop); a drug the plan withholds is withheld to the calendar's infusion, not only to the plan's date."""
         p = self.windows.plans[i]
         start, end = self._date(int(self.windows.start[i])), self._end(i)
         entry.window_start, entry.window_end = start, end
-        entry.actions = [action.text for action in p.actions]
+        entry.actions = [action.text + _withheld_to(action, infusion) for action in p.actions]
         return start, end
 
     def _cohort_days(self) -> dict[tuple[int, int], tuple[int, int]]:
@@ -554,12 +581,12 @@ class _Explainer:
             before = self.cohort_days.get((t, k - 1))
             if before is None:
                 return self.horizon + 1
-            return before[1] + path.enrollment.dlt_days
+            return before[1] + path.enrollment.escalation_days
         floor = 0
         if path.not_before is not None:
             floor = max(floor, (path.not_before - self.as_of).days)
         if path.enrollment.start_date is not None:
-            floor = max(floor, (path.enrollment.start_date - self.as_of).days)
+            floor = max(floor, (path.enrollment.start_date - self.as_of).days + path.enrollment.enrolment_days)
         return floor
 
     def entries(self) -> list[Entry]:
@@ -587,8 +614,9 @@ class _Explainer:
         path = self.paths[t]
         entry.trial_id, entry.status = path.trial_id, "scheduled"
         entry.planned_date = self._date(day)
-        start, end = self._window(entry, i)
-        enrolment = (entry.planned_date - self._lead(i)).isoformat()
+        start, end = self._window(entry, i, entry.planned_date)
+        entry.enrolment_date = entry.planned_date - self._lead(i)
+        enrolment = entry.enrolment_date.isoformat()
         where = f"infusion at {path.trial_id} on {entry.planned_date.isoformat()} (enrolment on {enrolment})"
         if k is not None:
             future = path.cohorts[k]
@@ -596,7 +624,9 @@ class _Explainer:
             first = self.cohort_days[(t, k)][0]
             role = "sentinel of " if day == first and future.sentinel is None and path.enrollment.stagger_days else ""
             where = f"{role}cohort {future.number} at dose level {future.level}: {where}"
-        entry.reason = f"{where}, within the {window_words(start, end)}{_on_plan(self.windows.plans[i])}"
+        p = self.windows.plans[i]
+        withheld = "".join(_withheld_to(action, entry.planned_date) for action in p.actions)
+        entry.reason = f"{where}, within the {window_words(start, end)}{_on_plan(p)}{withheld}"
         _repeat_first(entry, self.windows.plans[i], entry.planned_date, self._lead(i))
 
     def _reserve(self, entries: list[Entry]) -> None:
@@ -621,7 +651,7 @@ class _Explainer:
             for k, future in enumerate(path.cohorts):
                 if (t, k) not in self.cohort_days:
                     break
-                opens = self.cohort_days[(t, k)][1] + path.enrollment.dlt_days
+                opens = self.cohort_days[(t, k)][1] + path.enrollment.escalation_days
                 if opens > self.horizon:
                     break
                 wanted = min(path.enrollment.cohort_size, path.reserve)
@@ -633,12 +663,13 @@ class _Explainer:
                         continue
                     wanted -= 1
                     entry.trial_id, entry.status, entry.dose_level = path.trial_id, "reserve", future.level
-                    start, end = self._window(entry, i)
+                    start, end = self._window(entry, i, None)
                     rank = min(path.enrollment.cohort_size, path.reserve) - wanted
                     entry.reason = (
                         f"reserve {rank} to expand dose level {future.level} of {path.trial_id} if a DLT occurs "
                         f"(from {self._date(opens).isoformat()}); {window_words(start, end)}"
                     ) + _on_plan(windows.plans[i])
+                    entry.reason += "".join(_withheld_to(action, None) for action in windows.plans[i].actions)
                     _repeat_first(entry, windows.plans[i], None, self._lead(i))
 
     def _unplaced(self, entries: list[Entry]) -> None:
@@ -655,7 +686,7 @@ class _Explainer:
             if row in why:
                 entry.reason = "; ".join(why[row])
             else:
-                entry.reason = f"no eligibility window within {self.horizon} days that the preferences accept"
+                entry.reason = f"no infusion window within {self.horizon} days that the preferences accept"
                 today = nowhere[row]
                 if today.startswith("eligible nowhere"):
                     entry.reason += f" ({today})"

@@ -320,6 +320,16 @@ def test_progress_without_a_terminal_is_a_plain_line_at_most_every_ten_seconds(
     assert len(expected) == {11.0: reports, 5.0: reports // 2, 0.5: 0}[step]
 
 
+def test_schedule_reports_each_level_of_the_calendar_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On thousands of patients one level (sooner days) took minutes in silence: each level solved is reported."""
+    ticks = (11.0 * tick for tick in itertools.count())
+    monkeypatch.setattr(matcher.cli.common, "clock", lambda: next(ticks))
+    code, _, err = run("schedule", DEMO, "--as-of", AS_OF, "--workers", "1", "--format", "csv")
+    assert code == 0
+    levels = [line for line in err.splitlines() if line.startswith("calendar:")]
+    assert levels == [f"calendar: objective levels solved: {n} of 6 ({n / 6:.0%})" for n in range(1, 7)]
+
+
 def test_report_progress_without_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = (11.0 * tick for tick in itertools.count())
     monkeypatch.setattr(matcher.cli.common, "clock", lambda: next(ticks))

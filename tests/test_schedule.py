@@ -59,7 +59,7 @@ def check_calendar(
 
     Written apart from matcher.schedule: it re-reads the enrollment sections with their documented defaults,
     and re-derives the 3+3 path, so the two cannot share a mistake.  ``windows`` are the plans' days of enrolment:
-    an infusion comes ``enrolment_days`` after one of them, on or after the site opens (``start_date``).
+    an infusion comes ``enrolment_days`` after one of them, none before the site opens (``start_date``).
     """
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["patient_id"] for r in rows] == patient_ids, "every patient exactly once, in input order"
@@ -80,15 +80,16 @@ def check_calendar(
         for r in future:
             day = dt.date.fromisoformat(r["planned_date"])
             enrol_from, enrol_until = windows[(r["patient_id"], trial_id)]
-            start, end = max(max(enrol_from, as_of) + lead, opens), enrol_until and enrol_until + lead
+            start, end = max(enrol_from, as_of, opens) + lead, enrol_until and enrol_until + lead
             assert r["window_start"] == start.isoformat()
             assert r["window_end"] == (end.isoformat() if end else "")
             assert start <= day <= min(end or last_day, last_day), f"{r['patient_id']}: window"
             assert f"(enrolment on {(day - lead).isoformat()})" in r["reason"]
+            assert r["enrolment_date"] == (day - lead).isoformat()
         if design["design"] == "fixed":
             assert all(r["dose_level"] == r["cohort"] == "" for r in mine)
             continue
-        _check_cohorts(trial_id, design, dosed, future, document["slots"])
+        _check_cohorts(trial_id, design, dosed, future, lead)
         reserve = Counter(r["dose_level"] for r in rows if r["trial_id"] == trial_id and r["status"] == "reserve")
         spare = document["slots"] - len(dosed_dates) - len(future)
         assert all(count <= min(design["cohort_size"], spare) for count in reserve.values())
@@ -102,12 +103,14 @@ def check_calendar(
 
 
 def _check_cohorts(
-    trial_id: str, design: dict[str, Any], dosed: list[dict[str, Any]], future: list[dict[str, str]], slots: int
+    trial_id: str, design: dict[str, Any], dosed: list[dict[str, Any]], future: list[dict[str, str]], lead: dt.timedelta
 ) -> None:
-    """Cohort sizes, dose order by the 3+3 rules with no further DLT, DLT gaps and stagger."""
+    """Cohort sizes, dose order by the 3+3 rules with no further DLT, and the watches: no one is enrolled (and
+    lymphodepleted), ``lead`` before the infusion, while the sentinel's stagger or a DLT window before is open."""
     size = design["cohort_size"]
     cohorts: dict[int, list[dt.date]] = {i + 1: list(c["dates"]) for i, c in enumerate(dosed)}
     level_of = {i + 1: c["level"] for i, c in enumerate(dosed)}
+    planned_days = {dt.date.fromisoformat(r["planned_date"]) for r in future}
     for r in future:
         number = int(r["cohort"])
         cohorts.setdefault(number, []).append(dt.date.fromisoformat(r["planned_date"]))
@@ -120,10 +123,13 @@ def _check_cohorts(
         days = sorted(cohorts[n])
         if n > len(dosed) or len(dosed[n - 1]["dates"]) < size:
             assert len(days) == size, f"{trial_id}: cohort {n} has {len(days)} patients"
-        assert all(day >= days[0] + dt.timedelta(days=design["stagger_days"]) for day in days[1:]), "stagger"
-        if n > 1:
-            gap = min(days) - max(cohorts[n - 1])
-            assert gap.days >= design["dlt_days"], f"{trial_id}: DLT gap before cohort {n}: {gap.days} days"
+        planned = [day for day in days if day in planned_days]  # the dosed are history, not the calendar's
+        if design["stagger_days"]:
+            stagger = dt.timedelta(days=design["stagger_days"])
+            assert all(day - lead >= days[0] + stagger for day in planned if day != days[0]), f"stagger in cohort {n}"
+        if n > 1 and min(days) in planned:
+            gap = min(days) - lead - max(cohorts[n - 1])
+            assert gap.days >= design["dlt_days"], f"{trial_id}: DLT window open at cohort {n}'s enrolment: {gap.days}"
 
 
 def _three_plus_three(design: dict[str, Any], dosed: list[dict[str, Any]], cohorts: int) -> list[int]:
@@ -210,7 +216,7 @@ def _crowded(n: int) -> tuple[list[dict[str, object]], dict[tuple[str, str], tup
         (
             25,
             {"design": "3+3", "dose_levels": 4, "per_week": 1, "stagger_days": 0},
-            {"design": "fixed", "start_date": _day(20), "enrolment_days": 0},
+            {"design": "fixed", "start_date": _day(20), "enrolment_days": 1},
         ),
     ],
 )
@@ -238,11 +244,12 @@ def test_a_window_closing_between_cohorts_is_explained_with_its_dates(tmp_path: 
     rows = check_calendar(text, ["E0", "E1", "E2", "E3"], _trial_files(tmp_path, trials), windows, AS_OF, 180)
     late = rows[3]
     assert late["status"] == "unplaced"
-    # Cohort 1 (E0-E2) goes on 2026-12-01 and 2026-12-07/08 (2 a week), so cohort 2 may start 28 days after.
+    # Cohort 1 (E0-E2) goes on 2026-12-01 and 2026-12-07/08 (2 a week), so cohort 2 may be enrolled 28 days after
+    # (the DLT window) and infused 5 days later.
     last = max(dt.date.fromisoformat(r["planned_date"]) for r in rows[:3])
     assert late["reason"] == (  # enrolment from 2026-12-07 to 2026-12-10: infusion 5 days later
         f"{ESCALATION_ID}: window 2026-12-13…2026-12-16 closes before cohort 2 may start "
-        f"({(last + dt.timedelta(days=28)).isoformat()})"
+        f"({(last + dt.timedelta(days=28 + 5)).isoformat()})"
     )
 
 
@@ -286,7 +293,7 @@ def small_instances(draw: st.DrawFn) -> tuple[list[dict[str, object]], dict[tupl
 SMALL_DESIGNS: dict[str, dict[str, Any]] = {  # enrolment_days: infusion days after a day of enrolment in the window
     ESCALATION_ID: {"design": "3+3", "dose_levels": 2, "cohort_size": 2, "dlt_days": 3, "stagger_days": 2}
     | {"per_week": 1, "enrolment_days": 2},
-    FIXED_ID: {"design": "fixed", "per_week": 1, "enrolment_days": 0},
+    FIXED_ID: {"design": "fixed", "per_week": 1, "enrolment_days": 1},
 }
 SMALL_TRIALS = [
     _trial(ESCALATION_ID, 4, **SMALL_DESIGNS[ESCALATION_ID]),
@@ -327,9 +334,9 @@ def _feasible(taken: list[tuple[str, int, int, int]]) -> bool:
         if len({(AS_OF + dt.timedelta(days=d)).isocalendar()[:2] for d in days}) < len(days):
             return False
     for k in range(0, len(escalation), 2):
-        if escalation[k + 1] < escalation[k] + 2:  # stagger
+        if escalation[k + 1] - 2 < escalation[k] + 2:  # stagger, to the enrolment 2 days before the infusion
             return False
-        if k and escalation[k] < escalation[k - 1] + 3:  # DLT window
+        if k and escalation[k] - 2 < escalation[k - 1] + 3:  # DLT window, to the enrolment
             return False
     return True
 
@@ -409,7 +416,7 @@ def test_replanning_keeps_dosed_infusions_and_honours_their_dlt_window(tmp_path:
     assert by_cohort == Counter({("2", "1"): 3, ("3", "2"): 3, ("4", "3"): 3})  # Q8, the sentinel, among them
     assert rows[8]["planned_date"] == _day(-1).isoformat() and rows[8]["reason"].startswith("dosed on")
     second = sorted(r["planned_date"] for r in rows if r["cohort"] == "2" and r["patient_id"] != "Q8")
-    assert second[0] >= _day(6).isoformat()  # the sentinel was dosed yesterday: the others a stagger later
+    assert second[0] == _day(11).isoformat()  # the sentinel was dosed yesterday: the others enrolled a stagger later
 
 
 def test_state_file_errors_name_the_file_the_trial_and_the_field(tmp_path: Path) -> None:
@@ -506,9 +513,11 @@ def test_a_window_a_routine_test_closes_is_scheduled_beyond_it_with_the_test_to_
     ]
     frame = api.schedule(pd.DataFrame(women), AS_OF, trials=["NCT06920433"], workers=1)
     scheduled = frame[frame["status"] == "scheduled"]
-    assert len(scheduled) == 9  # three cohorts of three, each after the last one's DLT window
+    # two cohorts of three: the third would be enrolled after the second's DLT window (its last infusion 2027-02-01
+    # + 28 days) and infused on 2027-03-06, a day after the window closes (review 37 M1)
+    assert len(scheduled) == 6
     lapsed = pd.Timestamp("2026-12-03")  # the test of 2026-11-27 holds for 7 days
-    assert (frame["tests_hold_until"] == lapsed).all()
+    assert (frame[frame["status"] != "unplaced"]["tests_hold_until"] == lapsed).all()
     enrolment = scheduled["planned_date"] - pd.Timedelta(days=5)  # review 34 M-B: enrolment 5 days before
     assert (enrolment <= lapsed).any() and (enrolment > lapsed).any()
     for _, row in scheduled.iterrows():
@@ -558,7 +567,17 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path)
     )
     placed = frame[frame["status"].isin(["scheduled", "reserve"])]
     assert len(placed) == 6 and placed.loc["E00", "actions"] == []
-    assert all(actions == [step] for actions in placed.drop(index="E00")["actions"])
+    lapses = pd.Timestamp("2026-12-07")  # the plan's test of 12-01 is less than 7 days old at enrolment until then
+    for pid, row in placed.drop(index="E00").iterrows():
+        if row["enrolment_date"] <= lapses:
+            assert row["actions"] == [step], pid
+        else:  # the plan's test would lapse first: done once, for the enrolment, not on 12-01 and again
+            assert row["actions"] == [], pid
+            assert row["reason"].endswith(
+                f"do the pregnancy test (urine) so it is less than 7 days old at enrolment, for enrolment on "
+                f"{row['enrolment_date'].date()} (the plan's, on 2026-12-01, would hold only to 2026-12-07)"
+            ), pid
+    assert (placed["enrolment_date"] <= lapses).sum() == 1
     awaited = "on the plan's steps (actions), awaiting the pregnancy test (urine) result"
     assert [awaited in reason for reason in placed["reason"]] == [False, True, True, True, True, True]
     # review 34 M-B: the test comes before enrolment, which comes 5 days before the infusion, never on its day
@@ -569,13 +588,15 @@ def test_a_calendar_row_gives_the_plan_steps_its_window_rests_on(tmp_path: Path)
     pd.DataFrame(rows).to_csv(path, index=False)
     args = ["schedule", str(path), "--as-of", AS_OF.isoformat(), "--trials", "NCT06920433", "--workers", "1"]
     table = CliRunner().invoke(main, args).stdout
-    assert "Before the infusion" in table and table.count("2026-12-01: do the pregnancy test (urine) (none on") == 5
+    assert "Before enrolment" in table and table.count("2026-12-01: do the pregnancy test (urine) (none on") == 1
+    assert table.count("do the pregnancy test (urine) so it is less than 7 days old at enrolment") == 4
 
 
 def test_a_patient_eligible_as_recorded_goes_before_one_awaiting_a_test_result() -> None:
     """Review 33 (m1): the calendar ranked a woman whose plan does a pregnancy test, its result awaited, level with
     women eligible as recorded, and the patient_id tie-break gave her the place (B.. before E..) while women with a
-    valid test became reserves.  Twelve women for the nine places of three cohorts."""
+    valid test became reserves.  Nine women for the six places of two cohorts (review 37 M1: a third is enrolled
+    after the second's DLT window, beyond the windows)."""
     import sys
 
     import pandas as pd
@@ -590,11 +611,11 @@ def test_a_patient_eligible_as_recorded_goes_before_one_awaiting_a_test_result()
         for n in range(6)
     ]
     recorded = [
-        {**ELIGIBLE_SLE, "patient_id": f"E{n:02d}", "pregnancy_test_negative_date": "2026-11-30"} for n in range(6)
+        {**ELIGIBLE_SLE, "patient_id": f"E{n:02d}", "pregnancy_test_negative_date": "2026-11-30"} for n in range(3)
     ]
     frame = api.schedule(pd.DataFrame(awaiting + recorded), AS_OF, trials=["NCT06920433"], workers=1)
     scheduled = frame[frame["status"] == "scheduled"]["patient_id"]
-    assert len(scheduled) == 9 and {f"E{n:02d}" for n in range(6)} <= set(scheduled)
+    assert len(scheduled) == 6 and {f"E{n:02d}" for n in range(3)} <= set(scheduled)
     assert sorted(frame[frame["status"] != "scheduled"]["patient_id"]) == ["B03", "B04", "B05"]
 
 
@@ -645,3 +666,31 @@ def test_an_unplaced_reason_names_a_recorded_positive_test_before_a_lapsed_negat
     assert "NCT06821659: negative pregnancy test on 2026-11-01 is more than 7 days ago" in plain, plain
     within = api.allocate(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"], within=60, workers=1)["reason"][0]
     assert "NCT06821659: positive pregnancy test: yes (+1 more)" in within, within
+
+
+def test_a_withheld_drug_is_withheld_to_the_calendars_infusion() -> None:
+    """Review 37 M2: a plan withholds telitacicept "up to and on the plan date"; the calendar enrolled her weeks
+    later, when the course, resumed, excluded her (NCT06983964 excl.8, 2 weeks).  Scheduled, she is told to keep
+    withholding it to her infusion; in reserve, to whichever infusion comes."""
+    import sys
+
+    import pandas as pd
+
+    from matcher import api
+
+    sys.path.insert(0, str(Path(__file__).parent / "trials"))
+    from test_NCT06983964 import SLE
+
+    rows = [{**SLE, "patient_id": f"T{n}", "telitacicept_last_dose": "2026-11-24"} for n in range(5)]
+    frame = api.schedule(pd.DataFrame(rows), AS_OF, trials=["NCT06983964"], workers=1).set_index("patient_id")
+    assert list(frame["status"]) == ["scheduled"] * 3 + ["reserve"] * 2
+    for pid, row in frame.iterrows():
+        if row["status"] == "scheduled":
+            keep = f"keep withholding telitacicept until after the infusion on {row['planned_date'].date()}"
+        else:
+            keep = "keep withholding telitacicept until after the infusion, whenever it comes"
+        assert keep in row["reason"], pid
+        withheld = [step for step in row["actions"] if step.startswith("2026-12-01: give no more telitacicept")]
+        assert len(withheld) == 1 and withheld[0].endswith(keep), pid
+    # the latest infusion is weeks after the plan's date (2026-12-08), which is all the plan withholds it to
+    assert frame["planned_date"].max() == pd.Timestamp("2026-12-25")

@@ -132,7 +132,10 @@ def test_taper_from_35_mg_below_20_for_NCT06983964() -> None:
     result = plan_for("NCT06983964", patient)
     taper = [a for a in result.actions if a.action == "taper_glucocorticoid"]
     assert taper and taper[0].after == "17.5"  # 35 -> 30 -> 25 -> 20 -> 17.5, weekly
-    assert result.earliest_date == day("2026-12-14")
+    assert taper[-1].note.endswith("17.5 mg/day from 2026-12-14")
+    # excl.6 looks back 24 hours from the lymphodepletion, read on the plan date: 20 mg/day was taken on 12-13
+    # (review 37 M4: the plan date was 12-14)
+    assert result.earliest_date == day("2026-12-15")
 
 
 def test_taper_of_methylprednisolone_is_stated_in_the_drug() -> None:
@@ -166,6 +169,8 @@ def test_expired_biopsy_plans_a_repeat_biopsy_with_its_lead_time_condition_and_p
     repeat = [a for a in result.actions if a.column == "renal_biopsy_date"]
     assert [a.action for a in repeat] == ["invasive_procedure"] and "must again show" in repeat[0].note
     assert result.earliest_date == AS_OF + dt.timedelta(days=14)  # the biopsy's lead time
+    # dated when the histology is read, which the step says (review 37 m1: it read as a biopsy on enrolment day)
+    assert repeat[0].text.startswith("2026-12-07: repeat the renal biopsy, in the 14 days up to this date: ")
     assert repeat[0].date == result.earliest_date and repeat[0].burden == 60
     assert result.status_at_plan == "unknown" and "lupus_nephritis_class" in result.pending
 
@@ -349,14 +354,14 @@ def test_a_stale_routine_test_the_trial_renews_is_repeated_by_the_plan(test_date
     result = plan_for("NCT06983964", row)
     awaited = ["pregnancy_test_negative_date", "pregnant"]
     assert (result.earliest_date, result.status_at_plan, result.missing, result.pending) == (
-        day("2026-11-30"),
+        day("2026-12-01"),  # the taper's 17.5 mg/day from 11-30, a day before (excl.6's 24 hours, review 37 M4)
         "unknown",
         awaited,
         awaited,
     )
     assert [a.action for a in result.actions] == ["taper_glucocorticoid", "repeat_test"]
     assert result.eligible_pending_results
-    assert (result.eligible_until, result.renewable_until) == (day("2026-12-06"), True)  # the new test's 7 days
+    assert (result.eligible_until, result.renewable_until) == (day("2026-12-07"), True)  # the new test's 7 days
     # "during the screening period" counts it to screening (the model's default anchor)
     assert [r.as_dict() for r in result.renewed_by] == [
         {"test": "pregnancy test (urine)", "within": "7 days", "at": "screening"}
@@ -416,7 +421,7 @@ def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
     }
     note = plan_for("NCT06983964", row).actions[-1].note
     assert note == (
-        "no criterion fails from 2026-11-30; childbearing potential unknown: measure childbearing_potential; negative"
+        "no criterion fails from 2026-12-01; childbearing potential unknown: measure childbearing_potential; negative"
         " pregnancy test not recorded: to be done (valid 7 days); positive pregnancy test unknown: measure pregnant"
     )
 

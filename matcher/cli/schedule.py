@@ -87,9 +87,12 @@ def schedule_command(
     bar, progress = progress_bar("eligibility windows")
     with bar:
         plans = eligibility_windows(loaded, chosen, as_of, horizon, workers, None, progress)
-    calendar = schedule(
-        screen(loaded, chosen, as_of), plans, chosen, slots, loaded_state, horizon, time_limit, str(state)
-    )
+    bar, progress = progress_bar("calendar: objective levels solved")
+    with bar:
+        screening = screen(loaded, chosen, as_of)
+        calendar = schedule(
+            screening, plans, chosen, slots, loaded_state, horizon, time_limit, str(state), progress=progress
+        )
     warnings.add(*calendar.warnings)
     if fmt == "csv":
         emit(formats.schedule_csv(calendar), output)

@@ -586,6 +586,21 @@ def test_glucocorticoid_limit_in_prednisone_equivalent(drug, dose, excluded):
 
 
 @pytest.mark.parametrize(
+    "changed, excluded",
+    [
+        ("2026-11-23", True),  # set on the day read: the dose before it was taken within the 24 hours
+        ("2026-11-22", False),  # the day before: the 24 hours hold the current dose only
+        ("never", False),
+        ("", False),  # blank: the current dose stands for the 24 hours
+    ],
+)
+def test_a_dose_changed_on_the_day_read_leaves_the_previous_dose_within_24_hours(changed, excluded):
+    """Review 37 M4: a taper step to 17.5 mg/day on the first lymphodepletion day passed, 20 mg taken the day before."""
+    status, failed, _ = verdict(TRIAL, with_changes(SLE, glucocorticoid_dose_changed_date=changed))
+    assert (status, failed) == (("ineligible", [cid("excl.6")]) if excluded else ("eligible", []))
+
+
+@pytest.mark.parametrize(
     "column, also_missing",
     [
         # a blank B-cell depletion date: the failure assessment would settle it too (excl.4)
