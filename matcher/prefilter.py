@@ -76,6 +76,9 @@ class _Relaxed:
         """The leaf on the data of ``now``, unknown where waiting up to ``end`` may change it."""
         value = evaluate(leaf, now)
         if ir.moves_with_time(leaf):
+            ceiling = _age_ceiling(leaf) if self.timeless and fields == {"age"} else None
+            if ceiling is not None:  # an age above a maximum only grows (review 37 m5: named after a score)
+                return np.where(evaluate(ceiling, now) == FALSE, FALSE, UNKNOWN).astype(np.int8)
             if self.timeless or ("age" in fields and self.horizon > 365):
                 return np.full(len(now), UNKNOWN, dtype=np.int8)
             later = evaluate(leaf, end)
@@ -94,6 +97,15 @@ class _Relaxed:
         if criterion.applies_when is not None:
             holds = implies(self.rule(criterion.applies_when), holds)
         return holds
+
+
+def _age_ceiling(leaf: ir.Rule) -> ir.Rule | None:
+    """The part of an age leaf that, once false, stays false, since age only grows: its maximum (None: it has none)."""
+    if isinstance(leaf, ir.Compare) and leaf.op in ("<", "<="):
+        return leaf
+    if isinstance(leaf, ir.Range) and leaf.max is not None:
+        return ir.Range(type="range", field=leaf.field, max=leaf.max, max_inclusive=leaf.max_inclusive)
+    return None
 
 
 def never_within(trial: ir.Trial, ctx: Context, horizon: int) -> np.ndarray:

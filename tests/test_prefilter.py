@@ -25,6 +25,7 @@ from matcher.nearmiss import near_misses
 from matcher.planning import plan, status_now
 from matcher.plans import Plan
 from matcher.prefilter import lasting_failures, never_within, stays_undecided
+from matcher.reasons import nowhere_reasons
 from matcher.rescreening import rescreen
 from matcher.screening import INELIGIBLE, STATUS_NAMES, UNDECIDED, screen
 from matcher.synth import SynthOptions, write_cohort
@@ -32,6 +33,7 @@ from matcher.trials import effective_facts, load_trials
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_cpsat_parity import patient  # noqa: E402  (the parity test's generator of boundary patients)
+from test_whatif import base  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -241,3 +243,19 @@ def test_folding_what_nothing_changes_leaves_the_plan_as_it_was(trial_id: str, d
         patch.setattr(PlanModel, "_fold", lambda self, rule: None)
         compiled = plan(Context(cohort, AS_OF, effective_facts(trial)), trial, 0, horizon, alternatives=True)
     assert folded.as_dict() == compiled.as_dict()
+
+
+def test_an_age_above_the_maximum_lasts_and_one_below_the_minimum_does_not() -> None:
+    """Review 37 m5: a 28-year-old in the paediatric trial (ages 5-18) was told first of her SLEDAI-2K, a value on
+    record, read as lasting whatever the date, and not of her age, which only grows.  A 4-year-old turns 5."""
+    trial = load_trials()["NCT06222853"]
+    adult = {**base("NCT06222853"), "patient_id": "A28", "birth_date": "1998-05-10", "sledai_2k": 2}
+    child = {**adult, "patient_id": "C4", "birth_date": "2022-05-10"}
+    cohort = cohort_from_records([adult, child])
+    criteria = [c.id for c in trial.criteria if not c.is_manual]
+    lasting = lasting_failures(trial, Context(cohort, AS_OF, effective_facts(trial)), 180)
+    age = criteria.index("NCT06222853.incl.1")
+    assert lasting[:, age].tolist() == [2, 0]  # 28 > 18 whatever the date; 4 < 5 for a year (beyond the horizon)
+    words = nowhere_reasons(screen(cohort, [trial], AS_OF), 180)
+    assert words[0] == "eligible nowhere: NCT06222853: age 28 years is above the 18 years limit (+1 more)"
+    assert words[1] == "eligible nowhere: NCT06222853: SLEDAI-2K 2 is below 8 (+1 more)"
