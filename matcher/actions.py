@@ -632,11 +632,15 @@ def withheld_rows(ctx: Context, trial: ir.Trial) -> dict[str, np.ndarray]:
     return found
 
 
-def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dict[str, np.ndarray]:
+def changeable_rows(
+    ctx: Context, trial: ir.Trial, withheld: bool = True, overruled_tests: bool = False
+) -> dict[str, np.ndarray]:
     """Per column some action may change, the rows where a plan for ``trial`` may change it: a superset of the
     choices ``PlanModel`` offers (its conditions read vectorized, contraindications and ``unchanged`` ignored),
     so that a prefilter reading it stays sound.  Keep in step with the ``_add_*`` methods above.  Without
-    ``withheld``, the withheld-drug columns are left to ``withheld_rows``."""
+    ``withheld``, the withheld-drug columns are left to ``withheld_rows``.  With ``overruled_tests``, a test a
+    result on record rules out (a positive pregnancy test) still changes its date and kind, not the result: to
+    rank failures, the result is the lasting one, not the test's age or kind (review 34 m-D, left over)."""
     change, rows = ctx.facts.change, len(ctx)
     found: dict[str, np.ndarray] = {}
 
@@ -655,6 +659,8 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
         may_change(change.immunosuppressant.columns, np.isfinite(ctx.values(change.immunosuppressant.start)) | named)
         for test in change.tests:
             may_change([test.date, *test.sets, *test.pending], test_may_apply(ctx, test))
+            if overruled_tests:
+                may_change([test.date, *test.sets], test_may_apply(ctx, test, overruled=True))
         limits = limits_by_column(trial)
         for lab in change.retests.labs:
             near = np.zeros(rows, dtype=bool)
@@ -673,11 +679,12 @@ def changeable_rows(ctx: Context, trial: ir.Trial, withheld: bool = True) -> dic
     return found
 
 
-def test_may_apply(ctx: Context, test: RepeatableTest) -> np.ndarray:
-    """The rows a plan may repeat ``test`` for: where it is not known not to apply, and no result on record that a
-    repeat may not overturn rules it out (``PlanModel._add_tests`` per row; contraindications aside)."""
+def test_may_apply(ctx: Context, test: RepeatableTest, overruled: bool = False) -> np.ndarray:
+    """The rows a plan may repeat ``test`` for: where it is not known not to apply, and (unless ``overruled``) no
+    result on record that a repeat may not overturn rules it out (``PlanModel._add_tests`` per row;
+    contraindications aside)."""
     rows = ctx.values(test.applies_when) != FALSE if test.applies_when else np.ones(len(ctx), dtype=bool)
-    return rows & (ctx.values(test.ruled_out_when) != TRUE) if test.ruled_out_when else rows
+    return rows & (ctx.values(test.ruled_out_when) != TRUE) if test.ruled_out_when and not overruled else rows
 
 
 def accepted_kinds(trial: ir.Trial, test: RepeatableTest) -> dict[str, str]:

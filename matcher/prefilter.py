@@ -42,7 +42,7 @@ class _Relaxed:
     def __init__(self, trial: ir.Trial, now: Context, horizon: int, timeless: bool = False) -> None:
         self.now, self.horizon, self.timeless = now, horizon, timeless
         self.end = now.later(horizon)
-        self.changeable = changeable_rows(now, trial, withheld=False)
+        self.changeable = changeable_rows(now, trial, withheld=False, overruled_tests=timeless)
         self.withheld = withheld_rows(now, trial)
         self.continued: tuple[Context, Context] | None = None
         self.codes: dict[ir.Rule, np.ndarray] = {}

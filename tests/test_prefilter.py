@@ -259,3 +259,14 @@ def test_an_age_above_the_maximum_lasts_and_one_below_the_minimum_does_not() -> 
     words = nowhere_reasons(screen(cohort, [trial], AS_OF), 180)
     assert words[0] == "eligible nowhere: NCT06222853: age 28 years is above the 18 years limit (+1 more)"
     assert words[1] == "eligible nowhere: NCT06222853: SLEDAI-2K 2 is below 8 (+1 more)"
+
+
+def test_a_positive_test_is_named_before_the_kind_of_test_it_rules_out_repeating() -> None:
+    """NCT06821659 wants a serum pregnancy test.  A woman with a positive urine test was told first of its kind: both
+    failures lasted, as a test is not repeated over a positive one; the kind is the one a repeat would mend."""
+    trial = load_trials()["NCT06821659"]
+    positive = {**base("NCT06821659"), "patient_id": "U1", "pregnancy_test_type": "urine", "pregnant": "true"}
+    negative = {**positive, "patient_id": "U2", "pregnant": "false"}
+    words = nowhere_reasons(screen(cohort_from_records([positive, negative]), [trial], AS_OF), 60)
+    assert words[0] == "eligible nowhere: NCT06821659: positive pregnancy test: yes (+1 more)"
+    assert words[1] == "eligible nowhere: NCT06821659: pregnancy test type is urine (not serum)"
