@@ -222,6 +222,7 @@ class PlanModel:
         to_prednisone = 5.0 / self.facts.steroid_equivalent_mg[drug]
         weight = float(self.ctx.cohort.column("weight_kg")[self.row])
         failed_before = bool(self.ctx.values(columns.taper_failed)[self.row] == TRUE)
+        high_dose_since = float(self.ctx.values(columns.high_dose_since)[self.row])
         per_step = self.facts.action_burden_days["taper_step_after_failed_taper" if failed_before else "taper_step"]
         warning = "; a previous taper failed (gc_taper_failed): only if the treating physician agrees" * failed_before
         reached = []  # one taper at most: its targets write the same columns (``_apply_overrides``)
@@ -229,6 +230,11 @@ class PlanModel:
             reached.append(f"{target:g} mg/day from {self._day(day).isoformat()}")
             target_pe = round(target * to_prednisone, 6)
             per_kg: Value = round(target_pe / weight, 6) if np.isfinite(weight) and weight > 0 else Unknown()
+            ends_course: dict[str, Value] = {}
+            if np.isfinite(high_dose_since) and isinstance(per_kg, float) and per_kg < 1:
+                # below 1 mg/kg/day the current high-dose course is over, and was received (review 37 m6: a taper
+                # left its start date standing, and every criterion reading it failed whatever the dose)
+                ends_course = {columns.high_dose_since: Never(), columns.high_dose_received: True}
             self._new_choice(
                 action="taper_glucocorticoid",
                 column=columns.dose,
@@ -244,6 +250,7 @@ class PlanModel:
                     DERIVED_DOSES[1]: per_kg,
                     columns.dose: target,
                     columns.changed: float(self.ctx.today + day),
+                    **ends_course,
                 },
             )
 
@@ -651,7 +658,10 @@ def changeable_rows(
     with np.errstate(invalid="ignore"):
         dose = ctx.values("prednisone_equivalent_mg_day")
         glucocorticoid = change.glucocorticoid
-        may_change([glucocorticoid.dose, glucocorticoid.changed, *DERIVED_DOSES], np.isfinite(dose) & (dose > 0))
+        on_glucocorticoid = np.isfinite(dose) & (dose > 0)
+        may_change([glucocorticoid.dose, glucocorticoid.changed, *DERIVED_DOSES], on_glucocorticoid)
+        course = np.isfinite(ctx.values(glucocorticoid.high_dose_since))
+        may_change([glucocorticoid.high_dose_since, glucocorticoid.high_dose_received], on_glucocorticoid & course)
         for column, acting in withheld_rows(ctx, trial).items() if withheld else ():
             may_change([column], acting)
         codes, names = ctx.cohort.text_codes(change.immunosuppressant.name)

@@ -38,6 +38,8 @@ class GlucocorticoidColumns(_Frozen):
     drug: str
     changed: str
     taper_failed: str
+    high_dose_since: str  # the start of a current >= 1 mg/kg/day course: a taper below it ends the course
+    high_dose_received: str  # ... which was received all the same
 
 
 class WithheldDrug(_Frozen):

@@ -501,3 +501,23 @@ def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(tr
     ]
     until = " ".join(line.split("│")[6].strip() for line in plans_table([result], AS_OF).splitlines() if "│" in line)
     assert until.strip() == f"2026-12-18 (renewable: repeat the pregnancy test ({kind}))"
+
+
+def test_a_taper_below_1_mg_per_kg_ends_the_high_dose_course_on_record() -> None:
+    """Review 37 m6: a current >= 1 mg/kg/day course on record (high_dose_gc_since_date) failed NCT06821659's 30
+    mg/day maximum whatever the dose, and the taper left its start date standing, so no plan was found.  Below 1
+    mg/kg/day the course is over; it was received all the same.  Without a weight, the per-kg dose is unknown and
+    the course stands."""
+    row = {
+        **base("NCT06821659"),
+        "glucocorticoid": "methylprednisolone",
+        "glucocorticoid_mg_day": "52",  # 65 mg/day prednisone
+        "glucocorticoid_dose_changed_date": "2026-11-03",
+        "high_dose_gc_since_date": "2026-11-03",
+        "weight_kg": "60",
+    }
+    result = plan_for("NCT06821659", row)
+    assert result.reachable and result.earliest_date == day("2026-12-21")  # 24 mg/day from 12-14, stable 7 days
+    changed = {column: result.changes[column] for column in ("high_dose_gc_since_date", "high_dose_gc_received")}
+    assert changed == {"high_dose_gc_since_date": "never", "high_dose_gc_received": "true"}
+    assert not plan_for("NCT06821659", {**row, "weight_kg": ""}, 60).reachable
