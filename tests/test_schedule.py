@@ -694,3 +694,24 @@ def test_a_withheld_drug_is_withheld_to_the_calendars_infusion() -> None:
         assert len(withheld) == 1 and withheld[0].endswith(keep), pid
     # the latest infusion is weeks after the plan's date (2026-12-08), which is all the plan withholds it to
     assert frame["planned_date"].max() == pd.Timestamp("2026-12-25")
+
+
+@pytest.mark.parametrize(("time_limit", "limits"), [(None, [None] * 4 + [60.0, 2.0]), (5.0, [5.0] * 5 + [2.0])])
+def test_only_the_sooner_days_level_is_limited_by_default(
+    monkeypatch: pytest.MonkeyPatch, time_limit: float | None, limits: list[float | None]
+) -> None:
+    """The sooner-days level's proof took over 14 minutes on 3,000 patients: by default it gets DAYS_LIMIT
+    deterministic seconds (then its gap is reported), the tie-break its own, every other level none."""
+    import matcher.schedule as module
+
+    seen: list[float | None] = []
+    solve = module._solve
+    monkeypatch.setattr(
+        module, "_solve", lambda model, objective, limit: (seen.append(limit), solve(model, objective, limit))[1]
+    )
+    trials = [_trial(ESCALATION_ID, 9, design="3+3", dose_levels=2)]
+    records = [{"patient_id": f"L{i}"} for i in range(4)]
+    calendar, _ = _solve(
+        {(f"L{i}", ESCALATION_ID): (AS_OF, None) for i in range(4)}, trials, 90, records, time_limit=time_limit
+    )
+    assert seen == limits and calendar.proven

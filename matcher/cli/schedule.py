@@ -52,7 +52,9 @@ from matcher.trials import load_trials
     "--time-limit",
     type=click.FloatRange(0, None, min_open=True),
     default=None,
-    help="Deterministic time limit (seconds of CP-SAT deterministic time); the gap is reported.",
+    help="Deterministic time limit per objective level (seconds of CP-SAT deterministic time); the gap is "
+    "reported.  Default: none, but 60 for the sooner-days level, whose proof can take many minutes on thousands "
+    "of patients; give a large value to ask for the proof.",
 )
 @click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for the what-if plans.")
 @recruiting_option
