@@ -46,6 +46,8 @@ from matcher.reasons import Solved, explain, listed
 from matcher.scenario import QuotaRule
 from matcher.screening import Screening
 
+TIE_BREAK_LIMIT = 2.0  # deterministic seconds for the patient_id tie-break: the best found then stands
+
 
 def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
     solver = cp_model.CpSolver()
@@ -108,8 +110,10 @@ def allocate(
         for i in range(len(x)):
             model.add_hint(x[i], solver.boolean_value(x[i]))
         model.minimize(sum(int(o) * x[i] for i, o in enumerate(order)))
-        tie_solver, tie_status = _solve(model, time_limit)
-        if tie_status == cp_model.OPTIMAL:
+        # every solution of this solve is an optimal allocation; only the patient_id order among them is sought, in
+        # a bounded deterministic time (its proof took 298 s on 3,000 patients with 180-day near-miss arcs)
+        tie_solver, tie_status = _solve(model, min(time_limit or TIE_BREAK_LIMIT, TIE_BREAK_LIMIT))
+        if tie_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             chosen = [i for i in range(len(x)) if tie_solver.boolean_value(x[i])]
     gap = 0.0 if proven else (abs(bound - best) / max(1, abs(bound)))
     solved = Solved(

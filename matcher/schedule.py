@@ -42,6 +42,7 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.actions import WITHHOLD
+from matcher.allocation import TIE_BREAK_LIMIT
 from matcher.arcs import _id_order, _preference_ranks, _priorities
 from matcher.errors import MatcherError, ParameterError
 from matcher.escalation import EnrollmentPath, EnrollmentState, enrollment_path
@@ -51,7 +52,6 @@ from matcher.screening import Screening
 from matcher.validate import reason_text
 
 STATUSES = ("scheduled", "reserve", "unplaced", "invalid")
-TIE_BREAK_LIMIT = 2.0  # deterministic seconds for the patient_id tie-break: the best found then stands
 # deterministic seconds for the sooner-days level when no limit is given: its bound closes slowly on thousands of
 # patients (3,000: the best calendar found at once, the proof not after 14 minutes; 1,000: proven in 17 s)
 DAYS_LIMIT = 60.0
