@@ -28,6 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.arcs import (
+    TIE_BREAK_LIMIT,
     Arcs,
     _id_order,
     _signatures,
@@ -45,8 +46,6 @@ from matcher.plans import Plan
 from matcher.reasons import Solved, explain, listed
 from matcher.scenario import QuotaRule
 from matcher.screening import Screening
-
-TIE_BREAK_LIMIT = 2.0  # deterministic seconds for the patient_id tie-break: the best found then stands
 
 
 def _solve(model: cp_model.CpModel, time_limit: float | None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:

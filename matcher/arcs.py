@@ -16,6 +16,8 @@ from matcher.screening import ELIGIBLE, Screening
 _INT64_SAFE = 2**62  # weights stay below this, so CP-SAT sums of them never overflow
 
 LEVELS = ("enrolled", "kept", "priority", "preference", "days")
+# deterministic seconds for the patient_id tie-break of allocate and schedule: the best found then stands
+TIE_BREAK_LIMIT = 2.0
 
 
 @dataclass

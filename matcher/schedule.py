@@ -42,8 +42,7 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.actions import WITHHOLD
-from matcher.allocation import TIE_BREAK_LIMIT
-from matcher.arcs import _id_order, _preference_ranks, _priorities
+from matcher.arcs import TIE_BREAK_LIMIT, _id_order, _preference_ranks, _priorities
 from matcher.errors import MatcherError, ParameterError
 from matcher.escalation import EnrollmentPath, EnrollmentState, enrollment_path
 from matcher.plans import Action, Plan
