@@ -48,7 +48,7 @@ class Choice:
     note: str
     summary: str
     earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
-    lasts: bool = False  # runs from today to the plan date (a withheld drug), not a one-off; the note adds the date
+    lasts: bool = False  # runs from today to the earliest date (a withheld drug), not a one-off; the note adds the date
     until_event: str = ""  # a withheld drug whose washout runs to a later event (the infusion): until after it
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
@@ -279,9 +279,9 @@ class PlanModel:
             named = self.ctx.lowered_at(drug.name_column, self.row) if drug.name_column else None
             name = named if named not in (None, "none") else drug.drug
             runs = (
-                f"until after the {event}, which the washout runs to; the plan date is"
+                f"until after the {event}, which the washout runs to; the earliest date is"
                 if later
-                else "up to and on the plan date"
+                else "up to and on the earliest date"
             )
             choice = self._new_choice(
                 action=WITHHOLD,
@@ -413,7 +413,7 @@ class PlanModel:
             ruled_out = [c.reason for c in test.contraindications if self._known_to_hold(c.field, c.op, c.value)]
             if ruled_out:
                 continue
-            overrides: dict[str, Value] = {test.date: TestDay()}
+            overrides: dict[str, Value] = {test.date: TestDay(test.lead_days)}
             for column, spelled in accepted_kinds(self.trial, test).items():
                 overrides[column] = _spelled_value(self.ctx, column, spelled)
             overrides.update({column: Unknown() for column in test.pending})
@@ -535,8 +535,8 @@ class PlanModel:
 
     def record_after(self, taken: list[Choice], day: int) -> dict[str, str]:
         """The columns the ``taken`` choices leave changed on plan day ``day``, as ``--set`` values: a repeated test
-        dated that day with its result blank (awaited), a course not withheld dosed that day; doses derived from
-        others are left to be derived."""
+        dated that day (a biopsy the earliest day it may be done) with its result blank (awaited), a course not
+        withheld dosed that day; doses derived from others are left to be derived."""
         plan_day = float(self.ctx.today + day)
         changed: dict[str, Value] = {}
         for choice in taken:
@@ -546,11 +546,7 @@ class PlanModel:
             if withheld.index not in chosen and column not in changed:
                 changed[column] = PlanDay()
         return as_cells(
-            {
-                column: plan_day if isinstance(value, (TestDay, PlanDay)) else value
-                for column, value in changed.items()
-                if column not in DERIVED_DOSES
-            }
+            {column: _recorded_day(value, plan_day) for column, value in changed.items() if column not in DERIVED_DOSES}
         )
 
     def burden(self) -> cp_model.LinearExpr:
@@ -569,6 +565,14 @@ class PlanModel:
         if time_limit:
             solver.parameters.max_deterministic_time = time_limit
         return solver
+
+
+def _recorded_day(value: Value, plan_day: float) -> Value:
+    """A value as the record holds it after the plan: a test dated the earliest day it may be done (a biopsy in the
+    days up to the plan day), a course that goes on dosed on the plan day."""
+    if isinstance(value, TestDay):
+        return plan_day - value.lead_days
+    return plan_day if isinstance(value, PlanDay) else value
 
 
 _CONSTANT_RAILS: tuple[Rails, ...] = ((False, True), (False, False), (True, False))  # by Kleene code

@@ -31,6 +31,7 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.context import Context, linear_total, washout_days
 from matcher.dates import day_number, from_day_number, subtract
+from matcher.derived import birthdays
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 
@@ -52,7 +53,11 @@ class Never:
 
 @dataclass(frozen=True)
 class TestDay:
-    """The date of a test repeated by a plan: a variable the planner ties to the enrolment day."""
+    """The date of a test repeated by a plan: a variable the planner ties to the enrolment day.  A test done in
+    the ``lead_days`` up to it (a biopsy, its histology read by then) is dated at the earliest it may be done, so
+    a window its date opens closes no later than it may in fact."""
+
+    lead_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,15 +202,9 @@ class Compiler:
                 if 0 < offset <= self.horizon:
                     offsets.append(offset)
             return offsets
-        years = self.ctx.cohort.column("age_years")[self.row]
-        offsets = []
-        next_whole = np.floor(years) + 1
-        while True:
-            offset = int(np.ceil((next_whole - years) * 365.25))
-            if offset > self.horizon:
-                return offsets
-            offsets.append(max(offset, 1))
-            next_whole += 1
+        years = float(self.ctx.cohort.column("age_years")[self.row])
+        since = (as_of - (self.ctx.cohort.age_years_on or as_of)).days  # the age was given on the screening date
+        return [day - since for day in birthdays(years, since + self.horizon) if day > since]
 
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
         """Day number of (enrolment day minus duration), as a table over t."""
@@ -221,7 +220,7 @@ class Compiler:
 
     def date_expr(self, value: Value) -> cp_model.LinearExpr | int:
         if isinstance(value, TestDay):
-            return cast(cp_model.LinearExpr, self.today + self.test_day)
+            return cast(cp_model.LinearExpr, self.today + self.test_day - value.lead_days)
         if isinstance(value, PlanDay):
             return self.enrolment_day()
         return int(cast(float, value))

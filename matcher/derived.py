@@ -4,7 +4,8 @@ Formulas (docs/clinical-facts.md):
 
 * ``age``: completed years at the as-of date from ``birth_date`` (a 29 February
   birthday falls on 1 March in common years); without a birth date, the whole
-  part of ``age_years``.
+  part of ``age_years`` (the age at the cohort's screening date) grown by the
+  days since, at 365.25 a year (``birthdays``).
 * ``prednisone_equivalent_mg_day``: ``glucocorticoid_mg_day`` x 5 / (mg of the drug
   equivalent to 5 mg prednisone), rounded to 1e-6 mg;
   0 mg is 0 whatever the drug.  ``prednisone_equivalent_mg_kg_day`` divides by weight.
@@ -39,6 +40,9 @@ class Cohort(Protocol):
 
     def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray: ...
 
+    @property
+    def age_years_on(self) -> dt.date | None: ...
+
 
 def calendar_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month and day of month of finite day numbers (others give garbage, mask them)."""
@@ -71,9 +75,34 @@ class Derived:
     by_sex: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def birthdays(years: float, until: int) -> list[int]:
+    """The days after the screening date, up to ``until``, on which a patient aged ``years`` then (``age_years``,
+    no birth date) completes another year, at 365.25 days a year.  The evaluator and the CP-SAT compiler both count
+    from these days, so a plan's later date and a screen on that date agree."""
+    days, whole = [], np.floor(years) + 1
+    while (day := int(np.ceil((whole - years) * 365.25))) <= until:
+        days.append(day)
+        whole += 1
+    return days
+
+
+def _years_grown(years: np.ndarray, days: int) -> np.ndarray:
+    """Completed years ``days`` after the screening date of patients aged ``years`` then (review 39 M1: the
+    whole part of ``age_years`` was read on every later date, so a plan enrolled a 19-year-old where 18 is the
+    maximum, and a 4.9-year-old never reached a minimum of 5)."""
+    grown = np.floor(years)
+    whole = grown + 1
+    for _ in range(max(days, 0) // 365 + 2):  # at most one year more per 365.25 days, and one partial year
+        reached = np.ceil((whole - years) * 365.25) <= days
+        grown = np.where(reached, whole, grown)
+        whole = whole + 1
+    return grown
+
+
 def _age(cohort: Cohort, as_of: dt.date) -> Derived:
     from_birth = completed_years(cohort.column("birth_date"), as_of)
-    age = np.where(np.isnan(from_birth), np.floor(cohort.column("age_years")), from_birth)
+    since = (as_of - (cohort.age_years_on or as_of)).days
+    age = np.where(np.isnan(from_birth), _years_grown(cohort.column("age_years"), since), from_birth)
     return Derived(age, {"birth_date": np.isnan(age)})
 
 

@@ -431,8 +431,9 @@ class Enrollment(Node):
     dlt_days: int = Field(
         28,
         ge=0,
-        description="a cohort's last infusion + dlt_days <= the next cohort's first enrolment, the escalation decided "
-        "before a patient is assigned the next dose level and lymphodepleted (3+3)",
+        description="the DLT window: the dlt_days days after a cohort's last infusion (day 0), all before the next "
+        "cohort's first enrolment, the escalation decided before a patient is assigned the next dose level and "
+        "lymphodepleted (3+3)",
     )
     stagger_days: int = Field(
         7,
@@ -454,8 +455,10 @@ class Enrollment(Node):
     def escalation_days(self) -> int:
         """Days from a cohort's last infusion to the next cohort's first infusion at the soonest: the DLT window, then
         the next patient's enrolment and lymphodepletion (review 37 M1: a sentinel of the next dose level was
-        enrolled and lymphodepleted on day 23 of a 28-day DLT window)."""
-        return self.dlt_days + self.enrolment_days
+        enrolled and lymphodepleted on day 23 of a 28-day DLT window).  The window is days 1 to ``dlt_days`` after
+        the infusion (day 0), so the next enrolment is on day ``dlt_days + 1`` at the soonest (review 39: it was on
+        day 28 of a 28-day window, which the calendar's figure drew as still open)."""
+        return self.dlt_days + 1 + self.enrolment_days
 
     @property
     def sentinel_days(self) -> int:

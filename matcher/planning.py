@@ -36,7 +36,7 @@ from matcher.evaluate import criterion_holds, criterion_undecided_columns, decid
 from matcher.explain import reasons
 from matcher.facts import RepeatableTest
 from matcher.findings import Finding, finding
-from matcher.kleene import FALSE, UNKNOWN
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.plans import DEFAULT_HORIZON, LONGEST_WAIT, Action, Alternative, Plan, Renewal
 from matcher.rescreening import readable_row, with_changes
 from matcher.rule_reads import criterion_leaves, criterion_node_fields, criterion_reads, criterion_washouts
@@ -91,7 +91,7 @@ def plan(
             continue
         if criterion_holds(criterion, ctx)[row] == FALSE:  # fails whatever changes: a minimal reason on its own
             result.solver_status = "INFEASIBLE"
-            return _blocked(result, [criterion.id], ctx, trial, row) if explain_blocking else result
+            return _blocked(result, [criterion.id], ctx, trial, row, 0) if explain_blocking else result
     built = PlanModel(ctx, trial, row, horizon)
     assumptions = []
     for criterion, (_, is_false) in zip(built.criteria, built.rails, strict=True):
@@ -192,19 +192,34 @@ def _beyond(
 ) -> Plan:
     """No plan within the horizon: ``core`` blocks it, unless waiting longer (up to 5 years) meets it."""
     if not look_beyond or horizon >= LONGEST_WAIT:
-        return _blocked(result, core, ctx, trial, row)
+        return _blocked(result, core, ctx, trial, row, horizon)
     longer = plan(ctx, trial, row, LONGEST_WAIT, time_limit, look_beyond=False)
     if not longer.reachable:
-        return _blocked(result, longer.blocking, ctx, trial, row)
+        return _blocked(result, longer.blocking, ctx, trial, row, LONGEST_WAIT)
     result.beyond_horizon, result.beyond_horizon_date, result.beyond_horizon_criteria = True, longer.earliest_date, core
     return result
 
 
-def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int) -> Plan:
-    """The plan blocked by ``core``, each criterion with its reason today in words."""
+def _blocked(result: Plan, core: list[str], ctx: Context, trial: ir.Trial, row: int, horizon: int) -> Plan:
+    """The plan blocked by ``core``, each criterion with its reason in words: today's, or for one met today, on the
+    first day within the horizon it is not (an age that passes the maximum before a window closes: its words
+    today were empty)."""
     result.blocking = core
-    result.blocking_words = [reasons(trial.criterion(c), ctx, np.array([row]))[0].text for c in core]
+    result.blocking_words = [_blocking_words(trial.criterion(c), ctx, row, horizon) for c in core]
     return result
+
+
+def _blocking_words(criterion: ir.Criterion, ctx: Context, row: int, horizon: int) -> str:
+    """The criterion's reason today, or from the first day within ``horizon`` it is not met; one met on every day
+    blocks only with the plan's steps, and is named by its text."""
+    if text := reasons(criterion, ctx, np.array([row]))[0].text:
+        return text
+    alone = ctx.cohort.take([row])
+    for days in range(1, horizon + 1):
+        later = Context(alone, ctx.as_of + dt.timedelta(days=days), ctx.facts)
+        if criterion_holds(criterion, later)[0] != TRUE:
+            return f"from {later.as_of.isoformat()}: {reasons(criterion, later, np.zeros(1, dtype=np.intp))[0].text}"
+    return f"met as recorded, but not with the others: {criterion.quote}"
 
 
 class PatientOnDay:

@@ -66,5 +66,7 @@ def rescreen(
 ) -> Screening:
     """Screen one patient under an explicit change: columns set to new values and/or days waited."""
     screening_day = as_of + dt.timedelta(days=wait_days)
-    one = check_as_of(with_changes(cohort, patient_row(cohort, patient_id), changes), screening_day)
+    one = with_changes(cohort, patient_row(cohort, patient_id), changes)
+    one.age_years_on = one.age_years_on or as_of  # an age_years is given on the as-of date, and grows by the wait
+    one = check_as_of(one, screening_day)
     return screen(one, trials, screening_day)

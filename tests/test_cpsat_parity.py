@@ -86,7 +86,7 @@ def pools() -> dict[str, tuple[str, ...]]:
         for d in (-1, 0, 1)
     ]
     out["birth_date"] = ("", *births)
-    out["age_years"] = ("",)
+    out["age_years"] = ("", "4.95", "17.97", "18.95", "65.98", "80.97")  # where birth_date is blank: a birthday soon
     out["glucocorticoid"] = ("", "prednisone", "methylprednisolone", "dexamethasone", "hydrocortisone")
     out["glucocorticoid_mg_day"] = ("", "0", "4.5", "7.5", "16", "20", "24", "30", "35")
     out["weight_kg"] = ("", "20", "40", "40.01", "60")

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.cohort import cohort_from_records
+from matcher.cohort import check_as_of, cohort_from_records
 from matcher.context import Context
-from matcher.derived import bedside_schwartz, ckd_epi_2021, cockcroft_gault, completed_years, derive
+from matcher.derived import bedside_schwartz, birthdays, ckd_epi_2021, cockcroft_gault, completed_years, derive
 from matcher.facts import default_facts
 from matcher.planning import status_now
 from matcher.trials import effective_facts
@@ -63,6 +63,21 @@ def test_completed_years_turn_on_the_birthday() -> None:
     births = np.array([dt.date(2008, 11, 23), dt.date(2008, 11, 24), dt.date(1990, 1, 1)], dtype="datetime64[D]")
     days = births.astype("int64").astype(float)
     assert completed_years(days, AS_OF).tolist() == [18.0, 17.0, 36.0]
+
+
+@pytest.mark.parametrize(
+    ("years", "days", "age"),
+    [(18.95, 18, 18), (18.95, 19, 19), (4.9, 36, 4), (4.9, 37, 5), (30.0, 365, 30), (30.0, 366, 31), (7.5, 900, 9)],
+)
+def test_age_years_grows_after_the_screening_date_on_the_days_the_planner_counts(
+    years: float, days: int, age: int
+) -> None:
+    """Review 39 M1: an age given as ``age_years`` (at the screening date) stayed its whole part on every later
+    date.  It grows at 365.25 days a year, on the days ``birthdays`` gives the CP-SAT compiler."""
+    cohort = check_as_of(cohort_from_records([{"patient_id": "p", "age_years": years}]), AS_OF)
+    later = Context(cohort, AS_OF, default_facts()).later(days)
+    assert later.values("age")[0] == age == np.floor(years) + len(birthdays(years, days))
+    assert Context(cohort.take([0]), AS_OF + dt.timedelta(days=days), default_facts()).values("age")[0] == age
 
 
 def _derived(**patient: str) -> dict[str, float]:

@@ -129,7 +129,8 @@ def _check_cohorts(
             assert all(day - lead >= days[0] + stagger for day in planned if day != days[0]), f"stagger in cohort {n}"
         if n > 1 and min(days) in planned:
             gap = min(days) - lead - max(cohorts[n - 1])
-            assert gap.days >= design["dlt_days"], f"{trial_id}: DLT window open at cohort {n}'s enrolment: {gap.days}"
+            # the window is days 1..dlt_days after the last infusion (day 0): enrolment after it
+            assert gap.days > design["dlt_days"], f"{trial_id}: DLT window open at cohort {n}'s enrolment: {gap.days}"
 
 
 def _three_plus_three(design: dict[str, Any], dosed: list[dict[str, Any]], cohorts: int) -> list[int]:
@@ -244,12 +245,12 @@ def test_a_window_closing_between_cohorts_is_explained_with_its_dates(tmp_path: 
     rows = check_calendar(text, ["E0", "E1", "E2", "E3"], _trial_files(tmp_path, trials), windows, AS_OF, 180)
     late = rows[3]
     assert late["status"] == "unplaced"
-    # Cohort 1 (E0-E2) goes on 2026-12-01 and 2026-12-07/08 (2 a week), so cohort 2 may be enrolled 28 days after
-    # (the DLT window) and infused 5 days later.
+    # Cohort 1 (E0-E2) goes on 2026-12-01 and 2026-12-07/08 (2 a week), so cohort 2 may be enrolled the day after
+    # the 28 days of the DLT window and infused 5 days later.
     last = max(dt.date.fromisoformat(r["planned_date"]) for r in rows[:3])
     assert late["reason"] == (  # enrolment from 2026-12-07 to 2026-12-10: infusion 5 days later
         f"{ESCALATION_ID}: window 2026-12-13…2026-12-16 closes before cohort 2 may start "
-        f"({(last + dt.timedelta(days=28 + 5)).isoformat()})"
+        f"({(last + dt.timedelta(days=28 + 1 + 5)).isoformat()})"
     )
 
 

@@ -55,7 +55,7 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
     assert [a.action for a in result.actions] == ["withhold_drug", "repeat_test"]
     assert result.actions[0].text == (
-        "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the plan date, 2026-11-30"
+        "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the earliest date, 2026-11-30"
     )
     # her pregnancy test (2026-11-20) is too old by then: repeated on the plan date (review 30 M3)
     assert (
@@ -75,7 +75,7 @@ def test_a_course_withheld_for_a_washout_counted_to_a_later_event_is_withheld_un
     assert result.earliest_date == day("2027-02-20")  # 5 x 19.8 days -> 99 days
     assert result.actions[0].text == (
         f"2026-11-23: give no more belimumab (last dose 2026-11-13) until after the {event}, which the washout runs"
-        " to; the plan date is 2027-02-20"
+        " to; the earliest date is 2027-02-20"
     )
     assert result.actions[0].until is None  # the event's date, after the plan's, is not known (round 17c, N1)
 
@@ -85,7 +85,7 @@ def test_withholding_cyclophosphamide_leaves_the_trials_own_lymphodepletion() ->
     result = plan_for("NCT06821659", {**base("NCT06821659"), "cyclophosphamide_last_dose": "2026-11-22"})
     assert result.actions[0].text == (
         "2026-11-23: give no more cyclophosphamide (last dose 2026-11-22) besides the trial's own lymphodepletion"
-        " until after the infusion, which the washout runs to; the plan date is 2026-11-25"
+        " until after the infusion, which the washout runs to; the earliest date is 2026-11-25"
     )
 
 
@@ -152,6 +152,38 @@ def test_taper_of_methylprednisolone_is_stated_in_the_drug() -> None:
     assert result.earliest_date == day("2026-12-07")
 
 
+def _aged(years: str, **changes: str) -> dict[str, Any]:
+    """The paediatric vignette with its age given as ``age_years`` at the as-of date, no birth date."""
+    return {**base("NCT06222853"), "birth_date": "", "age_years": years, **changes}
+
+
+def test_an_age_given_in_years_passes_the_maximum_on_its_birthday_so_no_plan_waits_past_it() -> None:
+    """Review 39 M1: 18.95 years on 11-23 turns 19 on 12-12 (0.05 x 365.25 days on).  Her CNS event's 60 days run
+    to 12-31, so no plan: the age was read as 18 on every later day, and she was planned from 12-31, a 19-year-old
+    where 18 is the maximum.  The age is said on the day it fails (its words today were empty)."""
+    result = plan_for("NCT06222853", _aged("18.95", cns_event_date="2026-11-01"))
+    assert (result.status_now, result.reachable) == ("ineligible", False)
+    assert result.blocking_words == [
+        "from 2026-12-12: age 19 years is above the 18 years limit",
+        "CNS event on 2026-11-01 is within the last 60 days; the window closes 2026-12-31",
+    ]
+    eligible = plan_for("NCT06222853", _aged("18.95", childbearing_potential="false"))
+    assert (eligible.status_now, eligible.eligible_until, eligible.closes) == (
+        "eligible",
+        day("2026-12-11"),
+        ["NCT06222853.incl.1"],
+    )
+    trials = [load_trials()["NCT06222853"]]
+    waited = rescreen(cohort_from_records([{**_aged("18.95"), "patient_id": "p1"}]), "p1", trials, AS_OF, {}, 60)
+    assert waited.results[0].reasons(0)[0].text == "age 19 years is above the 18 years limit"
+
+
+def test_an_age_given_in_years_reaches_the_minimum_on_its_birthday() -> None:
+    """The reverse: 4.9 years on 11-23 is 5 from 12-30, which the planner had folded away as never."""
+    result = plan_for("NCT06222853", _aged("4.9", childbearing_potential="false"))
+    assert (result.status_now, result.reachable, result.earliest_date) == ("ineligible", True, day("2026-12-30"))
+
+
 def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:
     result = plan_for("NCT06222853", {**base("NCT06222853"), "cns_event_date": "2026-10-24"})
     assert result.earliest_date == day("2026-12-23")
@@ -173,6 +205,17 @@ def test_expired_biopsy_plans_a_repeat_biopsy_with_its_lead_time_condition_and_p
     assert repeat[0].text.startswith("2026-12-07: repeat the renal biopsy, in the 14 days up to this date: ")
     assert repeat[0].date == result.earliest_date and repeat[0].burden == 60
     assert result.status_at_plan == "unknown" and "lupus_nephritis_class" in result.pending
+
+
+def test_a_repeated_biopsy_is_dated_the_earliest_day_it_may_be_done_so_its_window_closes_no_later() -> None:
+    """The biopsy is done in the 14 days up to the plan date: the record dates it 11-23, the first of them, and its
+    six months end 2027-05-22.  Dated on the plan date (12-07) it held to 2027-06-06, 14 days past the window of a
+    biopsy done on 11-23, which a calendar over a year could fill."""
+    patient = {**base("NCT06920433"), "renal_biopsy_date": "2026-04-01", "childbearing_potential": "false"}
+    result = plan_for("NCT06920433", patient, horizon=365)
+    assert result.earliest_date == day("2026-12-07")
+    assert result.changes["renal_biopsy_date"] == "2026-11-23"
+    assert (result.eligible_until, result.closes) == (day("2027-05-22"), ["NCT06920433.incl.3"])
 
 
 def test_stopping_a_named_immunosuppressant_waits_for_that_drugs_own_washout() -> None:

@@ -78,7 +78,11 @@ def schedule_command(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Enrolment calendar for COHORT: planned infusion dates per trial, cohort and dose level, proven optimal."""
+    """Enrolment calendar for COHORT: planned infusion dates per trial, cohort and dose level.
+
+    Each objective level is proven optimal, except the sooner-days level without --time-limit: after 60
+    deterministic seconds its calendar stands, reported as FEASIBLE with its gap.
+    """
     warnings = RunWarnings()
     chosen = trials_for_run(trials, models, recruiting_only, as_of, warnings)
     slots, quotas = slots_and_quotas(chosen, models, {}, scenario, warnings)
