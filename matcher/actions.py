@@ -48,8 +48,8 @@ class Choice:
     note: str
     summary: str
     earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
-    lasts: bool = False  # runs from today to the earliest date (a withheld drug), not a one-off; the note adds the date
-    until_event: str = ""  # a withheld drug whose washout runs to a later event (the infusion): until after it
+    lasts: bool = False  # a withheld drug: from today until after the infusion, not a one-off; the note adds the date
+    until_event: str = ""  # the later event a withheld drug's washout runs to (the infusion, the enrolment), if any
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
@@ -278,11 +278,14 @@ class PlanModel:
             besides = f" besides {drug.besides}" if drug.besides else ""
             named = self.ctx.lowered_at(drug.name_column, self.row) if drug.name_column else None
             name = named if named not in (None, "none") else drug.drug
-            runs = (
-                f"until after the {event}, which the washout runs to; the earliest date is"
-                if later
-                else "up to and on the earliest date"
-            )
+            # held until after the infusion whatever day the washout runs to: a dose between that day and the
+            # infusion is not one a clinician would give before CAR-T (review 40 m5: "until after the enrolment")
+            if later == ["infusion"]:
+                runs = "until after the infusion, which the washout runs to; the earliest date is"
+            elif later:
+                runs = f"until after the infusion (the washout runs to the {event}); the earliest date is"
+            else:
+                runs = "until after the infusion; the washout runs to the earliest date"
             choice = self._new_choice(
                 action=WITHHOLD,
                 column=drug.column,
@@ -422,6 +425,8 @@ class PlanModel:
             before = _date_text(self.compiler.original(test.date))
             name = named_test(self.trial, test)
             do = f"repeat the {name}" if before not in (None, "never") else f"do the {name} (none on record)"
+            if test.invasive:  # review 40 N7: the step did not say it calls for an invasive procedure
+                do += " (an invasive procedure)"
             if test.lead_days:  # dated when its result is read (review 37 m1: a biopsy seemed due on enrolment day)
                 do += f", in the {test.lead_days} days up to this date"
             self._new_choice(

@@ -282,8 +282,11 @@ class Compiler:
             return True, False
         recorded = None if isinstance(name, (Unknown, Never)) else str(name)
         fewest, most = washout_days(rule, self.ctx.facts, recorded)
-        if np.isnan(fewest):
-            return UNKNOWN_RAILS
+        if np.isnan(fewest):  # no half-life known: washed out never, and not on the day of a dose (as the evaluator)
+            if isinstance(value, PlanDay):
+                return False, True
+            since = cast(cp_model.LinearExpr, self.enrolment_day() - self.date_expr(value))
+            return False, self.reify(since, "<", 1)
         elapsed = cast(cp_model.LinearExpr, self.enrolment_day() - self.date_expr(value))
         done = self.reify(elapsed, ">=", int(most))
         if fewest == most:

@@ -133,7 +133,9 @@ def _washout(rule: ir.Washout, ctx: Context) -> np.ndarray:
     never = np.isneginf(days)
     with np.errstate(invalid="ignore"):
         elapsed = ctx.today - days
-        done, not_done = elapsed >= most, elapsed < fewest
+        # a dose on the day read is not washed out whatever the half-life, even one the facts do not know (review 40
+        # M1: a course of such a biologic going on to the plan's date was read as no worse than withholding it)
+        done, not_done = elapsed >= most, (elapsed < fewest) | (np.isnan(fewest) & (elapsed <= 0))
     return np.where(never | done, TRUE, np.where(not_done & ~never, FALSE, UNKNOWN)).astype(np.int8)
 
 

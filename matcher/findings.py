@@ -322,6 +322,8 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     fewest, most = washout_days(rule, ctx.facts, named)
     given = f"{drug} last given {day_text(day)}"
     if math.isnan(most):
+        if verdict == FALSE:  # given on the day read: not washed out, whatever its half-life
+            return Finding(rule, verdict, values, lives, None, (), f"{given}, the day screened: no washout has run")
         text = f"{given}; {_no_half_life(rule, ctx.facts, named)}"
         return Finding(rule, verdict, values, lives, None, (rule.drug_field,) if rule.drug_field else (), text)
     if fewest != most:

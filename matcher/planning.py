@@ -486,14 +486,14 @@ def _solution(built: PlanModel, solver: cp_model.CpSolver) -> Alternative:
 
 
 def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
-    """Tests are done on the plan day; a taper runs until its last step; a withheld drug until the plan day, or,
-    where its washout runs to the infusion or the enrolment, until after that event (no date)."""
+    """Tests are done on the plan day; a taper runs until its last step; a withheld drug until after the infusion
+    (no date), whatever day its washout runs to."""
     plan_day = as_of + dt.timedelta(days=day)
     on = plan_day if choice.action in ("repeat_test", "repeat_lab", "invasive_procedure") else as_of
     after = plan_day.isoformat() if choice.after == "plan date" else choice.after
     note = choice.note
     if choice.lasts:
-        until = None if choice.until_event else plan_day  # the event's date is not the plan's to know
+        until = None  # until after the infusion, whose date is not the plan's to know
         note = f"{note} {plan_day.isoformat()}" if choice.until_event else f"{note}, {plan_day.isoformat()}"
     elif choice.action == "taper_glucocorticoid":
         until = as_of + dt.timedelta(days=choice.earliest_day)

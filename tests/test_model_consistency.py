@@ -281,15 +281,29 @@ def test_sledai_lower_limits_read_the_clinical_score_where_the_total_is_blank() 
 
 
 def test_pregnancy_tests_without_a_window_in_the_text_use_the_renewable_default() -> None:
-    """A text that states 'within N days' gets N days; any other gets the documented 7-day default, renewable."""
-    for criterion in criteria():
-        if criterion.is_manual:
-            continue
-        for node in ir.walk(cast(ir.Rule, criterion.rule)):
-            if isinstance(node, ir.OccurredWithin) and node.field == "pregnancy_test_negative_date":
-                stated = re.search(r"within (\d+) days", criterion.quote)
-                assert node.window == ir.Duration(days=int(stated.group(1)) if stated else 7), criterion.id
-                assert node.renewable is (stated is None), criterion.id
+    """A trial reads its negative pregnancy test one way: in the window its text states ('within N days'), or, where
+    it states none, the documented 7-day default, renewable.  A criterion that borrows the test (a blank `pregnant`
+    settled by it) reads the trial's window."""
+    for trial in load_trials().values():
+        data = [c for c in trial.criteria if not c.is_manual]
+        nodes = {
+            (criterion.id, node)
+            for criterion in data
+            for node in ir.walk(cast(ir.Rule, criterion.rule))
+            if isinstance(node, ir.OccurredWithin) and node.field == "pregnancy_test_negative_date"
+        }
+        stated = [
+            int(found.group(1))
+            for c in data
+            if (found := re.search(r"within (\d+) days", c.quote)) and re.search(r"pregnan|hcg", c.quote, re.I)
+        ]
+        expected = ir.OccurredWithin(
+            type="occurred_within",
+            field="pregnancy_test_negative_date",
+            window=ir.Duration(days=stated[0] if stated else 7),
+            renewable=not stated,
+        )
+        assert nodes and {node for _, node in nodes} == {expected}, (trial.id, sorted(nodes, key=str))
 
 
 def test_every_active_infection_criterion_reads_active_tuberculosis() -> None:

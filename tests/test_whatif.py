@@ -55,8 +55,10 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     assert result.earliest_date == day("2026-11-30")  # 21 days after the dose
     assert [a.action for a in result.actions] == ["withhold_drug", "repeat_test"]
     assert result.actions[0].text == (
-        "2026-11-23: give no more belimumab (last dose 2026-11-09) up to and on the earliest date, 2026-11-30"
+        "2026-11-23: give no more belimumab (last dose 2026-11-09) until after the infusion; the washout runs to the"
+        " earliest date, 2026-11-30"
     )
+    assert result.actions[0].until is None  # held until after the infusion, whose date the plan does not know
     # her pregnancy test (2026-11-20) is too old by then: repeated on the plan date (review 30 M3)
     assert (
         result.actions[1].text
@@ -65,19 +67,44 @@ def test_belimumab_14_days_ago_against_a_3_week_exclusion() -> None:
     )
 
 
-@pytest.mark.parametrize(("trial_id", "event"), [("NCT06821659", "infusion"), ("NCT06920433", "enrolment")])
-def test_a_course_withheld_for_a_washout_counted_to_a_later_event_is_withheld_until_after_it(
-    trial_id: str, event: str
+@pytest.mark.parametrize(
+    ("trial_id", "runs"),
+    [
+        ("NCT06821659", "until after the infusion, which the washout runs to;"),
+        ("NCT06920433", "until after the infusion (the washout runs to the enrolment);"),
+    ],
+)
+def test_a_course_withheld_for_a_washout_counted_to_a_later_event_is_withheld_until_after_the_infusion(
+    trial_id: str, runs: str
 ) -> None:
     """Review round 17 (SAFETY): "up to and on the plan date" let the next dose fall between screening and the
-    infusion (NCT06821659 incl.4.washout) or the enrolment (NCT06920433 excl.14), which the washout runs to."""
+    infusion (NCT06821659 incl.4.washout) or the enrolment (NCT06920433 excl.14), which the washout runs to.
+    Review 40 m5: "until after the enrolment" let it fall between the enrolment and the infusion."""
     result = plan_for(trial_id, {**base(trial_id), "belimumab_last_dose": "2026-11-13"})
     assert result.earliest_date == day("2027-02-20")  # 5 x 19.8 days -> 99 days
     assert result.actions[0].text == (
-        f"2026-11-23: give no more belimumab (last dose 2026-11-13) until after the {event}, which the washout runs"
-        " to; the earliest date is 2027-02-20"
+        f"2026-11-23: give no more belimumab (last dose 2026-11-13) {runs} the earliest date is 2027-02-20"
     )
     assert result.actions[0].until is None  # the event's date, after the plan's, is not known (round 17c, N1)
+
+
+def test_a_biologic_with_no_half_life_known_is_withheld_while_its_half_life_is_recorded() -> None:
+    """Review 40 M1: ustekinumab (no half-life in the facts) 10 days ago.  Its course going on to the plan's date was
+    read as no worse than withholding it (both unknown), so the plan gave no step and recorded a dose on the plan's
+    date.  A dose on the day read is not washed out whatever the half-life, so the plan withholds it."""
+    patient = {**base("NCT06920433"), "other_biologic": "ustekinumab", "other_biologic_last_dose": "2026-11-13"}
+    result = plan_for("NCT06920433", patient)
+    assert (result.earliest_date, result.status_at_plan, result.changes) == (AS_OF, "unknown", {})
+    assert result.actions[0].text == (
+        "2026-11-23: give no more ustekinumab (last dose 2026-11-13) until after the infusion (the washout runs to the"
+        " enrolment); the earliest date is 2026-11-23"
+    )
+    assert "the facts hold no half-life for ustekinumab: add it to the site facts" in result.actions[1].note
+    assert result.missing == ["other_biologic"]
+    given_today = {**patient, "other_biologic_last_dose": AS_OF.isoformat()}
+    cohort = cohort_from_records([{**given_today, "patient_id": "p1"}])
+    screened = rescreen(cohort, "p1", [load_trials()["NCT06920433"]], AS_OF, {}, 0).results[0]
+    assert screened.reasons(0)[0].text == "ustekinumab last given 2026-11-23, the day screened: no washout has run"
 
 
 def test_withholding_cyclophosphamide_leaves_the_trials_own_lymphodepletion() -> None:
@@ -202,7 +229,9 @@ def test_expired_biopsy_plans_a_repeat_biopsy_with_its_lead_time_condition_and_p
     assert [a.action for a in repeat] == ["invasive_procedure"] and "must again show" in repeat[0].note
     assert result.earliest_date == AS_OF + dt.timedelta(days=14)  # the biopsy's lead time
     # dated when the histology is read, which the step says (review 37 m1: it read as a biopsy on enrolment day)
-    assert repeat[0].text.startswith("2026-12-07: repeat the renal biopsy, in the 14 days up to this date: ")
+    assert repeat[0].text.startswith(
+        "2026-12-07: repeat the renal biopsy (an invasive procedure), in the 14 days up to this date: "
+    )
     assert repeat[0].date == result.earliest_date and repeat[0].burden == 60
     assert result.status_at_plan == "unknown" and "lupus_nephritis_class" in result.pending
 
@@ -523,8 +552,15 @@ def test_a_named_current_drug_without_a_start_date_may_be_stopped(drug: str, sta
     assert [action.note for action in result.actions] == [f"stop {drug} on 2026-11-23; its washout runs from then"]
 
 
-@pytest.mark.parametrize(("trial_id", "closes"), [("NCT06920433", "incl.19"), ("NCT06821659", "incl.5.pregnancy_test")])
-def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(trial_id: str, closes: str) -> None:
+@pytest.mark.parametrize(
+    ("trial_id", "closes"),
+    [
+        # excl.15 reads the awaited result (pregnant) as settled by the test in its window (review 40 m3)
+        ("NCT06920433", ["excl.15", "incl.19"]),
+        ("NCT06821659", ["incl.5.pregnancy_test"]),
+    ],
+)
+def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(trial_id: str, closes: list[str]) -> None:
     """Review 29 (M2): the awaited test's date is unknown in the model, which never closes the window, so a plan
     repeating the test on 2026-12-12 stayed open to the biopsy window's end and `schedule` infused up to 77 days
     after the test; "a negative HCG test within 7 days before enrollment" holds to 2026-12-18, then the test is to
@@ -535,7 +571,7 @@ def test_a_plan_that_repeats_a_pregnancy_test_closes_when_the_test_is_too_old(tr
         ("repeat_test", day("2026-12-12"))
     ]
     assert (result.eligible_until, result.renewable_until) == (day("2026-12-18"), True)
-    assert result.closes == [f"{trial_id}.{closes}"]
+    assert result.closes == [f"{trial_id}.{criterion}" for criterion in closes]
     # review 31 m1: the test to renew is the kind the text asks for ("a negative serum HCG test" in NCT06821659),
     # fresh at the event the text counts it to (review 33 M1: "within 7 days before enrollment")
     kind = "serum" if trial_id == "NCT06821659" else "urine"

@@ -172,6 +172,7 @@ PASSING = [
     {"other_biologic_last_dose": "2026-09-14", "other_biologic": "abatacept"},  # 70 d
     {"other_biologic_last_dose": "never", "other_biologic": ""},
     {"end_stage_renal_disease": ""},  # CrCl 15 or more and no dialysis in 3 months rule it out
+    {"pregnant": ""},  # her negative test 3 days ago settles it, as in NCT06983964 and NCT06056921 (review 40 m3)
 ]
 
 
@@ -218,6 +219,9 @@ FAILING = [
     ({"bilirubin_x_uln": "2.01", "gilbert_syndrome": "false"}, INCL + "15"),
     ({"bilirubin_x_uln": "3.01", "gilbert_syndrome": "true"}, INCL + "15"),
     ({"crcl_ml_min": "29.9"}, INCL + "16"),
+    # CrCl 12 with the end-stage flag blank fails the clearance only: an acute injury is not end-stage renal failure
+    # (review 40 M2: excl.8 failed too, so the investigator's acute-decline exemption of incl.16 could not help)
+    ({"crcl_ml_min": "12", "end_stage_renal_disease": ""}, INCL + "16"),
     # Cockcroft-Gault: (140-36) x 60 / (72 x 2.5) x 0.85 = 29.5 mL/min
     ({"crcl_ml_min": "", "creatinine_mg_dl": "2.5"}, INCL + "16"),
     ({"ecog": "2"}, INCL + "17"),
@@ -306,8 +310,10 @@ UNKNOWN = [
     # with no malignancy details at all, a type other than `none` would also need its date and status
     ({"malignancy_type": ""}, ["malignancy_date", "malignancy_status", "malignancy_type"]),
     ({"malignancy_type": "other", "malignancy_status": "cured", "malignancy_date": ""}, ["malignancy_date"]),
-    # with the flag blank, end-stage renal failure is read from CrCl and dialysis: only the dialysis is then blank
-    ({"end_stage_renal_disease": "", "dialysis_date": ""}, ["dialysis_date"]),
+    # with the flag blank, CrCl and dialysis can rule end-stage renal failure out: a blank dialysis may, or the flag
+    ({"end_stage_renal_disease": "", "dialysis_date": ""}, ["dialysis_date", "end_stage_renal_disease"]),
+    # ...but not in: a sign of kidney failure may be an acute injury, recovered (review 40 M2), so the flag is asked
+    ({"end_stage_renal_disease": "", "dialysis_date": "2026-10-23"}, ["end_stage_renal_disease"]),
     ({"hbcab_positive": "true", "hbv_dna_detectable": ""}, ["hbv_dna_detectable"]),
     ({"hbcab_positive": ""}, ["hbcab_positive", "hbv_dna_detectable"]),
     ({"hcv_ab_positive": "true", "hcv_rna_detectable": ""}, ["hcv_rna_detectable"]),
@@ -326,7 +332,8 @@ UNKNOWN = [
     ({"cyclophosphamide_last_dose": ""}, ["cyclophosphamide_last_dose"]),
     # unnamed: decided only outside 63-142 days (the shortest and longest biologic washout)
     ({"other_biologic_last_dose": "2026-09-01", "other_biologic": ""}, ["other_biologic"]),
-    ({"pregnant": ""}, ["pregnant"]),
+    # with no test on record, a blank result is open too
+    ({"pregnant": "", "pregnancy_test_negative_date": ""}, ["pregnancy_test_negative_date", "pregnant"]),
     ({"planning_pregnancy": ""}, ["planning_pregnancy"]),
 ]
 
