@@ -54,9 +54,10 @@ class Cohort:
     values: dict[str, np.ndarray]
     invalid: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # The screening date ``age_years`` gives the age at: set by ``check_as_of``, or by the first context that reads
-    # the cohort; a later date grows it (a plan's date, ``--wait``), an earlier one does not.
-    age_years_on: dt.date | None = None
+    # The screening date the values were taken at: ``age_years`` is the age then, and the creatinine was drawn then
+    # (eGFR and CrCl are estimated with the age then).  Set by ``check_as_of``, or by the first context that reads
+    # the cohort; a later date (a plan's, ``--wait``) grows ``age_years``.
+    screened_on: dt.date | None = None
     # Per text column: (the array encoded, its codes, its distinct lower-cased values); see text_codes.
     _text_codes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -101,7 +102,7 @@ class Cohort:
         index = np.asarray(rows, dtype=int)
         invalid = {new: self.invalid[old] for new, old in enumerate(rows) if old in self.invalid}
         values = {name: column[index] for name, column in self.values.items()}
-        taken = Cohort(self.source, self.ids[index], values, invalid, list(self.warnings), self.age_years_on)
+        taken = Cohort(self.source, self.ids[index], values, invalid, list(self.warnings), self.screened_on)
         for name, (column, codes, words) in self._text_codes.items():
             if self.values.get(name) is column:  # already encoded: the rows' codes, over all the words for now
                 taken._text_codes[name] = (values[name], codes[index], words)
@@ -388,8 +389,8 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
     than 130 years before it.  ``never`` is not a date and is not bounded.  An ``age_years``
     above the age ``birth_date`` gives, or more than a year below it, is a contradiction, not a choice.
     """
-    if cohort.age_years_on is None:
-        cohort.age_years_on = as_of  # the date of the run that loaded it: a re-screen days later keeps it
+    if cohort.screened_on is None:
+        cohort.screened_on = as_of  # the date of the run that loaded it: a re-screen days later keeps it
     problems = RowProblems()
     contract = columns()
     for name, bounds in plausible_ranges().items():
@@ -409,7 +410,7 @@ def check_as_of(cohort: Cohort, as_of: dt.date) -> Cohort:
         # Two ages that disagree: the birth date would decide silently (review of NCT06983964, rounds 6 and 7).  An
         # age_years a year below is an extract taken before a birthday; above, or further below, is a contradiction.
         with np.errstate(invalid="ignore"):
-            behind = completed_years(cohort.values["birth_date"], cohort.age_years_on) - np.floor(
+            behind = completed_years(cohort.values["birth_date"], cohort.screened_on) - np.floor(
                 cohort.values["age_years"]
             )
         problems.add((behind > 1) | (behind < 0), "age_years", "not the age birth_date gives at the as-of date")

@@ -24,8 +24,8 @@ class Context:
 
     def __init__(self, cohort: Cohort, as_of: dt.date, facts: Facts, same_date: Context | None = None) -> None:
         """``same_date``: a context of this cohort and date (other facts); its fact-free derived values are reused."""
-        if cohort.age_years_on is None:  # a cohort not checked against a date gives its ages at the first one read
-            cohort.age_years_on = as_of
+        if cohort.screened_on is None:  # a cohort not checked against a date gives its ages at the first one read
+            cohort.screened_on = as_of
         self.cohort = cohort
         self.as_of = as_of
         self.today = day_number(as_of)

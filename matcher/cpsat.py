@@ -203,7 +203,7 @@ class Compiler:
                     offsets.append(offset)
             return offsets
         years = float(self.ctx.cohort.column("age_years")[self.row])
-        since = (as_of - (self.ctx.cohort.age_years_on or as_of)).days  # the age was given on the screening date
+        since = (as_of - (self.ctx.cohort.screened_on or as_of)).days  # the age was given on the screening date
         return [day - since for day in birthdays(years, since + self.horizon) if day > since]
 
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:

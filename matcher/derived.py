@@ -14,6 +14,8 @@ Formulas (docs/clinical-facts.md):
   CKD-EPI 2021 (race-free) from it on.
 * ``crcl_ml_min``: the reported value, else Cockcroft-Gault with actual weight
   ``(140 - age) x weight / (72 x Scr)``, x 0.85 for women.
+* Both with the age on the screening date (``Cohort.screened_on``), when the creatinine
+  was drawn, on every later date too.
 
 Each derived value also says, per row, which blank inputs left it unknown, so a
 verdict can name the columns to measure.
@@ -41,7 +43,7 @@ class Cohort(Protocol):
     def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray: ...
 
     @property
-    def age_years_on(self) -> dt.date | None: ...
+    def screened_on(self) -> dt.date | None: ...
 
 
 def calendar_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,7 +103,7 @@ def _years_grown(years: np.ndarray, days: int) -> np.ndarray:
 
 def _age(cohort: Cohort, as_of: dt.date) -> Derived:
     from_birth = completed_years(cohort.column("birth_date"), as_of)
-    since = (as_of - (cohort.age_years_on or as_of)).days
+    since = (as_of - (cohort.screened_on or as_of)).days
     age = np.where(np.isnan(from_birth), _years_grown(cohort.column("age_years"), since), from_birth)
     return Derived(age, {"birth_date": np.isnan(age)})
 
@@ -216,7 +218,12 @@ def derive(
     prednisone = _prednisone(cohort, facts)
     if same_date is None:
         age = _age(cohort, as_of)
-        fact_free = {"age": age, "egfr_ml_min_1_73m2": _egfr(cohort, age), "crcl_ml_min": _crcl(cohort, age)}
+        # the renal function is the creatinine's, drawn on the screening date: estimated with the age then, on every
+        # later date too, as the planner holds it (review 41 F1: a 17-year-old's Schwartz eGFR of 30 became a
+        # CKD-EPI 26.6 on her 18th birthday in the evaluator only, so a plan's window ran past it)
+        screened = cohort.screened_on or as_of
+        at_draw = age if screened == as_of else _age(cohort, screened)
+        fact_free = {"age": age, "egfr_ml_min_1_73m2": _egfr(cohort, at_draw), "crcl_ml_min": _crcl(cohort, at_draw)}
     else:
         fact_free = {name: same_date[name] for name in ("age", "egfr_ml_min_1_73m2", "crcl_ml_min")}
     return {

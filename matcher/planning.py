@@ -11,8 +11,8 @@ Objective, lexicographic: earliest enrolment day, then least total action cost.
 When no plan exists, a minimal set of blocking criteria comes from CP-SAT's
 assumptions (``sufficient_assumptions_for_infeasibility``), shrunk by deletion.
 
-Held constant over the horizon: eGFR and CrCl computed at the as-of date (age
-moves them by well under 1% in six months).
+Held constant over the horizon: eGFR and CrCl, estimated with the age on the as-of
+date, when the creatinine was drawn; the evaluator reads them so on later dates too.
 """
 
 from __future__ import annotations

@@ -67,6 +67,6 @@ def rescreen(
     """Screen one patient under an explicit change: columns set to new values and/or days waited."""
     screening_day = as_of + dt.timedelta(days=wait_days)
     one = with_changes(cohort, patient_row(cohort, patient_id), changes)
-    one.age_years_on = one.age_years_on or as_of  # an age_years is given on the as-of date, and grows by the wait
+    one.screened_on = one.screened_on or as_of  # an age_years is given on the as-of date, and grows by the wait
     one = check_as_of(one, screening_day)
     return screen(one, trials, screening_day)

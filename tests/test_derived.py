@@ -80,6 +80,20 @@ def test_age_years_grows_after_the_screening_date_on_the_days_the_planner_counts
     assert Context(cohort.take([0]), AS_OF + dt.timedelta(days=days), default_facts()).values("age")[0] == age
 
 
+@pytest.mark.parametrize("born", [{"age_years": "17.95"}, {"birth_date": "2008-12-12"}])
+def test_renal_function_is_estimated_with_the_age_when_the_creatinine_was_drawn(born: dict[str, str]) -> None:
+    """Review 41 F1: 17 on 11-23, 18 from 12-12.  Her eGFR from a creatinine of 2.6 was Schwartz 30.2 at screening
+    and CKD-EPI 26.6 from her birthday in the evaluator, while the planner held 30.2, so a plan's window ran past
+    the day a screen failed her.  The sample was drawn at screening: both read 30.2 on every later date."""
+    record = {"patient_id": "p", "sex": "F", "height_cm": "190", "weight_kg": "60", "creatinine_mg_dl": "2.6", **born}
+    ctx = Context(check_as_of(cohort_from_records([record]), AS_OF), AS_OF, default_facts())
+    later = ctx.later(19)
+    assert (ctx.values("age")[0], later.values("age")[0]) == (17, 18)
+    assert round(float(ctx.values("egfr_ml_min_1_73m2")[0]), 1) == 30.2  # 0.413 x 190 / 2.6
+    for name in ("egfr_ml_min_1_73m2", "crcl_ml_min"):
+        assert later.values(name)[0] == ctx.values(name)[0], name
+
+
 def _derived(**patient: str) -> dict[str, float]:
     cohort = cohort_from_records([{"patient_id": "p", **patient}])
     return {name: float(d.values[0]) for name, d in derive(cohort, AS_OF, default_facts()).items()}
