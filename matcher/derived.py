@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -77,12 +77,18 @@ class Derived:
     by_sex: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def _completed_on(whole: Any, years: Any) -> Any:
+    """The day after the screening date on which a patient aged ``years`` then completes ``whole`` years, at 365.25
+    days a year: the one rule the evaluator (``_years_grown``) and the CP-SAT compiler (``birthdays``) count by, so
+    a plan's later date and a screen on that date agree."""
+    return np.ceil((whole - years) * 365.25)
+
+
 def birthdays(years: float, until: int) -> list[int]:
     """The days after the screening date, up to ``until``, on which a patient aged ``years`` then (``age_years``,
-    no birth date) completes another year, at 365.25 days a year.  The evaluator and the CP-SAT compiler both count
-    from these days, so a plan's later date and a screen on that date agree."""
+    no birth date) completes another year."""
     days, whole = [], np.floor(years) + 1
-    while (day := int(np.ceil((whole - years) * 365.25))) <= until:
+    while (day := int(_completed_on(whole, years))) <= until:
         days.append(day)
         whole += 1
     return days
@@ -95,7 +101,7 @@ def _years_grown(years: np.ndarray, days: int) -> np.ndarray:
     grown = np.floor(years)
     whole = grown + 1
     for _ in range(max(days, 0) // 365 + 2):  # at most one year more per 365.25 days, and one partial year
-        reached = np.ceil((whole - years) * 365.25) <= days
+        reached = _completed_on(whole, years) <= days
         grown = np.where(reached, whole, grown)
         whole = whole + 1
     return grown

@@ -194,8 +194,9 @@ def _beyond(
     if not look_beyond or horizon >= LONGEST_WAIT:
         return _blocked(result, core, ctx, trial, row, horizon)
     longer = plan(ctx, trial, row, LONGEST_WAIT, time_limit, look_beyond=False)
-    if not longer.reachable:
-        return _blocked(result, longer.blocking, ctx, trial, row, LONGEST_WAIT)
+    if not longer.reachable:  # its blocking criteria, already in words (each may scan the 5 years day by day)
+        result.blocking, result.blocking_words = longer.blocking, longer.blocking_words
+        return result
     result.beyond_horizon, result.beyond_horizon_date, result.beyond_horizon_criteria = True, longer.earliest_date, core
     return result
 
