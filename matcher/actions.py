@@ -50,6 +50,7 @@ class Choice:
     earliest_day: int = 0  # the day the action's result is reached (taper end, test lead time)
     lasts: bool = False  # a withheld drug: from today until after the infusion, not a one-off; the note adds the date
     until_event: str = ""  # the later event a withheld drug's washout runs to (the infusion, the enrolment), if any
+    dated: bool = True  # a withheld drug: the note ends with the plan date (not for a washout of unknown length)
     depth: int = 0  # how far below the current dose a taper goes, in 0.5 mg prednisone equivalent
     pending: tuple[str, ...] = ()  # results the action waits for
     confirms: bool = False  # the override is the answer the plan needs, not yet given: eligible only once given
@@ -158,15 +159,15 @@ class PlanModel:
         it for the whole cohort already, and compiling it would only fold to the same constant.
 
         Waiting changes no part of it when each time-dependent leaf has one value on the as-of date and on the
-        horizon's last day: each is monotone in time (see ``matcher.prefilter``), age included for a horizon
-        of at most a year (one birthday at most).
+        horizon's last day: each is monotone in time (see ``matcher.prefilter``); a leaf on the age or a value
+        estimated with it has at most two values in a horizon of at most a year (one birthday at most).
         """
         reads = self._node_reads.get(rule)
         if reads is None or not reads[0].isdisjoint(self.compiler.overrides):
             return None
         fields, timed = reads
         if timed:
-            if "age" in fields and self.compiler.horizon > 365:
+            if not ir.AGEING.isdisjoint(fields) and self.compiler.horizon > 365:
                 return None
             if any(self._moves_by_horizon(leaf) for leaf in timed):
                 return None
@@ -280,7 +281,14 @@ class PlanModel:
             name = named if named not in (None, "none") else drug.drug
             # held until after the infusion whatever day the washout runs to: a dose between that day and the
             # infusion is not one a clinician would give before CAR-T (review 40 m5: "until after the enrolment")
-            if later == ["infusion"]:
+            unmeasured = any(
+                np.isnan(washout_days(leaf, self.facts, named)[1])
+                for leaf in leaves
+                if isinstance(leaf, ir.Washout) and leaf.field == drug.column
+            )
+            if unmeasured:  # review 42 F3b: "the earliest date is" the day after a dose read as the washout's end
+                runs = "until after the infusion; with no half-life on record, its washout gives no date"
+            elif later == ["infusion"]:
                 runs = "until after the infusion, which the washout runs to; the earliest date is"
             elif later:
                 runs = f"until after the infusion (the washout runs to the {event}); the earliest date is"
@@ -295,6 +303,7 @@ class PlanModel:
                 lasts=True,
                 note=f"give no more {name} (last dose {_date_text(last)}){besides} {runs}",
                 until_event=event,
+                dated=not unmeasured,
                 summary=f"withholding {name}",
                 overrides={},
             )
@@ -527,7 +536,10 @@ class PlanModel:
             none_taken: list[Lit] = [~literal for literal in writing]
             withheld = self._continuing.get(column)
             kept = [withheld] if withheld is not None else []  # withheld: the record stands
-            alternatives: Alternatives = [(self.compiler.conj([*none_taken, *kept]), self.compiler.original(column))]
+            alternatives: Alternatives = [
+                (self.compiler.conj([*none_taken, *kept, guard]), recorded)
+                for guard, recorded in self.compiler.recorded(column)
+            ]
             alternatives.extend(changed)
             if withheld is not None:  # not withheld: the course goes on, a dose on the plan day
                 alternatives.append((self.compiler.conj([*none_taken, ~withheld]), PlanDay()))

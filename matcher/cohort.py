@@ -54,9 +54,8 @@ class Cohort:
     values: dict[str, np.ndarray]
     invalid: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # The screening date the values were taken at: ``age_years`` is the age then, and the creatinine was drawn then
-    # (eGFR and CrCl are estimated with the age then).  Set by ``check_as_of``, or by the first context that reads
-    # the cohort; a later date (a plan's, ``--wait``) grows ``age_years``.
+    # The screening date the values were taken at: ``age_years`` is the age then.  Set by ``check_as_of``, or by
+    # the first context that reads the cohort; a later date (a plan's, ``--wait``) grows ``age_years``.
     screened_on: dt.date | None = None
     # Per text column: (the array encoded, its codes, its distinct lower-cased values); see text_codes.
     _text_codes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(

@@ -31,7 +31,7 @@ from ortools.sat.python import cp_model
 from matcher import ir
 from matcher.context import Context, linear_total, washout_days
 from matcher.dates import day_number, from_day_number, subtract
-from matcher.derived import birthdays
+from matcher.derived import ESTIMATED_WITH_AGE, Derived, at_ages, birthdays
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 
@@ -159,7 +159,47 @@ class Compiler:
     def alternatives(self, field: str) -> Alternatives:
         if field in self.overrides:
             return self.overrides[field]
-        return [(True, self.original(field))]
+        return self.recorded(field)
+
+    def recorded(self, field: str) -> Alternatives:
+        """The field as recorded, moved only by the wait: a value estimated with the age (eGFR, CrCl from
+        creatinine) holds one value per stretch between the birthdays within the horizon, as the evaluator
+        estimates it on each date (review 42 F5: a plan held a CrCl of 30.1 past a 65th birthday, where a screen
+        on that date reads 29.7); every other field, its one value."""
+        estimates = self._estimates(field)
+        if estimates is None:
+            return [(True, self.original(field))]
+        return [(guard, _estimate(value)) for guard, value in zip(self._age_stretches, estimates.values, strict=True)]
+
+    def _estimates(self, field: str) -> Derived | None:
+        """A value estimated with the age, on each of the horizon's stretches between birthdays (None: not such a
+        value, or one the birthdays leave as it is: reported, or unknown throughout)."""
+        if field not in ESTIMATED_WITH_AGE or len(self._age_stretches) < 2:
+            return None
+        age_now = float(self.ctx.values("age")[self.row])
+        ages = [age_now + passed for passed in range(len(self._age_stretches))]
+        estimates = at_ages(self.ctx.cohort, self.row, field, ages)
+        if np.array_equal(estimates.values, np.full(len(ages), estimates.values[0]), equal_nan=True):
+            by_sex = estimates.by_sex
+            if by_sex is None or all(np.isnan(values).all() for values in by_sex):
+                return None
+        return estimates
+
+    @functools.cached_property
+    def _birthdays_passed(self) -> list[Lit]:
+        """Per birthday within the horizon (none where the age is unknown), whether the enrolment day is on or
+        after it."""
+        if np.isnan(self.ctx.values("age")[self.row]):
+            return []
+        return [self.reify(self.t, ">=", offset) for offset in self._birthday_offsets()]
+
+    @functools.cached_property
+    def _age_stretches(self) -> list[Lit]:
+        """Per stretch of the horizon between birthdays, whether the enrolment day falls in it (exactly one does)."""
+        passed = self._birthdays_passed
+        starts: list[Lit] = [True, *passed]
+        ends: list[Lit] = [*passed, False]
+        return [self.conj([start, self.neg(end)]) for start, end in zip(starts, ends, strict=True)]
 
     def original(self, field: str) -> Value:
         if field == "age":
@@ -182,10 +222,9 @@ class Compiler:
         age_now = self.ctx.values("age")[self.row]
         if np.isnan(age_now):
             return Unknown()
-        birthdays = self._birthday_offsets()
-        if not birthdays:
+        passed = self._birthdays_passed
+        if not passed:
             return float(age_now)
-        passed = [self.reify(self.t, ">=", offset) for offset in birthdays]
         already = sum(1 for p in passed if p is True)
         pending = [p for p in passed if not isinstance(p, bool)]
         return cast(cp_model.LinearExpr, scaled(age_now + already) + SCALE * sum(pending))
@@ -253,14 +292,30 @@ class Compiler:
 
     def _either_sex(self, rule: ir.Rule, field: str) -> Rails | None:
         """As the evaluator: where only a blank sex leaves a derived value unknown, the rails a woman's and a
-        man's value give alike (None where they differ, or the value is not of that kind)."""
+        man's value give alike (None where the value is not of that kind); per stretch between birthdays for a
+        value estimated with the age."""
         derived = self.ctx.derived.get(field)
         if not isinstance(rule, (ir.Compare, ir.Range)) or field in self.overrides or derived is None:
             return None
-        if derived.by_sex is None or np.isnan(derived.by_sex[0][self.row]) or np.isnan(derived.by_sex[1][self.row]):
+        estimates = self._estimates(field)
+        stretches: list[tuple[Lit, Derived, int]] = (
+            [(True, derived, self.row)]
+            if estimates is None
+            else [(guard, estimates, index) for index, guard in enumerate(self._age_stretches)]
+        )
+        if all(values.by_sex is None for _, values, _ in stretches):
             return None
-        woman, man = (self._leaf_value(rule, float(values[self.row])) for values in derived.by_sex)
-        return woman if woman == man and all(isinstance(rail, bool) for rail in woman) else None
+        rails = [(guard, self._alike(rule, values, index)) for guard, values, index in stretches]
+        return self.disj([self.conj([g, r[0]]) for g, r in rails]), self.disj([self.conj([g, r[1]]) for g, r in rails])
+
+    def _alike(self, rule: ir.Rule, derived: Derived, index: int) -> Rails:
+        """The rails of a derived value at ``index``: a woman's and a man's where both decide it alike."""
+        value = float(derived.values[index])
+        if derived.by_sex is not None and not np.isnan([derived.by_sex[0][index], derived.by_sex[1][index]]).any():
+            woman, man = (self._leaf_value(rule, float(values[index])) for values in derived.by_sex)
+            if woman == man and all(isinstance(rail, bool) for rail in woman):
+                return woman
+        return self._leaf_value(rule, _estimate(value))
 
     def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
         if isinstance(value, Unknown) and not isinstance(rule, ir.Known):
@@ -485,6 +540,10 @@ def _anniversary(born: dt.date, year: int) -> dt.date:
         return born.replace(year=year)
     except ValueError:
         return dt.date(year, 3, 1)
+
+
+def _estimate(value: float) -> Value:
+    return Unknown() if math.isnan(value) else value
 
 
 def _number(value: Value) -> cp_model.LinearExpr | int:

@@ -14,8 +14,10 @@ Formulas (docs/clinical-facts.md):
   CKD-EPI 2021 (race-free) from it on.
 * ``crcl_ml_min``: the reported value, else Cockcroft-Gault with actual weight
   ``(140 - age) x weight / (72 x Scr)``, x 0.85 for women.
-* Both with the age on the screening date (``Cohort.screened_on``), when the creatinine
-  was drawn, on every later date too.
+* Both with the age on the date screened, so a later date may move them (a birthday lowers
+  CKD-EPI and Cockcroft-Gault, and the 18th turns Schwartz into CKD-EPI): the CP-SAT
+  compiler models them per birthday (``at_ages``), as it does the age, and a fresh screen
+  on a plan's date agrees with the plan.
 
 Each derived value also says, per row, which blank inputs left it unknown, so a
 verdict can name the columns to measure.
@@ -213,6 +215,13 @@ def _by_sex(rows: np.ndarray, formula: Callable[[np.ndarray], np.ndarray]) -> tu
     return np.where(rows, values[0], np.nan), np.where(rows, values[1], np.nan)
 
 
+# Values estimated with the age (ir.AGEING names them too): a birthday may move them.
+ESTIMATED_WITH_AGE: dict[str, Callable[[Cohort, Derived], Derived]] = {
+    "egfr_ml_min_1_73m2": _egfr,
+    "crcl_ml_min": _crcl,
+}
+
+
 def derive(
     cohort: Cohort, as_of: dt.date, facts: Facts, same_date: dict[str, Derived] | None = None
 ) -> dict[str, Derived]:
@@ -224,16 +233,41 @@ def derive(
     prednisone = _prednisone(cohort, facts)
     if same_date is None:
         age = _age(cohort, as_of)
-        # the renal function is the creatinine's, drawn on the screening date: estimated with the age then, on every
-        # later date too, as the planner holds it (review 41 F1: a 17-year-old's Schwartz eGFR of 30 became a
-        # CKD-EPI 26.6 on her 18th birthday in the evaluator only, so a plan's window ran past it)
-        screened = cohort.screened_on or as_of
-        at_draw = age if screened == as_of else _age(cohort, screened)
-        fact_free = {"age": age, "egfr_ml_min_1_73m2": _egfr(cohort, at_draw), "crcl_ml_min": _crcl(cohort, at_draw)}
+        fact_free = {"age": age, **{name: estimate(cohort, age) for name, estimate in ESTIMATED_WITH_AGE.items()}}
     else:
-        fact_free = {name: same_date[name] for name in ("age", "egfr_ml_min_1_73m2", "crcl_ml_min")}
+        fact_free = {name: same_date[name] for name in ("age", *ESTIMATED_WITH_AGE)}
     return {
         **fact_free,
         "prednisone_equivalent_mg_day": prednisone,
         "prednisone_equivalent_mg_kg_day": _per_kg(prednisone, cohort),
     }
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Some rows of a cohort, as a cohort: one patient's values derived at other ages, without the others'."""
+
+    cohort: Cohort
+    rows: np.ndarray
+
+    def column(self, name: str) -> np.ndarray:
+        return self.cohort.column(name)[self.rows]
+
+    def text_codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        codes, words = self.cohort.text_codes(name)
+        return codes[self.rows], words
+
+    def per_word(self, name: str, value: Callable[[str], object], blank: object) -> np.ndarray:
+        codes, words = self.text_codes(name)
+        return np.array([value(word) for word in words] + [blank])[codes]
+
+    @property
+    def screened_on(self) -> dt.date | None:
+        return self.cohort.screened_on
+
+
+def at_ages(cohort: Cohort, row: int, field: str, ages: list[float]) -> Derived:
+    """A value estimated with the age (``ESTIMATED_WITH_AGE``) for patient ``row`` at each of ``ages``, by the
+    formula the evaluator applies on the date the patient is that old: the compiler's value between birthdays."""
+    ages_array = np.asarray(ages, dtype=float)
+    return ESTIMATED_WITH_AGE[field](_Rows(cohort, np.full(len(ages), row)), Derived(ages_array, {}))

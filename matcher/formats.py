@@ -259,7 +259,7 @@ def plans_table(plans: list[Plan], as_of: dt.date) -> str:
         actions = "; ".join(a.text for a in p.actions)
         why = "; ".join(p.blocking_words) if p.blocking else _measure(p.missing)
         if p.beyond_horizon and p.beyond_horizon_date:
-            why = f"beyond the horizon: met from {p.beyond_horizon_date.isoformat()} by waiting"
+            why = _beyond_horizon(p, p.beyond_horizon_date)
         table.add_row(
             escape(p.patient_id),
             p.trial_id,
@@ -329,6 +329,17 @@ def _rescreen_line(p: Plan, as_of: dt.date) -> str:
         f"re-screen the plan's record: matcher whatif COHORT --as-of {as_of.isoformat()} --trials {p.trial_id}"
         f" --patient {shlex.quote(p.patient_id)} {sets} --wait {wait}".replace("  ", " ")
         + answers
+    )
+
+
+def _beyond_horizon(p: Plan, since: dt.date) -> str:
+    """A plan only a longer wait reaches: met then, or only no longer failing (review 42 F3a: a washout of unknown
+    length was "met from" the day after the dose)."""
+    if p.beyond_horizon_status == "eligible":
+        return f"beyond the horizon: met from {since.isoformat()} by waiting"
+    measure = _measure(p.beyond_horizon_missing)
+    return f"beyond the horizon: by waiting, no criterion fails from {since.isoformat()}; still undecided then" + (
+        f": {measure}" if measure else ""
     )
 
 

@@ -625,6 +625,12 @@ def fields_read(rule: Rule) -> tuple[str, ...]:
     return tuple(out)
 
 
+# The age and the values estimated with it (eGFR and CrCl from creatinine, ``derived.ESTIMATED_WITH_AGE``): a
+# birthday within a plan's horizon may move them.
+AGEING = frozenset({"age", "egfr_ml_min_1_73m2", "crcl_ml_min"})
+
+
 def moves_with_time(leaf: Rule) -> bool:
-    """Whether waiting alone can change a leaf: a window, an elapsed time, a washout, or a leaf on the age."""
-    return isinstance(leaf, TIMED_LEAVES) or "age" in fields_read(leaf)
+    """Whether waiting alone can change a leaf: a window, an elapsed time, a washout, or a leaf on the age or a
+    value estimated with it."""
+    return isinstance(leaf, TIMED_LEAVES) or not AGEING.isdisjoint(fields_read(leaf))

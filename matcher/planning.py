@@ -11,8 +11,8 @@ Objective, lexicographic: earliest enrolment day, then least total action cost.
 When no plan exists, a minimal set of blocking criteria comes from CP-SAT's
 assumptions (``sufficient_assumptions_for_infeasibility``), shrunk by deletion.
 
-Held constant over the horizon: eGFR and CrCl, estimated with the age on the as-of
-date, when the creatinine was drawn; the evaluator reads them so on later dates too.
+eGFR and CrCl from creatinine are estimated with the age on each day of the plan, as
+a screen on that date estimates them: a birthday may close the window.
 """
 
 from __future__ import annotations
@@ -198,6 +198,7 @@ def _beyond(
         result.blocking, result.blocking_words = longer.blocking, longer.blocking_words
         return result
     result.beyond_horizon, result.beyond_horizon_date, result.beyond_horizon_criteria = True, longer.earliest_date, core
+    result.beyond_horizon_status, result.beyond_horizon_missing = longer.status_at_plan, longer.missing
     return result
 
 
@@ -275,7 +276,8 @@ def waits(
         if not still and (found or solution.actions):
             return waited
         parts = [part for text in still for part in text.split("; ")]  # two criteria may read the same test
-        note = "; ".join([f"no criterion fails from {since}", *dict.fromkeys(parts)])
+        undecided = "; ".join(dict.fromkeys(parts))  # what stays so, not a washout ended (review 42 F3b)
+        note = f"no criterion fails from {since}" + (f"; undecided then: {undecided}" if undecided else "")
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
 
 
@@ -495,7 +497,8 @@ def _action(choice: Choice, as_of: dt.date, day: int) -> Action:
     note = choice.note
     if choice.lasts:
         until = None  # until after the infusion, whose date is not the plan's to know
-        note = f"{note} {plan_day.isoformat()}" if choice.until_event else f"{note}, {plan_day.isoformat()}"
+        if choice.dated:
+            note = f"{note} {plan_day.isoformat()}" if choice.until_event else f"{note}, {plan_day.isoformat()}"
     elif choice.action == "taper_glucocorticoid":
         until = as_of + dt.timedelta(days=choice.earliest_day)
     else:

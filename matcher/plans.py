@@ -115,6 +115,9 @@ class Plan:
     beyond_horizon: bool = False  # not reachable within the horizon, but by waiting longer (up to 5 years)
     beyond_horizon_date: dt.date | None = None  # the earliest date of that longer plan
     beyond_horizon_criteria: list[str] = field(default_factory=list)  # the criteria not met within the horizon
+    # that longer plan's status then, and what leaves it undecided (a washout of unknown length is not "met")
+    beyond_horizon_status: str | None = None
+    beyond_horizon_missing: list[str] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)  # the record as the steps leave it, as --set values
     replaced_stop: str = ""  # an earlier stop still counting that the plan's stop writes over: not in ``changes``
 
@@ -158,6 +161,8 @@ class Plan:
             "beyond_horizon": self.beyond_horizon,
             "beyond_horizon_date": self.beyond_horizon_date.isoformat() if self.beyond_horizon_date else None,
             "beyond_horizon_criteria": self.beyond_horizon_criteria,
+            "beyond_horizon_status": self.beyond_horizon_status,
+            "beyond_horizon_missing": self.beyond_horizon_missing,
             "missing": self.missing,
             "changes": self.changes,
             "replaced_stop": self.replaced_stop or None,

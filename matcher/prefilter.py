@@ -9,12 +9,13 @@ Each trial is evaluated once more, vectorized, with every leaf that could change
 * a leaf reading the last dose of a drug a plan may withhold: withheld, the recorded dose stands; continued, the
   drug is given on the plan day.  The leaf keeps its value where both readings agree (a washout that the recorded
   dose does not complete within the horizon fails either way) and is unknown elsewhere;
-* a leaf that moves with time (a window, an elapsed time, a washout, the age) whose value on the as-of date
-  differs from its value on the last day of the horizon.  Each such leaf is monotone in time (a window only
-  closes, an elapsed time only passes, a washout runs from not done through undecided to done, age only grows,
-  by at most one year in a horizon of a year or less), so equal values at both ends mean it never changes in
-  between; beyond a year, an age leaf is unknown outright.  A dose given on the plan day is read on that day, so
-  its elapsed time is nil whatever the day: equal at both ends as well.
+* a leaf that moves with time (a window, an elapsed time, a washout, the age or a value estimated with it: eGFR
+  and CrCl from creatinine) whose value on the as-of date differs from its value on the last day of the horizon.
+  Each such leaf is monotone in time (a window only closes, an elapsed time only passes, a washout runs from not
+  done through undecided to done), or takes at most two values in a horizon of a year or less (the age, and what
+  is estimated with it, change on one birthday at most), so equal values at both ends mean it never changes in
+  between; beyond a year, a leaf on the age or a value estimated with it is unknown outright.  A dose given on the
+  plan day is read on that day, so its elapsed time is nil whatever the day: equal at both ends as well.
 
 Every state a plan can reach, on any day of the horizon, then refines this relaxed one: it replaces some unknowns
 by true or false and keeps every other leaf.  Kleene logic is monotone in information, so a criterion that is
@@ -79,7 +80,7 @@ class _Relaxed:
             ceiling = _age_ceiling(leaf) if self.timeless and fields == {"age"} else None
             if ceiling is not None:  # an age above a maximum only grows (review 37 m5: named after a score)
                 return np.where(evaluate(ceiling, now) == FALSE, FALSE, UNKNOWN).astype(np.int8)
-            if self.timeless or ("age" in fields and self.horizon > 365):
+            if self.timeless or (not ir.AGEING.isdisjoint(fields) and self.horizon > 365):
                 return np.full(len(now), UNKNOWN, dtype=np.int8)
             later = evaluate(leaf, end)
             return np.where(value == later, value, UNKNOWN).astype(np.int8)

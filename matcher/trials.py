@@ -150,6 +150,12 @@ def _check_values(node: ir.InSet, contract: dict[str, Column], path: str, criter
     return None
 
 
+def _estimated_with_age(fields: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first of a rule's fields estimated with the age (eGFR, CrCl), which the CP-SAT compiler models per
+    birthday as a value to compare with a number, not as a term of a sum or comparison of fields."""
+    return next(((name, where) for name, where in fields if name in ir.AGEING and name != "age"), None)
+
+
 def _check_fields(trial: ir.Trial, source: str, contract: dict[str, Column]) -> None:
     """Every field a rule reads exists and has a kind that rule accepts; enum values exist; half-lives exist."""
     kinds = known_fields(contract)
@@ -180,6 +186,11 @@ def _check_fields(trial: ir.Trial, source: str, contract: dict[str, Column]) -> 
                                 f"{source}: {path}.terms[{i}].k: age moves with the wait, so its coefficient "
                                 f"must be a whole number ({criterion.id})"
                             )
+                if isinstance(node, (ir.Linear, ir.CompareFields)) and (estimated := _estimated_with_age(fields)):
+                    raise TrialModelError(
+                        f"{source}: {estimated[1]}: {estimated[0]} is estimated with the age, which a birthday "
+                        f"moves; compare it with a number ({criterion.id})"
+                    )
                 accepted = _ACCEPTS.get(type(node))
                 for name, where in fields:
                     if name not in kinds:

@@ -80,18 +80,79 @@ def test_age_years_grows_after_the_screening_date_on_the_days_the_planner_counts
     assert Context(cohort.take([0]), AS_OF + dt.timedelta(days=days), default_facts()).values("age")[0] == age
 
 
-@pytest.mark.parametrize("born", [{"age_years": "17.95"}, {"birth_date": "2008-12-12"}])
-def test_renal_function_is_estimated_with_the_age_when_the_creatinine_was_drawn(born: dict[str, str]) -> None:
-    """Review 41 F1: 17 on 11-23, 18 from 12-12.  Her eGFR from a creatinine of 2.6 was Schwartz 30.2 at screening
-    and CKD-EPI 26.6 from her birthday in the evaluator, while the planner held 30.2, so a plan's window ran past
-    the day a screen failed her.  The sample was drawn at screening: both read 30.2 on every later date."""
-    record = {"patient_id": "p", "sex": "F", "height_cm": "190", "weight_kg": "60", "creatinine_mg_dl": "2.6", **born}
-    ctx = Context(check_as_of(cohort_from_records([record]), AS_OF), AS_OF, default_facts())
+RENAL_AROUND_A_BIRTHDAY = [
+    # 17 on 11-23, 18 from 12-12: Schwartz 30.2 (0.413 x 190 / 2.6), then CKD-EPI 26.6
+    {"sex": "F", "height_cm": "190", "weight_kg": "60", "creatinine_mg_dl": "2.6", "age_years": "17.95"},
+    {"sex": "F", "height_cm": "190", "weight_kg": "60", "creatinine_mg_dl": "2.6", "birth_date": "2008-12-12"},
+    # the other way: Schwartz 28.9 (0.413 x 140 / 2.0) at 17, CKD-EPI 36.4 at 18
+    {"sex": "F", "height_cm": "140", "weight_kg": "50", "creatinine_mg_dl": "2.0", "birth_date": "2008-12-12"},
+    # Cockcroft-Gault 30.11 at 64, 29.71 at 65 (12-12)
+    {"sex": "F", "weight_kg": "60", "creatinine_mg_dl": "1.788", "birth_date": "1961-12-12"},
+    # sex blank: decided where a woman's and a man's values agree, on each side of the birthday
+    {"sex": "", "height_cm": "190", "weight_kg": "90", "creatinine_mg_dl": "2.6", "birth_date": "2008-12-12"},
+    {"sex": "", "weight_kg": "60", "creatinine_mg_dl": "1.78", "birth_date": "1961-12-12"},  # F 30.24, then 29.85
+    # reported values: no birthday moves them
+    {
+        "sex": "F",
+        "egfr_ml_min_1_73m2": "30",
+        "crcl_ml_min": "30",
+        "creatinine_mg_dl": "2.6",
+        "birth_date": "2008-12-12",
+    },
+]
+
+
+@pytest.mark.parametrize("patient", RENAL_AROUND_A_BIRTHDAY)
+def test_renal_function_is_estimated_with_the_age_on_each_date_in_both_backends(patient: dict[str, str]) -> None:
+    """Review 42 F5: eGFR and CrCl from creatinine are estimated with the age on the date screened, so a birthday
+    moves them (a Schwartz eGFR of 30.2 is a CKD-EPI 26.6 at 18; a Cockcroft-Gault CrCl of 30.1 is 29.7 at 65).
+    The CP-SAT compiler holds one value per stretch between birthdays: on every day it agrees with the evaluator
+    on that date, for each renal criterion of the trials."""
+    from ortools.sat.python import cp_model
+
+    from matcher.cpsat import Compiler, kleene
+    from matcher.evaluate import criterion_holds
+
+    ctx = Context(check_as_of(cohort_from_records([{"patient_id": "p", **patient}]), AS_OF), AS_OF, default_facts())
+    renal = [
+        criterion
+        for trial_id, ids in (("NCT06222853", ["incl.4.2"]), ("NCT06920433", ["incl.16", "excl.8"]))
+        for criterion in trial(trial_id).criteria
+        if criterion.id.removeprefix(f"{trial_id}.") in ids
+    ]
+    assert len(renal) == 3
+    verdicts: dict[int, list[int]] = {}
+    for days in (0, 18, 19, 20, 200):
+        later = ctx.later(days)
+        for criterion in renal:
+            compiler = Compiler(ctx, 0, horizon=days, fixed_day=days)
+            rails = compiler.criterion(criterion)
+            solver = cp_model.CpSolver()
+            assert solver.solve(compiler.model) == cp_model.OPTIMAL
+            expected = int(criterion_holds(criterion, later)[0])
+            assert kleene(rails, solver) == expected, (criterion.id, days)
+            verdicts.setdefault(days, []).append(expected)
+    # the birthday (day 19) changes a verdict, unless the values are reported
+    assert (verdicts[18] != verdicts[19]) == ("egfr_ml_min_1_73m2" not in patient), verdicts
+
+
+def test_a_birthday_moves_the_estimated_renal_function_in_the_evaluator() -> None:
+    """The values the parity test above compares: the evaluator re-estimates on a later date with the age then."""
+    ctx = Context(
+        check_as_of(cohort_from_records([{"patient_id": "p", **RENAL_AROUND_A_BIRTHDAY[0]}]), AS_OF),
+        AS_OF,
+        default_facts(),
+    )
     later = ctx.later(19)
     assert (ctx.values("age")[0], later.values("age")[0]) == (17, 18)
     assert round(float(ctx.values("egfr_ml_min_1_73m2")[0]), 1) == 30.2  # 0.413 x 190 / 2.6
-    for name in ("egfr_ml_min_1_73m2", "crcl_ml_min"):
-        assert later.values(name)[0] == ctx.values(name)[0], name
+    assert round(float(later.values("egfr_ml_min_1_73m2")[0]), 1) == 26.6
+    cg = Context(
+        check_as_of(cohort_from_records([{"patient_id": "p", **RENAL_AROUND_A_BIRTHDAY[3]}]), AS_OF),
+        AS_OF,
+        default_facts(),
+    )
+    assert [round(float(cg.later(days).values("crcl_ml_min")[0]), 2) for days in (18, 19)] == [30.11, 29.71]
 
 
 def _derived(**patient: str) -> dict[str, float]:
@@ -186,3 +247,11 @@ def test_age_years_more_than_a_year_from_the_birth_date_is_a_contradiction(age_y
     assert (status == "invalid") == invalid
     if invalid:
         assert reasons == ["column age_years: not the age birth_date gives at the as-of date"]
+
+
+def test_the_ir_names_every_value_estimated_with_the_age() -> None:
+    """``ir.AGEING`` tells the planner, the prefilter and the loader which fields a birthday moves."""
+    from matcher import ir
+    from matcher.derived import ESTIMATED_WITH_AGE
+
+    assert {"age", *ESTIMATED_WITH_AGE} == ir.AGEING

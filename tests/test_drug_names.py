@@ -658,7 +658,8 @@ def test_a_plan_that_ends_undecided_does_not_say_the_criteria_are_met() -> None:
         ["stopped_immunosuppressant"],
     )
     assert [action.note for action in result.actions] == [
-        "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
+        "no criterion fails from 2026-11-24; undecided then: "
+        "stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
         " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
     ]
 
@@ -681,7 +682,8 @@ def test_a_plan_with_a_step_that_ends_undecided_gives_the_washout_range_too() ->
         ("wait", ""),
     ]
     assert result.actions[1].note == (
-        "no criterion fails from 2026-11-24; stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
+        "no criterion fails from 2026-11-24; undecided then: "
+        "stopped immunosuppressant last given 2026-11-22; the 5-half-life washout"
         " ends between 2026-11-24 and 2027-02-25, by the drug: record stopped_immunosuppressant"
     )
 
@@ -702,7 +704,8 @@ def test_a_plan_with_steps_gives_the_range_of_a_washout_undecided_today() -> Non
     assert (result.earliest_date, result.status_at_plan) == (dt.date(2026, 12, 7), "unknown")
     assert [action.action for action in result.actions] == ["taper_glucocorticoid", "repeat_test", "wait"]
     assert result.actions[-1].note == (
-        "no criterion fails from 2026-12-07; stopped immunosuppressant last given 2026-10-24; the 5-half-life washout"
+        "no criterion fails from 2026-12-07; undecided then: "
+        "stopped immunosuppressant last given 2026-10-24; the 5-half-life washout"
         " ends between 2026-10-26 and 2027-01-27, by the drug: record stopped_immunosuppressant"
     )
 
@@ -715,7 +718,8 @@ def test_a_plan_with_steps_gives_the_range_of_a_washout_undecided_today() -> Non
         (
             {"anti_cd20_drug": "", "anti_cd20_last_dose": ago(days=60)},
             ["withhold_drug", "repeat_test", "wait"],
-            "no criterion fails from 2026-12-13; anti-CD20 antibody last given 2026-09-24; the 5-half-life washout"
+            "no criterion fails from 2026-12-13; undecided then: "
+            "anti-CD20 antibody last given 2026-09-24; the 5-half-life washout"
             " ends between 2026-12-13 and 2027-02-13, by the drug: record anti_cd20_drug",
         ),
         (
@@ -725,7 +729,8 @@ def test_a_plan_with_steps_gives_the_range_of_a_washout_undecided_today() -> Non
                 "pregnancy_test_negative_date": ago(days=30),
             },
             ["repeat_test", "wait"],
-            "no criterion fails from 2026-11-23; stopped immunosuppressant last given 2026-10-24; the 5-half-life"
+            "no criterion fails from 2026-11-23; undecided then: "
+            "stopped immunosuppressant last given 2026-10-24; the 5-half-life"
             " washout ends between 2026-10-26 and 2027-01-27, by the drug: record stopped_immunosuppressant",
         ),
     ],
@@ -825,7 +830,7 @@ def test_a_stop_step_leaves_an_unnamed_biologic_in_the_words(
     result = plan_of_row("NCT06920433", row)
     assert (result.earliest_date, result.status_at_plan) == (dt.date.fromisoformat(earliest), "unknown")
     assert drug_column in result.missing
-    assert result.actions[-1].note == f"no criterion fails from {earliest}; {words}"
+    assert result.actions[-1].note == f"no criterion fails from {earliest}; undecided then: {words}"
 
 
 @pytest.mark.parametrize(("stopped", "last_dose"), [("leflunomide", "never"), ("leflunomide", ""), ("", "")])

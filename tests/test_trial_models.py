@@ -70,6 +70,14 @@ def _minimal(rule: dict[str, object]) -> dict[str, object]:
             {"type": "washout", "field": "belimumab_last_dose", "drug": "unobtainium", "half_lives": 5},
             r"no half-life known",
         ),
+        (
+            {"type": "linear", "terms": [{"field": "age", "k": 2}, {"field": "age", "k": 1.5}], "op": "<", "value": 1},
+            r"criteria\[0\]\.rule\.terms\[1\]\.k: age moves with the wait",
+        ),
+        (  # the compiler models a renal estimate per birthday as a value compared with a number (review 42 F5)
+            {"type": "compare_fields", "left": "crcl_ml_min", "op": "<", "right": "egfr_ml_min_1_73m2"},
+            r"criteria\[0\]\.rule\.left: crcl_ml_min is estimated with the age, which a birthday moves",
+        ),
     ],
 )
 def test_bad_trial_files_point_at_the_yaml_path(tmp_path: Path, rule: dict[str, object], message: str) -> None:

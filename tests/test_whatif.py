@@ -21,6 +21,7 @@ from matcher.nearmiss import near_misses
 from matcher.planning import plan
 from matcher.plans import Plan
 from matcher.rescreening import rescreen
+from matcher.screening import ELIGIBLE
 from matcher.trials import effective_facts, load_trials, scenarios_dir
 from matcher.validate import reason_text
 
@@ -96,8 +97,8 @@ def test_a_biologic_with_no_half_life_known_is_withheld_while_its_half_life_is_r
     result = plan_for("NCT06920433", patient)
     assert (result.earliest_date, result.status_at_plan, result.changes) == (AS_OF, "unknown", {})
     assert result.actions[0].text == (
-        "2026-11-23: give no more ustekinumab (last dose 2026-11-13) until after the infusion (the washout runs to the"
-        " enrolment); the earliest date is 2026-11-23"
+        "2026-11-23: give no more ustekinumab (last dose 2026-11-13) until after the infusion; with no half-life on"
+        " record, its washout gives no date"
     )
     assert "the facts hold no half-life for ustekinumab: add it to the site facts" in result.actions[1].note
     assert result.missing == ["other_biologic"]
@@ -105,6 +106,33 @@ def test_a_biologic_with_no_half_life_known_is_withheld_while_its_half_life_is_r
     cohort = cohort_from_records([{**given_today, "patient_id": "p1"}])
     screened = rescreen(cohort, "p1", [load_trials()["NCT06920433"]], AS_OF, {}, 0).results[0]
     assert screened.reasons(0)[0].text == "ustekinumab last given 2026-11-23, the day screened: no washout has run"
+
+
+def test_a_washout_of_unknown_length_is_not_said_to_end_the_day_after_the_dose() -> None:
+    """Review 42 F3a/F3b: ustekinumab given today.  The plan is undecided from tomorrow, when no criterion fails,
+    but its words said "the earliest date is 2026-11-24" and, beyond a horizon of 0, "met from 2026-11-24 by
+    waiting", which read as the washout's end: 5 half-lives of ustekinumab are some 15 weeks."""
+    patient = {**base("NCT06920433"), "other_biologic": "ustekinumab", "other_biologic_last_dose": "2026-11-23"}
+    result = plan_for("NCT06920433", patient)
+    assert (result.earliest_date, result.status_at_plan) == (day("2026-11-24"), "unknown")
+    withhold, wait = result.actions[0], result.actions[-1]
+    assert withhold.text.endswith("until after the infusion; with no half-life on record, its washout gives no date")
+    assert wait.note.startswith(
+        "no criterion fails from 2026-11-24; undecided then: ustekinumab last given 2026-11-23; the facts hold no"
+        " half-life for ustekinumab"
+    )
+    beyond = plan_for("NCT06920433", patient, horizon=0)
+    assert (beyond.reachable, beyond.beyond_horizon_date, beyond.beyond_horizon_status) == (
+        False,
+        day("2026-11-24"),
+        "unknown",
+    )
+    table = plans_table([beyond], AS_OF)
+    words = " ".join(" ".join(line.split("│")[-2].split()) for line in table.splitlines() if line.count("│") > 2)
+    assert words == (
+        "beyond the horizon: by waiting, no criterion fails from 2026-11-24; still undecided then: measure"
+        " other_biologic"
+    )
 
 
 def test_withholding_cyclophosphamide_leaves_the_trials_own_lymphodepletion() -> None:
@@ -209,6 +237,40 @@ def test_an_age_given_in_years_reaches_the_minimum_on_its_birthday() -> None:
     """The reverse: 4.9 years on 11-23 is 5 from 12-30, which the planner had folded away as never."""
     result = plan_for("NCT06222853", _aged("4.9", childbearing_potential="false"))
     assert (result.status_now, result.reachable, result.earliest_date) == ("ineligible", True, day("2026-12-30"))
+
+
+@pytest.mark.parametrize(
+    ("trial_id", "changes", "closed_by", "failing"),
+    [
+        (  # 17 until 12-12: a Schwartz eGFR of 30.2 from a creatinine of 2.6, CKD-EPI 26.6 from her 18th birthday
+            "NCT06222853",
+            {"height_cm": "190", "creatinine_mg_dl": "2.6", "egfr_ml_min_1_73m2": ""},
+            "NCT06222853.incl.4.2",
+            "eGFR 26.61 mL/min/1.73m² (CKD-EPI 2021, creatinine 2.6 mg/dL) is below 30 mL/min/1.73m²",
+        ),
+        (  # 64 until 12-12: a Cockcroft-Gault CrCl of 30.11 from a creatinine of 1.788, 29.71 at 65
+            "NCT06920433",
+            {"weight_kg": "60", "creatinine_mg_dl": "1.788", "crcl_ml_min": "", "egfr_ml_min_1_73m2": ""},
+            "NCT06920433.incl.16",
+            "CrCl 29.71 mL/min (Cockcroft-Gault, creatinine 1.79 mg/dL) is below 30 mL/min",
+        ),
+    ],
+)
+def test_a_birthday_that_lowers_the_estimated_renal_function_below_a_limit_closes_the_plan(
+    trial_id: str, changes: dict[str, str], closed_by: str, failing: str
+) -> None:
+    """Review 42 F5: the planner held eGFR and CrCl at their screening-date estimates, while a screen on a later
+    date estimates them with the age then, so a plan's window ran past the day a screen with the same data fails
+    the patient.  The window now closes the day before the birthday, and a screen on the birthday says why."""
+    born = "2008-12-12" if trial_id == "NCT06222853" else "1961-12-12"
+    patient = {**base(trial_id), "birth_date": born, "sex": "F", "childbearing_potential": "false", **changes}
+    result = plan_for(trial_id, patient)
+    assert (result.status_now, result.eligible_until, result.closes) == ("eligible", day("2026-12-11"), [closed_by])
+    trials = [load_trials()[trial_id]]
+    cohort = cohort_from_records([{**patient, "patient_id": "p1"}])
+    assert rescreen(cohort, "p1", trials, AS_OF, {}, 18).results[0].status[0] == ELIGIBLE
+    waited = rescreen(cohort, "p1", trials, AS_OF, {}, 19).results[0]
+    assert [reason.text for reason in waited.reasons(0)] == [failing]
 
 
 def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:
@@ -493,7 +555,8 @@ def test_a_test_two_criteria_read_is_named_once_in_the_words() -> None:
     }
     note = plan_for("NCT06983964", row).actions[-1].note
     assert note == (
-        "no criterion fails from 2026-12-01; childbearing potential unknown: measure childbearing_potential; negative"
+        "no criterion fails from 2026-12-01; undecided then: "
+        "childbearing potential unknown: measure childbearing_potential; negative"
         " pregnancy test not recorded: to be done (valid 7 days); positive pregnancy test unknown: measure pregnant"
     )
 
