@@ -415,6 +415,13 @@ class ColumnDeclaration(Node):
         return self
 
 
+def _after_watch(days: int) -> int:
+    """The first day after a watch of ``days`` days that follows an infusion (day 0): a watch is days 1 to ``days``,
+    so the next enrolment is the day after it (review 39: on day 28 of a 28-day DLT window, which the calendar's
+    figure drew as still open; review 42: on day 7 of a 7-day stagger); no watch holds back no day."""
+    return days + 1 if days else 0
+
+
 class Enrollment(Node):
     """How a trial enrols over time, for ``matcher schedule``: its design, cohorts and weekly capacity.
 
@@ -438,7 +445,8 @@ class Enrollment(Node):
     stagger_days: int = Field(
         7,
         ge=0,
-        description="a cohort's first patient, then the others enrolled >= stagger_days after the first infusion (3+3)",
+        description="a cohort's first patient, watched stagger_days days after its infusion; the others enrolled "
+        "after that watch (3+3)",
     )
     per_week: int = Field(2, ge=1, description="infusions per ISO week for this trial at most")
     enrolment_days: int = Field(
@@ -455,16 +463,14 @@ class Enrollment(Node):
     def escalation_days(self) -> int:
         """Days from a cohort's last infusion to the next cohort's first infusion at the soonest: the DLT window, then
         the next patient's enrolment and lymphodepletion (review 37 M1: a sentinel of the next dose level was
-        enrolled and lymphodepleted on day 23 of a 28-day DLT window).  The window is days 1 to ``dlt_days`` after
-        the infusion (day 0), so the next enrolment is on day ``dlt_days + 1`` at the soonest (review 39: it was on
-        day 28 of a 28-day window, which the calendar's figure drew as still open)."""
-        return self.dlt_days + 1 + self.enrolment_days
+        enrolled and lymphodepleted on day 23 of a 28-day DLT window)."""
+        return _after_watch(self.dlt_days) + self.enrolment_days
 
     @property
     def sentinel_days(self) -> int:
         """Days from a cohort's first infusion to its other infusions at the soonest (0: no stagger): the sentinel is
         watched before anyone else starts study treatment, so the stagger ends before their enrolment too."""
-        return self.stagger_days + self.enrolment_days if self.stagger_days else 0
+        return _after_watch(self.stagger_days) + self.enrolment_days if self.stagger_days else 0
 
     @model_validator(mode="after")
     def _one_level_when_fixed(self) -> Enrollment:

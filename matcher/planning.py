@@ -277,8 +277,11 @@ def waits(
             return waited
         parts = [part for text in still for part in text.split("; ")]  # two criteria may read the same test
         undecided = "; ".join(dict.fromkeys(parts))  # what stays so, not a washout ended (review 42 F3b)
-        note = f"no criterion fails from {since}" + (f"; undecided then: {undecided}" if undecided else "")
+        note = f"no criterion fails from {since}" + (f"; {_UNDECIDED_THEN}{undecided}" if undecided else "")
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
+
+
+_UNDECIDED_THEN = "undecided then: "  # a wait's words for what a plan's date leaves undecided
 
 
 def _still_undecided(
@@ -340,7 +343,12 @@ def _with_words_after_stop(actions: list[Action], said: list[str], kept: bool) -
     """The plan's words, with what the stop's record leaves undecided said after the stop's own step, each clause
     once: a reason repeats a finding, and a wait may say it already.  A stop that keeps an earlier stop's record
     (``kept``: it dates its own column) did not cause what that record leaves open (review 29 m3)."""
-    waited = {clause for action in actions if action.action == "wait" for clause in action.note.split("; ")}
+    waited = {
+        clause.removeprefix(_UNDECIDED_THEN)
+        for action in actions
+        if action.action == "wait"
+        for clause in action.note.split("; ")
+    }
     clauses = dict.fromkeys(clause for text in said for clause in text.split("; ") if clause not in waited)
     if not clauses:
         return actions

@@ -5,9 +5,10 @@ the horizon.  A CP-SAT model picks, per patient, at most one trial and an infusi
 
 * a fixed design takes at most its slots (less those already dosed);
 * a 3+3 design fills its cohorts ahead (``matcher.escalation``) in order, each exactly ``cohort_size``: a
-  sentinel first, the others enrolled ``stagger_days`` or more after its infusion; a cohort's last infusion +
-  ``dlt_days`` < the next cohort's first enrolment (each watch ends before anyone else starts lymphodepletion,
-  review 37 M1), so in infusion days the gaps are ``Enrollment.sentinel_days`` and ``escalation_days``;
+  sentinel first, the others enrolled after its watch (sentinel infusion + ``stagger_days`` < their enrolment); a
+  cohort's last infusion + ``dlt_days`` < the next cohort's first enrolment (each watch ends before anyone else
+  starts lymphodepletion, review 37 M1), so in infusion days the gaps are ``Enrollment.sentinel_days`` and
+  ``escalation_days``;
 * each trial infuses at most ``per_week`` patients per ISO week (an ``AddCumulative`` over weeks, counting
   the infusions already given).
 

@@ -126,7 +126,8 @@ def _check_cohorts(
         planned = [day for day in days if day in planned_days]  # the dosed are history, not the calendar's
         if design["stagger_days"]:
             stagger = dt.timedelta(days=design["stagger_days"])
-            assert all(day - lead >= days[0] + stagger for day in planned if day != days[0]), f"stagger in cohort {n}"
+            # the watch is days 1..stagger_days after the sentinel's infusion (day 0): enrolment after it
+            assert all(day - lead > days[0] + stagger for day in planned if day != days[0]), f"stagger in cohort {n}"
         if n > 1 and min(days) in planned:
             gap = min(days) - lead - max(cohorts[n - 1])
             # the window is days 1..dlt_days after the last infusion (day 0): enrolment after it
@@ -335,7 +336,7 @@ def _feasible(taken: list[tuple[str, int, int, int]]) -> bool:
         if len({(AS_OF + dt.timedelta(days=d)).isocalendar()[:2] for d in days}) < len(days):
             return False
     for k in range(0, len(escalation), 2):
-        if escalation[k + 1] - 2 < escalation[k] + 2:  # stagger, to the enrolment 2 days before the infusion
+        if escalation[k + 1] - 2 <= escalation[k] + 2:  # the 2-day stagger, to the enrolment 2 days before infusion
             return False
         if k and escalation[k] - 2 < escalation[k - 1] + 3:  # DLT window, to the enrolment
             return False
@@ -417,7 +418,7 @@ def test_replanning_keeps_dosed_infusions_and_honours_their_dlt_window(tmp_path:
     assert by_cohort == Counter({("2", "1"): 3, ("3", "2"): 3, ("4", "3"): 3})  # Q8, the sentinel, among them
     assert rows[8]["planned_date"] == _day(-1).isoformat() and rows[8]["reason"].startswith("dosed on")
     second = sorted(r["planned_date"] for r in rows if r["cohort"] == "2" and r["patient_id"] != "Q8")
-    assert second[0] == _day(11).isoformat()  # the sentinel was dosed yesterday: the others enrolled a stagger later
+    assert second[0] == _day(12).isoformat()  # the sentinel was dosed yesterday: the others enrolled after its watch
 
 
 def test_state_file_errors_name_the_file_the_trial_and_the_field(tmp_path: Path) -> None:
@@ -694,7 +695,7 @@ def test_a_withheld_drug_is_withheld_to_the_calendars_infusion() -> None:
         withheld = [step for step in row["actions"] if step.startswith("2026-12-01: give no more telitacicept")]
         assert len(withheld) == 1 and withheld[0].endswith(keep), pid
     # the latest infusion is weeks after the plan's date (2026-12-08), which is all the plan withholds it to
-    assert frame["planned_date"].max() == pd.Timestamp("2026-12-25")
+    assert frame["planned_date"].max() == pd.Timestamp("2026-12-26")
 
 
 @pytest.mark.parametrize(("time_limit", "limits"), [(None, [None] * 4 + [60.0, 2.0]), (5.0, [5.0] * 5 + [2.0])])
@@ -716,3 +717,19 @@ def test_only_the_sooner_days_level_is_limited_by_default(
         {(f"L{i}", ESCALATION_ID): (AS_OF, None) for i in range(4)}, trials, 90, records, time_limit=time_limit
     )
     assert seen == limits and calendar.proven
+
+
+@pytest.mark.parametrize(
+    ("watches", "gaps"),
+    [
+        ({"dlt_days": 28, "stagger_days": 7}, (28 + 1 + 5, 7 + 1 + 5)),  # enrolment on day 29 / day 8 at the soonest
+        ({"dlt_days": 0, "stagger_days": 0}, (5, 0)),  # no watch holds back no day (review 42: dlt_days 0 held one)
+        ({"dlt_days": 1, "stagger_days": 1}, (1 + 1 + 5, 1 + 1 + 5)),
+    ],
+)
+def test_a_watch_of_n_days_ends_before_the_next_enrolment(watches: dict[str, int], gaps: tuple[int, int]) -> None:
+    """A watch is days 1 to N after an infusion (day 0), the next patient enrolled the day after it and infused
+    ``enrolment_days`` (5) later: the DLT window as the sentinel's stagger (review 42: enrolment on day 7 of a
+    7-day stagger)."""
+    enrollment = ir.Enrollment(design="3+3", dose_levels=2, **watches)
+    assert (enrollment.escalation_days, enrollment.sentinel_days) == gaps
