@@ -134,14 +134,20 @@ def _phrase(node: ir.Rule, path: str, walk: _Walk, position: int, found: dict[st
     mask = walk.masks.get(path)
     if mask is None or not mask[position]:
         return None
-    named = ir.named_children(node)
     parts = [
-        (child, text) for name, child in named if (text := _phrase(child, f"{path}.{name}", walk, position, found))
+        (text, _found_under(f"{path}.{name}", found))
+        for name, child in ir.named_children(node)
+        if (text := _phrase(child, f"{path}.{name}", walk, position, found))
     ]
-    # A "recorded" check beside a leaf that shows the same value says nothing more.
-    shown = {field for child, _ in parts if not isinstance(child, ir.Known) for field in _fields(child)}
+    # A "recorded" check beside a leaf that shows the same value says nothing more, however deep each sits (review
+    # 42 m4b: "positive pregnancy test recorded: yes; positive pregnancy test: yes").
+    shown = {field for _, rules in parts for rule in rules if not isinstance(rule, ir.Known) for field in _fields(rule)}
     texts = list(
-        dict.fromkeys(text for child, text in parts if not (isinstance(child, ir.Known) and child.field in shown))
+        dict.fromkeys(
+            text
+            for text, rules in parts
+            if not (rules and all(isinstance(rule, ir.Known) and rule.field in shown for rule in rules))
+        )
     )
     value = int(walk.codes[path][position])
     if isinstance(node, ir.Any_) and value == FALSE and len(texts) > 1:
@@ -195,6 +201,11 @@ def reason_texts(criterion: ir.Criterion, ctx: Context, rows: np.ndarray) -> tup
                 found[path] = cache[key]
         texts.append(walk.text(root, position, found))
     return combined, texts
+
+
+def _found_under(path: str, found: dict[str, Finding]) -> list[ir.Rule]:
+    """The leaves found at ``path`` or below it."""
+    return [finding.rule for at, finding in found.items() if at == path or at.startswith(f"{path}.")]
 
 
 @functools.cache

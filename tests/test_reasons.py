@@ -187,6 +187,15 @@ def test_golden_sentences(rule, patient, kind, sentence):
     assert said(rule, patient, kind) == sentence
 
 
+def test_a_recorded_check_is_not_said_beside_a_leaf_showing_the_value_in_another_branch():
+    """Review 42 m4b: NCT06222853 excl.11 reads ``pregnant`` as known in one branch and as a flag in another; a
+    positive test was said twice ("positive pregnancy test recorded: yes; positive pregnancy test: yes")."""
+    known_branch = {"type": "not", "rule": {"type": "not", "rule": {"type": "known", "field": "pregnant"}}}
+    rule = {"type": "all", "of": [known_branch, {"type": "flag", "field": "pregnant"}]}
+    assert said(rule, {"pregnant": "yes"}, "exclusion") == "positive pregnancy test: yes"
+    assert said(known_branch, {"pregnant": "yes"}, "exclusion") == "positive pregnancy test recorded: yes"  # alone
+
+
 def test_a_failing_or_names_every_part_that_failed():
     rule = {
         "type": "any",
