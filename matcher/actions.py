@@ -12,13 +12,15 @@ from ortools.sat.python import cp_model
 
 from matcher import ir
 from matcher.context import Context, washout_days
-from matcher.contract import columns
+from matcher.contract import columns, label_and_unit
 from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, TestDay, Unknown, Value
 from matcher.dates import from_day_number
 from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
 from matcher.facts import Facts, ImmunosuppressantColumns, RepeatableTest
+from matcher.findings import subject
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
+from matcher.render import shown
 from matcher.rule_reads import (
     accepted_by_column,
     criterion_leaves,
@@ -472,7 +474,8 @@ class PlanModel:
                 after="new result",
                 burden=self.facts.action_burden_days["repeat_lab"],
                 pending=tuple(lab.columns),  # one draw gives them all (creatinine: eGFR and CrCl from it)
-                note=f"repeat the {lab.name} ({column} {value:g}, near the trial's limit {limit:g}); result awaited",
+                note=f"repeat the {lab.name}: {subject(column, self.ctx, self.row)} on {self.as_of.isoformat()} is "
+                f"near the trial's limit of {shown(limit, label_and_unit(column)[1])}; result awaited",
                 awaits=f"the {lab.name} result",
                 summary=f"repeating the {lab.name}",
                 overrides={name: Unknown() for name in lab.columns},

@@ -65,7 +65,16 @@ class PlanDay:
     """A date on the enrolment day itself (a drug course that goes on up to it)."""
 
 
-Value = Unknown | Never | TestDay | PlanDay | float | str | bool | cp_model.LinearExpr
+@dataclass(frozen=True)
+class EitherSex:
+    """A derived value that only a blank sex leaves unknown (eGFR, CrCl): a woman's and a man's.  A comparison
+    both decide alike is decided, as in the evaluator."""
+
+    woman: float
+    man: float
+
+
+Value = Unknown | Never | TestDay | PlanDay | EitherSex | float | str | bool | cp_model.LinearExpr
 Alternatives = list[tuple[Lit, Value]]
 
 
@@ -165,25 +174,16 @@ class Compiler:
         """The field as recorded, moved only by the wait: a value estimated with the age (eGFR, CrCl from
         creatinine) holds one value per stretch between the birthdays within the horizon, as the evaluator
         estimates it on each date (review 42 F5: a plan held a CrCl of 30.1 past a 65th birthday, where a screen
-        on that date reads 29.7); every other field, its one value."""
-        estimates = self._estimates(field)
-        if estimates is None:
+        on that date reads 29.7), and where only a blank sex leaves it unknown, a woman's and a man's; every
+        other field, its one value."""
+        if field not in ESTIMATED_WITH_AGE:
             return [(True, self.original(field))]
-        return [(guard, _estimate(value)) for guard, value in zip(self._age_stretches, estimates.values, strict=True)]
-
-    def _estimates(self, field: str) -> Derived | None:
-        """A value estimated with the age, on each of the horizon's stretches between birthdays (None: not such a
-        value, or one the birthdays leave as it is: reported, or unknown throughout)."""
-        if field not in ESTIMATED_WITH_AGE or len(self._age_stretches) < 2:
-            return None
-        age_now = float(self.ctx.values("age")[self.row])
-        ages = [age_now + passed for passed in range(len(self._age_stretches))]
-        estimates = at_ages(self.ctx.cohort, self.row, field, ages)
-        if np.array_equal(estimates.values, np.full(len(ages), estimates.values[0]), equal_nan=True):
-            by_sex = estimates.by_sex
-            if by_sex is None or all(np.isnan(values).all() for values in by_sex):
-                return None
-        return estimates
+        estimates, index = self.ctx.derived[field], [self.row]
+        if len(self._age_stretches) > 1:
+            age_now = float(self.ctx.values("age")[self.row])
+            ages = [age_now + passed for passed in range(len(self._age_stretches))]
+            estimates, index = at_ages(self.ctx.cohort, self.row, field, ages), list(range(len(ages)))
+        return [(guard, _estimated(estimates, at)) for guard, at in zip(self._age_stretches, index, strict=True)]
 
     @functools.cached_property
     def _birthdays_passed(self) -> list[Lit]:
@@ -281,8 +281,6 @@ class Compiler:
                 for date_guard, date in self.alternatives(field)
                 for name_guard, name in self.alternatives(rule.drug_field)
             ]
-        elif (alike := self._either_sex(rule, field)) is not None:
-            return alike
         else:
             alternatives = [(guard, self._leaf_value(rule, value)) for guard, value in self.alternatives(field)]
         is_true = self.disj([self.conj([guard, pair[0]]) for guard, pair in alternatives])
@@ -290,34 +288,13 @@ class Compiler:
             return is_true, self.neg(is_true)
         return is_true, self.disj([self.conj([guard, pair[1]]) for guard, pair in alternatives])
 
-    def _either_sex(self, rule: ir.Rule, field: str) -> Rails | None:
-        """As the evaluator: where only a blank sex leaves a derived value unknown, the rails a woman's and a
-        man's value give alike (None where the value is not of that kind); per stretch between birthdays for a
-        value estimated with the age."""
-        derived = self.ctx.derived.get(field)
-        if not isinstance(rule, (ir.Compare, ir.Range)) or field in self.overrides or derived is None:
-            return None
-        estimates = self._estimates(field)
-        stretches: list[tuple[Lit, Derived, int]] = (
-            [(True, derived, self.row)]
-            if estimates is None
-            else [(guard, estimates, index) for index, guard in enumerate(self._age_stretches)]
-        )
-        if all(values.by_sex is None for _, values, _ in stretches):
-            return None
-        rails = [(guard, self._alike(rule, values, index)) for guard, values, index in stretches]
-        return self.disj([self.conj([g, r[0]]) for g, r in rails]), self.disj([self.conj([g, r[1]]) for g, r in rails])
-
-    def _alike(self, rule: ir.Rule, derived: Derived, index: int) -> Rails:
-        """The rails of a derived value at ``index``: a woman's and a man's where both decide it alike."""
-        value = float(derived.values[index])
-        if derived.by_sex is not None and not np.isnan([derived.by_sex[0][index], derived.by_sex[1][index]]).any():
-            woman, man = (self._leaf_value(rule, float(values[index])) for values in derived.by_sex)
-            if woman == man and all(isinstance(rail, bool) for rail in woman):
-                return woman
-        return self._leaf_value(rule, _estimate(value))
-
     def _leaf_value(self, rule: ir.Rule, value: Value) -> Rails:
+        if isinstance(value, EitherSex):
+            if not isinstance(rule, (ir.Compare, ir.Range)):
+                value = Unknown()
+            else:  # decided where a woman's and a man's value decide alike, unknown where they differ
+                woman, man = self._leaf_value(rule, value.woman), self._leaf_value(rule, value.man)
+                return self.conj([woman[0], man[0]]), self.conj([woman[1], man[1]])
         if isinstance(value, Unknown) and not isinstance(rule, ir.Known):
             return UNKNOWN_RAILS
         return LEAF_VALUES[type(rule)](self, rule, value)
@@ -542,8 +519,17 @@ def _anniversary(born: dt.date, year: int) -> dt.date:
         return dt.date(year, 3, 1)
 
 
-def _estimate(value: float) -> Value:
-    return Unknown() if math.isnan(value) else value
+def _estimated(derived: Derived, at: int) -> Value:
+    """A derived value at index ``at``: its number, a woman's and a man's where only a blank sex leaves it
+    unknown, or unknown."""
+    value = float(derived.values[at])
+    if not math.isnan(value):
+        return value
+    if derived.by_sex is not None:
+        woman, man = float(derived.by_sex[0][at]), float(derived.by_sex[1][at])
+        if not (math.isnan(woman) or math.isnan(man)):
+            return EitherSex(woman, man)
+    return Unknown()
 
 
 def _number(value: Value) -> cp_model.LinearExpr | int:

@@ -273,6 +273,29 @@ def test_a_birthday_that_lowers_the_estimated_renal_function_below_a_limit_close
     assert [reason.text for reason in waited.reasons(0)] == [failing]
 
 
+def test_a_blank_sex_that_leaves_an_egfr_near_the_limit_decided_keeps_the_plan_decided() -> None:
+    """Review 43 m2: sex blank, creatinine 2.0 at 46: CKD-EPI 30.6 for a woman, 40.9 for a man, both above
+    NCT06821659's exclusion below 30, so the screen reads it as met.  A repeat of the creatinine is on offer (30.6 is
+    near the limit), and the plan's reading of the record without it lost the agreement of the two: it ended
+    "unknown" with nothing to measure, hiding an eligible patient."""
+    patient = {
+        **base("NCT06821659"),
+        "sex": "",
+        "birth_date": "1979-12-12",
+        "weight_kg": "60",
+        "creatinine_mg_dl": "2.0",
+        "egfr_ml_min_1_73m2": "",
+        "childbearing_potential": "false",
+    }
+    result = plan_for("NCT06821659", patient)
+    assert (result.status_now, result.status_at_plan, result.actions, result.missing) == (
+        "eligible",
+        "eligible",
+        [],
+        [],
+    )
+
+
 def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:
     result = plan_for("NCT06222853", {**base("NCT06222853"), "cns_event_date": "2026-10-24"})
     assert result.earliest_date == day("2026-12-23")

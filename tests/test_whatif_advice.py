@@ -192,21 +192,29 @@ CREATININE_DRAW = ["crcl_ml_min", "creatinine_mg_dl", "creatinine_x_uln", "egfr_
 
 
 @pytest.mark.parametrize(
-    ("changes", "repeated", "awaited"),
+    ("changes", "repeated", "awaited", "said"),
     [
-        ({"platelets_10e9_l": "45"}, "platelets_10e9_l", ["platelets_10e9_l"]),  # 10% under the limit of 50
-        ({"platelets_10e9_l": "40"}, "platelets_10e9_l", ["platelets_10e9_l"]),  # 20%: the edge of "near"
+        # 10% under the limit of 50
+        ({"platelets_10e9_l": "45"}, "platelets_10e9_l", ["platelets_10e9_l"], "platelets 45 ×10⁹/L"),
+        # 20%: the edge of "near"
+        ({"platelets_10e9_l": "40"}, "platelets_10e9_l", ["platelets_10e9_l"], "platelets 40 ×10⁹/L"),
         # eGFR < 30: a new creatinine draw, which gives every value computed from it
-        ({"egfr_ml_min_1_73m2": "27"}, "egfr_ml_min_1_73m2", CREATININE_DRAW),
+        ({"egfr_ml_min_1_73m2": "27"}, "egfr_ml_min_1_73m2", CREATININE_DRAW, "eGFR 27 mL/min/1.73m²"),
     ],
 )
 def test_a_lab_just_past_its_limit_is_repeated_and_its_result_awaited(
-    demo: Cohort, changes: dict[str, str], repeated: str, awaited: list[str]
+    demo: Cohort, changes: dict[str, str], repeated: str, awaited: list[str], said: str
 ) -> None:
+    """The step names the value in clinical words and the day it was read (review 43 m4: the column's name, and
+    an eGFR estimated with the age may be another on the plan's date)."""
     cohort = changed_demo(demo, "P001", cytopenia_due_to_disease="false", **changes)
     result = plan_of(cohort, "P001", "NCT06821659")
     assert result.status_now == "ineligible" and result.earliest_date == AS_OF
     assert [(a.action, a.column) for a in result.actions] == [("repeat_lab", repeated)]
+    limit = "50 ×10⁹/L" if repeated == "platelets_10e9_l" else "30 mL/min/1.73m²"
+    assert result.actions[0].note.endswith(
+        f": {said} on 2026-11-23 is near the trial's limit of {limit}; result awaited"
+    )
     assert result.status_at_plan == "unknown" and result.pending == awaited and result.eligible_pending_results
 
 
