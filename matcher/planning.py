@@ -71,7 +71,8 @@ def plan(
 
     Objective, lexicographic: days waited plus the actions' burden (in days-equivalent),
     then fewer actions, then the shallowest taper.  With ``alternatives``, also the other
-    plans of the Pareto front of (date, burden): each later one carries less burden.
+    plans of the Pareto front of (date, burden): each later one carries less burden; where all of them end
+    undecided, the earliest plan that makes the patient eligible outright too.
     With ``look_beyond``, a patient with no plan within the horizon is searched again up to
     5 years out: criteria that only time meets are then ``beyond_horizon``, not ``blocking``.
     Without ``explain_blocking``, a plan that does not reach eligibility says so without its blocking criteria
@@ -459,7 +460,8 @@ class _Weights:
 
 
 def _pareto_front(built: PlanModel, weights: _Weights, time_limit: float | None) -> list[Alternative]:
-    """Every plan no other plan beats on both date and burden, earliest first.
+    """Every plan no other plan beats on both date and burden, earliest first, and where each of them ends
+    undecided, the earliest that makes the patient eligible outright, if any.
 
     Found by tightening a bound: the earliest plan, then the earliest with less burden
     than the last one found, until none is left (the last carries the least burden).
@@ -470,14 +472,37 @@ def _pareto_front(built: PlanModel, weights: _Weights, time_limit: float | None)
         model.minimize(weights.date_first())
         if front:
             model.add(built.burden() <= front[-1].burden - 1)
-        solver = built.solver(time_limit)
-        status = solver.solve(model)
-        _status(solver, status)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return front
-        front.append(_solution(built, solver))
-        if front[-1].burden == 0:
-            return front
+        found = _solved(built, model, time_limit)
+        if found is None:
+            break
+        front.append(found)
+        if found.burden == 0:
+            break
+    if all(other.status_at_plan != "eligible" for other in front):
+        eligible = _eligible_outright(built, weights, time_limit)
+        front += [eligible] if eligible is not None else []
+    return front
+
+
+def _eligible_outright(built: PlanModel, weights: _Weights, time_limit: float | None) -> Alternative | None:
+    """The earliest plan that meets every criterion, no result awaited (review 43 m3: waiting to an 18th
+    birthday, from which the eGFR no longer needs the blank height, was hidden behind a plan of the same burden
+    that stays undecided today)."""
+    model = built.model.clone()
+    model.minimize(weights.date_first())
+    for is_true, _ in built.rails:
+        if is_true is False:
+            return None
+        if is_true is not True:
+            model.add_bool_or([is_true])
+    return _solved(built, model, time_limit)
+
+
+def _solved(built: PlanModel, model: cp_model.CpModel, time_limit: float | None) -> Alternative | None:
+    solver = built.solver(time_limit)
+    status = solver.solve(model)
+    _status(solver, status)
+    return _solution(built, solver) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
 def _solution(built: PlanModel, solver: cp_model.CpSolver) -> Alternative:

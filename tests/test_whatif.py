@@ -296,6 +296,28 @@ def test_a_blank_sex_that_leaves_an_egfr_near_the_limit_decided_keeps_the_plan_d
     )
 
 
+def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_same_burden() -> None:
+    """Review 43 m3: 17 until 12-12 with her height blank: the Schwartz eGFR needs it, so today she is undecided
+    (measure height_cm); from her 18th birthday CKD-EPI (44.3 from a creatinine of 1.7) does not.  Both plans cost
+    nothing, so the date-and-burden front kept only today's; the eligible one is now offered beside it."""
+    patient = {
+        **base("NCT06222853"),
+        "birth_date": "2008-12-12",
+        "sex": "F",
+        "height_cm": "",
+        "creatinine_mg_dl": "1.7",
+        "egfr_ml_min_1_73m2": "",
+        "childbearing_potential": "false",
+    }
+    trial = load_trials()["NCT06222853"]
+    ctx = Context(cohort_from_records([{**patient, "patient_id": "p1"}]), AS_OF, effective_facts(trial))
+    result = plan(ctx, trial, 0, 180, alternatives=True)
+    assert (result.status_at_plan, result.earliest_date, result.missing) == ("unknown", AS_OF, ["height_cm"])
+    assert [(other.earliest_date, other.burden, other.status_at_plan) for other in result.alternatives] == [
+        (day("2026-12-12"), 0, "eligible")
+    ]
+
+
 def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:
     result = plan_for("NCT06222853", {**base("NCT06222853"), "cns_event_date": "2026-10-24"})
     assert result.earliest_date == day("2026-12-23")
