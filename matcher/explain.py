@@ -124,20 +124,28 @@ class _Walk:
         return {path: self.finding(path, position) for path in self.leaves if self.masks[path][position]}
 
     def text(self, root: ir.Rule, position: int, found: dict[str, Finding]) -> str:
-        return _phrase(root, "rule", self, position, found) or ""
+        return _phrase(root, "rule", self, position, found, set()) or ""
 
 
-def _phrase(node: ir.Rule, path: str, walk: _Walk, position: int, found: dict[str, Finding]) -> str | None:
-    """The sentence for the deciding part of ``node`` at one row (None where the node does not decide it)."""
+def _phrase(
+    node: ir.Rule, path: str, walk: _Walk, position: int, found: dict[str, Finding], said: set[str]
+) -> str | None:
+    """The sentence for the deciding part of ``node`` at one row (None where the node does not decide it).
+    ``said``: the leaves' sentences said so far, each said once however many leaves give it (review 44: "UPCR
+    unknown: measure upcr_g_g" twice, from two leaves on one column in different branches)."""
     if path in found:
-        return found[path].text
+        sentence = found[path].text
+        if sentence in said:
+            return None
+        said.add(sentence)
+        return sentence
     mask = walk.masks.get(path)
     if mask is None or not mask[position]:
         return None
     parts = [
         (text, _found_under(f"{path}.{name}", found))
         for name, child in ir.named_children(node)
-        if (text := _phrase(child, f"{path}.{name}", walk, position, found))
+        if (text := _phrase(child, f"{path}.{name}", walk, position, found, said))
     ]
     # A "recorded" check beside a leaf that shows the same value says nothing more, however deep each sits (review
     # 42 m4b: "positive pregnancy test recorded: yes; positive pregnancy test: yes").

@@ -196,6 +196,19 @@ def test_a_recorded_check_is_not_said_beside_a_leaf_showing_the_value_in_another
     assert said(known_branch, {"pregnant": "yes"}, "exclusion") == "positive pregnancy test recorded: yes"  # alone
 
 
+def test_a_sentence_two_leaves_give_in_different_branches_is_said_once():
+    """Review 44: "UPCR unknown: measure upcr_g_g; UPCR unknown: measure upcr_g_g; ...", from two leaves on one
+    column, one under an OR and one beside it."""
+    proteinuria = [
+        {"type": "compare", "field": "upcr_g_g", "op": ">=", "value": 0.5},
+        {"type": "compare", "field": "urine_protein_24h_g", "op": ">=", "value": 0.5},
+    ]
+    rule = {"type": "all", "of": [{"type": "any", "of": proteinuria}, {**proteinuria[0], "op": "<", "value": 3}]}
+    assert (
+        said(rule, {}) == "UPCR unknown: measure upcr_g_g; 24-hour urine protein unknown: measure urine_protein_24h_g"
+    )
+
+
 def test_a_failing_or_names_every_part_that_failed():
     rule = {
         "type": "any",
