@@ -474,8 +474,9 @@ class PlanModel:
                 after="new result",
                 burden=self.facts.action_burden_days["repeat_lab"],
                 pending=tuple(lab.columns),  # one draw gives them all (creatinine: eGFR and CrCl from it)
-                note=f"repeat the {lab.name}: {subject(column, self.ctx, self.row)} on {self.as_of.isoformat()} is "
-                f"near the trial's limit of {shown(limit, label_and_unit(column)[1])}; result awaited",
+                note=f"repeat the {lab.name}: {subject(column, self.ctx, self.row)} as screened on "
+                f"{self.as_of.isoformat()} is {_side(value, limit)} the trial's limit of "
+                f"{shown(limit, label_and_unit(column)[1])}; result awaited",
                 awaits=f"the {lab.name} result",
                 summary=f"repeating the {lab.name}",
                 overrides={name: Unknown() for name in lab.columns},
@@ -631,6 +632,11 @@ def _stop_record_reaches(
         return UNKNOWN if fields.isdisjoint(record) else None
 
     return deciding_leaves(cast(ir.Rule, criterion.rule), targets, known)
+
+
+def _side(value: float, limit: float) -> str:
+    """Where a value near a limit lies, in words."""
+    return "at" if value == limit else f"just {'above' if value > limit else 'below'}"
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:

@@ -26,7 +26,7 @@ from matcher.output import (
     row_ranges,
     text_array,
 )
-from matcher.plans import Plan
+from matcher.plans import Action, Plan
 from matcher.render import criterion_words
 from matcher.scenario import is_recruiting, status_words
 from matcher.schedule import Calendar, Entry
@@ -294,12 +294,12 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
     """What a plan leaves open: its less burdensome alternatives, results to wait for, questions to ask; and how
     to re-screen its record on its date."""
     lines = []
-    for other in p.alternatives:
-        kept = {(a.action, a.column) for a in other.actions}
-        dropped = [a.summary for a in p.actions if (a.action, a.column) not in kept]
+    for other in p.alternatives:  # its steps beside the plan's, both ways (review 45: an added step went unsaid)
+        added, dropped = _steps_not_in(other.actions, p.actions), _steps_not_in(p.actions, other.actions)
+        with_ = f" with {', '.join(added)}" if added else ""
         without = f" without {', '.join(dropped)}" if dropped else ""
         when = f"{other.status_at_plan} {other.earliest_date.isoformat()}"
-        lines.append(f"or: {when}{without} (burden {other.burden} days)")
+        lines.append(f"or: {when}{with_}{without} (burden {other.burden} days)")
     if p.pending:
         lines.append(f"pending results: {', '.join(p.pending)}")
     lines += [f"manual check: {question}" for question in p.manual_checks]
@@ -312,6 +312,12 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
     if p.reachable and p.earliest_date is not None and p.status_now != "eligible":
         lines.append(_rescreen_line(p, as_of))
     return lines
+
+
+def _steps_not_in(actions: list[Action], others: list[Action]) -> list[str]:
+    """The steps of ``actions`` (waits are dates, not steps) that ``others`` does not take, in words."""
+    taken = {(a.action, a.column) for a in others}
+    return [a.summary for a in actions if a.action != "wait" and (a.action, a.column) not in taken]
 
 
 def _rescreen_line(p: Plan, as_of: dt.date) -> str:

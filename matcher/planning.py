@@ -495,7 +495,11 @@ def _eligible_outright(built: PlanModel, weights: _Weights, time_limit: float | 
             return None
         if is_true is not True:
             model.add_bool_or([is_true])
-    return _solved(built, model, time_limit)
+    for choice in built.choices:  # nothing awaited: no answer hoped for, no record or result to come (review 45)
+        if choice.confirms or choice.records_wanted or choice.pending:
+            model.add(choice.literal == 0)
+    found = _solved(built, model, time_limit)
+    return found if found is not None and found.status_at_plan == "eligible" else None
 
 
 def _solved(built: PlanModel, model: cp_model.CpModel, time_limit: float | None) -> Alternative | None:

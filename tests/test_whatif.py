@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from matcher.cli import main
 from matcher.cohort import cohort_from_records
 from matcher.context import Context
-from matcher.formats import plans_table
+from matcher.formats import plan_footnotes, plans_table
 from matcher.nearmiss import near_misses
 from matcher.planning import plan
 from matcher.plans import Plan
@@ -316,6 +317,32 @@ def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_s
     assert [(other.earliest_date, other.burden, other.status_at_plan) for other in result.alternatives] == [
         (day("2026-12-12"), 0, "eligible")
     ]
+    assert plan_footnotes(result, AS_OF)[0] == "or: eligible 2026-12-12 (burden 0 days)"
+    # review 45 M1: a step the offered plan adds is named
+    ctx = Context(cohort_from_records([{**patient, "consent_signed": "", "patient_id": "p1"}]), AS_OF, ctx.facts)
+    unsigned = plan(ctx, trial, 0, 180, alternatives=True)
+    assert (
+        plan_footnotes(unsigned, AS_OF)[0]
+        == "or: eligible 2026-12-12 with the step 'sign informed consent' (burden 0 days)"
+    )
+
+
+def test_no_plan_that_rests_on_an_awaited_answer_is_offered_as_eligible_outright() -> None:
+    """Review 45 M2: platelets 40 with their cause blank: the plan asks the investigator whether the cytopenia is
+    due to the disease, eligible only if so.  The "eligible outright" search took that hoped-for answer too and
+    offered the plan again, undecided.  No plan is eligible without the answer, so none is offered."""
+    from matcher.cohort import check_as_of, load_cohort
+    from matcher.planning import patient_plans
+    from matcher.rescreening import with_changes
+
+    synthetic = load_cohort(scenarios_dir() / "synth-demo.csv")
+    row = int(np.flatnonzero(synthetic.ids == "S000101")[0])  # an anti-CD20 antibody, unnamed, last 2026-07-27
+    cohort = check_as_of(
+        with_changes(synthetic, row, {"platelets_10e9_l": "40", "cytopenia_due_to_disease": ""}), AS_OF
+    )
+    (result,) = patient_plans(cohort, "S000101", [load_trials()["NCT06821659"]], AS_OF)
+    assert result.status_at_plan == "unknown" and "cytopenia_due_to_disease" in result.missing
+    assert result.alternatives == []
 
 
 def test_pediatric_cns_event_30_days_ago_against_60_days() -> None:

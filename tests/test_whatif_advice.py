@@ -212,8 +212,9 @@ def test_a_lab_just_past_its_limit_is_repeated_and_its_result_awaited(
     assert result.status_now == "ineligible" and result.earliest_date == AS_OF
     assert [(a.action, a.column) for a in result.actions] == [("repeat_lab", repeated)]
     limit = "50 ×10⁹/L" if repeated == "platelets_10e9_l" else "30 mL/min/1.73m²"
+    # 45 and 40 below a minimum of 50; 27 below the exclusion's 30
     assert result.actions[0].note.endswith(
-        f": {said} on 2026-11-23 is near the trial's limit of {limit}; result awaited"
+        f": {said} as screened on 2026-11-23 is just below the trial's limit of {limit}; result awaited"
     )
     assert result.status_at_plan == "unknown" and result.pending == awaited and result.eligible_pending_results
 
