@@ -466,7 +466,17 @@ class PlanModel:
             ]
             if not near:
                 continue
-            column, value, limit = near[0]
+            column, value, _ = near[0]
+            # every value of the draw near a limit, not the first alone: which one fails may be any of them, and
+            # one estimated with the age may read otherwise on the plan's date (review 46: "creatinine 2.48 mg/dL
+            # ... just below 2.5" where an eGFR of 25.33 failed)
+            nearest: dict[str, float] = {}  # per column, the limit it is nearest
+            for name, _, bound in sorted(near, key=lambda item: abs(item[1] - item[2])):
+                nearest.setdefault(name, bound)
+            said = ", ".join(
+                f"{subject(name, self.ctx, self.row)} near the trial's limit of {shown(bound, label_and_unit(name)[1])}"
+                for name, bound in nearest.items()
+            )
             self._new_choice(
                 action="repeat_lab",
                 column=column,
@@ -474,9 +484,7 @@ class PlanModel:
                 after="new result",
                 burden=self.facts.action_burden_days["repeat_lab"],
                 pending=tuple(lab.columns),  # one draw gives them all (creatinine: eGFR and CrCl from it)
-                note=f"repeat the {lab.name}: {subject(column, self.ctx, self.row)} as screened on "
-                f"{self.as_of.isoformat()} is {_side(value, limit)} the trial's limit of "
-                f"{shown(limit, label_and_unit(column)[1])}; result awaited",
+                note=f"repeat the {lab.name}: as screened on {self.as_of.isoformat()}, {said}; result awaited",
                 awaits=f"the {lab.name} result",
                 summary=f"repeating the {lab.name}",
                 overrides={name: Unknown() for name in lab.columns},
@@ -632,11 +640,6 @@ def _stop_record_reaches(
         return UNKNOWN if fields.isdisjoint(record) else None
 
     return deciding_leaves(cast(ir.Rule, criterion.rule), targets, known)
-
-
-def _side(value: float, limit: float) -> str:
-    """Where a value near a limit lies, in words."""
-    return "at" if value == limit else f"just {'above' if value > limit else 'below'}"
 
 
 def _still_acting(leaf: ir.Washout | ir.OccurredWithin | ir.ElapsedAtLeast, last: float, ctx: Context) -> bool:

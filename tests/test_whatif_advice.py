@@ -212,11 +212,22 @@ def test_a_lab_just_past_its_limit_is_repeated_and_its_result_awaited(
     assert result.status_now == "ineligible" and result.earliest_date == AS_OF
     assert [(a.action, a.column) for a in result.actions] == [("repeat_lab", repeated)]
     limit = "50 ×10⁹/L" if repeated == "platelets_10e9_l" else "30 mL/min/1.73m²"
-    # 45 and 40 below a minimum of 50; 27 below the exclusion's 30
     assert result.actions[0].note.endswith(
-        f": {said} as screened on 2026-11-23 is just below the trial's limit of {limit}; result awaited"
+        f": as screened on 2026-11-23, {said} near the trial's limit of {limit}; result awaited"
     )
     assert result.status_at_plan == "unknown" and result.pending == awaited and result.eligible_pending_results
+
+
+def test_a_repeated_draw_names_every_value_near_a_limit(demo: Cohort) -> None:
+    """Review 46 F1: creatinine 2.48 mg/dL and an eGFR of 27: the step named only the creatinine, which passes
+    NCT06821659's 2.5 mg/dL, and not the eGFR below 30 that excludes."""
+    cohort = changed_demo(demo, "P001", egfr_ml_min_1_73m2="27", creatinine_mg_dl="2.48", creatinine_x_uln="")
+    result = plan_of(cohort, "P001", "NCT06821659")
+    (repeat,) = [a for a in result.actions if a.action == "repeat_lab"]
+    assert repeat.note == (
+        "repeat the serum creatinine: as screened on 2026-11-23, creatinine 2.48 mg/dL near the trial's limit of"
+        " 2.5 mg/dL, eGFR 27 mL/min/1.73m² near the trial's limit of 30 mL/min/1.73m²; result awaited"
+    )
 
 
 @pytest.mark.parametrize(
