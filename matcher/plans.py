@@ -31,9 +31,10 @@ class Action:
 
     @property
     def text(self) -> str:
-        """The step in a line: its date (for waiting, the date it runs to) and what it is."""
-        if self.action == "wait":
-            return f"wait until {(self.until or self.date).isoformat()}: {self.note}"
+        """The step in a line: its date (for waiting, the date it runs to) and what it is; the words of a plan dated
+        today that ends undecided wait for nothing (reviews 43, 46: "wait until 2026-11-23", the as-of date)."""
+        if self.action == "wait" and self.until is not None and self.until > self.date:
+            return f"wait until {self.until.isoformat()}: {self.note}"
         return f"{self.date.isoformat()}: {self.note}"
 
     def as_dict(self) -> dict[str, Any]:

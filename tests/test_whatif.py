@@ -102,6 +102,7 @@ def test_a_biologic_with_no_half_life_known_is_withheld_while_its_half_life_is_r
         " record, its washout gives no date"
     )
     assert "the facts hold no half-life for ustekinumab: add it to the site facts" in result.actions[1].note
+    assert result.actions[1].text.startswith("2026-11-23: no criterion fails from 2026-11-23; undecided then: ")
     assert result.missing == ["other_biologic"]
     given_today = {**patient, "other_biologic_last_dose": AS_OF.isoformat()}
     cohort = cohort_from_records([{**given_today, "patient_id": "p1"}])
