@@ -169,7 +169,7 @@ class PlanModel:
             return None
         fields, timed = reads
         if timed:
-            if not ir.AGEING.isdisjoint(fields) and self.compiler.horizon > 365:
+            if ir.reads_ageing(fields) and self.compiler.horizon > 365:
                 return None
             if any(self._moves_by_horizon(leaf) for leaf in timed):
                 return None

@@ -25,7 +25,7 @@ import datetime as dt
 import operator
 import re
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -636,7 +636,12 @@ def fields_read(rule: Rule) -> tuple[str, ...]:
 AGEING = frozenset({"age", "egfr_ml_min_1_73m2", "crcl_ml_min"})
 
 
+def reads_ageing(fields: Iterable[str]) -> bool:
+    """Whether ``fields`` hold the age or a value estimated with it, which a birthday moves."""
+    return not AGEING.isdisjoint(fields)
+
+
 def moves_with_time(leaf: Rule) -> bool:
     """Whether waiting alone can change a leaf: a window, an elapsed time, a washout, or a leaf on the age or a
     value estimated with it."""
-    return isinstance(leaf, TIMED_LEAVES) or not AGEING.isdisjoint(fields_read(leaf))
+    return isinstance(leaf, TIMED_LEAVES) or reads_ageing(fields_read(leaf))

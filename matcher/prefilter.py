@@ -80,7 +80,7 @@ class _Relaxed:
             ceiling = _age_ceiling(leaf) if self.timeless and fields == {"age"} else None
             if ceiling is not None:  # an age above a maximum only grows (review 37 m5: named after a score)
                 return np.where(evaluate(ceiling, now) == FALSE, FALSE, UNKNOWN).astype(np.int8)
-            if self.timeless or (not ir.AGEING.isdisjoint(fields) and self.horizon > 365):
+            if self.timeless or (ir.reads_ageing(fields) and self.horizon > 365):
                 return np.full(len(now), UNKNOWN, dtype=np.int8)
             later = evaluate(leaf, end)
             return np.where(value == later, value, UNKNOWN).astype(np.int8)

@@ -114,7 +114,7 @@ def criterion_reads(criterion: ir.Criterion) -> tuple[set[str], bool]:
             roots.append(cast(ir.Rule, criterion.rule))
         nodes = [node for root in roots for node in ir.walk(root)]
         reads = {name for root in roots for name in ir.fields_read(root)}
-        timed = not ir.AGEING.isdisjoint(reads) or any(isinstance(n, ir.TIMED_LEAVES) for n in nodes)
+        timed = ir.reads_ageing(reads) or any(isinstance(n, ir.TIMED_LEAVES) for n in nodes)
         return reads, timed
 
     return _by_id(_READS, criterion.id, criterion, read)

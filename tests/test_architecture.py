@@ -25,6 +25,7 @@ LAYERS = [
     {"explain"},
     {"screening", "synth", "plans"},
     {"actions", "rescreening"},
+    {"plan_words"},
     {"planning", "outcome", "prefilter"},
     {"nearmiss"},
     {"arcs", "distributed"},
