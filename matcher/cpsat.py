@@ -191,7 +191,7 @@ class Compiler:
         after it."""
         if np.isnan(self.ctx.values("age")[self.row]):
             return []
-        return [self.reify(self.t, ">=", offset) for offset in self._birthday_offsets()]
+        return [self.reify(self.t, ">=", offset) for offset in birthday_offsets(self.ctx, self.row, self.horizon)]
 
     @functools.cached_property
     def _age_stretches(self) -> list[Lit]:
@@ -228,22 +228,6 @@ class Compiler:
         already = sum(1 for p in passed if p is True)
         pending = [p for p in passed if not isinstance(p, bool)]
         return cast(cp_model.LinearExpr, scaled(age_now + already) + SCALE * sum(pending))
-
-    def _birthday_offsets(self) -> list[int]:
-        birth = self.ctx.cohort.column("birth_date")[self.row]
-        as_of = self.ctx.as_of
-        if np.isfinite(birth):
-            born = from_day_number(int(birth))
-            offsets = []
-            for year in range(as_of.year, as_of.year + self.horizon // 365 + 2):
-                birthday = _anniversary(born, year)
-                offset = (birthday - as_of).days
-                if 0 < offset <= self.horizon:
-                    offsets.append(offset)
-            return offsets
-        years = float(self.ctx.cohort.column("age_years")[self.row])
-        since = (as_of - (self.ctx.cohort.screened_on or as_of)).days  # the age was given on the screening date
-        return [day - since for day in birthdays(years, since + self.horizon) if day > since]
 
     def cutoff(self, duration: ir.Duration) -> cp_model.LinearExpr | int:
         """Day number of (enrolment day minus duration), as a table over t."""
@@ -509,6 +493,23 @@ def decided(rails: Rails) -> bool:
     if isinstance(is_true, bool) or isinstance(is_false, bool):
         return isinstance(is_true, bool) and isinstance(is_false, bool) and is_true != is_false
     return bool(cast(cp_model.IntVar, is_true).index == -cast(cp_model.IntVar, is_false).index - 1)
+
+
+def birthday_offsets(ctx: Context, row: int, horizon: int) -> list[int]:
+    """The days after the as-of date, up to ``horizon``, on which patient ``row`` completes another year."""
+    birth = ctx.cohort.column("birth_date")[row]
+    as_of = ctx.as_of
+    if np.isfinite(birth):
+        born = from_day_number(int(birth))
+        offsets = []
+        for year in range(as_of.year, as_of.year + horizon // 365 + 2):
+            offset = (_anniversary(born, year) - as_of).days
+            if 0 < offset <= horizon:
+                offsets.append(offset)
+        return offsets
+    years = float(ctx.cohort.column("age_years")[row])
+    since = (as_of - (ctx.cohort.screened_on or as_of)).days  # the age was given on the screening date
+    return [day - since for day in birthdays(years, since + horizon) if day > since]
 
 
 def _anniversary(born: dt.date, year: int) -> dt.date:

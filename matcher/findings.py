@@ -268,6 +268,11 @@ def _dated(field: str, ctx: Context, row: int) -> tuple[str, float, dict[str, st
     return label_and_unit(field)[0], float(ctx.values(field)[row]), _values(ctx, row, (field,))
 
 
+def _the(label: str) -> str:
+    """The label with its article: "the dialysis", but "another interventional trial"."""
+    return label if label.startswith(("another ", "a ", "an ")) else f"the {label}"
+
+
 @FINDINGS.register(ir.OccurredWithin)
 def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: int) -> Finding:
     (label, day, values), window = _dated(rule.field, ctx, row), duration(rule.window)
@@ -283,7 +288,7 @@ def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: i
     closes = first_day_after(from_day_number(int(day)), rule.window)
     if verdict == TRUE:
         text = f"{label} on {day_text(day)} is within the last {window}; the window closes {closes.isoformat()}"
-        wait = f"the {span(rule.window)} window after the {label} of {day_text(day)}"
+        wait = f"the {span(rule.window)} window after {_the(label)} of {day_text(day)}"
         return Finding(rule, verdict, values, limit, closes, (), text, wait)
     text = f"{label} on {day_text(day)} is more than {window} ago (the window closed {closes.isoformat()})"
     if rule.renewable:
@@ -304,7 +309,7 @@ def _elapsed_at_least(rule: ir.ElapsedAtLeast, verdict: int, ctx: Context, row: 
         text = f"{label} on {day_text(day)}, less than {passed} ago; {passed} will have passed on {opens.isoformat()}"
     else:
         text = f"{label} on {day_text(day)}, at least {passed} ago (since {opens.isoformat()})"
-    return Finding(rule, verdict, values, limit, opens, (), text, f"{passed} since the {label} of {day_text(day)}")
+    return Finding(rule, verdict, values, limit, opens, (), text, f"{passed} since {_the(label)} of {day_text(day)}")
 
 
 @FINDINGS.register(ir.Washout)
@@ -336,6 +341,24 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     text = f"{given}; the {lives} {'ends' if verdict != TRUE else 'ended'} {ends.isoformat()}"
     wait = f"the {lives} of {drug} last given {day_text(day)}"
     return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text, wait)
+
+
+def washout_over_whichever_drug(rule: ir.Washout, ctx: Context, row: int) -> Finding | None:
+    """A washout whose end hangs on the drug's name, dated the day it has ended whichever drug it was: what a plan
+    that holds without the name waits for (review 46 F4).  None where the end is one date, or none."""
+    named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
+    day = float(ctx.values(rule.field)[row])
+    if not math.isfinite(day):
+        return None
+    fewest, most = washout_days(rule, ctx.facts, named)
+    if math.isnan(most) or fewest == most:
+        return None
+    drug = named or label_and_unit(rule.field)[0]
+    lives = f"{number(rule.half_lives)}-half-life washout"
+    ends = from_day_number(int(day + most))
+    text = f"{drug} last given {day_text(day)}; the {lives} has ended by {ends.isoformat()}, whichever drug it was"
+    wait = f"the {lives} of {drug} last given {day_text(day)}, whichever drug it was"
+    return Finding(rule, UNKNOWN, _values(ctx, row, ir.fields_read(rule)), lives, ends, (), text, wait)
 
 
 def _no_half_life(rule: ir.Washout, facts: Facts, named: str | None) -> str:

@@ -298,8 +298,10 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
         added, dropped = _steps_not_in(other.actions, p.actions), _steps_not_in(p.actions, other.actions)
         with_ = f" with {', '.join(added)}" if added else ""
         without = f" without {', '.join(dropped)}" if dropped else ""
+        waited = _waits_not_in(other.actions, p.actions)  # why its date works (review 46 F4)
+        by = f", {' and '.join(waited)}" if waited else ""
         when = f"{other.status_at_plan} {other.earliest_date.isoformat()}"
-        lines.append(f"or: {when}{with_}{without} (burden {other.burden} days)")
+        lines.append(f"or: {when}{with_}{without}{by} (burden {other.burden} days)")
     if p.pending:
         lines.append(f"pending results: {', '.join(p.pending)}")
     lines += [f"manual check: {question}" for question in p.manual_checks]
@@ -312,6 +314,12 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
     if p.reachable and p.earliest_date is not None and p.status_now != "eligible":
         lines.append(_rescreen_line(p, as_of))
     return lines
+
+
+def _waits_not_in(actions: list[Action], others: list[Action]) -> list[str]:
+    """The windows and washouts ``actions`` wait for (each names its column) that ``others`` does not, in words."""
+    waited = {(a.column, a.until) for a in others if a.action == "wait"}
+    return [a.summary for a in actions if a.action == "wait" and a.column and (a.column, a.until) not in waited]
 
 
 def _steps_not_in(actions: list[Action], others: list[Action]) -> list[str]:

@@ -16,13 +16,14 @@ import numpy as np
 from matcher import ir
 from matcher.actions import STOP, WITHHOLD, Choice
 from matcher.context import Context
+from matcher.cpsat import birthday_offsets
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
 from matcher.explain import reasons
-from matcher.findings import Finding, finding
+from matcher.findings import Finding, finding, washout_over_whichever_drug
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import Action, Alternative
 from matcher.rescreening import with_changes
-from matcher.rule_reads import criterion_node_fields, criterion_reads, criterion_washouts
+from matcher.rule_reads import criterion_leaves, criterion_node_fields, criterion_reads, criterion_washouts
 
 _UNDECIDED_THEN = "undecided then: "  # a wait's words for what a plan's date leaves undecided
 
@@ -57,16 +58,20 @@ def waits(
     if today and not solution.actions:
         return []  # no change: nothing to wait for
     changed = {action.column for action in solution.actions}
-    found: dict[tuple[str, dt.date], Action] = {}
     failing = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == FALSE]
-    for criterion in failing if not today else ():
-        for item in reasons(criterion, ctx, np.array([row]))[0].findings:
-            column = ir.fields_read(item.rule)[0]
-            if item.wait is None or item.date is None or item.date > solution.earliest_date or column in changed:
-                continue
+    spans = [
+        span
+        for criterion in (failing if not today else ())
+        for item in reasons(criterion, ctx, np.array([row]))[0].findings
+        if (span := _span(item)) is not None and span[0] not in changed
+    ]
+    if not today and solution.status_at_plan == "eligible":  # every criterion holds then, the undecided too
+        spans += _run_out_for_undecided(ctx, trial, row, solution)
+    found: dict[tuple[str, dt.date], Action] = {}
+    for column, until, wait in spans:
+        if until <= solution.earliest_date:
             found.setdefault(
-                (column, item.date),
-                Action("wait", column, None, None, ctx.as_of, item.date, item.wait, 0, f"waiting for {item.wait}"),
+                (column, until), Action("wait", column, None, None, ctx.as_of, until, wait, 0, f"waiting for {wait}")
             )
     waited = sorted(found.values(), key=lambda action: (action.until or action.date, action.column))
     since = solution.earliest_date.isoformat()
@@ -82,6 +87,53 @@ def waits(
         undecided = "; ".join(dict.fromkeys(parts))  # what stays so, not a washout ended (review 42 F3b)
         note = f"no criterion fails from {since}" + (f"; {_UNDECIDED_THEN}{undecided}" if undecided else "")
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
+
+
+_Span = tuple[str, dt.date, str]  # a wait: the column it reads, the day it runs to, what it is for in words
+
+
+def _span(item: Finding) -> _Span | None:
+    if item.wait is None or item.date is None:
+        return None
+    return ir.fields_read(item.rule)[0], item.date, item.wait
+
+
+def _run_out_for_undecided(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[_Span]:
+    """What a plan that makes the patient eligible waits for among the criteria undecided today, not failing:
+    each window or washout that runs out after today, by the plan's date, where it may decide its criterion,
+    and a birthday on the plan's date where such a criterion reads the age (review 46 F4: waiting for the 3-month
+    window after a dialysis, the end-stage renal disease flag blank, for the washout of an anti-CD20 antibody
+    whichever it was, or for the 18th birthday that makes a blank height moot, was said only as "the criteria
+    are met from" the date).  Columns the plan's steps record otherwise are not read; a withheld drug's are."""
+    recorded, by = _recorded_by_steps(solution), solution.earliest_date
+    undecided = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == UNKNOWN]
+    spans: list[_Span] = []
+    for criterion in undecided:
+        running: dict[ir.Rule, _Span] = {}
+        for leaf, fields in criterion_leaves(criterion):
+            if not isinstance(leaf, ir.TIMED_LEAVES) or not fields.isdisjoint(recorded):
+                continue
+            item = finding(leaf, int(evaluate(leaf, ctx)[row]), ctx, row)
+            if isinstance(leaf, ir.Washout) and item.verdict == UNKNOWN:
+                item = washout_over_whichever_drug(leaf, ctx, row) or item
+            if (span := _span(item)) is not None and ctx.as_of < span[1] <= by:
+                running[leaf] = span
+        if running:
+            spans += [running[leaf] for leaf in _deciding(criterion, set(running), recorded, ctx, row)]
+    if any(ir.reads_ageing(criterion_reads(c)[0]) for c in undecided) and (birthday := _birthday(ctx, row, by)):
+        spans.append(("age", by, birthday))
+    return spans
+
+
+def _birthday(ctx: Context, row: int, day: dt.date) -> str | None:
+    """ "the 18th birthday on D" where the patient turns a year older on ``day``, else None."""
+    offsets = birthday_offsets(ctx, row, (day - ctx.as_of).days)
+    age = float(ctx.values("age")[row])
+    if not offsets or offsets[-1] != (day - ctx.as_of).days or not np.isfinite(age):
+        return None
+    years = int(age) + len(offsets)
+    suffix = "th" if 10 <= years % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(years % 10, "th")
+    return f"the {years}{suffix} birthday on {day.isoformat()}"
 
 
 def _still_undecided(
@@ -206,7 +258,7 @@ def washout_ranges(
             if fields.isdisjoint(recorded) and evaluate(leaf, alone)[0] == UNKNOWN
         }
         if undecided:
-            leaves.update(dict.fromkeys(_deciding(criterion, undecided, recorded | changeable, alone)))
+            leaves.update(dict.fromkeys(_deciding(criterion, undecided, recorded | changeable, alone, 0)))
     found = []
     for leaf in leaves:
         if (item := finding(leaf, UNKNOWN, alone, 0)).date or item.measure:
@@ -214,18 +266,19 @@ def washout_ranges(
     return found
 
 
-def _deciding(criterion: ir.Criterion, leaves: set[ir.Rule], changing: set[str], alone: Context) -> list[ir.Rule]:
-    """Those of the undecided ``leaves`` that may decide the criterion for the patient alone, the columns a plan
-    may change read as unknown."""
+def _deciding(
+    criterion: ir.Criterion, leaves: set[ir.Rule], changing: set[str], ctx: Context, row: int
+) -> list[ir.Rule]:
+    """Those of ``leaves``, read as unknown, that may decide the criterion for patient ``row`` of ``ctx``, the
+    columns a plan may change read as unknown too."""
     reads = criterion_node_fields(criterion)
     targets = {field for leaf in leaves for field in reads[leaf]}
 
     def known(node: ir.Rule) -> int | None:
         fields = reads[node]
-        if not fields.isdisjoint(changing):
-            return None
-        code = int(evaluate(node, alone)[0])
-        return None if code == UNKNOWN and not fields.isdisjoint(targets) else code
+        if not fields.isdisjoint(changing) or (ir.children(node) and not fields.isdisjoint(targets)):
+            return None  # read by its parts (equal to its code where the targets are undecided now)
+        return int(evaluate(node, ctx)[row])
 
     return deciding_leaves(cast(ir.Rule, criterion.rule), leaves, known)
 

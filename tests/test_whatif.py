@@ -318,13 +318,16 @@ def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_s
     assert [(other.earliest_date, other.burden, other.status_at_plan) for other in result.alternatives] == [
         (day("2026-12-12"), 0, "eligible")
     ]
-    assert plan_footnotes(result, AS_OF)[0] == "or: eligible 2026-12-12 (burden 0 days)"
+    assert plan_footnotes(result, AS_OF)[0] == (
+        "or: eligible 2026-12-12, waiting for the 18th birthday on 2026-12-12 (burden 0 days)"  # review 46 F4
+    )
     # review 45 M1: a step the offered plan adds is named
     ctx = Context(cohort_from_records([{**patient, "consent_signed": "", "patient_id": "p1"}]), AS_OF, ctx.facts)
     unsigned = plan(ctx, trial, 0, 180, alternatives=True)
     assert (
         plan_footnotes(unsigned, AS_OF)[0]
-        == "or: eligible 2026-12-12 with the step 'sign informed consent' (burden 0 days)"
+        == "or: eligible 2026-12-12 with the step 'sign informed consent', waiting for the 18th birthday on"
+        " 2026-12-12 (burden 0 days)"
     )
 
 
@@ -736,3 +739,54 @@ def test_a_taper_below_1_mg_per_kg_ends_the_high_dose_course_on_record() -> None
     changed = {column: result.changes[column] for column in ("high_dose_gc_since_date", "high_dose_gc_received")}
     assert changed == {"high_dose_gc_since_date": "never", "high_dose_gc_received": "true"}
     assert not plan_for("NCT06821659", {**row, "weight_kg": ""}, 60).reachable
+
+
+def _plan_920433(alternatives: bool, **values: str) -> Plan:
+    trial = load_trials()["NCT06920433"]
+    patient = {**base("NCT06920433"), "end_stage_renal_disease": "", **values, "patient_id": "p1"}
+    ctx = Context(cohort_from_records([patient]), AS_OF, effective_facts(trial))
+    return plan(ctx, trial, 0, 180, alternatives=alternatives)
+
+
+def test_an_alternative_says_the_window_whose_end_lets_an_undecided_criterion_hold() -> None:
+    """Review 46 F4: the end-stage renal disease flag blank and a dialysis on 08-24 leave excl.8 undecided today;
+    from 11-24 the dialysis is more than 3 months back, which the line offering that date now says."""
+    result = _plan_920433(True, dialysis_date="2026-08-24")
+    assert (result.status_at_plan, result.earliest_date) == ("unknown", AS_OF)
+    assert result.missing == ["end_stage_renal_disease"]
+    assert plan_footnotes(result, AS_OF)[0] == (
+        "or: eligible 2026-11-24, waiting for the 3-month window after the dialysis of 2026-08-24 (burden 0 days)"
+    )
+
+
+def test_a_plan_waits_for_the_window_of_an_undecided_criterion_only_where_it_ends_by_the_plan_date() -> None:
+    """Another trial's window closing 11-26 sets the date; the dialysis window (excl.8 undecided today) is waited
+    for where it closes by then (11-24: eligible) and not where it closes after (11-28: undecided, flag to
+    record).  "another interventional trial" takes no "the"."""
+    closes_before = _plan_920433(False, dialysis_date="2026-08-24", other_trial_date="2026-08-26")
+    assert (closes_before.earliest_date, closes_before.status_at_plan) == (day("2026-11-26"), "eligible")
+    assert [a.text for a in closes_before.actions] == [
+        "wait until 2026-11-24: the 3-month window after the dialysis of 2026-08-24",
+        "wait until 2026-11-26: the 3-month window after another interventional trial of 2026-08-26",
+    ]
+    closes_after = _plan_920433(False, dialysis_date="2026-08-28", other_trial_date="2026-08-26")
+    assert (closes_after.earliest_date, closes_after.status_at_plan) == (day("2026-11-26"), "unknown")
+    assert [a.text for a in closes_after.actions] == [
+        "wait until 2026-11-26: the 3-month window after another interventional trial of 2026-08-26"
+    ]
+    assert closes_after.missing == ["end_stage_renal_disease"]
+
+
+def test_an_alternative_says_it_waits_for_a_washout_to_end_whichever_drug_it_was() -> None:
+    """Review 46 F4: an anti-CD20 antibody, unnamed, last given 07-27: today the 5-half-life washout ends between
+    10-15 and 12-16 by the drug (undecided); from 12-16 it has ended whichever drug it was, which the line says."""
+    from matcher.cohort import check_as_of, load_cohort
+    from matcher.planning import patient_plans
+
+    cohort = check_as_of(load_cohort(scenarios_dir() / "synth-demo.csv"), AS_OF)
+    (result,) = patient_plans(cohort, "S000101", [load_trials()["NCT06821659"]], AS_OF)
+    assert (result.status_at_plan, result.missing) == ("unknown", ["anti_cd20_drug"])
+    assert plan_footnotes(result, AS_OF)[0] == (
+        "or: eligible 2026-12-16, waiting for the 5-half-life washout of anti-CD20 antibody last given 2026-07-27,"
+        " whichever drug it was (burden 30 days)"
+    )
