@@ -57,16 +57,8 @@ def waits(
     today = solution.earliest_date <= ctx.as_of
     if today and not solution.actions:
         return []  # no change: nothing to wait for
-    changed = {action.column for action in solution.actions}
     failing = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == FALSE]
-    spans = [
-        span
-        for criterion in (failing if not today else ())
-        for item in reasons(criterion, ctx, np.array([row]))[0].findings
-        if (span := _span(item)) is not None and span[0] not in changed
-    ]
-    if not today and solution.status_at_plan == "eligible":  # every criterion holds then, the undecided too
-        spans += _run_out_for_undecided(ctx, trial, row, solution)
+    spans = _waited_for(ctx, trial, row, solution, failing) if not today else []
     found: dict[tuple[str, dt.date], Action] = {}
     for column, until, wait in spans:
         if until <= solution.earliest_date:
@@ -84,12 +76,35 @@ def waits(
         if not still and (found or solution.actions):
             return waited
         parts = [part for text in still for part in text.split("; ")]  # two criteria may read the same test
-        undecided = "; ".join(dict.fromkeys(parts))  # what stays so, not a washout ended (review 42 F3b)
-        note = f"no criterion fails from {since}" + (f"; {_UNDECIDED_THEN}{undecided}" if undecided else "")
+        then = "; ".join(dict.fromkeys(parts))  # what stays so, not a washout ended (review 42 F3b)
+        note = f"no criterion fails from {since}" + (f"; {_UNDECIDED_THEN}{then}" if then else "")
     return [*waited, Action("wait", "", None, None, ctx.as_of, solution.earliest_date, note, 0, "waiting")]
 
 
 _Span = tuple[str, dt.date, str]  # a wait: the column it reads, the day it runs to, what it is for in words
+
+
+def _waited_for(
+    ctx: Context, trial: ir.Trial, row: int, solution: Alternative, failing: list[ir.Criterion]
+) -> list[_Span]:
+    """What a plan dated after today waits for: the windows and washouts of the criteria ``failing`` today that its
+    steps leave as recorded; for a plan that makes the patient eligible, those of the criteria undecided today
+    too; and a birthday on its date where one of them reads the age."""
+    changed = {action.column for action in solution.actions}
+    spans = [
+        span
+        for criterion in failing
+        for item in reasons(criterion, ctx, np.array([row]))[0].findings
+        if (span := _span(item)) is not None and span[0] not in changed
+    ]
+    undecided = []
+    if solution.status_at_plan == "eligible":  # every criterion holds then, the undecided today too
+        undecided = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == UNKNOWN]
+        spans += _run_out_for_undecided(ctx, row, undecided, solution)
+    ageing = any(ir.reads_ageing(criterion_reads(c)[0]) for c in [*failing, *undecided])
+    if ageing and (birthday := _birthday(ctx, row, solution.earliest_date)):
+        spans.append(("age", solution.earliest_date, birthday))
+    return spans
 
 
 def _span(item: Finding) -> _Span | None:
@@ -98,15 +113,13 @@ def _span(item: Finding) -> _Span | None:
     return ir.fields_read(item.rule)[0], item.date, item.wait
 
 
-def _run_out_for_undecided(ctx: Context, trial: ir.Trial, row: int, solution: Alternative) -> list[_Span]:
-    """What a plan that makes the patient eligible waits for among the criteria undecided today, not failing:
-    each window or washout that runs out after today, by the plan's date, where it may decide its criterion,
-    and a birthday on the plan's date where such a criterion reads the age (review 46 F4: waiting for the 3-month
-    window after a dialysis, the end-stage renal disease flag blank, for the washout of an anti-CD20 antibody
-    whichever it was, or for the 18th birthday that makes a blank height moot, was said only as "the criteria
-    are met from" the date).  Columns the plan's steps record otherwise are not read; a withheld drug's are."""
+def _run_out_for_undecided(ctx: Context, row: int, undecided: list[ir.Criterion], solution: Alternative) -> list[_Span]:
+    """What a plan that makes the patient eligible waits for among the ``undecided`` criteria (today's): each
+    window or washout that runs out after today, by the plan's date, where it may decide its criterion (review 46
+    F4: waiting for the 3-month window after a dialysis, the end-stage renal disease flag blank, or for the
+    washout of an anti-CD20 antibody whichever it was, was said only as "the criteria are met from" the date).
+    Columns the plan's steps record otherwise are not read; a withheld drug's are."""
     recorded, by = _recorded_by_steps(solution), solution.earliest_date
-    undecided = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == UNKNOWN]
     spans: list[_Span] = []
     for criterion in undecided:
         running: dict[ir.Rule, _Span] = {}
@@ -120,16 +133,16 @@ def _run_out_for_undecided(ctx: Context, trial: ir.Trial, row: int, solution: Al
                 running[leaf] = span
         if running:
             spans += [running[leaf] for leaf in _deciding(criterion, set(running), recorded, ctx, row)]
-    if any(ir.reads_ageing(criterion_reads(c)[0]) for c in undecided) and (birthday := _birthday(ctx, row, by)):
-        spans.append(("age", by, birthday))
     return spans
 
 
 def _birthday(ctx: Context, row: int, day: dt.date) -> str | None:
     """ "the 18th birthday on D" where the patient turns a year older on ``day``, else None."""
-    offsets = birthday_offsets(ctx, row, (day - ctx.as_of).days)
     age = float(ctx.values("age")[row])
-    if not offsets or offsets[-1] != (day - ctx.as_of).days or not np.isfinite(age):
+    if not np.isfinite(age):
+        return None
+    offsets = birthday_offsets(ctx, row, (day - ctx.as_of).days)
+    if not offsets or offsets[-1] != (day - ctx.as_of).days:
         return None
     years = int(age) + len(offsets)
     suffix = "th" if 10 <= years % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(years % 10, "th")

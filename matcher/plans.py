@@ -132,6 +132,11 @@ class Plan:
         return sum(action.burden for action in self.actions)
 
     @property
+    def awaiting(self) -> str:
+        """The results the plan's steps await, in words ("the pregnancy test (serum) result"), or ""."""
+        return " and ".join(action.awaits for action in self.actions if action.awaits)
+
+    @property
     def eligible_pending_results(self) -> bool:
         """Eligible at the plan date, or undecided only by results the plan's own tests are waiting for."""
         if not self.reachable:

@@ -102,7 +102,9 @@ def explain(solved: Solved) -> Allocation:
         plan = plan_of.get((row, t))
         if plan is not None:
             until_of[row] = plan.eligible_until.isoformat() if plan.eligible_until else None
-            on_plan[row] = f"eligible from {planned.isoformat()} by plan"
+            # a result the plan awaits is said (review 43: "eligible from D by plan" while a creatinine was awaited)
+            awaiting = f", awaiting {plan.awaiting}" if plan.awaiting else ""
+            on_plan[row] = f"eligible from {planned.isoformat()} by plan{awaiting}"
             actions[row] = [a.text for a in plan.actions]
     _eligible_now_until(
         screening, [i for i in chosen if (int(arcs.row[i]), int(arcs.trial[i])) not in plan_of], arcs, until_of

@@ -120,8 +120,7 @@ def _on_plan(p: Plan) -> str:
     on the day of the plan's pregnancy test was told nothing of it)."""
     if not p.actions:
         return ""
-    results = [action.awaits for action in p.actions if action.awaits]  # review 34 m-C: words, not columns
-    awaited = f", awaiting {' and '.join(results)}" if results else ""
+    awaited = f", awaiting {p.awaiting}" if p.awaiting else ""  # review 34 m-C: words, not columns
     return f", on the plan's steps (actions){awaited}"
 
 

@@ -790,3 +790,35 @@ def test_an_alternative_says_it_waits_for_a_washout_to_end_whichever_drug_it_was
         "or: eligible 2026-12-16, waiting for the 5-half-life washout of anti-CD20 antibody last given 2026-07-27,"
         " whichever drug it was (burden 30 days)"
     )
+
+
+def test_a_plan_to_a_birthday_says_so() -> None:
+    """Review 46 F4: 17 until 12-12 against an adult trial: the plan's wait names the 18th birthday, not only
+    "the criteria are met from 2026-12-12"; with the age given as age_years, the birthday the screen counts."""
+    patient = {**base("NCT06056921"), "birth_date": "2008-12-12", "childbearing_potential": "false"}
+    for given in (patient, {**patient, "birth_date": "", "age_years": "17.95"}):
+        result = plan_for("NCT06056921", given)
+        assert (result.status_now, result.earliest_date, result.status_at_plan) == (
+            "ineligible",
+            day("2026-12-12"),
+            "eligible",
+        )
+        assert [a.text for a in result.actions] == ["wait until 2026-12-12: the 18th birthday on 2026-12-12"]
+
+
+def test_allocate_says_which_result_a_placed_plan_awaits() -> None:
+    """Review 43 (note): a patient placed on a plan that repeats the pregnancy test was said "eligible from D by
+    plan", as if nothing were awaited; a plan of waiting alone awaits nothing."""
+    import pandas as pd
+
+    from matcher import api
+
+    woman = {**base("NCT06920433"), "childbearing_potential": "true", "pregnant": "false"}
+    rows = [
+        {**woman, "patient_id": "stale", "pregnancy_test_negative_date": "2026-10-01"},
+        {**woman, "patient_id": "window", "other_trial_date": "2026-08-25", "childbearing_potential": "false"},
+    ]
+    frame = api.allocate(pd.DataFrame(rows), AS_OF, within=60, trials=["NCT06920433"], workers=1)
+    reasons = frame.set_index("patient_id")["reason"]
+    assert reasons["stale"] == "eligible from 2026-11-23 by plan, awaiting the pregnancy test (urine) result"
+    assert reasons["window"] == "eligible from 2026-11-25 by plan"
