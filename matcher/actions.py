@@ -281,6 +281,9 @@ class PlanModel:
             besides = f" besides {drug.besides}" if drug.besides else ""
             named = self.ctx.lowered_at(drug.name_column, self.row) if drug.name_column else None
             name = named if named not in (None, "none") else drug.drug
+            if drug.name_column and named in (None, "none"):  # review 43 m5: "give no more biologic"
+                name = f"the unnamed {drug.drug}"
+            more = f"of {name}" if name.startswith("the ") else name
             # held until after the infusion whatever day the washout runs to: a dose between that day and the
             # infusion is not one a clinician would give before CAR-T (review 40 m5: "until after the enrolment")
             unmeasured = any(
@@ -303,7 +306,7 @@ class PlanModel:
                 after=_date_text(last),
                 burden=self.facts.action_burden_days["withhold_biologic"],
                 lasts=True,
-                note=f"give no more {name} (last dose {_date_text(last)}){besides} {runs}",
+                note=f"give no more {more} (last dose {_date_text(last)}){besides} {runs}",
                 until_event=event,
                 dated=not unmeasured,
                 summary=f"withholding {name}",

@@ -544,7 +544,7 @@ def test_set_date_after_the_screening_day_is_invalid() -> None:
     ("changes", "named"),
     [
         ({"anti_cd20_drug": "Rituxan", "anti_cd20_last_dose": "2026-10-24"}, "rituximab"),
-        ({"anti_cd20_drug": "", "anti_cd20_last_dose": "2026-10-24"}, "anti-CD20 antibody"),
+        ({"anti_cd20_drug": "", "anti_cd20_last_dose": "2026-10-24"}, "of the unnamed anti-CD20 antibody"),
         ({"other_biologic": "abatacept", "other_biologic_last_dose": "2026-11-13"}, "abatacept"),
     ],
 )
@@ -822,3 +822,13 @@ def test_allocate_says_which_result_a_placed_plan_awaits() -> None:
     reasons = frame.set_index("patient_id")["reason"]
     assert reasons["stale"] == "eligible from 2026-11-23 by plan, awaiting the pregnancy test (urine) result"
     assert reasons["window"] == "eligible from 2026-11-25 by plan"
+
+
+def test_a_withheld_drug_whose_name_is_blank_is_called_unnamed() -> None:
+    """Review 43 m5: "give no more biologic (last dose ...)" for a blank other_biologic; a named one keeps its name."""
+    patient = {**base("NCT06920433"), "other_biologic": "", "other_biologic_last_dose": "2026-11-13"}
+    unnamed = plan_for("NCT06920433", patient)
+    assert unnamed.actions[0].text.startswith("2026-11-23: give no more of the unnamed biologic (last dose 2026-11-13)")
+    assert unnamed.actions[0].summary == "withholding the unnamed biologic"
+    named = plan_for("NCT06920433", {**patient, "other_biologic": "ustekinumab"})
+    assert named.actions[0].text.startswith("2026-11-23: give no more ustekinumab (last dose 2026-11-13)")
