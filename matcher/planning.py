@@ -227,7 +227,8 @@ def _blocking_words(criterion: ir.Criterion, ctx: Context, row: int, horizon: in
     for days in range(1, horizon + 1):
         later = Context(alone, ctx.as_of + dt.timedelta(days=days), ctx.facts)
         if criterion_holds(criterion, later)[0] != TRUE:
-            return f"from {later.as_of.isoformat()}: {reasons(criterion, later, np.zeros(1, dtype=np.intp))[0].text}"
+            # the date after the words, which a table joins with the next criterion's (review 42: "from D: ...; ...")
+            return f"{reasons(criterion, later, np.zeros(1, dtype=np.intp))[0].text} (from {later.as_of.isoformat()})"
     return f"met as recorded, but not with the others: {criterion.quote}"
 
 

@@ -221,7 +221,7 @@ def test_an_age_given_in_years_passes_the_maximum_on_its_birthday_so_no_plan_wai
     result = plan_for("NCT06222853", _aged("18.95", cns_event_date="2026-11-01"))
     assert (result.status_now, result.reachable) == ("ineligible", False)
     assert result.blocking_words == [
-        "from 2026-12-12: age 19 years is above the 18 years limit",
+        "age 19 years is above the 18 years limit (from 2026-12-12)",
         "CNS event on 2026-11-01 is within the last 60 days; the window closes 2026-12-31",
     ]
     eligible = plan_for("NCT06222853", _aged("18.95", childbearing_potential="false"))
