@@ -290,7 +290,8 @@ def _occurred_within(rule: ir.OccurredWithin, verdict: int, ctx: Context, row: i
         text = f"{label} on {day_text(day)} is within the last {window}; the window closes {closes.isoformat()}"
         wait = f"the {span(rule.window)} window after {_the(label)} of {day_text(day)}"
         return Finding(rule, verdict, values, limit, closes, (), text, wait)
-    text = f"{label} on {day_text(day)} is more than {window} ago (the window closed {closes.isoformat()})"
+    # not "more than 7 days ago": one exactly 7 days back is outside too (review 49)
+    text = f"{label} on {day_text(day)} is not within the last {window} (the window closed {closes.isoformat()})"
     if rule.renewable:
         text += ": to be repeated"
     return Finding(rule, verdict, values, limit, closes, (rule.field,) if rule.renewable else (), text)
@@ -343,9 +344,10 @@ def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
     return Finding(rule, verdict, values, f"{lives} ({int(most)} days)", ends, (), text, wait)
 
 
-def washout_over_whichever_drug(rule: ir.Washout, ctx: Context, row: int) -> Finding | None:
-    """A washout whose end hangs on the drug's name, dated the day it has ended whichever drug it was: what a plan
-    that holds without the name waits for (review 46 F4).  None where the end is one date, or none."""
+def washout_over(rule: ir.Washout, ctx: Context, row: int) -> tuple[dt.date, str] | None:
+    """For a washout whose end hangs on the drug's name: the day it has ended whichever drug it was, and that wait
+    in words, which a plan that holds without the name waits for (review 46 F4).  None where the end is one date,
+    or none."""
     named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
     day = float(ctx.values(rule.field)[row])
     if not math.isfinite(day):
@@ -355,10 +357,7 @@ def washout_over_whichever_drug(rule: ir.Washout, ctx: Context, row: int) -> Fin
         return None
     drug = named or label_and_unit(rule.field)[0]
     lives = f"{number(rule.half_lives)}-half-life washout"
-    ends = from_day_number(int(day + most))
-    text = f"{drug} last given {day_text(day)}; the {lives} has ended by {ends.isoformat()}, whichever drug it was"
-    wait = f"the {lives} of {drug} last given {day_text(day)}, whichever drug it was"
-    return Finding(rule, UNKNOWN, _values(ctx, row, ir.fields_read(rule)), lives, ends, (), text, wait)
+    return from_day_number(int(day + most)), f"the {lives} of {drug} last given {day_text(day)}, whichever drug it was"
 
 
 def _no_half_life(rule: ir.Washout, facts: Facts, named: str | None) -> str:

@@ -299,7 +299,7 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
         with_ = f" with {', '.join(added)}" if added else ""
         without = f" without {', '.join(dropped)}" if dropped else ""
         waited = _waits_not_in(other.actions, p.actions)  # why its date works (review 46 F4)
-        by = f", {' and '.join(waited)}" if waited else ""
+        by = f", waiting for {' and '.join(waited)}" if waited else ""
         when = f"{other.status_at_plan} {other.earliest_date.isoformat()}"
         lines.append(f"or: {when}{with_}{without}{by} (burden {other.burden} days)")
     if p.pending:
@@ -319,7 +319,7 @@ def plan_footnotes(p: Plan, as_of: dt.date) -> list[str]:
 def _waits_not_in(actions: list[Action], others: list[Action]) -> list[str]:
     """The windows and washouts ``actions`` wait for (each names its column) that ``others`` does not, in words."""
     waited = {(a.column, a.until) for a in others if a.action == "wait"}
-    return [a.summary for a in actions if a.action == "wait" and a.column and (a.column, a.until) not in waited]
+    return [a.note for a in actions if a.action == "wait" and a.column and (a.column, a.until) not in waited]
 
 
 def _steps_not_in(actions: list[Action], others: list[Action]) -> list[str]:

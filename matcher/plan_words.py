@@ -18,8 +18,8 @@ from matcher.actions import STOP, WITHHOLD, Choice
 from matcher.context import Context
 from matcher.cpsat import birthday_offsets
 from matcher.evaluate import criterion_holds, criterion_undecided_columns, deciding_leaves, evaluate
-from matcher.explain import reasons
-from matcher.findings import Finding, finding, washout_over_whichever_drug
+from matcher.explain import reasons, statement
+from matcher.findings import Finding, finding, washout_over
 from matcher.kleene import FALSE, UNKNOWN
 from matcher.plans import Action, Alternative
 from matcher.rescreening import with_changes
@@ -49,8 +49,9 @@ def waits(
     on_day: PatientOnDay | None = None,
 ) -> list[Action]:
     """Waiting as actions: each window or washout that keeps the patient out today and has run out by the
-    plan's date (a plan dated after today always lists what it waits for); for a plan that ends undecided, what
-    leaves it so, a washout whose end hangs on the drug's name with its range.
+    plan's date (a plan dated after today always lists what it waits for); for a plan that makes the patient
+    eligible, those of the criteria undecided today too, and a birthday from which one holds; for a plan that
+    ends undecided, what leaves it so, a washout whose end hangs on the drug's name with its range.
 
     The reasons are read at the patient's row of ``ctx``, which keeps each rule's values for every patient once
     evaluated: over the plans of a scan, cheaper than deriving a context of the patient alone for each."""
@@ -89,7 +90,7 @@ def _waited_for(
 ) -> list[_Span]:
     """What a plan dated after today waits for: the windows and washouts of the criteria ``failing`` today that its
     steps leave as recorded; for a plan that makes the patient eligible, those of the criteria undecided today
-    too; and a birthday on its date where one of them reads the age."""
+    too; and each birthday by its date from which one of them holds on the age."""
     changed = {action.column for action in solution.actions}
     spans = [
         span
@@ -101,10 +102,7 @@ def _waited_for(
     if solution.status_at_plan == "eligible":  # every criterion holds then, the undecided today too
         undecided = [c for c in trial.criteria if not c.is_manual and criterion_holds(c, ctx)[row] == UNKNOWN]
         spans += _run_out_for_undecided(ctx, row, undecided, solution)
-    ageing = any(ir.reads_ageing(criterion_reads(c)[0]) for c in [*failing, *undecided])
-    if ageing and (birthday := _birthday(ctx, row, solution.earliest_date)):
-        spans.append(("age", solution.earliest_date, birthday))
-    return spans
+    return spans + _birthdays(ctx, row, [*failing, *undecided], solution.earliest_date)
 
 
 def _span(item: Finding) -> _Span | None:
@@ -127,26 +125,39 @@ def _run_out_for_undecided(ctx: Context, row: int, undecided: list[ir.Criterion]
             if not isinstance(leaf, ir.TIMED_LEAVES) or not fields.isdisjoint(recorded):
                 continue
             item = finding(leaf, int(evaluate(leaf, ctx)[row]), ctx, row)
-            if isinstance(leaf, ir.Washout) and item.verdict == UNKNOWN:
-                item = washout_over_whichever_drug(leaf, ctx, row) or item
-            if (span := _span(item)) is not None and ctx.as_of < span[1] <= by:
+            span = _span(item)
+            if isinstance(leaf, ir.Washout) and item.verdict == UNKNOWN and (over := washout_over(leaf, ctx, row)):
+                span = (leaf.field, *over)
+            if span is not None and ctx.as_of < span[1] <= by:
                 running[leaf] = span
         if running:
             spans += [running[leaf] for leaf in _deciding(criterion, set(running), recorded, ctx, row)]
     return spans
 
 
-def _birthday(ctx: Context, row: int, day: dt.date) -> str | None:
-    """ "the 18th birthday on D" where the patient turns a year older on ``day``, else None."""
+def _birthdays(ctx: Context, row: int, criteria: list[ir.Criterion], by: dt.date) -> list[_Span]:
+    """Each birthday after today, by ``by``, from which one of ``criteria`` (not met today) is nearer to holding
+    where a leaf on the age, or on an estimate made with it, reads otherwise than the day before (review 46 F4: the
+    18th birthday from which the eGFR needs no blank height; review 47 F1: not a birthday that changes nothing,
+    such as a recorded CrCl's).  One counted from the age in years is said to be estimated."""
     age = float(ctx.values("age")[row])
-    if not np.isfinite(age):
-        return None
-    offsets = birthday_offsets(ctx, row, (day - ctx.as_of).days)
-    if not offsets or offsets[-1] != (day - ctx.as_of).days:
-        return None
-    years = int(age) + len(offsets)
-    suffix = "th" if 10 <= years % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(years % 10, "th")
-    return f"the {years}{suffix} birthday on {day.isoformat()}"
+    ageing = [(c, leaf) for c in criteria for leaf, fields in criterion_leaves(c) if ir.reads_ageing(fields)]
+    if not ageing or not np.isfinite(age):
+        return []
+    estimated = "" if np.isfinite(ctx.cohort.column("birth_date")[row]) else " (estimated from the age in years)"
+    spans: list[_Span] = []
+    for count, offset in enumerate(birthday_offsets(ctx, row, (by - ctx.as_of).days), 1):
+        day = ctx.as_of + dt.timedelta(days=offset)
+        before, on = (PatientOnDay(ctx, row, when).context for when in (day - dt.timedelta(days=1), day))
+        if any(
+            evaluate(leaf, on)[0] != evaluate(leaf, before)[0]
+            and evaluate(statement(c), on)[0] > evaluate(statement(c), before)[0]
+            for c, leaf in ageing
+        ):
+            years = int(age) + count
+            suffix = "th" if 10 <= years % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(years % 10, "th")
+            spans.append(("age", day, f"the {years}{suffix} birthday on {day.isoformat()}{estimated}"))
+    return spans
 
 
 def _still_undecided(

@@ -140,7 +140,7 @@ GOLDEN = [
         {"type": "occurred_within", "field": "renal_biopsy_date", "window": {"months": 6}},
         {"renal_biopsy_date": "2026-05-01"},
         "inclusion",
-        "renal biopsy on 2026-05-01 is more than 6 months ago (the window closed 2026-11-01)",
+        "renal biopsy on 2026-05-01 is not within the last 6 months (the window closed 2026-11-01)",
     ),
     (
         {"type": "occurred_within", "field": "pregnancy_test_negative_date", "window": {"days": 7}, "renewable": True},
@@ -428,7 +428,7 @@ def test_allocate_with_previous_lists_the_changes(tmp_path: Path):
         assert change["previous_trial"] == placed[change["patient_id"]]
         assert change["reason"].startswith(f"no longer eligible for {change['previous_trial']}: ")
     p017 = next(change for change in lost if change["patient_id"] == "P017")
-    assert "negative pregnancy test on 2026-11-20 is more than 7 days ago" in p017["reason"]
+    assert "negative pregnancy test on 2026-11-20 is not within the last 7 days" in p017["reason"]
     assert p017["restore"] == [
         "2026-12-20: repeat the pregnancy test (urine): must be negative; the result is awaited, in hand before "
         "enrolment"

@@ -298,11 +298,9 @@ def test_a_blank_sex_that_leaves_an_egfr_near_the_limit_decided_keeps_the_plan_d
     )
 
 
-def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_same_burden() -> None:
-    """Review 43 m3: 17 until 12-12 with her height blank: the Schwartz eGFR needs it, so today she is undecided
-    (measure height_cm); from her 18th birthday CKD-EPI (44.3 from a creatinine of 1.7) does not.  Both plans cost
-    nothing, so the date-and-burden front kept only today's; the eligible one is now offered beside it."""
-    patient = {
+def _turning_18_height_blank(**changes: str) -> dict[str, Any]:
+    """The paediatric vignette 17 until 12-12, her height blank: the Schwartz eGFR needs it, CKD-EPI does not."""
+    return {
         **base("NCT06222853"),
         "birth_date": "2008-12-12",
         "sex": "F",
@@ -310,7 +308,15 @@ def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_s
         "creatinine_mg_dl": "1.7",
         "egfr_ml_min_1_73m2": "",
         "childbearing_potential": "false",
+        **changes,
     }
+
+
+def test_an_eligible_plan_by_waiting_is_offered_beside_an_undecided_one_of_the_same_burden() -> None:
+    """Review 43 m3: 17 until 12-12 with her height blank: the Schwartz eGFR needs it, so today she is undecided
+    (measure height_cm); from her 18th birthday CKD-EPI (44.3 from a creatinine of 1.7) does not.  Both plans cost
+    nothing, so the date-and-burden front kept only today's; the eligible one is now offered beside it."""
+    patient = _turning_18_height_blank()
     trial = load_trials()["NCT06222853"]
     ctx = Context(cohort_from_records([{**patient, "patient_id": "p1"}]), AS_OF, effective_facts(trial))
     result = plan(ctx, trial, 0, 180, alternatives=True)
@@ -794,16 +800,36 @@ def test_an_alternative_says_it_waits_for_a_washout_to_end_whichever_drug_it_was
 
 def test_a_plan_to_a_birthday_says_so() -> None:
     """Review 46 F4: 17 until 12-12 against an adult trial: the plan's wait names the 18th birthday, not only
-    "the criteria are met from 2026-12-12"; with the age given as age_years, the birthday the screen counts."""
+    "the criteria are met from 2026-12-12"; with the age given as age_years, the birthday the screen counts, said
+    to be estimated (review 47 F4)."""
     patient = {**base("NCT06056921"), "birth_date": "2008-12-12", "childbearing_potential": "false"}
-    for given in (patient, {**patient, "birth_date": "", "age_years": "17.95"}):
+    for given, words in (
+        (patient, ""),
+        ({**patient, "birth_date": "", "age_years": "17.95"}, " (estimated from the age in years)"),
+    ):
         result = plan_for("NCT06056921", given)
         assert (result.status_now, result.earliest_date, result.status_at_plan) == (
             "ineligible",
             day("2026-12-12"),
             "eligible",
         )
-        assert [a.text for a in result.actions] == ["wait until 2026-12-12: the 18th birthday on 2026-12-12"]
+        assert [a.text for a in result.actions] == [f"wait until 2026-12-12: the 18th birthday on 2026-12-12{words}"]
+
+
+def test_a_birthday_is_named_where_it_lets_a_criterion_hold_and_not_where_it_changes_nothing() -> None:
+    """Review 47 F3: 17 until 12-12 with her height blank (the Schwartz eGFR needs it) and a dialysis on 09-20:
+    the plan of 12-20 waits for both, the birthday before its date too.  Review 47 F1: a 36th birthday on the day
+    the dialysis window closes changes nothing (the CrCl is recorded), so only the window is named."""
+    result = plan_for("NCT06222853", _turning_18_height_blank(dialysis_date="2026-09-20"))
+    assert (result.earliest_date, result.status_at_plan) == (day("2026-12-20"), "eligible")
+    assert [a.text for a in result.actions] == [
+        "wait until 2026-12-12: the 18th birthday on 2026-12-12",
+        "wait until 2026-12-20: the 3-month window after the dialysis of 2026-09-20",
+    ]
+    adult = _plan_920433(True, dialysis_date="2026-08-24", birth_date="1990-11-24")
+    assert plan_footnotes(adult, AS_OF)[0] == (
+        "or: eligible 2026-11-24, waiting for the 3-month window after the dialysis of 2026-08-24 (burden 0 days)"
+    )
 
 
 def test_allocate_says_which_result_a_placed_plan_awaits() -> None:
