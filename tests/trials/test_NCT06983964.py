@@ -52,6 +52,7 @@ COMMON = {
     "malignancy_type": "none",
     "mean_pap_mmhg": "20",
     "oxygen_required": "false",
+    "severe_lung_disease": "false",
     "immunoglobulins_below_lln": "false",
     "anti_cd20_last_dose": "never",
     "other_b_cell_depletion_last_dose": "never",
@@ -354,6 +355,9 @@ FAILS = [
     ("SLE", {"malignancy_type": "dcis", "malignancy_status": "active"}, "excl.1"),
     ("SLE", {"mean_pap_mmhg": "61"}, "excl.2"),
     ("SLE", {"oxygen_required": "true"}, "excl.2"),
+    # review 48 F1 (safety): "severe pulmonary diseases such as ..." is a category, recorded as severe_lung_disease
+    ("SLE", {"severe_lung_disease": "true"}, "excl.2"),
+    ("AAV", {"severe_lung_disease": "true"}, "excl.2"),
     ("SLE", {"immunoglobulins_below_lln": "true"}, "excl.3"),
     # within a month and the B-cell therapy not assessed as failed (reviewer item 2)
     ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"}, "excl.4"),
@@ -782,7 +786,20 @@ def manual(disease, **changes):
 
 # excl.10.disease: the fixtures record no cns_disease (blank), so the CNS question is asked of them all
 # excl.23.bypass (round 5): asked of everyone not already excluded by a cardiac event within 6 months
-GENERAL_MANUAL = {"excl.10.disease", "excl.13", "excl.15", "excl.23.bypass", "excl.25", "excl.33", "excl.35"}
+# excl.2.history, excl.12.history (SLE): the 3-month and 8-week histories the columns do not hold (review 48 F2);
+# incl.14.any: an effusion not clinically significant, where none such is recorded (review 48 F3)
+GENERAL_MANUAL = {
+    "excl.2.history",
+    "excl.10.disease",
+    "excl.13",
+    "excl.15",
+    "excl.23.bypass",
+    "excl.25",
+    "excl.33",
+    "excl.35",
+    "incl.14.any",
+}
+BRANCH_MANUAL = {"SLE": {"excl.12.history"}, "IIM": {"excl.29.own"}}  # review 48 F2, F10
 
 
 @pytest.mark.parametrize(
@@ -824,7 +841,28 @@ GENERAL_MANUAL = {"excl.10.disease", "excl.13", "excl.15", "excl.23.bypass", "ex
     ],
 )
 def test_manual_checks_are_asked_only_where_they_apply(disease, changes, expected):
-    assert manual(disease, **changes) == GENERAL_MANUAL | expected
+    assert manual(disease, **changes) == GENERAL_MANUAL | BRANCH_MANUAL.get(disease, set()) | expected
+
+
+@pytest.mark.parametrize(
+    "disease, changes, expected, asked, not_asked",
+    [
+        # review 48 F1: outside systemic sclerosis a blank severe lung disease is unknown, as NCT06222853 reads it
+        ("SLE", {"severe_lung_disease": ""}, ("unknown", [], ["severe_lung_disease"]), set(), {"excl.2.ssc"}),
+        # the dcSSc branch enrols ILD: a severe lung disease recorded, or blank, is asked about, not failed
+        ("SSC", {"severe_lung_disease": "true"}, ELIGIBLE, {"excl.2.ssc"}, set()),
+        ("SSC", {"severe_lung_disease": ""}, ELIGIBLE, {"excl.2.ssc"}, set()),
+        ("SSC", {}, ELIGIBLE, set(), {"excl.2.ssc"}),
+        # review 48 F3: any effusion is asked about where no significant one is recorded (or blank); one fails
+        ("SLE", {"pericardial_effusion": "true"}, ("ineligible", [cid("incl.14")], []), set(), {"incl.14.any"}),
+        ("SLE", {"pericardial_effusion": ""}, ("unknown", [], ["pericardial_effusion"]), {"incl.14.any"}, set()),
+    ],
+)
+def test_severe_lung_disease_and_pericardial_effusion(disease, changes, expected, asked, not_asked):
+    patient = with_changes(BASES[disease], **changes)
+    assert verdict(TRIAL, patient) == expected
+    questions = manual(disease, **changes)
+    assert asked <= questions and not (not_asked & questions)
 
 
 @pytest.mark.parametrize(

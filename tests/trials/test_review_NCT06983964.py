@@ -61,6 +61,7 @@ FIT = {
     "malignancy_type": "none",
     "mean_pap_mmhg": 20,
     "oxygen_required": "no",
+    "severe_lung_disease": "no",
     "immunoglobulins_below_lln": "no",
     "anti_cd20_last_dose": "never",
     "other_b_cell_depletion_last_dose": "never",
