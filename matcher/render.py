@@ -12,7 +12,10 @@ _OPS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "eq
 
 
 def number(value: float) -> str:
-    """A value as a clinician writes it: at most two decimals, no trailing zeros."""
+    """A value as a clinician writes it: at most two decimals, no trailing zeros; below 0.1, two significant
+    digits (a salivary flow of 0.009 mL/min is not "0.01 mL/min is below 0.01 mL/min": review 48 F6)."""
+    if 0 < abs(value) < 0.1:
+        return f"{float(f'{value:.2g}'):g}"
     return f"{round(value, 2):g}"
 
 

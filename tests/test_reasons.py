@@ -433,3 +433,18 @@ def test_allocate_with_previous_lists_the_changes(tmp_path: Path):
         "2026-12-20: repeat the pregnancy test (urine): must be negative; the result is awaited, in hand before "
         "enrolment"
     ]
+
+
+def test_a_small_value_keeps_the_digits_that_tell_it_from_its_limit() -> None:
+    """Review 48 F6: a salivary flow of 0.009 mL/min read "0.01 mL/min is below 0.01 mL/min"."""
+    from matcher.render import number
+
+    assert [number(v) for v in (0.009, 0.0449, 0.05, 0.123, 2.5, 0, -0.004)] == [
+        "0.009",
+        "0.045",
+        "0.05",
+        "0.12",
+        "2.5",
+        "0",
+        "-0.004",
+    ]
