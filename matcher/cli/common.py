@@ -154,6 +154,7 @@ def check_columns(path: Path, trials: list[Trial], allow_missing: bool) -> list[
         )
     if not absent:
         return []
+    absent = sorted(absent, key=lambda column: not column.blocks_every_trial)  # what no one is eligible without, first
     listed = ", ".join(f"{column.name} ({_criteria(column.criteria)})" for column in absent[:ABSENT_NAMED])
     rest = absent[ABSENT_NAMED:]
     if rest:
