@@ -364,6 +364,7 @@ FAILS = [
     ("IIM", {"ild": "true", "fvc_pct_pred": "35"}, "excl.2"),
     ("SS", {"ild": "true", "dlco_pct_pred": "30", "severe_lung_disease": ""}, "excl.2"),
     ("SLE", {"ild_active": "true", "fvc_pct_pred": "49.9"}, "excl.2"),
+    ("AAV", {"ild": "false", "ild_diagnosis_date": "2025-01-01", "dlco_pct_pred": "39.9"}, "excl.2"),
     ("SLE", {"immunoglobulins_below_lln": "true"}, "excl.3"),
     # within a month and the B-cell therapy not assessed as failed (reviewer item 2)
     ("SLE", {"anti_cd20_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"}, "excl.4"),
@@ -861,6 +862,9 @@ def test_manual_checks_are_asked_only_where_they_apply(disease, changes, expecte
         ("SSC", {}, ELIGIBLE, set(), {"excl.2.ssc"}),
         # review 50: FVC 50 is not advanced ILD; the dcSSc branch's "or" admits an FVC below its window, asked about
         ("IIM", {"ild": "true", "fvc_pct_pred": "50", "dlco_pct_pred": "40"}, ELIGIBLE, set(), set()),
+        ("AAV", {"ild": "true", "fvc_pct_pred": "", "dlco_pct_pred": ""}, ELIGIBLE, set(), set()),  # the flag decides
+        ("SSC", {"dlco_pct_pred": "39.9"}, ELIGIBLE, {"excl.2.ssc"}, set()),
+        ("SSC", {"fvc_pct_pred": "45", "dlco_pct_pred": "40"}, ELIGIBLE, set(), {"excl.2.ssc"}),
         ("SSC", {"fvc_pct_pred": "30", "dlco_pct_pred": "50"}, ELIGIBLE, {"excl.2.ssc"}, set()),
         # review 48 F3: any effusion is asked about where no significant one is recorded (or blank); one fails
         ("SLE", {"pericardial_effusion": "true"}, ("ineligible", [cid("incl.14")], []), set(), {"incl.14.any"}),
