@@ -161,8 +161,19 @@ def _compare(rule: ir.Compare, verdict: int, ctx: Context, row: int) -> Finding:
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), limit)
     value, described = _shown_value(rule.field, ctx, row, rule.value)
+    if value != rule.value and number(value) == number(rule.value):  # review 51 F1: not "0.01 is below 0.01"
+        described = described.replace(shown(value, unit), shown(value, unit, _places_apart(value, rule.value)), 1)
     text = f"{described} {_against(value, rule.value, unit, rule.op, verdict)}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+def _places_apart(value: float, limit: float) -> int:
+    """The decimals that tell a value from the different limit it is read against (a salivary flow of 0.00999
+    mL/min against 0.01, an eGFR of 29.996 against 30; review 48 F6)."""
+    places = 2
+    while places < 8 and number(value, places) == number(limit, places):
+        places += 1
+    return places
 
 
 def _shown_value(field: str, ctx: Context, row: int, limit: float) -> tuple[float, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -11,20 +12,23 @@ from matcher.contract import label_and_unit
 _OPS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "not equal to"}
 
 
-def number(value: float) -> str:
-    """A value as a clinician writes it: at most two decimals, no trailing zeros; below 0.1, two significant
-    digits (a salivary flow of 0.009 mL/min is not "0.01 mL/min is below 0.01 mL/min": review 48 F6)."""
-    if 0 < abs(value) < 0.1:
-        return f"{float(f'{value:.2g}'):g}"
-    return f"{round(value, 2):g}"
+def number(value: float, places: int | None = None) -> str:
+    """A value as a clinician writes it: two decimals (``places`` if given), two significant digits below 0.1
+    (0.003, not 0), no trailing zeros, never 1e-05."""
+    if not math.isfinite(value):
+        return str(value)
+    if places is None:
+        places = 2 if not 0 < abs(value) < 0.1 else min(6, 1 - math.floor(math.log10(abs(value))))
+    text = f"{round(value, places):.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 _BARE_UNITS = {"", "points", "count", "0-5", "1-4", "0-4", "points (0-3)"}
 
 
-def shown(value: float, unit: str) -> str:
+def shown(value: float, unit: str, places: int | None = None) -> str:
     """A number with its unit, written the way a lab report writes it."""
-    text = number(value)
+    text = number(value, places)
     if unit in _BARE_UNITS:
         return text
     if unit == "1:N":

@@ -435,16 +435,29 @@ def test_allocate_with_previous_lists_the_changes(tmp_path: Path):
     ]
 
 
-def test_a_small_value_keeps_the_digits_that_tell_it_from_its_limit() -> None:
-    """Review 48 F6: a salivary flow of 0.009 mL/min read "0.01 mL/min is below 0.01 mL/min"."""
+def test_a_value_keeps_the_digits_that_tell_it_from_its_limit() -> None:
+    """Review 48 F6, review 51 F1-F2: a salivary flow of 0.009 or 0.00999 mL/min read "0.01 mL/min is below
+    0.01 mL/min"; a value far from its limit keeps two decimals, and none is written 1e-05."""
     from matcher.render import number
 
-    assert [number(v) for v in (0.009, 0.0449, 0.05, 0.123, 2.5, 0, -0.004)] == [
-        "0.009",
+    rule = {"type": "compare", "field": "saliva_flow_unstimulated_ml_min", "op": ">=", "value": 0.01}
+    assert said(rule, {"saliva_flow_unstimulated_ml_min": "0.009"}) == (
+        "unstimulated salivary flow 0.009 mL/min is below 0.01 mL/min"
+    )
+    assert said(rule, {"saliva_flow_unstimulated_ml_min": "0.00999"}) == (
+        "unstimulated salivary flow 0.00999 mL/min is below 0.01 mL/min"
+    )
+    assert said(rule, {"saliva_flow_unstimulated_ml_min": "0.003"}) == (
+        "unstimulated salivary flow 0.003 mL/min is below 0.01 mL/min"
+    )
+    egfr = {"type": "compare", "field": "egfr_ml_min_1_73m2", "op": ">=", "value": 30}
+    assert said(egfr, {"egfr_ml_min_1_73m2": "29.996"}).startswith("eGFR 29.996 mL/min/1.73m² is below 30")
+    assert [number(v) for v in (0.00005, 0.0449, 2.5, 150, 1e7, -0.001, 0.125)] == [
+        "0.00005",
         "0.045",
-        "0.05",
-        "0.12",
         "2.5",
-        "0",
-        "-0.004",
+        "150",
+        "10000000",
+        "-0.001",
+        "0.12",
     ]

@@ -663,7 +663,7 @@ def test_an_unplaced_reason_names_a_recorded_positive_test_before_a_lapsed_negat
     reason = calendar["reason"][0]
     assert calendar["status"][0] == "unplaced"
     assert "NCT06821659: positive pregnancy test: yes (+1 more)" in reason, reason
-    assert "more than 7 days ago" not in reason
+    assert "not within the last 7 days" not in reason
     plain = api.allocate(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"])["reason"][0]
     assert "NCT06821659: negative pregnancy test on 2026-11-01 is not within the last 7 days" in plain, plain
     within = api.allocate(pd.DataFrame([woman]), AS_OF, trials=["NCT06821659"], within=60, workers=1)["reason"][0]
