@@ -17,7 +17,7 @@ from matcher.cpsat import Alternatives, Compiler, Lit, Never, PlanDay, Rails, Te
 from matcher.dates import from_day_number
 from matcher.evaluate import criterion_holds, deciding_leaves, evaluate
 from matcher.facts import Facts, ImmunosuppressantColumns, RepeatableTest
-from matcher.findings import subject
+from matcher.findings import subject_near
 from matcher.ir import OPERATORS
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.render import shown
@@ -477,7 +477,8 @@ class PlanModel:
             for name, _, bound in sorted(near, key=lambda item: abs(item[1] - item[2])):
                 nearest.setdefault(name, bound)
             said = ", ".join(
-                f"{subject(name, self.ctx, self.row)} near the trial's limit of {shown(bound, label_and_unit(name)[1])}"
+                f"{subject_near(name, self.ctx, self.row, bound)} near the trial's limit of"
+                f" {shown(bound, label_and_unit(name)[1])}"
                 for name, bound in nearest.items()
             )
             self._new_choice(

@@ -161,10 +161,22 @@ def _compare(rule: ir.Compare, verdict: int, ctx: Context, row: int) -> Finding:
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), limit)
     value, described = _shown_value(rule.field, ctx, row, rule.value)
-    if value != rule.value and number(value) == number(rule.value):  # review 51 F1: not "0.01 is below 0.01"
-        described = described.replace(shown(value, unit), shown(value, unit, _places_apart(value, rule.value)), 1)
-    text = f"{described} {_against(value, rule.value, unit, rule.op, verdict)}"
+    text = f"{told_apart(described, value, rule.value, unit)} {_against(value, rule.value, unit, rule.op, verdict)}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
+
+
+def told_apart(described: str, value: float, limit: float, unit: str) -> str:
+    """``described`` (a value in words) with the decimals that tell ``value`` from a different ``limit`` where two
+    would round it onto it (reviews 51 F1, 53 F1: not "0.01 mL/min is below 0.01 mL/min")."""
+    if value == limit or number(value) != number(limit):
+        return described
+    return described.replace(shown(value, unit), shown(value, unit, _places_apart(value, limit)), 1)
+
+
+def subject_near(field: str, ctx: Context, row: int, limit: float) -> str:
+    """The field named with the patient's value, told apart from ``limit``: "eGFR 29.996 mL/min/1.73m² ..."."""
+    value = float(ctx.values(field)[row])
+    return told_apart(subject(field, ctx, row), value, limit, label_and_unit(field)[1])
 
 
 def _places_apart(value: float, limit: float) -> int:
@@ -215,8 +227,10 @@ def _range(rule: ir.Range, verdict: int, ctx: Context, row: int) -> Finding:
         against = f"is within {limit}" if len(ends) == 2 else f"is {limit}"
     elif rule.min is not None and (value < rule.min or (value == rule.min and not rule.min_inclusive)):
         against = _against(value, rule.min, unit, ">=" if rule.min_inclusive else ">", FALSE)
+        described = told_apart(described, value, rule.min, unit)
     else:
         against = _against(value, rule.max or 0.0, unit, "<=" if rule.max_inclusive else "<", FALSE)
+        described = told_apart(described, value, rule.max or 0.0, unit)
     text = f"{described} {against}"
     return Finding(rule, verdict, _values(ctx, row, (rule.field,)), limit, None, (), text)
 

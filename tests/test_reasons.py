@@ -461,3 +461,11 @@ def test_a_value_keeps_the_digits_that_tell_it_from_its_limit() -> None:
         "-0.001",
         "0.12",
     ]
+
+
+def test_a_value_outside_a_range_keeps_the_digits_that_tell_it_from_the_end_it_passes() -> None:
+    """Review 53 F1: FVC 44.996 % read "45% predicted is below 45% predicted", 70.004 "70% ... above the 70% limit"."""
+    rule = {"type": "range", "field": "fvc_pct_pred", "min": 45, "max": 70}
+    assert said(rule, {"fvc_pct_pred": "44.996"}) == "FVC 44.996% predicted is below 45% predicted"
+    assert said(rule, {"fvc_pct_pred": "70.004"}) == "FVC 70.004% predicted is above the 70% predicted limit"
+    assert said(rule, {"fvc_pct_pred": "30"}) == "FVC 30% predicted is below 45% predicted"

@@ -200,6 +200,8 @@ CREATININE_DRAW = ["crcl_ml_min", "creatinine_mg_dl", "creatinine_x_uln", "egfr_
         ({"platelets_10e9_l": "40"}, "platelets_10e9_l", ["platelets_10e9_l"], "platelets 40 ×10⁹/L"),
         # eGFR < 30: a new creatinine draw, which gives every value computed from it
         ({"egfr_ml_min_1_73m2": "27"}, "egfr_ml_min_1_73m2", CREATININE_DRAW, "eGFR 27 mL/min/1.73m²"),
+        # review 53 F2: a value two decimals round onto its limit keeps the digits that tell them apart
+        ({"egfr_ml_min_1_73m2": "29.996"}, "egfr_ml_min_1_73m2", CREATININE_DRAW, "eGFR 29.996 mL/min/1.73m²"),
     ],
 )
 def test_a_lab_just_past_its_limit_is_repeated_and_its_result_awaited(
