@@ -388,7 +388,7 @@ def test_never_versus_blank():
 
 
 def test_manual_checks_asked_only_where_they_apply():
-    always = [E + "6.other", E + "10.3.other", E + "13"]
+    always = [E + "5.1.other", E + "6.other", E + "10.3.other", E + "13"]  # 5.1.other: review 55 S1
     renal = [E + "3.2.fibrosis", E + "3.3"]
     # qualifies for inclusion 3 by data, no CNS disease, lupus nephritis class IV with chronicity 3
     assert manual_checks(T, ELIGIBLE_SLE) == renal + always
@@ -419,6 +419,7 @@ def test_manual_checks():
             E + "2.2",
             E + "3.2.fibrosis",
             E + "3.3",
+            E + "5.1.other",  # review 55 S1
             E + "6.need",  # review round 2
             E + "6.other",
             E + "10.3.other",
@@ -723,3 +724,11 @@ def test_review_round_6_gvhd_grade_beside_a_never_date(changes, expected):
 )
 def test_review_round_6(changes, expected):
     assert verdict(T, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(("severe_lung_disease", "asked"), [("false", True), (None, True), ("true", False)])
+def test_another_severe_lung_disease_is_asked_unless_the_flag_excludes(severe_lung_disease, asked):
+    """Review 55 S1 (safety): "severe lung disease, including ..." names examples of a category; pulmonary
+    hypertension or a severe restriction with no ILD recorded passed with no question."""
+    patient = with_changes(ELIGIBLE_SLE, severe_lung_disease=severe_lung_disease)
+    assert (E + "5.1.other" in manual_checks(T, patient)) is asked

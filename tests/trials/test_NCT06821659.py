@@ -489,7 +489,10 @@ def test_manual_checks_listed_but_do_not_decide():
     assert manual == [
         C + "incl.4.gc_adjustment",
         C + "incl.5.male_contraception",
+        C + "excl.2.other",
         C + "excl.3.other",
+        C + "excl.5.other",
+        C + "excl.7.history",
         C + "excl.9.cause",
         C + "excl.11.cause",
         C + "excl.15",
@@ -1460,3 +1463,30 @@ def test_a_stopped_hydroxychloroquine_is_exempt(drug: str, last_dose: int | str,
     dose = last_dose if isinstance(last_dose, str) else ago(last_dose)
     patient = with_changes(ELIGIBLE_SLE, stopped_immunosuppressant=drug, immunosuppressant_last_dose=dose)
     assert verdict(T, patient)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "asked", "not_asked"),
+    [
+        # review 54 S2 (safety): a recorded CMV DNAemia excludes; a blank adds nothing, the other infections are asked
+        ({"cmv_dna_positive": "true"}, ("ineligible", [C + "excl.5"], []), set(), set()),
+        ({"cmv_dna_positive": ""}, ("eligible", [], []), {"excl.5.other"}, set()),
+        # review 54 S1 (safety): a psychiatric disorder outside the column's definition is asked, unless it excludes
+        ({"psychiatric_disorder": "false"}, ("eligible", [], []), {"excl.2.other"}, set()),
+        ({"psychiatric_disorder": "true"}, ("ineligible", [C + "excl.2"], []), set(), {"excl.2.other"}),
+        # review 54 S3 (safety): the 6 months of heart history are asked, unless a dated event within them excludes
+        ({"cardiac_event_date": "never"}, ("eligible", [], []), {"excl.7.history"}, set()),
+        (
+            {"cardiac_event_date": "2026-08-01", "cardiac_event_type": "mi"},
+            ("ineligible", [C + "excl.7"], []),
+            set(),
+            {"excl.7.history"},
+        ),
+    ],
+)
+def test_the_categories_the_text_names_by_examples(changes, expected, asked, not_asked):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    status, failed, missing = verdict(T, patient)
+    assert (status, failed) == expected[:2]
+    questions = {m.removeprefix(C) for m in manual_checks(T, patient)}
+    assert asked <= questions and not (not_asked & questions)
