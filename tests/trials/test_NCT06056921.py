@@ -370,7 +370,7 @@ def test_manual_checks_do_not_change_the_verdict():
     trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
     # excl.8.surgery added: "after radical surgery" is not recorded by malignancy_status
-    assert manual == [P + "excl.10", P + "excl.2", P + "excl.8.surgery"]
+    assert manual == [P + "excl.10", P + "excl.2", P + "excl.8.other", P + "excl.8.surgery"]  # 8.other: review 57
     prostate = with_changes(ELIGIBLE_SLE, sex="M", malignancy_type="prostate_local", malignancy_status="treated")
     assert verdict(TRIAL, prostate) == ELIGIBLE_RESULT
 
@@ -467,7 +467,9 @@ def test_positive_pregnancy_test_overrides_the_fertility_flag(changes, expected)
 # general judgement (no column can narrow them); excl.8.surgery only where excl.8 lets a treated or cured local
 # prostate cancer or DCIS through, since the text exempts them only "after radical surgery".
 GENERAL = [P + "excl.2", P + "excl.10"]
-SURGERY = [P + "excl.2", P + "excl.8.surgery", P + "excl.10"]
+# review 57: where the recorded malignancy is an exception (not active), any other one is asked
+OTHER = [P + "excl.2", P + "excl.8.other", P + "excl.10"]
+SURGERY = [P + "excl.2", P + "excl.8.other", P + "excl.8.surgery", P + "excl.10"]
 
 
 @pytest.mark.parametrize(
@@ -479,8 +481,8 @@ SURGERY = [P + "excl.2", P + "excl.8.surgery", P + "excl.10"]
         ({"malignancy_type": "dcis", "malignancy_status": "treated"}, SURGERY),
         ({"malignancy_type": "dcis", "malignancy_status": None}, SURGERY),  # blank status still asks
         ({"malignancy_type": "dcis", "malignancy_status": "active"}, GENERAL),  # excluded by the data already
-        ({"malignancy_type": "cervical_cis", "malignancy_status": "treated"}, GENERAL),  # "adequately treated"
-        ({"malignancy_type": "basal_cell_skin", "malignancy_status": "treated"}, GENERAL),
+        ({"malignancy_type": "cervical_cis", "malignancy_status": "treated"}, OTHER),  # "adequately treated"
+        ({"malignancy_type": "basal_cell_skin", "malignancy_status": "treated"}, OTHER),
         ({"malignancy_type": "other", "malignancy_status": "cured"}, GENERAL),
     ],
 )

@@ -388,15 +388,27 @@ def test_model_covers_the_published_text():
         INCL + "18.male",
         INCL + "22",
         E + "2",
+        E + "3.other",  # review 57
         E + "5.other",
+        E + "12.other",  # review 57
         E + "14.other",
+        E + "14.unrecorded",  # review 57
         E + "16",
     }
 
 
 # ---------------------------------------------------------------- review items (2026 clinical review)
 
-ALWAYS_ASKED = [INCL + "7", INCL + "22", E + "2", E + "5.other", E + "16"]
+ALWAYS_ASKED = [
+    INCL + "7",
+    INCL + "22",
+    E + "2",
+    E + "3.other",
+    E + "5.other",
+    E + "12.other",
+    E + "14.unrecorded",
+    E + "16",
+]
 
 
 def test_eligible_woman_is_asked_only_the_general_questions():
