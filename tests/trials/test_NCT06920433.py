@@ -804,3 +804,19 @@ def test_voclosporin_is_a_conventional_immunosuppressant(changes: dict, expected
     """Review round 12, F2: voclosporin (Lupkynis), approved for lupus nephritis, was a name the facts did not know,
     so a patient on it was unknown rather than excluded."""
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "question", "asked"),
+    [
+        # review 57: the rest of each category is asked where the data do not already exclude
+        ({}, "3.other", True),
+        ({"active_infection": "true"}, "3.other", False),
+        ({"tb_latent": "true"}, "3.other", True),  # asked, and the question says a latent TB does not exclude
+        ({}, "12.other", True),
+        ({"psychiatric_disorder": "true"}, "12.other", False),
+        ({"psychiatric_disorder": None}, "12.other", True),
+    ],
+)
+def test_the_rest_of_a_category_is_asked_where_the_data_do_not_exclude(changes, question, asked):
+    assert (E + question in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, **changes))) is asked
