@@ -280,10 +280,10 @@ class PlanModel:
             event = " and the ".join(later)
             besides = f" besides {drug.besides}" if drug.besides else ""
             named = self.ctx.lowered_at(drug.name_column, self.row) if drug.name_column else None
-            name = named if named not in (None, "none") else drug.drug
-            if drug.name_column and named in (None, "none"):  # review 43 m5: "give no more biologic"
-                name = f"the unnamed {drug.drug}"
-            more = f"of {name}" if name.startswith("the ") else name
+            name, more = named, named  # "give no more rituximab"
+            if named in (None, "none"):  # review 43 m5: not "give no more biologic" for a name left blank
+                name = f"the unnamed {drug.drug}" if drug.name_column else drug.drug
+                more = f"of {name}" if drug.name_column else name
             # held until after the infusion whatever day the washout runs to: a dose between that day and the
             # infusion is not one a clinician would give before CAR-T (review 40 m5: "until after the enrolment")
             unmeasured = any(

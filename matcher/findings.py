@@ -338,14 +338,18 @@ def _elapsed_at_least(rule: ir.ElapsedAtLeast, verdict: int, ctx: Context, row: 
     return Finding(rule, verdict, values, limit, opens, (), text, f"{passed} since {_the(label)} of {day_text(day)}")
 
 
-@FINDINGS.register(ir.Washout)
-def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
-    fields = ir.fields_read(rule)
+def _washout_of(rule: ir.Washout, ctx: Context, row: int) -> tuple[str | None, str, str, float]:
+    """A washout as the patient's row reads it: the drug's recorded name, the drug in words, "5-half-life
+    washout", and the day number of the last dose (NaN blank, -inf never)."""
     named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
     drug = named or label_and_unit(rule.field)[0]
-    lives = f"{number(rule.half_lives)}-half-life washout"
-    day = float(ctx.values(rule.field)[row])
-    values = _values(ctx, row, fields)
+    return named, drug, f"{number(rule.half_lives)}-half-life washout", float(ctx.values(rule.field)[row])
+
+
+@FINDINGS.register(ir.Washout)
+def _washout(rule: ir.Washout, verdict: int, ctx: Context, row: int) -> Finding:
+    named, drug, lives, day = _washout_of(rule, ctx, row)
+    values = _values(ctx, row, ir.fields_read(rule))
     if math.isnan(day):
         return _unknown(rule, ctx, row, (rule.field,), lives)
     if math.isinf(day):
@@ -373,15 +377,12 @@ def washout_over(rule: ir.Washout, ctx: Context, row: int) -> tuple[dt.date, str
     """For a washout whose end hangs on the drug's name: the day it has ended whichever drug it was, and that wait
     in words, which a plan that holds without the name waits for (review 46 F4).  None where the end is one date,
     or none."""
-    named = ctx.lowered_at(rule.drug_field, row) if rule.drug_field else None
-    day = float(ctx.values(rule.field)[row])
+    named, drug, lives, day = _washout_of(rule, ctx, row)
     if not math.isfinite(day):
         return None
     fewest, most = washout_days(rule, ctx.facts, named)
     if math.isnan(most) or fewest == most:
         return None
-    drug = named or label_and_unit(rule.field)[0]
-    lives = f"{number(rule.half_lives)}-half-life washout"
     return from_day_number(int(day + most)), f"the {lives} of {drug} last given {day_text(day)}, whichever drug it was"
 
 
