@@ -31,6 +31,8 @@ ADDRESSEES = re.compile(r"\b(participants|subjects|patients|the|a|an)\b")
 DIFFERENT_ON_PURPOSE = {
     frozenset({"NCT06222853.excl.4.d", "NCT06983964.incl.14"}): "'large pericardial effusion' against 'no effusion'",
     frozenset({"NCT06222853.excl.4.d", "NCT06983964.incl.14.any"}): "'large pericardial effusion' against any",
+    frozenset({"NCT06222853.excl.4.d.large", "NCT06983964.incl.14"}): "whether an effusion is large, against none",
+    frozenset({"NCT06222853.excl.4.d.large", "NCT06983964.incl.14.any"}): "whether it is large, against any at all",
     frozenset(
         {"NCT06821659.incl.5.pregnancy_test", "NCT06920433.incl.19"}
     ): "000 asks for a serum test; 004 names none",

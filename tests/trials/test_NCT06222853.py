@@ -410,6 +410,32 @@ def test_manual_checks_asked_only_where_they_apply():
     assert INCL + "3.confirm" not in manual_checks(T, with_changes(not_met, refractory_cytopenia="true"))
 
 
+@pytest.mark.parametrize(
+    ("changes", "status", "asked", "not_asked"),
+    [
+        # review 55 m1: the latest event, of another type and within 6 months, may hide an MI before it
+        ({"cardiac_event_type": "heart_failure", "cardiac_event_date": "2026-10-23"}, "eligible", "4.b.history", ""),
+        ({"cardiac_event_type": "heart_failure", "cardiac_event_date": "2026-05-22"}, "eligible", "", "4.b.history"),
+        ({"cardiac_event_type": "MI", "cardiac_event_date": "2026-10-23"}, "ineligible", "", "4.b.history"),
+        ({"cardiac_event_date": "never"}, "eligible", "", "4.b.history"),
+        # review 55 m2: a column broader than the text excludes, and the investigator is asked to override
+        ({"pericardial_effusion": "true"}, "ineligible", "4.d.large", ""),
+        ({"pericardial_effusion": "false"}, "eligible", "", "4.d.large"),
+        ({"severe_heart_disease": "true"}, "ineligible", "4.a.serious", ""),
+        ({"severe_heart_disease": "false"}, "eligible", "", "4.a.serious"),
+        # review 56 m3: another severe lung disease is not asked where advanced ILD in the data already excludes
+        ({"ild": "true", "fvc_pct_pred": "49"}, "ineligible", "", "5.1.other"),
+        ({"ild": "true", "fvc_pct_pred": "50"}, "eligible", "5.1.other", ""),
+    ],
+)
+def test_questions_that_complete_a_narrow_or_broad_column(changes, status, asked, not_asked):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    assert verdict(T, patient)[0] == status
+    questions = manual_checks(T, patient)
+    assert not asked or E + asked in questions
+    assert not not_asked or E + not_asked not in questions
+
+
 def test_manual_checks():
     trial = load_trial_file(models_dir() / f"{T}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
@@ -419,6 +445,9 @@ def test_manual_checks():
             E + "2.2",
             E + "3.2.fibrosis",
             E + "3.3",
+            E + "4.a.serious",  # review 55 m2
+            E + "4.b.history",  # review 55 m1
+            E + "4.d.large",  # review 55 m2
             E + "5.1.other",  # review 55 S1
             E + "6.need",  # review round 2
             E + "6.other",

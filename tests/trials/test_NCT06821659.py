@@ -491,7 +491,9 @@ def test_manual_checks_listed_but_do_not_decide():
         C + "incl.5.male_contraception",
         C + "excl.2.other",
         C + "excl.3.other",
+        C + "excl.4.affects",
         C + "excl.5.other",
+        C + "excl.6.bacterial",
         C + "excl.7.history",
         C + "excl.9.cause",
         C + "excl.11.cause",
@@ -1482,6 +1484,31 @@ def test_a_stopped_hydroxychloroquine_is_exempt(drug: str, last_dose: int | str,
             set(),
             {"excl.7.history"},
         ),
+        # review 56 m1, m2: not asked where the data already exclude under the criterion the question completes
+        ({"serious_arrhythmia": "true"}, ("ineligible", [C + "excl.7"], []), set(), {"excl.7.history"}),
+        ({"lvef_pct": "35"}, ("ineligible", [C + "excl.7"], []), set(), {"excl.7.history"}),
+        ({"hiv_positive": "true"}, ("ineligible", [C + "excl.5"], []), set(), {"excl.5.other"}),
+        ({"hiv_positive": ""}, ("unknown", [], []), {"excl.5.other"}, set()),
+        # review 54 M2, M1: a column broader than the text excludes, and the investigator is asked to override
+        (
+            {"other_autoimmune_disease": "true"},
+            ("ineligible", [C + "excl.4"], []),
+            {"excl.4.affects"},
+            set(),
+        ),
+        (
+            {"active_infection": "true"},
+            ("ineligible", [C + "excl.6"], []),
+            {"excl.6.bacterial"},
+            set(),
+        ),
+        (
+            {"active_infection": "true", "tb_active": "true"},
+            ("ineligible", [C + "excl.6"], []),
+            set(),
+            {"excl.6.bacterial"},
+        ),
+        ({}, ("eligible", [], []), set(), {"excl.4.affects", "excl.6.bacterial"}),
     ],
 )
 def test_the_categories_the_text_names_by_examples(changes, expected, asked, not_asked):
