@@ -27,7 +27,7 @@ from matcher import ir
 from matcher.actions import STOP, Choice, PlanModel, ever_changeable, named_test
 from matcher.cohort import Cohort
 from matcher.context import Context
-from matcher.cpsat import cutoff_table, kleene
+from matcher.cpsat import birthday_offsets, cutoff_table, kleene
 from matcher.dates import subtract
 from matcher.errors import MatcherError
 from matcher.evaluate import criterion_holds
@@ -228,8 +228,17 @@ def _blocking_words(criterion: ir.Criterion, ctx: Context, row: int, horizon: in
         later = Context(alone, ctx.as_of + dt.timedelta(days=days), ctx.facts)
         if criterion_holds(criterion, later)[0] != TRUE:
             # the date after the words, which a table joins with the next criterion's (review 42: "from D: ...; ...")
-            return f"{reasons(criterion, later, np.zeros(1, dtype=np.intp))[0].text} (from {later.as_of.isoformat()})"
+            since = f"from {later.as_of.isoformat()}{_estimated_birthday(criterion, ctx, row, days)}"
+            return f"{reasons(criterion, later, np.zeros(1, dtype=np.intp))[0].text} ({since})"
     return f"met as recorded, but not with the others: {criterion.quote}"
+
+
+def _estimated_birthday(criterion: ir.Criterion, ctx: Context, row: int, days: int) -> str:
+    """Said of a date that is a birthday counted from the age in years alone, as a plan's wait for one says it
+    (review 51 N1)."""
+    if np.isfinite(ctx.cohort.column("birth_date")[row]) or not ir.reads_ageing(criterion_reads(criterion)[0]):
+        return ""
+    return ", estimated from the age in years" if days in birthday_offsets(ctx, row, days) else ""
 
 
 class _Weights:

@@ -221,9 +221,12 @@ def test_an_age_given_in_years_passes_the_maximum_on_its_birthday_so_no_plan_wai
     result = plan_for("NCT06222853", _aged("18.95", cns_event_date="2026-11-01"))
     assert (result.status_now, result.reachable) == ("ineligible", False)
     assert result.blocking_words == [
-        "age 19 years is above the 18 years limit (from 2026-12-12)",
+        "age 19 years is above the 18 years limit (from 2026-12-12, estimated from the age in years)",
         "CNS event on 2026-11-01 is within the last 60 days; the window closes 2026-12-31",
     ]
+    # review 51 N1: a birthday from the birth date is not estimated
+    dated = plan_for("NCT06222853", {**base("NCT06222853"), "birth_date": "2007-12-12", "cns_event_date": "2026-11-01"})
+    assert dated.blocking_words[0] == "age 19 years is above the 18 years limit (from 2026-12-12)"
     eligible = plan_for("NCT06222853", _aged("18.95", childbearing_potential="false"))
     assert (eligible.status_now, eligible.eligible_until, eligible.closes) == (
         "eligible",
