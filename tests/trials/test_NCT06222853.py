@@ -418,6 +418,8 @@ def test_manual_checks_asked_only_where_they_apply():
         ({"cardiac_event_type": "heart_failure", "cardiac_event_date": "2026-05-22"}, "eligible", "", "4.b.history"),
         ({"cardiac_event_type": "MI", "cardiac_event_date": "2026-10-23"}, "ineligible", "", "4.b.history"),
         ({"cardiac_event_date": "never"}, "eligible", "", "4.b.history"),
+        # review 61 m3: a recorded event of another type with a `never` date may be recent, after an MI
+        ({"cardiac_event_type": "heart_failure", "cardiac_event_date": "never"}, "eligible", "4.b.history", ""),
         # review 55 m2: a column broader than the text excludes, and the investigator is asked to override
         ({"pericardial_effusion": "true"}, "ineligible", "4.d.large", ""),
         ({"pericardial_effusion": "false"}, "eligible", "", "4.d.large"),

@@ -487,6 +487,7 @@ def test_manual_checks_listed_but_do_not_decide():
     trial = load_trial_file(models_dir() / f"{T}.yaml")
     manual = [c.id for c in trial.criteria if c.is_manual]
     assert manual == [
+        C + "incl.3.other",
         C + "incl.4.gc_adjustment",
         C + "incl.5.male_contraception",
         C + "excl.2.other",
@@ -1508,7 +1509,15 @@ def test_a_stopped_hydroxychloroquine_is_exempt(drug: str, last_dose: int | str,
             set(),
             {"excl.6.bacterial"},
         ),
-        ({}, ("eligible", [], []), set(), {"excl.4.affects", "excl.6.bacterial"}),
+        ({}, ("eligible", [], []), set(), {"excl.4.affects", "excl.6.bacterial", "incl.3.other"}),
+        # review 60 M3: a failed glucocorticoid with a biologic is the text's conventional treatment too
+        ({"standard_therapy_start_date": "never"}, ("ineligible", [C + "incl.3"], []), {"incl.3.other"}, set()),
+        (
+            {"standard_therapy_start_date": "never", "treatment_failure": "false"},
+            ("ineligible", [C + "incl.3"], []),
+            set(),
+            {"incl.3.other"},
+        ),
     ],
 )
 def test_the_categories_the_text_names_by_examples(changes, expected, asked, not_asked):

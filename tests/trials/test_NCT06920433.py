@@ -387,9 +387,11 @@ def test_model_covers_the_published_text():
         INCL + "16.disease_cause",
         INCL + "18.male",
         INCL + "22",
+        INCL + "4.other",  # review 60 M3
         E + "2",
         E + "3.other",  # review 57
         E + "5.other",
+        E + "7.other",  # review 60 M1
         E + "12.other",  # review 57
         E + "14.other",
         E + "14.unrecorded",  # review 57
@@ -491,6 +493,22 @@ def test_nyha_3_or_4_excludes_and_is_not_asked_again(nyha):
     assert E + "5.other" not in manual_checks(TRIAL, patient)
 
 
+@pytest.mark.parametrize(
+    ("changes", "status", "asked"),
+    [
+        # review 61 m4: a later MI within 6 months hides a decompensation before it; the question names it
+        ({"cardiac_event_type": "MI", "cardiac_event_date": "2026-10-01"}, "eligible", True),
+        # a decompensation recorded within 6 months already excludes: not asked again
+        ({"cardiac_event_type": "heart_failure", "cardiac_event_date": "2026-10-01"}, "ineligible", False),
+        ({"lvef_pct": "39"}, "ineligible", False),
+    ],
+)
+def test_the_cardiac_question_is_asked_where_the_data_do_not_exclude(changes, status, asked):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    assert verdict(TRIAL, patient)[0] == status
+    assert (E + "5.other" in manual_checks(TRIAL, patient)) is asked
+
+
 def test_blank_nyha_is_unknown_and_still_asks():
     patient = with_changes(ELIGIBLE_SLE, nyha_class="")
     assert verdict(TRIAL, patient) == ("unknown", [], ["nyha_class"])
@@ -555,11 +573,12 @@ def test_planning_pregnancy_excludes_any_woman_and_a_blank_matters_only_if_she_c
         ({"ivig_last_dose": "2026-06-27"}, True),  # 149 days: inside 5 x 30-day half-life
         ({"ivig_last_dose": "2026-06-26"}, False),  # 150 days
         ({"ivig_last_dose": ""}, True),  # blank: asked while unknown
-        ({"glucocorticoid_pulse_date": "2026-08-24"}, True),  # within 3 months
-        ({"glucocorticoid_pulse_date": "2026-08-23"}, False),
+        # review 60 M2: five half-lives of a glucocorticoid pulse are under a day, and glucocorticoids do not count
+        ({"glucocorticoid_pulse_date": "2026-09-24"}, False),
+        ({"glucocorticoid_pulse_date": "2026-11-21"}, False),
     ],
 )
-def test_ivig_or_pulse_asked_as_possible_washout_but_does_not_decide(changes, asked):
+def test_ivig_asked_as_possible_washout_but_does_not_decide(changes, asked):
     patient = with_changes(ELIGIBLE_SLE, **changes)
     assert (E + "14.other" in manual_checks(TRIAL, patient)) is asked
     assert verdict(TRIAL, patient) == ELIGIBLE
@@ -570,6 +589,49 @@ def test_allergic_tendency_is_not_asked_where_a_severe_drug_allergy_already_excl
     assert verdict(TRIAL, allergic) == ("ineligible", [E + "1"], [])
     assert E + "2" not in manual_checks(TRIAL, allergic)
     assert E + "2" in manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, severe_drug_allergy=""))
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "asks_allergic_tendency"),
+    [
+        # review 60 S1 (safety): a severe reaction to the trial's own lymphodepletion drugs is a severe drug allergy
+        ({"cy_flu_severe_reaction": "true"}, ("ineligible", [E + "1"], []), False),
+        ({"cy_flu_severe_reaction": "true", "severe_drug_allergy": ""}, ("ineligible", [E + "1"], []), False),
+        # a blank beside a recorded severe_drug_allergy adds nothing: that column covers every drug
+        ({"cy_flu_severe_reaction": ""}, ELIGIBLE, True),
+        ({"cy_flu_severe_reaction": "false"}, ELIGIBLE, True),
+    ],
+)
+def test_a_severe_reaction_to_cyclophosphamide_or_fludarabine_excludes(changes, expected, asks_allergic_tendency):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    assert verdict(TRIAL, patient) == expected
+    assert (E + "2" in manual_checks(TRIAL, patient)) is asks_allergic_tendency
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "asked"),
+    [
+        # review 60 M1: the one malignancy on record, old and cured, may hide a more recent one
+        ({"malignancy_type": "other", "malignancy_date": "2012-03-01", "malignancy_status": "cured"}, "eligible", True),
+        (
+            {"malignancy_type": "breast", "malignancy_date": "2021-11-24", "malignancy_status": "cured"},
+            "ineligible",
+            False,
+        ),
+        ({"malignancy_type": "other", "malignancy_status": "active"}, "ineligible", False),
+        ({"malignancy_type": "none"}, "eligible", False),
+        # review 60 M3: a failed glucocorticoid with an antimalarial or a biologic is conventional treatment too
+        ({"standard_therapy_start_date": "never"}, "ineligible", True),
+        ({"standard_therapy_start_date": "2026-10-01", "treatment_failure": ""}, "ineligible", True),
+        ({"standard_therapy_start_date": "never", "treatment_failure": "false"}, "ineligible", False),
+        ({}, "eligible", False),
+    ],
+)
+def test_questions_beside_a_column_narrower_than_the_text(changes, status, asked):
+    patient = with_changes(ELIGIBLE_SLE, **changes)
+    assert verdict(TRIAL, patient)[0] == status
+    question = E + "7.other" if "malignancy_type" in changes else INCL + "4.other"
+    assert (question in manual_checks(TRIAL, patient)) is asked
 
 
 def test_no_malignancy_needs_no_date_or_status():
