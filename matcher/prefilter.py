@@ -139,10 +139,63 @@ def stays_undecided(trial: ir.Trial, ctx: Context, undecided: np.ndarray) -> np.
     No criterion fails today, so the plan of no action on day 0 meets the plan's requirement; its objective
     (days plus burden, then actions) is 0, which every other plan exceeds, so it is the one found, and a near-miss
     scan drops it (no change).  Not so where a plan may withhold a drug: its model reads "not withheld" as a
-    dose on the plan day, which may fail a washout today, so those rows are planned.
+    dose on the plan day, which may fail a washout today, so those rows are planned.  Where a routine test is
+    stale, the planner reads it as not done, so the row is dropped only if no criterion fails read so.
     """
     acting = np.logical_or.reduce([np.zeros(len(ctx), dtype=bool), *withheld_rows(ctx, trial).values()])
-    return undecided & ~acting & ~_stale_routine_tests(trial, ctx)
+    stale = _stale_routine_tests(trial, ctx)
+    still = undecided & ~acting & ~stale
+    rows = np.flatnonzero(undecided & ~acting & stale)
+    if len(rows):
+        still[rows] = _nothing_fails_with_tests_not_done(trial, ctx, rows)
+    return still
+
+
+def _nothing_fails_with_tests_not_done(trial: ir.Trial, ctx: Context, rows: np.ndarray) -> np.ndarray:
+    """Of ``rows`` (each with a stale routine test), those where no criterion fails today with every routine test
+    read as the planner reads one it may repeat: a window on it strict (not within is false, not unknown) and a
+    blank date as no test (``Compiler.repeatable``).  Then the plan of no action on day 0 is feasible at objective 0
+    and is the one found, which a near-miss scan drops (it repeats nothing: review 30 M3 wanted the repeat only where
+    a criterion would fail without it).
+
+    Read so on every row where the test may apply, including those a contraindication keeps the planner from
+    repeating it for (it reads them as recorded): there, this reading knows more, so a criterion it finds not
+    failing does not fail as the planner reads it either (Kleene logic is monotone in information).
+    """
+    tests = [test for test in ctx.facts.change.tests if not test.invasive]
+    alone = ctx.cohort.take(rows.tolist())
+    recorded = Context(alone, ctx.as_of, ctx.facts)
+    values = dict(alone.values)
+    for test in tests:
+        dates = values[test.date].copy()
+        dates[np.isnan(dates) & test_may_apply(recorded, test)] = -np.inf
+        values[test.date] = dates
+    strict = Context(replace(alone, values=values), ctx.as_of, ctx.facts)
+    test_dates = {test.date for test in tests}
+    codes: dict[ir.Rule, np.ndarray] = {}
+
+    def read(rule: ir.Rule) -> np.ndarray:
+        if rule not in codes:
+            if ir.children(rule):
+                codes[rule] = combine(rule, read)
+            elif isinstance(rule, ir.OccurredWithin) and rule.renewable and rule.field in test_dates:
+                codes[rule] = evaluate(
+                    ir.OccurredWithin(type="occurred_within", field=rule.field, window=rule.window), strict
+                )
+            else:
+                codes[rule] = evaluate(rule, strict)
+        return codes[rule]
+
+    fails = np.zeros(len(rows), dtype=bool)
+    for criterion in trial.criteria:
+        if criterion.is_manual:
+            continue
+        result = read(cast(ir.Rule, criterion.rule))
+        holds = result if criterion.kind == "inclusion" else negation(result)
+        if criterion.applies_when is not None:
+            holds = implies(read(criterion.applies_when), holds)
+        fails |= holds == FALSE
+    return ~fails
 
 
 def _stale_routine_tests(trial: ir.Trial, ctx: Context) -> np.ndarray:

@@ -99,6 +99,29 @@ def _skips_only_what_the_planner_would(trial_id: str, record: dict[str, Any]) ->
         assert (found.reachable, found.earliest_date, found.actions) == (True, AS_OF, []), record
 
 
+@pytest.mark.parametrize(
+    ("changes", "skipped"),
+    [
+        # whether she may conceive is not recorded, so the stale test leaves the criterion undecided either way:
+        # the plan repeats nothing and the scan drops it (before, it was planned, about a tenth of the solves)
+        ({"childbearing_potential": "", "pregnancy_test_negative_date": "2026-10-15"}, True),
+        ({"childbearing_potential": "", "pregnancy_test_negative_date": ""}, True),
+        # she may conceive: without a repeat the criterion fails as the planner reads it, so the plan repeats it
+        ({"childbearing_potential": "true", "pregnancy_test_negative_date": "2026-10-15", "sledai_2k": ""}, False),
+    ],
+)
+def test_an_undecided_patient_with_a_stale_test_the_plan_need_not_repeat_is_not_planned(
+    changes: dict[str, str], skipped: bool
+) -> None:
+    record = {**base("NCT06222853"), **changes}
+    trial = load_trials()["NCT06222853"]
+    ctx = Context(cohort_from_records([{"patient_id": "p", **record}]), AS_OF, effective_facts(trial))
+    assert status_now(ctx, trial, 0) == "unknown"
+    assert bool(stays_undecided(trial, ctx, np.array([True]))[0]) is skipped
+    found = plan(ctx, trial, 0, 30, look_beyond=False)
+    assert (found.earliest_date == AS_OF and not found.actions) is skipped
+
+
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @pytest.mark.parametrize("trial_id", list(load_trials()))
