@@ -573,9 +573,11 @@ def test_planning_pregnancy_excludes_any_woman_and_a_blank_matters_only_if_she_c
         ({"ivig_last_dose": "2026-06-27"}, True),  # 149 days: inside 5 x 30-day half-life
         ({"ivig_last_dose": "2026-06-26"}, False),  # 150 days
         ({"ivig_last_dose": ""}, True),  # blank: asked while unknown
-        # review 60 M2: five half-lives of a glucocorticoid pulse are under a day, and glucocorticoids do not count
+        # review 60 M2, review 62 M1: five half-lives of a pulse are under a day; asked only within the last 7 days
         ({"glucocorticoid_pulse_date": "2026-09-24"}, False),
-        ({"glucocorticoid_pulse_date": "2026-11-21"}, False),
+        ({"glucocorticoid_pulse_date": "2026-11-16"}, False),
+        ({"glucocorticoid_pulse_date": "2026-11-17"}, True),
+        ({"glucocorticoid_pulse_date": "2026-11-22"}, True),
     ],
 )
 def test_ivig_asked_as_possible_washout_but_does_not_decide(changes, asked):
@@ -620,6 +622,9 @@ def test_a_severe_reaction_to_cyclophosphamide_or_fludarabine_excludes(changes, 
         ),
         ({"malignancy_type": "other", "malignancy_status": "active"}, "ineligible", False),
         ({"malignancy_type": "none"}, "eligible", False),
+        # review 62 N2: a blank type with a `never` date is no malignancy, as excl.7 reads it
+        ({"malignancy_type": "", "malignancy_date": "never", "malignancy_status": ""}, "eligible", False),
+        ({"malignancy_type": "", "malignancy_date": "", "malignancy_status": ""}, "unknown", True),
         # review 60 M3: a failed glucocorticoid with an antimalarial or a biologic is conventional treatment too
         ({"standard_therapy_start_date": "never"}, "ineligible", True),
         ({"standard_therapy_start_date": "2026-10-01", "treatment_failure": ""}, "ineligible", True),
