@@ -428,6 +428,10 @@ def test_manual_checks_asked_only_where_they_apply():
         # review 56 m3: another severe lung disease is not asked where advanced ILD in the data already excludes
         ({"ild": "true", "fvc_pct_pred": "49"}, "ineligible", "", "5.1.other"),
         ({"ild": "true", "fvc_pct_pred": "50"}, "eligible", "5.1.other", ""),
+        # review 63 F3: a lupus crisis within 60 days may have been CNS lupus; not asked where a CNS event excludes
+        ({"lupus_crisis_date": "2026-11-01"}, "eligible", "2.1.crisis", ""),
+        ({"lupus_crisis_date": "2026-09-23"}, "eligible", "", "2.1.crisis"),
+        ({"lupus_crisis_date": "2026-11-01", "cns_event_date": "2026-11-01"}, "ineligible", "", "2.1.crisis"),
     ],
 )
 def test_questions_that_complete_a_narrow_or_broad_column(changes, status, asked, not_asked):
@@ -444,6 +448,7 @@ def test_manual_checks():
     assert manual == sorted(
         [
             INCL + "3.confirm",
+            E + "2.1.crisis",  # review 63 F3
             E + "2.2",
             E + "3.2.fibrosis",
             E + "3.3",

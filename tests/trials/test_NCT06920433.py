@@ -390,6 +390,7 @@ def test_model_covers_the_published_text():
         INCL + "4.other",  # review 60 M3
         E + "2",
         E + "3.other",  # review 57
+        E + "4.crisis",  # review 63 F5
         E + "5.other",
         E + "7.other",  # review 60 M1
         E + "12.other",  # review 57
@@ -622,6 +623,9 @@ def test_a_severe_reaction_to_cyclophosphamide_or_fludarabine_excludes(changes, 
         ),
         ({"malignancy_type": "other", "malignancy_status": "active"}, "ineligible", False),
         ({"malignancy_type": "none"}, "eligible", False),
+        # review 63 F5: a lupus crisis on record may have been CNS lupus
+        ({"lupus_crisis_date": "2025-01-10"}, "eligible", True),
+        ({"lupus_crisis_date": "never"}, "eligible", False),
         # review 62 N2: a blank type with a `never` date is no malignancy, as excl.7 reads it
         ({"malignancy_type": "", "malignancy_date": "never", "malignancy_status": ""}, "eligible", False),
         ({"malignancy_type": "", "malignancy_date": "", "malignancy_status": ""}, "unknown", True),
@@ -635,7 +639,13 @@ def test_a_severe_reaction_to_cyclophosphamide_or_fludarabine_excludes(changes, 
 def test_questions_beside_a_column_narrower_than_the_text(changes, status, asked):
     patient = with_changes(ELIGIBLE_SLE, **changes)
     assert verdict(TRIAL, patient)[0] == status
-    question = E + "7.other" if "malignancy_type" in changes else INCL + "4.other"
+    question = (
+        E + "7.other"
+        if "malignancy_type" in changes
+        else E + "4.crisis"
+        if "lupus_crisis_date" in changes
+        else INCL + "4.other"
+    )
     assert (question in manual_checks(TRIAL, patient)) is asked
 
 

@@ -273,7 +273,13 @@ FAILS = [
     ("AAV", {"anca_positive": "false"}, "incl.aav.3"),
     ("AAV", {"anca_type": "OTHER"}, "incl.aav.3"),
     ("AAV", {"last_relapse_date": "2026-08-31"}, "incl.aav.4"),  # 84 days ago: not within 12 weeks
-    ("AAV", {"standard_therapy_start_date": "2026-08-24"}, "incl.aav.4"),
+    # difficult to treat: the 3 months of therapy are read (review 64 M1: the relapse route asks for them instead)
+    (
+        "AAV",
+        {"relapse_after_remission": "false", "treatment_failure": "true", "standard_therapy_start_date": "2026-08-24"},
+        "incl.aav.4",
+    ),
+    ("AAV", {"standard_therapy_start_date": "never"}, "incl.aav.4"),
     ("AAV", {"relapse_after_remission": "false"}, "incl.aav.4"),
     # IIM
     ("IIM", {"iim_probability_pct": "54.9"}, "incl.iim.1"),
@@ -796,6 +802,7 @@ def manual(disease, **changes):
 # excl.2.history, excl.12.history (SLE): the 3-month and 8-week histories the columns do not hold (review 48 F2);
 # incl.14.any: an effusion not clinically significant, where none such is recorded (review 48 F3)
 GENERAL_MANUAL = {
+    "excl.20.other",  # review 63 F1
     "excl.2.history",
     "excl.10.disease",
     "excl.13",
@@ -806,7 +813,15 @@ GENERAL_MANUAL = {
     "excl.35",
     "incl.14.any",
 }
-BRANCH_MANUAL = {"SLE": {"excl.12.history"}, "IIM": {"excl.29.own"}}  # review 48 F2, F10
+# review 48 F2, F10; review 64: the rest of the lupus crisis category (S3), severe kidney disease outside lupus (S1),
+# the doses and 3 months of the IIM/SS refractory definition (M2)
+BRANCH_MANUAL = {
+    "SLE": {"excl.12.history", "excl.11.other"},
+    "SSC": {"excl.12.other"},
+    "AAV": {"excl.12.other"},
+    "IIM": {"excl.29.own", "excl.12.other", "incl.3.doses"},
+    "SS": {"excl.12.other", "incl.3.doses"},
+}
 
 
 @pytest.mark.parametrize(
@@ -849,6 +864,53 @@ BRANCH_MANUAL = {"SLE": {"excl.12.history"}, "IIM": {"excl.29.own"}}  # review 4
 )
 def test_manual_checks_are_asked_only_where_they_apply(disease, changes, expected):
     assert manual(disease, **changes) == GENERAL_MANUAL | BRANCH_MANUAL.get(disease, set()) | expected
+
+
+@pytest.mark.parametrize(
+    ("disease", "changes", "status", "asked", "not_asked"),
+    [
+        # review 64 S3 (safety): a macrophage activation syndrome within 3 months is a lupus crisis
+        ("SLE", {"macrophage_activation_date": "2026-10-20"}, "ineligible", set(), {"excl.11.other"}),
+        ("SLE", {"macrophage_activation_date": "2026-08-22"}, "eligible", {"excl.11.other"}, set()),
+        ("SLE", {"macrophage_activation_date": ""}, "eligible", {"excl.11.other"}, set()),
+        ("SLE", {"lupus_crisis_date": "2026-10-20"}, "ineligible", set(), {"excl.11.other"}),
+        # review 64 S1 (safety): severe kidney disease outside lupus is asked, with the same limits
+        ("AAV", {"creatinine_x_uln": "2.0", "crcl_ml_min": "40"}, "eligible", {"excl.12.other"}, set()),
+        ("SLE", {"creatinine_x_uln": "2.0", "crcl_ml_min": "40"}, "ineligible", set(), {"excl.12.other"}),
+        # review 64 S2 (safety): an exempt cancer on record may hide another
+        (
+            "IIM",
+            {"malignancy_type": "basal_cell_skin", "malignancy_invasive": "false"},
+            "eligible",
+            {"excl.1.other"},
+            set(),
+        ),
+        ("IIM", {"malignancy_type": "breast", "malignancy_status": "cured"}, "ineligible", set(), {"excl.1.other"}),
+        ("IIM", {}, "eligible", set(), {"excl.1.other"}),
+        # review 64 M1: a relapse re-induced at the relapse is asked about the 3 months before the remission
+        ("AAV", {"standard_therapy_start_date": "2026-10-01"}, "eligible", {"incl.aav.4.induction"}, set()),
+        ("AAV", {}, "eligible", set(), {"incl.aav.4.induction"}),
+        # review 64 M2: not asked where incl.3's data already fail
+        ("IIM", {"dmards_failed": "1"}, "ineligible", set(), {"incl.3.doses"}),
+        # review 63 F1 (safety): a viraemia without the positive serology excl.16 and excl.17 read it with
+        ("SLE", {"hbsag_positive": "false", "hbv_dna_detectable": "true"}, "ineligible", set(), set()),
+        ("SLE", {"hcv_ab_positive": "false", "hcv_rna_detectable": "true"}, "ineligible", set(), set()),
+        ("SLE", {"cmv_dna_positive": "true"}, "eligible", {"excl.20.other"}, set()),
+        # review 64 m1: a column broader than the text excludes, and the investigator is asked to override
+        ("SLE", {"active_infection": "true"}, "ineligible", {"excl.20.override"}, {"excl.20.other"}),
+        ("SLE", {"hypertensive_crisis_history": "true"}, "ineligible", {"excl.27.override"}, set()),
+        ("SLE", {"psychiatric_disorder": "true"}, "ineligible", {"excl.34.override"}, set()),
+        # review 63 F2, review 64 m2: another clinically significant heart disease recorded now excludes
+        ("SLE", {"severe_heart_disease": "true"}, "ineligible", set(), set()),
+        ("SLE", {"severe_heart_disease": ""}, "eligible", {"excl.23.bypass"}, set()),
+        # review 63 F4: a lupus crisis of the 6 months may have been CNS lupus
+        ("SLE", {"lupus_crisis_date": "2026-07-01"}, "eligible", {"excl.10.disease"}, set()),
+    ],
+)
+def test_review_64_questions(disease, changes, status, asked, not_asked):
+    found = verdict(TRIAL, with_changes(BASES[disease], **changes))[0]
+    questions = manual(disease, **changes)
+    assert (found, asked <= questions, not_asked & questions) == (status, True, set())
 
 
 @pytest.mark.parametrize(
