@@ -188,9 +188,14 @@ ONE_PATIENT = "patient_id,sex,birth_date\nP1,F,1990-05-01\n"  # the fewest colum
         ("birth_date", "03/04/1990", "column birth_date: not an ISO date"),  # one of two dates: a row, not the format
         ("prior_car_t", "maybe", "column prior_car_t: not a boolean (true/false, yes/no, 1/0)"),
         ("diagnosis", "lupus-ish", "column diagnosis: not one of SLE|SS|SSC|IIM|AAV|OTHER"),
-        ("anc_10e9_l", "-0.5", "column anc_10e9_l: outside the plausible range (at least 0 10^9/L)"),
+        ("anc_10e9_l", "-0.5", "column anc_10e9_l: outside the plausible range (0 to 200 10^9/L)"),
+        # review 65: a count per mm3, a hemoglobin in g/dL, a creatinine in umol/L, in the canonical column
+        ("anc_10e9_l", "1500", "column anc_10e9_l: outside the plausible range (0 to 200 10^9/L)"),
+        ("platelets_10e9_l", "25000", "column platelets_10e9_l: outside the plausible range (0 to 5000 10^9/L)"),
+        ("hemoglobin_g_l", "9.5", "column hemoglobin_g_l: outside the plausible range (20 to 300 g/L)"),
+        ("creatinine_mg_dl", "177", "column creatinine_mg_dl: outside the plausible range (0.05 to 40 mg/dL)"),
         ("dmards_failed", "-2", "column dmards_failed: outside the plausible range (at least 0 count)"),
-        ("platelets[/mm3]", "-5000", "column platelets_10e9_l: outside the plausible range (at least 0 10^9/L)"),
+        ("platelets[/mm3]", "-5000", "column platelets_10e9_l: outside the plausible range (0 to 5000 10^9/L)"),
         ("age_years", "131", "column age_years: outside the plausible range (0 to 130 years)"),
         ("lvef_pct", "101.5", "column lvef_pct: outside the plausible range (0 to 100 %)"),
         ("spo2_pct", "130", "column spo2_pct: outside the plausible range (0 to 100 %)"),
