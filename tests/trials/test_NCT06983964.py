@@ -803,6 +803,7 @@ def manual(disease, **changes):
 # incl.14.any: an effusion not clinically significant, where none such is recorded (review 48 F3)
 GENERAL_MANUAL = {
     "excl.20.other",  # review 63 F1
+    "excl.34.other",  # review 66 m3
     "excl.2.history",
     "excl.10.disease",
     "excl.13",
@@ -897,9 +898,9 @@ def test_manual_checks_are_asked_only_where_they_apply(disease, changes, expecte
         ("SLE", {"hcv_ab_positive": "false", "hcv_rna_detectable": "true"}, "ineligible", set(), set()),
         ("SLE", {"cmv_dna_positive": "true"}, "eligible", {"excl.20.other"}, set()),
         # review 64 m1: a column broader than the text excludes, and the investigator is asked to override
-        ("SLE", {"active_infection": "true"}, "ineligible", {"excl.20.override"}, {"excl.20.other"}),
+        ("SLE", {"active_infection": "true"}, "ineligible", {"excl.20.override", "excl.20.other"}, set()),
         ("SLE", {"hypertensive_crisis_history": "true"}, "ineligible", {"excl.27.override"}, set()),
-        ("SLE", {"psychiatric_disorder": "true"}, "ineligible", {"excl.34.override"}, set()),
+        ("SLE", {"psychiatric_disorder": "true"}, "ineligible", {"excl.34.override"}, {"excl.34.other"}),
         # review 63 F2, review 64 m2: another clinically significant heart disease recorded now excludes
         ("SLE", {"severe_heart_disease": "true"}, "ineligible", set(), set()),
         ("SLE", {"severe_heart_disease": ""}, "eligible", {"excl.23.bypass"}, set()),
@@ -911,6 +912,52 @@ def test_review_64_questions(disease, changes, status, asked, not_asked):
     found = verdict(TRIAL, with_changes(BASES[disease], **changes))[0]
     questions = manual(disease, **changes)
     assert (found, asked <= questions, not_asked & questions) == (status, True, set())
+
+
+@pytest.mark.parametrize(
+    ("disease", "changes", "failed", "asked", "not_asked"),
+    [
+        # review 66 S1: a viraemia fails a criterion of its own, which overriding excl.20 does not clear
+        (
+            "SLE",
+            {"active_infection": "true", "hbv_dna_detectable": "true"},
+            ["excl.20", "excl.20.viraemia"],
+            set(),
+            set(),
+        ),
+        ("SLE", {"hcv_rna_detectable": "true"}, ["excl.20.viraemia"], set(), set()),
+        # review 66 m1: the induction question only where the relapse route is otherwise met
+        ("AAV", {"standard_therapy_start_date": "never"}, ["incl.aav.4"], set(), {"incl.aav.4.induction"}),
+        (
+            "AAV",
+            {"standard_therapy_start_date": "2026-10-01", "last_relapse_date": "2026-08-01"},
+            ["incl.aav.4"],
+            set(),
+            {"incl.aav.4.induction"},
+        ),
+    ],
+)
+def test_review_66_findings(disease, changes, failed, asked, not_asked):
+    status, failed_ids, _ = verdict(TRIAL, with_changes(BASES[disease], **changes))
+    questions = manual(disease, **changes)
+    assert (status, failed_ids) == ("ineligible", [cid(c) for c in failed])
+    assert asked <= questions and not (not_asked & questions)
+
+
+@pytest.mark.parametrize(
+    ("reaction", "allergy", "status"),
+    [
+        ("true", "false", "ineligible"),
+        ("false", "true", "eligible"),
+        # review 66 m4: no severe allergy to any drug settles a blank reaction to cyclophosphamide or fludarabine
+        ("", "false", "eligible"),
+        ("", "true", "unknown"),
+        ("", "", "unknown"),
+    ],
+)
+def test_an_allergy_to_the_conditioning_drugs(reaction, allergy, status):
+    changes = {"cy_flu_severe_reaction": reaction, "severe_drug_allergy": allergy}
+    assert verdict(TRIAL, with_changes(BASES["SLE"], **changes))[0] == status
 
 
 @pytest.mark.parametrize(
