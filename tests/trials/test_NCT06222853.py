@@ -618,6 +618,8 @@ ROUND_3_FOLLOW_UP = [
     ("ild_fvc_50_dlco_40", dict(ild="true", fvc_pct_pred=50, dlco_pct_pred=40, severe_lung_disease="false"), None),
     # incl.2.3: a glucocorticoid pulse is high-dose glucocorticoids received
     ("pulse_proves_high_dose", dict(high_dose_gc_received="false", glucocorticoid_pulse_date="2026-09-23"), None),
+    # review 69 N1: a pulse dated today (its last dose given, or a course still running) counts too
+    ("pulse_today_proves_high_dose", dict(high_dose_gc_received="false", glucocorticoid_pulse_date="2026-11-23"), None),
 ]
 
 

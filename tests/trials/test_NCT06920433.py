@@ -574,11 +574,11 @@ def test_planning_pregnancy_excludes_any_woman_and_a_blank_matters_only_if_she_c
         ({"ivig_last_dose": "2026-06-27"}, True),  # 149 days: inside 5 x 30-day half-life
         ({"ivig_last_dose": "2026-06-26"}, False),  # 150 days
         ({"ivig_last_dose": ""}, True),  # blank: asked while unknown
-        # reviews 60, 62, 67, 68: five biological half-lives of a pulse are at most 7.5 days after its last dose,
-        # which may be 2 days after the date recorded: asked within 10 days
+        # reviews 60, 62, 67-69: five biological half-lives after a pulse's last dose are at most 7.5 days for
+        # methylprednisolone and about 11 for dexamethasone: asked within 12 days
         ({"glucocorticoid_pulse_date": "2026-09-24"}, False),
-        ({"glucocorticoid_pulse_date": "2026-11-13"}, False),
-        ({"glucocorticoid_pulse_date": "2026-11-14"}, True),
+        ({"glucocorticoid_pulse_date": "2026-11-11"}, False),
+        ({"glucocorticoid_pulse_date": "2026-11-12"}, True),
         ({"glucocorticoid_pulse_date": "2026-11-22"}, True),
     ],
 )
