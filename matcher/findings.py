@@ -253,7 +253,8 @@ def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
     allowed = " or ".join(rule.values) if len(rule.values) < 3 else "one of " + ", ".join(rule.values)
     value = _raw(ctx, rule.field, row)
     if verdict == UNKNOWN and value is not None:
-        text = f"{label} is {value}, a name the tool does not know: is it {allowed}?"
+        # the list names examples of a kind of drug: one missing from it is not a "no" (review 64 m3)
+        text = f"{label} is {value}, a name the tool does not know: is it {allowed}, or a drug of the same kind?"
         return Finding(rule, verdict, {rule.field: value}, allowed, None, (rule.field,), text)
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), allowed)

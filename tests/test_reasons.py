@@ -187,6 +187,16 @@ def test_golden_sentences(rule, patient, kind, sentence):
     assert said(rule, patient, kind) == sentence
 
 
+def test_a_name_the_tool_does_not_know_is_asked_about_the_kind_not_only_the_list():
+    """Review 64 m3: ianalumab depletes B cells but is not in the list; "is it one of [the list]?" invited a wrong
+    "no", which a coordinator would take as not B-cell depleting."""
+    rule = {"type": "in_set", "field": "other_biologic", "values": ["rituximab", "obinutuzumab", "daratumumab"]}
+    assert said(rule, {"other_biologic": "ianalumab"}, "exclusion") == (
+        "other biologic is ianalumab, a name the tool does not know: is it one of rituximab, obinutuzumab, "
+        "daratumumab, or a drug of the same kind?"
+    )
+
+
 def test_a_recorded_check_is_not_said_beside_a_leaf_showing_the_value_in_another_branch():
     """Review 42 m4b: NCT06222853 excl.11 reads ``pregnant`` as known in one branch and as a flag in another; a
     positive test was said twice ("positive pregnancy test recorded: yes; positive pregnancy test: yes")."""
