@@ -208,13 +208,18 @@ def criterion_holds(criterion: ir.Criterion, ctx: Context, remember: bool = True
     holds = ctx.criterion_codes.get(criterion)
     if holds is not None:
         return holds
-    result = evaluate(cast(ir.Rule, criterion.rule), ctx)
-    holds = result if criterion.kind == "inclusion" else negation(result)
-    if criterion.applies_when is not None:
-        holds = implies(evaluate(criterion.applies_when, ctx), holds)
+    holds = holds_by(criterion, lambda rule: evaluate(rule, ctx))
     if remember:
         ctx.criterion_codes[criterion] = holds
     return holds
+
+
+def holds_by(criterion: ir.Criterion, read: Callable[[ir.Rule], np.ndarray]) -> np.ndarray:
+    """Whether each patient meets the criterion, its rule and condition read by ``read`` (the screen's evaluation,
+    or the prefilter's relaxed one): an exclusion holds when its rule is false, and where it does not apply."""
+    result = read(cast(ir.Rule, criterion.rule))
+    holds = result if criterion.kind == "inclusion" else negation(result)
+    return holds if criterion.applies_when is None else implies(read(criterion.applies_when), holds)
 
 
 def undecided_columns(rule: ir.Rule, ctx: Context, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -135,6 +135,14 @@ def _run_out_for_undecided(ctx: Context, row: int, undecided: list[ir.Criterion]
     return spans
 
 
+AGE_ESTIMATED = "estimated from the age in years"
+
+
+def age_estimated(ctx: Context, row: int) -> bool:
+    """Whether the patient's birthdays are counted from the age in years, no birth date being recorded."""
+    return not np.isfinite(ctx.cohort.column("birth_date")[row])
+
+
 def _birthdays(ctx: Context, row: int, criteria: list[ir.Criterion], by: dt.date) -> list[_Span]:
     """Each birthday after today, by ``by``, from which one of ``criteria`` (not met today) is nearer to holding
     where a leaf on the age, or on an estimate made with it, reads otherwise than the day before (review 46 F4: the
@@ -144,7 +152,7 @@ def _birthdays(ctx: Context, row: int, criteria: list[ir.Criterion], by: dt.date
     ageing = [(c, leaf) for c in criteria for leaf, fields in criterion_leaves(c) if ir.reads_ageing(fields)]
     if not ageing or not np.isfinite(age):
         return []
-    estimated = "" if np.isfinite(ctx.cohort.column("birth_date")[row]) else " (estimated from the age in years)"
+    estimated = f" ({AGE_ESTIMATED})" if age_estimated(ctx, row) else ""
     spans: list[_Span] = []
     for count, offset in enumerate(birthday_offsets(ctx, row, (by - ctx.as_of).days), 1):
         day = ctx.as_of + dt.timedelta(days=offset)

@@ -35,8 +35,10 @@ from matcher.explain import reasons
 from matcher.facts import RepeatableTest
 from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.plan_words import (
+    AGE_ESTIMATED,
     PatientOnDay,
     after_steps,
+    age_estimated,
     left_by_stop,
     missing_after_steps,
     waits,
@@ -236,9 +238,9 @@ def _blocking_words(criterion: ir.Criterion, ctx: Context, row: int, horizon: in
 def _estimated_birthday(criterion: ir.Criterion, ctx: Context, row: int, days: int) -> str:
     """Said of a date that is a birthday counted from the age in years alone, as a plan's wait for one says it
     (review 51 N1)."""
-    if np.isfinite(ctx.cohort.column("birth_date")[row]) or not ir.reads_ageing(criterion_reads(criterion)[0]):
+    if not age_estimated(ctx, row) or not ir.reads_ageing(criterion_reads(criterion)[0]):
         return ""
-    return ", estimated from the age in years" if days in birthday_offsets(ctx, row, days) else ""
+    return f", {AGE_ESTIMATED}" if days in birthday_offsets(ctx, row, days) else ""
 
 
 class _Weights:

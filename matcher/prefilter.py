@@ -34,8 +34,8 @@ import numpy as np
 from matcher import ir
 from matcher.actions import changeable_rows, test_may_apply, withheld_rows
 from matcher.context import Context
-from matcher.evaluate import combine, evaluate
-from matcher.kleene import FALSE, TRUE, UNKNOWN, implies, negation
+from matcher.evaluate import combine, evaluate, holds_by
+from matcher.kleene import FALSE, TRUE, UNKNOWN
 from matcher.rule_reads import timed_leaves
 
 
@@ -93,11 +93,7 @@ class _Relaxed:
         return self.continued
 
     def criterion(self, criterion: ir.Criterion) -> np.ndarray:
-        result = self.rule(cast(ir.Rule, criterion.rule))
-        holds = result if criterion.kind == "inclusion" else negation(result)
-        if criterion.applies_when is not None:
-            holds = implies(self.rule(criterion.applies_when), holds)
-        return holds
+        return holds_by(criterion, self.rule)
 
 
 def _age_ceiling(leaf: ir.Rule) -> ir.Rule | None:
@@ -164,11 +160,10 @@ def _nothing_fails_with_tests_not_done(trial: ir.Trial, ctx: Context, rows: np.n
     """
     tests = [test for test in ctx.facts.change.tests if not test.invasive]
     alone = ctx.cohort.take(rows.tolist())
-    recorded = Context(alone, ctx.as_of, ctx.facts)
     values = dict(alone.values)
     for test in tests:
         dates = values[test.date].copy()
-        dates[np.isnan(dates) & test_may_apply(recorded, test)] = -np.inf
+        dates[np.isnan(dates) & test_may_apply(ctx, test)[rows]] = -np.inf
         values[test.date] = dates
     strict = Context(replace(alone, values=values), ctx.as_of, ctx.facts)
     test_dates = {test.date for test in tests}
@@ -186,16 +181,8 @@ def _nothing_fails_with_tests_not_done(trial: ir.Trial, ctx: Context, rows: np.n
                 codes[rule] = evaluate(rule, strict)
         return codes[rule]
 
-    fails = np.zeros(len(rows), dtype=bool)
-    for criterion in trial.criteria:
-        if criterion.is_manual:
-            continue
-        result = read(cast(ir.Rule, criterion.rule))
-        holds = result if criterion.kind == "inclusion" else negation(result)
-        if criterion.applies_when is not None:
-            holds = implies(read(criterion.applies_when), holds)
-        fails |= holds == FALSE
-    return ~fails
+    fails = [holds_by(criterion, read) == FALSE for criterion in trial.criteria if not criterion.is_manual]
+    return ~np.logical_or.reduce([np.zeros(len(rows), dtype=bool), *fails])
 
 
 def _stale_routine_tests(trial: ir.Trial, ctx: Context) -> np.ndarray:

@@ -612,41 +612,43 @@ def test_a_severe_reaction_to_cyclophosphamide_or_fludarabine_excludes(changes, 
     assert (E + "2" in manual_checks(TRIAL, patient)) is asks_allergic_tendency
 
 
+MALIGNANCY, CRISIS, REFRACTORY = E + "7.other", E + "4.crisis", INCL + "4.other"
+
+
 @pytest.mark.parametrize(
-    ("changes", "status", "asked"),
+    ("changes", "status", "question", "asked"),
     [
         # review 60 M1: the one malignancy on record, old and cured, may hide a more recent one
-        ({"malignancy_type": "other", "malignancy_date": "2012-03-01", "malignancy_status": "cured"}, "eligible", True),
+        (
+            {"malignancy_type": "other", "malignancy_date": "2012-03-01", "malignancy_status": "cured"},
+            "eligible",
+            MALIGNANCY,
+            True,
+        ),
         (
             {"malignancy_type": "breast", "malignancy_date": "2021-11-24", "malignancy_status": "cured"},
             "ineligible",
+            MALIGNANCY,
             False,
         ),
-        ({"malignancy_type": "other", "malignancy_status": "active"}, "ineligible", False),
-        ({"malignancy_type": "none"}, "eligible", False),
-        # review 63 F5: a lupus crisis on record may have been CNS lupus
-        ({"lupus_crisis_date": "2025-01-10"}, "eligible", True),
-        ({"lupus_crisis_date": "never"}, "eligible", False),
+        ({"malignancy_type": "other", "malignancy_status": "active"}, "ineligible", MALIGNANCY, False),
+        ({"malignancy_type": "none"}, "eligible", MALIGNANCY, False),
         # review 62 N2: a blank type with a `never` date is no malignancy, as excl.7 reads it
-        ({"malignancy_type": "", "malignancy_date": "never", "malignancy_status": ""}, "eligible", False),
-        ({"malignancy_type": "", "malignancy_date": "", "malignancy_status": ""}, "unknown", True),
+        ({"malignancy_type": "", "malignancy_date": "never", "malignancy_status": ""}, "eligible", MALIGNANCY, False),
+        ({"malignancy_type": "", "malignancy_date": "", "malignancy_status": ""}, "unknown", MALIGNANCY, True),
+        # review 63 F5: a lupus crisis on record may have been CNS lupus
+        ({"lupus_crisis_date": "2025-01-10"}, "eligible", CRISIS, True),
+        ({"lupus_crisis_date": "never"}, "eligible", CRISIS, False),
         # review 60 M3: a failed glucocorticoid with an antimalarial or a biologic is conventional treatment too
-        ({"standard_therapy_start_date": "never"}, "ineligible", True),
-        ({"standard_therapy_start_date": "2026-10-01", "treatment_failure": ""}, "ineligible", True),
-        ({"standard_therapy_start_date": "never", "treatment_failure": "false"}, "ineligible", False),
-        ({}, "eligible", False),
+        ({"standard_therapy_start_date": "never"}, "ineligible", REFRACTORY, True),
+        ({"standard_therapy_start_date": "2026-10-01", "treatment_failure": ""}, "ineligible", REFRACTORY, True),
+        ({"standard_therapy_start_date": "never", "treatment_failure": "false"}, "ineligible", REFRACTORY, False),
+        ({}, "eligible", REFRACTORY, False),
     ],
 )
-def test_questions_beside_a_column_narrower_than_the_text(changes, status, asked):
+def test_questions_beside_a_column_narrower_than_the_text(changes, status, question, asked):
     patient = with_changes(ELIGIBLE_SLE, **changes)
     assert verdict(TRIAL, patient)[0] == status
-    question = (
-        E + "7.other"
-        if "malignancy_type" in changes
-        else E + "4.crisis"
-        if "lupus_crisis_date" in changes
-        else INCL + "4.other"
-    )
     assert (question in manual_checks(TRIAL, patient)) is asked
 
 
