@@ -26,6 +26,7 @@ COMMON = {
     "contraception_agreed": "true",
     "consent_signed": "true",
     "classification_criteria_met": "true",
+    "treatment_failure": "true",  # refractory: the population the title names (incl.2.refractory)
     "ecog": 1,
     "hemoglobin_g_l": 100,
     "platelets_10e9_l": 150,
@@ -370,7 +371,14 @@ def test_manual_checks_do_not_change_the_verdict():
     trial = load_trial_file(models_dir() / f"{TRIAL}.yaml")
     manual = sorted(c.id for c in trial.criteria if c.is_manual)
     # excl.8.surgery added: "after radical surgery" is not recorded by malignancy_status
-    assert manual == [P + "excl.10", P + "excl.2", P + "excl.8.other", P + "excl.8.surgery"]  # 8.other: review 57
+    assert manual == [  # 8.other: review 57; incl.2.refractory, incl.aav.2.anca: review 65
+        P + "excl.10",
+        P + "excl.2",
+        P + "excl.8.other",
+        P + "excl.8.surgery",
+        P + "incl.2.refractory",
+        P + "incl.aav.2.anca",
+    ]
     prostate = with_changes(ELIGIBLE_SLE, sex="M", malignancy_type="prostate_local", malignancy_status="treated")
     assert verdict(TRIAL, prostate) == ELIGIBLE_RESULT
 
@@ -488,6 +496,33 @@ SURGERY = [P + "excl.2", P + "excl.8.other", P + "excl.8.surgery", P + "excl.10"
 )
 def test_manual_checks_are_asked_only_where_they_apply(changes, asked):
     assert manual_checks(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == asked
+
+
+# Review 65 item 1: the title and summary name refractory disease, which the criteria do not define; it is asked
+# unless the record shows conventional therapy failed. Item 4: an AAV with no positive ANCA on record (now or ever,
+# false or blank) is asked whether the sponsor admits seronegative disease. Neither changes the verdict.
+REFRACTORY, ANCA = P + "incl.2.refractory", P + "incl.aav.2.anca"
+
+
+@pytest.mark.parametrize(
+    "base,changes,extra",
+    [
+        (ELIGIBLE_SLE, {}, []),
+        (ELIGIBLE_SLE, {"treatment_failure": "false"}, [REFRACTORY]),  # e.g. a treatment-naive new diagnosis
+        (ELIGIBLE_SLE, {"treatment_failure": None}, [REFRACTORY]),
+        (ELIGIBLE_SLE, {"anca_positive": "false", "anca_ever_positive": "false"}, []),  # ANCA is an AAV question
+        (ELIGIBLE_AAV, {}, []),  # ANCA positive now
+        (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": "true"}, []),
+        (ELIGIBLE_AAV, {"anca_positive": None, "anca_ever_positive": "true"}, []),
+        (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": "false"}, [ANCA]),
+        (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": None}, [ANCA]),
+        (ELIGIBLE_AAV, {"anca_positive": None, "anca_ever_positive": None}, [ANCA]),
+        (ELIGIBLE_AAV, {"anca_positive": None, "treatment_failure": "false"}, [REFRACTORY, ANCA]),
+    ],
+)
+def test_refractory_and_seronegative_vasculitis_are_asked(base, changes, extra):
+    patient = with_changes(base, **changes)
+    assert (verdict(TRIAL, patient), manual_checks(TRIAL, patient)) == (ELIGIBLE_RESULT, extra + GENERAL)
 
 
 # Review items 5 and 6: the text asks for no washout and exempts no disease-caused abnormality.

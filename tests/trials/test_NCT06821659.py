@@ -34,6 +34,7 @@ COMMON = {
     "glucocorticoid": "prednisone",
     "glucocorticoid_mg_day": 10,
     "glucocorticoid_dose_changed_date": ago(30),
+    "glucocorticoid_pulse_date": "never",
     "antimalarial_start_date": "2023-01-01",
     "antimalarial_dose_changed_date": "never",
     "immunosuppressant": "mycophenolate",
@@ -1329,6 +1330,23 @@ ROUND_6 = [
         ("ineligible", [C + "incl.4.gc_stable"], []),
     ),
     (ELIGIBLE_SLE, dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(7)), ("eligible", [], [])),
+    # review 69 N4: a blank pulse date is no pulse only beside a dose above 0, which the dose-change date covers
+    (
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=None),
+        ("unknown", [], ["glucocorticoid_pulse_date"]),
+    ),
+    (ELIGIBLE_SLE, dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date="never"), ("eligible", [], [])),
+    (
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=10, glucocorticoid_dose_changed_date=ago(30), glucocorticoid_pulse_date=None),
+        ("eligible", [], []),
+    ),
+    (
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=10, glucocorticoid_dose_changed_date=ago(3), glucocorticoid_pulse_date=None),
+        ("ineligible", [C + "incl.4.gc_stable"], []),
+    ),
     # primary Sjögren's: any recorded subtype other than primary fails
     (ELIGIBLE_SS, dict(diagnosis_subtype="secondary SS"), ("ineligible", [C + "incl.ss.1"], [])),
     (ELIGIBLE_SS, dict(diagnosis_subtype="sSS"), ("ineligible", [C + "incl.ss.1"], [])),

@@ -385,6 +385,15 @@ FAILS = [
         {"other_biologic": "daratumumab", "other_biologic_last_dose": "2026-10-24", "b_cell_therapy_failed": "false"},
         "excl.4",
     ),
+    # review 64 m3: B-cell depleters the first list missed: anti-CD19, anti-CD38 and the anti-BAFF-R ianalumab
+    *[
+        (
+            "SS",
+            {"other_biologic": drug, "other_biologic_last_dose": "2026-11-10", "b_cell_therapy_failed": "false"},
+            "excl.4",
+        )
+        for drug in ("ianalumab", "tafasitamab", "felzartamab", "mezagitamab")
+    ],
     ("SLE", {"other_biologic": "tocilizumab", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),  # 13 days
     ("SLE", {"other_biologic": "telitacicept", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),
     ("SLE", {"other_biologic": "belimumab", "other_biologic_last_dose": "2026-11-03"}, "excl.9"),  # 20 days

@@ -31,6 +31,7 @@ def unknown(*columns: str) -> tuple[str, list[str], list[str]]:
 # Exclusion data of a patient with none of the excluding conditions.
 CLEAN = {
     "substance_abuse_date": "never",
+    "glucocorticoid_pulse_date": "never",
     "psychiatric_disorder": "no",
     "malignancy_type": "none",
     "other_autoimmune_disease": "no",
