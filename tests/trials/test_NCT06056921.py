@@ -27,6 +27,7 @@ COMMON = {
     "consent_signed": "true",
     "classification_criteria_met": "true",
     "treatment_failure": "true",  # refractory: the population the title names (incl.2.refractory)
+    "standard_therapy_start_date": "2024-01-01",
     "ecog": 1,
     "hemoglobin_g_l": 100,
     "platelets_10e9_l": 150,
@@ -510,6 +511,11 @@ REFRACTORY, ANCA = P + "incl.2.refractory", P + "incl.aav.2.anca"
         (ELIGIBLE_SLE, {}, []),
         (ELIGIBLE_SLE, {"treatment_failure": "false"}, [REFRACTORY]),  # e.g. a treatment-naive new diagnosis
         (ELIGIBLE_SLE, {"treatment_failure": None}, [REFRACTORY]),
+        # a failure is refractory only after a course of at least 3 months (review 71 F1)
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-08-23"}, []),  # exactly 3 months
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-08-24"}, [REFRACTORY]),
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "never"}, [REFRACTORY]),
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": None}, [REFRACTORY]),
         (ELIGIBLE_SLE, {"anca_positive": "false", "anca_ever_positive": "false"}, []),  # ANCA is an AAV question
         (ELIGIBLE_AAV, {}, []),  # ANCA positive now
         (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": "true"}, []),
@@ -517,6 +523,10 @@ REFRACTORY, ANCA = P + "incl.2.refractory", P + "incl.aav.2.anca"
         (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": "false"}, [ANCA]),
         (ELIGIBLE_AAV, {"anca_positive": "false", "anca_ever_positive": None}, [ANCA]),
         (ELIGIBLE_AAV, {"anca_positive": None, "anca_ever_positive": None}, [ANCA]),
+        # a recorded PR3 or MPO type is the type of a positive test (review 71 F2)
+        (ELIGIBLE_AAV, {"anca_positive": None, "anca_type": "MPO"}, []),
+        (ELIGIBLE_AAV, {"anca_positive": "false", "anca_type": "PR3"}, []),
+        (ELIGIBLE_AAV, {"anca_positive": None, "anca_type": "OTHER"}, [ANCA]),
         (ELIGIBLE_AAV, {"anca_positive": None, "treatment_failure": "false"}, [REFRACTORY, ANCA]),
     ],
 )
