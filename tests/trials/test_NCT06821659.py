@@ -809,7 +809,9 @@ R3 = "NCT06821659"
 ROUND_3 = [
     # incl.4.gc_stable: a pulse or a high-dose start within the 7 days is a change of dose (SAFETY)
     ("pulse_3_days_ago", dict(glucocorticoid_pulse_date="2026-11-20"), ["NCT06821659.incl.4.gc_stable"]),
-    ("pulse_7_days_ago", dict(glucocorticoid_pulse_date="2026-11-16"), []),
+    # the pulse date is its last dose: 7 days back leaves 6 stable days, 8 days back 7 (review 73 F3)
+    ("pulse_7_days_ago", dict(glucocorticoid_pulse_date="2026-11-16"), ["NCT06821659.incl.4.gc_stable"]),
+    ("pulse_8_days_ago", dict(glucocorticoid_pulse_date="2026-11-15"), []),
     # (round 5: a current >= 1 mg/kg/day course also exceeds the 30 mg/day maximum, incl.4.gc_dose)
     (
         "high_dose_start_3_days_ago",
@@ -1323,14 +1325,21 @@ ROUND_6 = [
         ),
         ("ineligible", [C + "incl.4.immunosuppressant_stable"], []),
     ),
-    # a pulse within the 7 days is a change of dose whatever the current dose (SAFETY): 6 days fails, 7 passes
+    # a pulse within the 7 days is a change of dose whatever the current dose (SAFETY): its last dose 7 days back
+    # fails (6 stable days after it), 8 days back passes (review 73 F3)
     (
         ELIGIBLE_SLE,
         dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(6)),
         ("ineligible", [C + "incl.4.gc_stable"], []),
     ),
-    (ELIGIBLE_SLE, dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(7)), ("eligible", [], [])),
-    # review 69 N4: a blank pulse date is no pulse only beside a dose above 0, which the dose-change date covers
+    (
+        ELIGIBLE_SLE,
+        dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(7)),
+        ("ineligible", [C + "incl.4.gc_stable"], []),
+    ),
+    (ELIGIBLE_SLE, dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=ago(8)), ("eligible", [], [])),
+    # review 69 N4, review 73 F1: a blank pulse date is unknown whatever the dose (a pulse is not recorded as a
+    # change of the maintenance dose)
     (
         ELIGIBLE_SLE,
         dict(glucocorticoid_mg_day=0, glucocorticoid_pulse_date=None),
@@ -1340,7 +1349,7 @@ ROUND_6 = [
     (
         ELIGIBLE_SLE,
         dict(glucocorticoid_mg_day=10, glucocorticoid_dose_changed_date=ago(30), glucocorticoid_pulse_date=None),
-        ("eligible", [], []),
+        ("unknown", [], ["glucocorticoid_pulse_date"]),
     ),
     (
         ELIGIBLE_SLE,

@@ -8,7 +8,7 @@ AS_OF is 2026-11-23, so: 6 months back = 2026-05-23, 3 months = 2026-08-23, 2 mo
 from __future__ import annotations
 
 import pytest
-from trialkit import manual_checks, verdict, with_changes
+from trialkit import ago, manual_checks, verdict, with_changes
 
 from matcher.coverage import coverage_problems
 from matcher.trials import load_trial_file, models_dir
@@ -392,7 +392,11 @@ FAILS = [
             {"other_biologic": drug, "other_biologic_last_dose": "2026-11-10", "b_cell_therapy_failed": "false"},
             "excl.4",
         )
-        for drug in ("ianalumab", "tafasitamab", "felzartamab", "mezagitamab")
+        for drug in (
+            *("ianalumab", "tafasitamab", "felzartamab", "mezagitamab"),
+            # review 72 F3: anti-CD20 antibodies licensed in China, CD20/CD19/BCMA x CD3 bispecifics
+            *("ripertamab", "zuberitamab", "imvotamab", "plamotamab", "surovatamig", "etentamig", "alnuctamab"),
+        )
     ],
     ("SLE", {"other_biologic": "tocilizumab", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),  # 13 days
     ("SLE", {"other_biologic": "telitacicept", "other_biologic_last_dose": "2026-11-10"}, "excl.8"),
@@ -1398,3 +1402,14 @@ def test_review_round_9_named_in_the_anti_cd20_column_with_a_never_dose(drug: st
     patient = with_changes(AAV, b_cell_therapy_failed="true", anti_cd20_drug=drug, anti_cd20_last_dose="never")
     status, failed, missing = verdict(TRIAL, patient)
     assert (status, failed) == ("unknown", []) and "anti_cd20_last_dose" in missing
+
+
+@pytest.mark.parametrize("days_back", [10, 20])
+@pytest.mark.parametrize("drug", ["ianalumab", "surovatamig"])
+def test_a_failed_b_cell_depleter_is_not_asked_as_another_biologic(drug: str, days_back: int) -> None:
+    """Review 72 F2: a B-cell depleter of excl.4's list, assessed as failed, was asked by excl.8 (10 days back) and
+    excl.9 (20 days back) whether it was telitacicept, tocilizumab or belimumab, as a name the facts do not know."""
+    patient = with_changes(
+        SS, other_biologic=drug, other_biologic_last_dose=ago(days_back), b_cell_therapy_failed="true"
+    )
+    assert verdict(TRIAL, patient) == ELIGIBLE
