@@ -361,41 +361,42 @@ def test_a_site_adds_a_biologic_with_its_half_life(site_facts: Callable[[str], P
         ('drug_names: {spellings: {ofatumumab: ["ritu\\u3164ximab"]}}\n', "names 'rituximab'"),
         ("drug_names: {spellings: {ofatumumab: [ritux 1g]}}\n", "'ritux 1g' (ofatumumab) names 'rituximab'"),
         ("drug_names: {spellings: {ofatumumab: [!!binary cml0dXhpbWFi]}}\n", "a drug's name is text"),
+        # (the names are biologics the bundled facts do not know; the reviews' own examples are known since review 72)
         # review round 20 (S3): a biologic the facts lack, put in the conventional class, passed NCT06983964 stopped
         # 10 days back (it reads each biologic's own column); the message no longer ends "Value error, ..."
         (
-            "half_lives_days: {epratuzumab: 14}\ndrug_classes: {conventional_immunosuppressant: [epratuzumab]}\n",
-            "MATCHER_SITE_FACTS={site}: immunosuppressant takes epratuzumab, named as a biologic (its name holds an"
+            "half_lives_days: {guselkumab: 14}\ndrug_classes: {conventional_immunosuppressant: [guselkumab]}\n",
+            "MATCHER_SITE_FACTS={site}: immunosuppressant takes guselkumab, named as a biologic (its name holds an"
             " INN stem of biologic_name_stems): a biologic belongs in the biologic class, and the cohort records it"
             " in other_biologic",
         ),
         ("drug_classes: {conventional_immunosuppressant: [Some-Cept]}\n", "takes Some-Cept, named as a biologic"),
         # review round 21 (SAFETY): a suffix after the INN, or an antibody as a conventional drug's spelling, passed
         (
-            "half_lives_days: {isatuximab-irfc: 28}\n"
-            "drug_classes: {conventional_immunosuppressant: [isatuximab-irfc]}\n",
-            "immunosuppressant takes isatuximab-irfc, named as a biologic",
+            "half_lives_days: {dostarlimab-gxly: 28}\n"
+            "drug_classes: {conventional_immunosuppressant: [dostarlimab-gxly]}\n",
+            "immunosuppressant takes dostarlimab-gxly, named as a biologic",
         ),
         (
-            "drug_classes: {conventional_immunosuppressant: [belantamab mafodotin]}\n",
-            "takes belantamab mafodotin, named as a biologic",
+            "drug_classes: {conventional_immunosuppressant: [loncastuximab tesirine]}\n",
+            "takes loncastuximab tesirine, named as a biologic",
         ),
         (
-            "drug_names: {spellings: {mycophenolate: [epratuzumab]}}\n",
-            "drug_names.spellings.mycophenolate: 'epratuzumab' is named as a biologic (it holds an INN stem of"
+            "drug_names: {spellings: {mycophenolate: [guselkumab]}}\n",
+            "drug_names.spellings.mycophenolate: 'guselkumab' is named as a biologic (it holds an INN stem of"
             " biologic_name_stems): a biologic is no spelling of a conventional drug; the cohort records it in"
             " other_biologic",
         ),
-        ("drug_names: {spellings: {azathioprine: [ianalumab sc]}}\n", "'ianalumab sc' is named as a biologic"),
+        ("drug_names: {spellings: {azathioprine: [guselkumab sc]}}\n", "'guselkumab sc' is named as a biologic"),
         # review round 22 (SAFETY): a Unicode hyphen or a joined suffix hid the stem; the stems since 2021
         (
-            'drug_classes: {conventional_immunosuppressant: ["isatuximab\\u2010irfc"]}\n',
-            "immunosuppressant takes isatuximab\u2010irfc, named as a biologic",
+            'drug_classes: {conventional_immunosuppressant: ["dostarlimab\\u2010gxly"]}\n',
+            "immunosuppressant takes dostarlimab\u2010gxly, named as a biologic",
         ),
-        ("drug_classes: {conventional_immunosuppressant: [isatuximabirfc]}\n", "takes isatuximabirfc, named as a"),
-        ("drug_classes: {conventional_immunosuppressant: [surovatamig]}\n", "takes surovatamig, named as a biologic"),
-        ("drug_names: {spellings: {hydroxychloroquine: [surovatamig]}}\n", "'surovatamig' is named as a biologic"),
-        ("drug_names: {spellings: {mycophenolate: [epratuzumabsc]}}\n", "'epratuzumabsc' is named as a biologic"),
+        ("drug_classes: {conventional_immunosuppressant: [dostarlimabgxly]}\n", "takes dostarlimabgxly, named as a"),
+        ("drug_classes: {conventional_immunosuppressant: [pasritamig]}\n", "takes pasritamig, named as a biologic"),
+        ("drug_names: {spellings: {hydroxychloroquine: [pasritamig]}}\n", "'pasritamig' is named as a biologic"),
+        ("drug_names: {spellings: {mycophenolate: [guselkumabsc]}}\n", "'guselkumabsc' is named as a biologic"),
         # review round 23 (SAFETY): a biologic named in the site's own language
         ("drug_names: {spellings: {mycophenolate: [\u5229\u59a5\u6614\u5355\u6297]}}\n", "is named as a biologic"),
         ("drug_names: {spellings: {mycophenolate: [\u30ea\u30c4\u30ad\u30b7\u30de\u30d6]}}\n", "is named as a"),

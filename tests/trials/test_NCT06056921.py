@@ -511,9 +511,12 @@ REFRACTORY, ANCA = P + "incl.2.refractory", P + "incl.aav.2.anca"
         (ELIGIBLE_SLE, {}, []),
         (ELIGIBLE_SLE, {"treatment_failure": "false"}, [REFRACTORY]),  # e.g. a treatment-naive new diagnosis
         (ELIGIBLE_SLE, {"treatment_failure": None}, [REFRACTORY]),
-        # a failure is refractory only after a course of at least 3 months (review 71 F1)
-        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-08-23"}, []),  # exactly 3 months
-        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-08-24"}, [REFRACTORY]),
+        # a failure is refractory only after an adequate course: 6 months, 3 for AAV (review 71 F1, review 75 F1)
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-05-23"}, []),  # exactly 6 months
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-05-24"}, [REFRACTORY]),
+        (ELIGIBLE_SLE, {"standard_therapy_start_date": "2026-08-23"}, [REFRACTORY]),  # 3 months: not for SLE
+        (ELIGIBLE_AAV, {"standard_therapy_start_date": "2026-08-23"}, []),  # exactly 3 months, for AAV
+        (ELIGIBLE_AAV, {"standard_therapy_start_date": "2026-08-24"}, [REFRACTORY]),
         (ELIGIBLE_SLE, {"standard_therapy_start_date": "never"}, [REFRACTORY]),
         (ELIGIBLE_SLE, {"standard_therapy_start_date": None}, [REFRACTORY]),
         (ELIGIBLE_SLE, {"anca_positive": "false", "anca_ever_positive": "false"}, []),  # ANCA is an AAV question

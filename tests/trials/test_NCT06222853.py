@@ -432,6 +432,26 @@ def test_manual_checks_asked_only_where_they_apply():
         ({"lupus_crisis_date": "2026-11-01"}, "eligible", "2.1.crisis", ""),
         ({"lupus_crisis_date": "2026-09-23"}, "eligible", "", "2.1.crisis"),
         ({"lupus_crisis_date": "2026-11-01", "cns_event_date": "2026-11-01"}, "ineligible", "", "2.1.crisis"),
+        # review 76 S1: a CNS flare dated before the 60 days may have been active or treated within them
+        ({"cns_disease": "true", "cns_event_date": "2026-08-01"}, "eligible", "2.1.active", ""),
+        ({"cns_disease": "true", "cns_event_date": "2026-09-25"}, "ineligible", "", "2.1.active"),  # 59 days
+        ({"psychiatric_disorder": "true"}, "eligible", "2.1.active", ""),  # lupus psychosis is CNS lupus
+        # review 76 S2: the grade on record is the latest; a grade >= 2 episode may be present or recent
+        (
+            {"hsct_history": "true", "transplant_date": "2020-01-01", "gvhd_grade": 3, "gvhd_date": "2026-10-01"},
+            "eligible",
+            "8.b.present",
+            "",
+        ),
+        ({"gvhd_grade": 2, "gvhd_date": "2026-11-18"}, "ineligible", "", "8.b.present"),
+        # review 76 m4: one transplant date for two transplants: the other may be recent
+        (
+            {"hsct_history": "true", "solid_organ_transplant": "true", "transplant_date": "2020-01-01"},
+            "eligible",
+            "8.a.both",
+            "",
+        ),
+        ({"solid_organ_transplant": "true", "transplant_date": "2020-01-01"}, "eligible", "", "8.a.both"),
     ],
 )
 def test_questions_that_complete_a_narrow_or_broad_column(changes, status, asked, not_asked):
@@ -449,6 +469,9 @@ def test_manual_checks():
         [
             INCL + "3.confirm",
             E + "2.1.crisis",  # review 63 F3
+            E + "2.1.active",  # review 76 S1
+            E + "8.a.both",  # review 76 m4
+            E + "8.b.present",  # review 76 S2
             E + "2.2",
             E + "3.2.fibrosis",
             E + "3.3",

@@ -490,6 +490,8 @@ def test_manual_checks_listed_but_do_not_decide():
     assert manual == [
         C + "incl.3.other",
         C + "incl.4.gc_adjustment",
+        C + "incl.4.immunosuppressant_other",  # review 77 F1
+        C + "incl.4.washout_unrecorded",  # review 77 F2, F3
         C + "incl.5.male_contraception",
         C + "excl.2.other",
         C + "excl.3.other",
@@ -501,6 +503,26 @@ def test_manual_checks_listed_but_do_not_decide():
         C + "excl.11.cause",
         C + "excl.15",
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "other_asked"),
+    [
+        ({}, True),  # mycophenolate recorded: a second drug beside it has no columns (review 77 F1)
+        ({"immunosuppressant": None}, True),
+        # none recorded: no second drug, and no current one (the patient is on glucocorticoids and antimalarials)
+        ({"immunosuppressant": "none", "immunosuppressant_start_date": "never"}, False),
+    ],
+)
+def test_a_second_current_or_another_stopped_immunosuppressant_is_asked(changes: dict, other_asked: bool) -> None:
+    """Review 77 F1-F3 (SAFETY): the contract keeps one current and one stopped conventional immunosuppressant; a
+    second one, or a drug outside its lists (a JAK inhibitor), passed with no question. The washout of another
+    stopped drug is asked of everyone."""
+    questions = manual_checks(T, with_changes(ELIGIBLE_SLE, **changes))
+    assert (C + "incl.4.immunosuppressant_other" in questions, C + "incl.4.washout_unrecorded" in questions) == (
+        other_asked,
+        True,
+    )
 
 
 def test_source_text_fully_covered():
