@@ -146,7 +146,7 @@ def parse_column(
         return _parse_bool(raw, column, problems)
     if column.kind == "enum":
         return _parse_enum(raw, column, problems)
-    return _text(raw)
+    return _text(_as_coded(raw, column))
 
 
 def _parse_distinct(
@@ -317,12 +317,19 @@ def _parse_bool(raw: pa.ChunkedArray, column: Column, problems: RowProblems) -> 
     return out
 
 
-def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: RowProblems) -> np.ndarray:
+def _as_coded(raw: pa.ChunkedArray, column: Column) -> pa.ChunkedArray:
+    """The text with other spellings of a column's codes (facts.yaml spellings) read as the codes; run on a
+    column's distinct values."""
     text = as_strings(raw)
     spelled = default_facts().code_of(column.name)
-    if spelled:  # other spellings of the codes (facts.yaml spellings); run on a column's distinct values
-        words = [None if word is None else spelled.get(spelling_key(word), word) for word in text.to_pylist()]
-        text = pa.chunked_array([pa.array(words, pa.string())])
+    if not spelled:
+        return text
+    words = [None if word is None else spelled.get(spelling_key(word), word) for word in text.to_pylist()]
+    return pa.chunked_array([pa.array(words, pa.string())])
+
+
+def _parse_enum(raw: pa.ChunkedArray, column: Column, problems: RowProblems) -> np.ndarray:
+    text = _as_coded(raw, column)
     position = pc.index_in(pc.utf8_lower(text), value_set=pa.array([code.lower() for code in column.codes]))
     index = to_numpy(pc.fill_null(position, -1), int)
     problems.add(_present(text) & (index < 0), column.name, f"not one of {'|'.join(column.codes)}")

@@ -513,3 +513,18 @@ def test_rows_taken_from_an_encoded_cohort_read_their_own_text() -> None:
     taken.values["immunosuppressant"] = np.array(["Tacrolimus", None], dtype=object)  # replaced: encoded again
     codes, words = taken.text_codes("immunosuppressant")
     assert codes[1] == -1 and words[codes[0]] == "tacrolimus"
+
+
+def test_a_malignancy_in_the_site_s_words_is_read_as_the_code_the_trials_name() -> None:
+    """Review 77 F4: "B-cell lymphoma" was read as another malignancy than b_cell_lymphoma; a squamous cell
+    carcinoma not said to be of the skin stays as written (it may be of the lung or the cervix)."""
+    recorded = ["B-cell lymphoma", "MALT lymphoma", "Basal cell carcinoma", "squamous cell carcinoma", "cSCC", None]
+    cohort = cohort_from_records([{"patient_id": f"p{i}", "malignancy_type": t} for i, t in enumerate(recorded)])
+    assert list(cohort.column("malignancy_type")) == [
+        "b_cell_lymphoma",
+        "b_cell_lymphoma",
+        "basal_cell_skin",
+        "squamous cell carcinoma",
+        "squamous_cell_skin",
+        None,
+    ]

@@ -525,6 +525,24 @@ def test_a_second_current_or_another_stopped_immunosuppressant_is_asked(changes:
     )
 
 
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        ("MALT lymphoma", "eligible"),  # the Sjogren's lymphoma is a B-cell lymphoma (review 77 F4)
+        ("B-cell lymphoma", "eligible"),
+        ("DLBCL", "eligible"),
+        ("Hodgkin lymphoma", "ineligible"),
+        ("squamous cell carcinoma", "ineligible"),
+    ],
+)
+def test_a_b_cell_lymphoma_in_the_site_s_words_is_the_exception(recorded: str, expected: str) -> None:
+    patient = with_changes(
+        ELIGIBLE_SS, malignancy_type=recorded, malignancy_status="cured", malignancy_date="2019-03-01"
+    )
+    assert verdict(T, patient)[0] == expected
+    assert (C + "excl.3.other" in manual_checks(T, patient)) == (expected == "eligible")
+
+
 def test_source_text_fully_covered():
     from matcher.coverage import coverage_problems
     from matcher.trials import load_trial_file, models_dir
