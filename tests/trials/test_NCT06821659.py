@@ -510,8 +510,8 @@ def test_manual_checks_listed_but_do_not_decide():
     [
         ({}, True),  # mycophenolate recorded: a second drug beside it has no columns (review 77 F1)
         ({"immunosuppressant": None}, True),
-        # none recorded: no second drug, and no current one (the patient is on glucocorticoids and antimalarials)
-        ({"immunosuppressant": "none", "immunosuppressant_start_date": "never"}, False),
+        # none recorded: a conventional drug the record cannot take (mizoribine) may still be given (review 79 M1)
+        ({"immunosuppressant": "none", "immunosuppressant_start_date": "never"}, True),
     ],
 )
 def test_a_second_current_or_another_stopped_immunosuppressant_is_asked(changes: dict, other_asked: bool) -> None:
