@@ -517,14 +517,15 @@ def test_rows_taken_from_an_encoded_cohort_read_their_own_text() -> None:
 
 def test_a_malignancy_in_the_site_s_words_is_read_as_the_code_the_trials_name() -> None:
     """Review 77 F4: "B-cell lymphoma" was read as another malignancy than b_cell_lymphoma; a squamous cell
-    carcinoma not said to be of the skin stays as written (it may be of the lung or the cervix)."""
-    recorded = ["B-cell lymphoma", "MALT lymphoma", "Basal cell carcinoma", "squamous cell carcinoma", "cSCC", None]
+    carcinoma not said to be of the skin stays as written (it may be of the lung or the cervix), and so does
+    "cSCC", as case is not read and CSCC is also a cervical one (review 80 S1)."""
+    recorded = ["B-cell lymphoma", "MALToma", "Basal cell carcinoma", "squamous cell carcinoma", "cSCC", None]
     cohort = cohort_from_records([{"patient_id": f"p{i}", "malignancy_type": t} for i, t in enumerate(recorded)])
     assert list(cohort.column("malignancy_type")) == [
         "b_cell_lymphoma",
         "b_cell_lymphoma",
         "basal_cell_skin",
         "squamous cell carcinoma",
-        "squamous_cell_skin",
+        "cSCC",
         None,
     ]

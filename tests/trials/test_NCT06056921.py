@@ -756,3 +756,10 @@ def test_round_5(disease, changes, expected):
 )
 def test_review_round_6(changes: dict, expected: tuple) -> None:
     assert verdict(TRIAL, with_changes(ELIGIBLE_SLE, **changes)) == expected
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [("cutaneous SCC", "eligible"), ("CSCC", "ineligible")])
+def test_a_skin_cancer_in_the_site_s_words_is_the_exception_only_where_it_says_skin(recorded, expected):
+    """Review 80 S1: "CSCC" is also a cervical squamous cell carcinoma, so it is not read as a skin cancer."""
+    patient = with_changes(ELIGIBLE_SLE, malignancy_type=recorded, malignancy_status="treated")
+    assert verdict(TRIAL, patient)[0] == expected
