@@ -253,8 +253,13 @@ def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
     allowed = " or ".join(rule.values) if len(rule.values) < 3 else "one of " + ", ".join(rule.values)
     value = _raw(ctx, rule.field, row)
     if verdict == UNKNOWN and value is not None:
-        # the list names examples of a kind of drug: one missing from it is not a "no" (review 64 m3)
-        text = f"{label} is {value}, a name the tool does not know: is it {allowed}, or a drug of the same kind?"
+        if rule.field in ctx.facts.drug_names.class_of_column and ctx.facts.knows_drug(str(value).lower()):
+            # a drug the facts know, of another kind than the column's (review 78 M3: "a name the tool does not know")
+            text = (
+                f"{label} is {value}, a drug the tool knows, not of the kind this column records: correct {rule.field}"
+            )
+        else:  # the list names examples of a kind of drug: one missing from it is not a "no" (review 64 m3)
+            text = f"{label} is {value}, a name the tool does not know: is it {allowed}, or a drug of the same kind?"
         return Finding(rule, verdict, {rule.field: value}, allowed, None, (rule.field,), text)
     if verdict == UNKNOWN:
         return _unknown(rule, ctx, row, (rule.field,), allowed)

@@ -198,6 +198,16 @@ def test_a_name_the_tool_does_not_know_is_asked_about_the_kind_not_only_the_list
     )
 
 
+def test_a_known_drug_of_another_kind_is_named_as_such_not_as_unknown():
+    """Review 78 M3: ianalumab (a biologic the facts know, not an anti-CD20) recorded as the anti-CD20 drug was
+    said to be "a name the tool does not know"."""
+    rule = {"type": "in_set", "field": "anti_cd20_drug", "values": ["none"]}
+    assert said(rule, {"anti_cd20_drug": "ianalumab"}, "exclusion") == (
+        "anti-CD20 antibody is ianalumab, a drug the tool knows, not of the kind this column records: correct"
+        " anti_cd20_drug"
+    )
+
+
 def test_a_recorded_check_is_not_said_beside_a_leaf_showing_the_value_in_another_branch():
     """Review 42 m4b: NCT06222853 excl.11 reads ``pregnant`` as known in one branch and as a flag in another; a
     positive test was said twice ("positive pregnancy test recorded: yes; positive pregnancy test: yes")."""

@@ -452,6 +452,14 @@ def test_manual_checks_asked_only_where_they_apply():
             "",
         ),
         ({"solid_organ_transplant": "true", "transplant_date": "2020-01-01"}, "eligible", "", "8.a.both"),
+        # review 78 M1: a blank second flag may hide the other transplant as well; S1: a dated GVHD, grade blank
+        (
+            {"hsct_history": "true", "solid_organ_transplant": None, "transplant_date": "2024-01-01"},
+            "eligible",
+            "8.a.both",
+            "",
+        ),
+        ({"gvhd_grade": None, "gvhd_date": "2026-10-01"}, "eligible", "8.b.present", ""),
     ],
 )
 def test_questions_that_complete_a_narrow_or_broad_column(changes, status, asked, not_asked):
