@@ -460,6 +460,13 @@ def test_manual_checks_asked_only_where_they_apply():
             "",
         ),
         ({"gvhd_grade": None, "gvhd_date": "2026-10-01"}, "eligible", "8.b.present", ""),
+        # review 81 M2: a dated transplant with both flags blank
+        (
+            {"hsct_history": None, "solid_organ_transplant": None, "transplant_date": "2020-01-01"},
+            "eligible",
+            "8.a.both",
+            "",
+        ),
     ],
 )
 def test_questions_that_complete_a_narrow_or_broad_column(changes, status, asked, not_asked):
