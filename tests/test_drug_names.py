@@ -212,6 +212,11 @@ def test_a_stopped_drug_the_tool_does_not_know_with_a_never_last_dose_is_unknown
             {"anti_cd20_drug": "veltuzumab", "anti_cd20_last_dose": ago(days=100)},
             "the facts hold no half-life for veltuzumab: add it to the site facts, or correct anti_cd20_drug",
         ),
+        # review 81 m4: a biologic the facts know that is not an anti-CD20 was told to have a half-life added
+        (
+            {"anti_cd20_drug": "ianalumab", "anti_cd20_last_dose": ago(days=100)},
+            "ianalumab is not an anti cd20: correct anti_cd20_drug",
+        ),
         (
             {"anti_cd20_drug": "", "anti_cd20_last_dose": ago(days=100)},
             "ends between 2026-11-03 and 2027-01-04, by the drug: record anti_cd20_drug",
