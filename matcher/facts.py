@@ -385,9 +385,14 @@ class Facts(BaseModel):
         if column not in self.drug_names.columns or word == "none":
             return True
         drug_class = self.drug_names.class_of_column.get(column)
-        if drug_class is not None and word not in self.drug_classes.get(drug_class, ()):
-            return False  # a drug the facts know of another kind: the record contradicts itself
+        if drug_class is not None and self.of_another_class(drug_class, word):
+            return False  # the record contradicts itself
         return self.knows_drug(word)
+
+    def of_another_class(self, drug_class: str, word: str) -> bool:
+        """Whether ``word`` (lower-cased, canonical) is a drug the facts know that is not of ``drug_class``: written
+        where that class is recorded, the record contradicts itself, and the words say so (review 78 M3)."""
+        return word not in self.drug_classes.get(drug_class, ()) and self.knows_drug(word)
 
     def code_of(self, column: str) -> dict[str, str]:
         """Column ``column``'s other spellings (as ``spelling_key`` makes them), each to its code."""

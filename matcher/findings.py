@@ -253,8 +253,8 @@ def _in_set(rule: ir.InSet, verdict: int, ctx: Context, row: int) -> Finding:
     allowed = " or ".join(rule.values) if len(rule.values) < 3 else "one of " + ", ".join(rule.values)
     value = _raw(ctx, rule.field, row)
     if verdict == UNKNOWN and value is not None:
-        if rule.field in ctx.facts.drug_names.class_of_column and ctx.facts.knows_drug(str(value).lower()):
-            # a drug the facts know, of another kind than the column's (review 78 M3: "a name the tool does not know")
+        kind = ctx.facts.drug_names.class_of_column.get(rule.field)
+        if kind is not None and ctx.facts.of_another_class(kind, str(value).lower()):
             text = (
                 f"{label} is {value}, a drug the tool knows, not of the kind this column records: correct {rule.field}"
             )
@@ -405,10 +405,8 @@ def _to_settle(rule: ir.Washout, facts: Facts, named: str | None) -> str:
         return f"record {rule.drug_field}"
     if named in facts.drug_classes:
         return f"{named} names a class of drugs: record the drug in {rule.drug_field}"
-    members = facts.drug_classes.get(str(rule.drug))
-    # a drug the facts know, of another class than the washout's (review 81 m4: ianalumab as the anti-CD20 was
-    # told to have a half-life added)
-    other_kind = members is not None and facts.knows_drug(str(named)) and named not in members
+    # ianalumab as the anti-CD20 was told to have a half-life added (review 81 m4)
+    other_kind = rule.drug in facts.drug_classes and facts.of_another_class(str(rule.drug), str(named))
     if other_kind or facts.half_life_range(str(named)) is not None:
         kind = str(rule.drug).replace("_", " ")
         return f"{named} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}: correct {rule.drug_field}"
